@@ -1,0 +1,173 @@
+/**
+ * The shape of this project's stack config (`Pulumi.<stack>.yaml`, keys under the `gpu-services:` namespace),
+ * as zod schemas. Every object is strict: an unknown key is an error, never silently ignored.
+ *
+ * These schemas check one value at a time (types, ranges, formats). Checks that need more than one value
+ * (a port used twice on a host, a service on an unknown host, ...) live in `model.ts`.
+ *
+ * Nothing here needs the Pulumi runtime.
+ */
+import { z } from "zod";
+
+/** The config namespace: the project name in Pulumi.yaml. */
+export const CONFIG_NAMESPACE = "gpu-services";
+
+/** Tags that move: refused where a stack requires pinned images. */
+export const FLOATING_TAGS = ["latest", "main", "master", "develop", "dev", "edge", "nightly", "stable"] as const;
+
+const NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const CONTAINER_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
+/** A Docker repository (no tag, no digest): optional registry host[:port], then lowercase path components. */
+const REPOSITORY_RE =
+  /^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A Go-style duration as Docker takes it: 30s, 1m30s, 500ms, 1h. */
+export const DURATION_RE = /^(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+$/;
+const DOCKER_HOST_RE = /^(unix:\/\/\/.+|ssh:\/\/(?:[^@/\s]+@)?[^@/\s:]+(?::\d+)?|tcp:\/\/[^/\s]+:\d+|npipe:\/\/.+)$/;
+export const GIT_URL_RE = /^(?:https?:\/\/|ssh:\/\/|git@)[^\s#]+?(?:\.git)?$/;
+export const COMMIT_RE = /^[0-9a-f]{40}$/;
+const GIT_REF_RE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,255}$/;
+
+const port = (what: string) =>
+  z.int({ error: `must be a whole number from 1 to 65535 (${what})` }).min(1, {
+    error: `must be a whole number from 1 to 65535 (${what})`,
+  }).max(65535, { error: `must be a whole number from 1 to 65535 (${what})` });
+
+const duration = z.string().regex(DURATION_RE, { error: "must be a duration such as 30s, 1m30s or 500ms" });
+
+const stringMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], {
+  error: "must be a string, number or boolean",
+}).transform(String));
+
+export const RegistryAuthSchema = z.strictObject({
+  /** Registry host, for example ghcr.io. */
+  address: z.string().min(1).regex(/^[a-zA-Z0-9.-]+(?::\d+)?$/, { error: "must be a registry host such as ghcr.io" }),
+  /** User name at the registry. */
+  username: z.string().min(1),
+  /** Name of the entry in the `secrets` config key that holds the token. */
+  passwordSecret: z.string().min(1),
+});
+
+export const HostSchema = z.strictObject({
+  /** Docker host URI: unix:///var/run/docker.sock, ssh://user@host, tcp://host:2376. */
+  dockerHost: z.string().regex(DOCKER_HOST_RE, {
+    error: "must be a Docker host URI: unix:///var/run/docker.sock, ssh://user@host[:port] or tcp://host:port",
+  }),
+  /** Address clients use to reach published ports; derived from dockerHost when absent. */
+  address: z.string().min(1).optional(),
+  /** How many NVIDIA GPUs the host has; when set, GPU requests of one stack may not exceed it. */
+  gpus: z.int({ error: "must be a whole number of GPUs (0 or more)" }).min(0).optional(),
+  /** Extra ssh options for ssh:// hosts, for example ["-o", "StrictHostKeyChecking=yes"]. */
+  sshOpts: z.array(z.string()).optional(),
+  /** Registry credentials used to pull images on this host. */
+  registryAuth: z.array(RegistryAuthSchema).optional(),
+});
+
+export const ImageSchema = z.strictObject({
+  repository: z.string().regex(REPOSITORY_RE, {
+    error: "must be a repository such as ghcr.io/owner/name (lowercase; put a tag in image.tag, a digest in image.digest)",
+  }),
+  tag: z.string().regex(TAG_RE, { error: "must be a Docker tag: letters, digits, _ . - (at most 128)" }).optional(),
+  digest: z.string().regex(DIGEST_RE, { error: "must be sha256: followed by 64 lowercase hex digits" }).optional(),
+});
+
+export const BuildSchema = z.strictObject({
+  /** A git URL (https://github.com/owner/repo.git) or a local folder (relative to the project). */
+  context: z.string().min(1),
+  /** For a git context: branch, tag or commit; a full 40-hex commit where the stack requires pins. */
+  ref: z.string().regex(GIT_REF_RE, { error: "must be a git branch, tag or commit" }).optional(),
+  dockerfile: z.string().min(1).default("Dockerfile"),
+  args: stringMap.default({}),
+  target: z.string().min(1).optional(),
+  /** Build without the layer cache (docker build --no-cache). */
+  noCache: z.boolean().default(false),
+});
+
+export const PortSchema = z.strictObject({
+  host: port("the port published on the host"),
+  container: port("the port inside the container"),
+  protocol: z.enum(["tcp", "udp"], { error: "must be tcp or udp" }).default("tcp"),
+  hostIp: z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" }).default("0.0.0.0"),
+});
+
+export const VolumeSchema = z.strictObject({
+  /** The Docker volume name on the host (as `docker volume ls` shows it). */
+  name: z.string().regex(VOLUME_NAME_RE, { error: "must be a Docker volume name: letters, digits, _ . -" }),
+  target: z.string().min(1),
+  /** The volume exists already and is not managed by this stack (never created, never deleted). */
+  external: z.boolean().default(false),
+  /** Keep the Docker volume when the resource is deleted (pulumi destroy). */
+  retainOnDelete: z.boolean().default(true),
+  /** Refuse to delete the volume resource until this is set to false. */
+  protect: z.boolean().default(true),
+  readOnly: z.boolean().default(false),
+});
+
+export const BindSchema = z.strictObject({
+  source: z.string().min(1),
+  target: z.string().min(1),
+  readOnly: z.boolean().default(false),
+});
+
+export const GpuSchema = z.strictObject({
+  count: z.union([z.int().min(1), z.literal("all")], { error: "must be a whole number of at least 1, or \"all\"" })
+    .optional(),
+  deviceIds: z.array(z.string().min(1)).min(1).optional(),
+  capabilities: z.array(z.string().min(1)).min(1).default(["gpu"]),
+});
+
+export const HealthcheckSchema = z.strictObject({
+  /** ["CMD", "curl", "-f", "http://localhost:8000/health"], or a shell command string (CMD-SHELL). */
+  test: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)], {
+    error: "must be a list such as [CMD, curl, -f, http://localhost:8000/health] or a shell command string",
+  }),
+  interval: duration.default("30s"),
+  timeout: duration.default("30s"),
+  retries: z.int().min(1).default(3),
+  startPeriod: duration.default("0s"),
+});
+
+export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
+
+export const ServiceSchema = z.strictObject({
+  /** Name of the host (a key of `hosts`) the service runs on. */
+  host: z.string().min(1),
+  containerName: z.string().regex(CONTAINER_NAME_RE, { error: "must be a Docker container name: letters, digits, _ . -" })
+    .optional(),
+  image: ImageSchema.optional(),
+  build: BuildSchema.optional(),
+  ports: z.array(PortSchema).default([]),
+  volumes: z.array(VolumeSchema).default([]),
+  binds: z.array(BindSchema).default([]),
+  env: stringMap.default({}),
+  /** Env name -> name of an entry in the `secrets` config key. */
+  secretEnv: z.record(z.string(), z.string().min(1)).default({}),
+  gpus: GpuSchema.optional(),
+  restart: z.enum(RESTART_POLICIES, { error: `must be one of ${RESTART_POLICIES.join(", ")}` }).default("unless-stopped"),
+  healthcheck: HealthcheckSchema.optional(),
+  command: z.array(z.string()).optional(),
+  user: z.string().min(1).optional(),
+  labels: stringMap.default({}),
+  scheme: z.enum(["http", "https"], { error: "must be http or https" }).default("http"),
+  /** The container port whose published host port is the service endpoint; default the first tcp port. */
+  endpointPort: port("a container port listed in ports").optional(),
+  /** Seconds Docker waits after SIGTERM before it kills the container. */
+  stopGraceSeconds: z.int().min(0).max(3600).default(30),
+});
+
+export const StackConfigSchema = z.strictObject({
+  /** Refuse floating image tags (latest, branch names) and unpinned builds. */
+  requirePinnedImages: z.boolean().default(false),
+  hosts: z.record(z.string().regex(NAME_RE, { error: "host names are lowercase letters, digits and -" }), z.unknown()),
+  services: z.record(z.string().regex(NAME_RE, { error: "service names are lowercase letters, digits and -" }),
+    z.unknown()),
+  /** Secret values, set with `pulumi config set --secret --path 'secrets.<name>' <value>`. */
+  secrets: z.record(z.string(), z.string()).default({}),
+});
+
+export type RawStackConfig = z.input<typeof StackConfigSchema>;
+export type HostConfig = z.output<typeof HostSchema>;
+export type ServiceConfig = z.output<typeof ServiceSchema>;

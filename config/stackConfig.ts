@@ -1,0 +1,106 @@
+/**
+ * Where raw stack config comes from: the Pulumi runtime (during `pulumi preview`/`up`) or a
+ * `Pulumi.<stack>.yaml` file (for tests and tools that run without the Pulumi CLI). Both give the same
+ * `RawConfig`, which `buildModel` turns into the deployment model.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { CONFIG_NAMESPACE } from "./schema";
+import { buildModel, type DeploymentModel } from "./model";
+
+export interface RawConfig {
+  /** Values under the namespace, keys without the `gpu-services:` prefix. */
+  readonly values: Record<string, unknown>;
+  /** Keys (without prefix) whose values were set with --secret. */
+  readonly secretKeys: ReadonlySet<string>;
+}
+
+/** What a `secure:` value reads as when a stack file is read without its secrets provider. */
+export const SECRET_PLACEHOLDER = "[secret]";
+
+function parseValue(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+function secretKeysFromEnv(): Set<string> {
+  try {
+    return new Set<string>(JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]"));
+  } catch {
+    return new Set();
+  }
+}
+
+/** The stack's config as the Pulumi engine hands it to the program. */
+export function readRuntimeConfig(namespace = CONFIG_NAMESPACE): RawConfig {
+  const prefix = `${namespace}:`;
+  const values: Record<string, unknown> = {};
+  const secretKeys = new Set<string>();
+  const secret = secretKeysFromEnv();
+  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!key.startsWith(prefix)) continue;
+    const short = key.slice(prefix.length);
+    values[short] = parseValue(value);
+    if (secret.has(key)) secretKeys.add(short);
+  }
+  return { values, secretKeys };
+}
+
+function stripSecure(v: unknown): { value: unknown; secret: boolean } {
+  if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === "secure") return { value: SECRET_PLACEHOLDER, secret: true };
+    let secret = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, inner] of Object.entries(v)) {
+      const r = stripSecure(inner);
+      out[k] = r.value;
+      secret ||= r.secret;
+    }
+    return { value: out, secret };
+  }
+  if (Array.isArray(v)) {
+    const parts = v.map(stripSecure);
+    return { value: parts.map((p) => p.value), secret: parts.some((p) => p.secret) };
+  }
+  return { value: v, secret: false };
+}
+
+/** Read `Pulumi.<stack>.yaml`; encrypted (`secure:`) values read as SECRET_PLACEHOLDER. */
+export function readStackFile(file: string, namespace = CONFIG_NAMESPACE): RawConfig {
+  const doc = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  const values: Record<string, unknown> = {};
+  const secretKeys = new Set<string>();
+  const prefix = `${namespace}:`;
+  for (const [key, value] of Object.entries(doc?.config ?? {})) {
+    if (!key.startsWith(prefix)) continue;
+    const short = key.slice(prefix.length);
+    const r = stripSecure(value);
+    values[short] = r.value;
+    if (r.secret) secretKeys.add(short);
+  }
+  return { values, secretKeys };
+}
+
+/** The config map `pulumi.runtime.setAllConfig` takes, as the engine would build it from a stack file. */
+export function toEngineConfig(raw: RawConfig, namespace = CONFIG_NAMESPACE): {
+  config: Record<string, string>;
+  secretKeys: string[];
+} {
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw.values)) {
+    config[`${namespace}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return { config, secretKeys: [...raw.secretKeys].map((k) => `${namespace}:${k}`) };
+}
+
+/** Model of a stack straight from its file in the project folder. */
+export function loadStackModel(stack: string, projectDir: string): DeploymentModel {
+  const raw = readStackFile(path.join(projectDir, `Pulumi.${stack}.yaml`));
+  return buildModel(raw.values, { stack, secretKeys: raw.secretKeys });
+}

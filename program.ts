@@ -1,0 +1,82 @@
+/**
+ * The Pulumi program: stack config -> deployment model -> one DockerHost per host and one GpuService per
+ * service. The config is validated completely before the first resource is registered.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { DockerHost } from "./components/dockerHost";
+import { GpuService } from "./components/gpuService";
+import { buildModel, type DeploymentModel } from "./config/model";
+import { CONFIG_NAMESPACE } from "./config/schema";
+import { readRuntimeConfig } from "./config/stackConfig";
+
+/** Stack outputs of one service. */
+export interface ServiceOutputs {
+  /** `scheme://address:port` of the service, when it publishes a port. */
+  readonly endpoint: pulumi.Output<string | undefined>;
+  /** The image actually deployed (`repository@sha256:…`, or the local build tag and digest). */
+  readonly image: pulumi.Output<string>;
+  readonly containerName: pulumi.Output<string>;
+  readonly host: string;
+}
+
+/** The validated model of the stack being deployed. Throws StackConfigError before anything is registered. */
+export function currentModel(): DeploymentModel {
+  const raw = readRuntimeConfig();
+  return buildModel(raw.values, { stack: pulumi.getStack(), project: CONFIG_NAMESPACE, secretKeys: raw.secretKeys });
+}
+
+export function deploy(model: DeploymentModel = currentModel()): Record<string, ServiceOutputs> {
+  const secrets =
+    model.secretNames.length > 0
+      ? new pulumi.Config(CONFIG_NAMESPACE).requireSecretObject<Record<string, string>>("secrets")
+      : undefined;
+  const secret = (name: string): pulumi.Output<string> => secrets!.apply((s) => s[name]);
+
+  const hosts = new Map<string, DockerHost>();
+  for (const h of model.hosts) {
+    hosts.set(
+      h.name,
+      new DockerHost(h.name, {
+        dockerHost: h.dockerHost,
+        address: h.address,
+        sshOpts: h.sshOpts,
+        registryAuth: h.registryAuth.map((a) => ({
+          address: a.address,
+          username: a.username,
+          password: secret(a.passwordSecret),
+        })),
+      }),
+    );
+  }
+
+  const outputs: Record<string, ServiceOutputs> = {};
+  for (const s of model.services) {
+    const service = new GpuService(s.name, {
+      host: hosts.get(s.host)!,
+      stack: model.stack,
+      image: s.image,
+      containerName: s.containerName,
+      ports: s.ports,
+      volumes: s.volumes,
+      binds: s.binds,
+      env: s.env,
+      secretEnv: Object.fromEntries(Object.entries(s.secretEnv).map(([env, name]) => [env, secret(name)])),
+      gpus: s.gpus,
+      restart: s.restart,
+      healthcheck: s.healthcheck,
+      command: s.command,
+      user: s.user,
+      labels: s.labels,
+      scheme: s.scheme,
+      endpoint: s.endpoint,
+      stopGraceSeconds: s.stopGraceSeconds,
+    });
+    outputs[s.name] = {
+      endpoint: service.endpoint,
+      image: service.imageRef,
+      containerName: service.containerName,
+      host: s.host,
+    };
+  }
+  return outputs;
+}
