@@ -249,6 +249,10 @@ function zodProblems(
       }
       continue;
     }
+    if (issue.code === "invalid_key") {
+      problems.push({ path: formatPath([...prefix, ...rel]), message: issue.issues.map((i) => i.message).join("; ") });
+      continue;
+    }
     const value = valueAt(input, rel);
     const message =
       value === undefined && (issue.code === "invalid_type" || issue.code === "invalid_union")

@@ -101,6 +101,19 @@ export function toEngineConfig(raw: RawConfig, namespace = CONFIG_NAMESPACE): {
 
 /** Model of a stack straight from its file in the project folder. */
 export function loadStackModel(stack: string, projectDir: string): DeploymentModel {
-  const raw = readStackFile(path.join(projectDir, `Pulumi.${stack}.yaml`));
+  const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) {
+    throw new Error(`Stack "${stack}" has no ${path.basename(file)}; stacks here: ${listStacks(projectDir).join(", ")}`);
+  }
+  const raw = readStackFile(file);
   return buildModel(raw.values, { stack, secretKeys: raw.secretKeys });
+}
+
+/** Stacks that have a Pulumi.<stack>.yaml in the project folder. */
+export function listStacks(projectDir: string): string[] {
+  return fs
+    .readdirSync(projectDir)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
 }

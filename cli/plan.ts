@@ -1,0 +1,65 @@
+/**
+ * `npm run plan -- [--stack <stack>] [--json]`: the desired state of a stack, read from its Pulumi.<stack>.yaml
+ * through the same validated model the Pulumi program uses. Needs no Pulumi CLI, no credentials, no Docker.
+ */
+import * as path from "node:path";
+import { Command } from "commander";
+import { type DeploymentModel, type ServiceSpec } from "../config/model";
+import { loadStackModel } from "../config/stackConfig";
+
+const projectDir = path.resolve(__dirname, "..");
+
+function imageOf(s: ServiceSpec): string {
+  return s.image.kind === "registry" ? `pull ${s.image.ref}` : `build ${s.image.location}`;
+}
+
+/** One row per service, in the order of the model. */
+export function planRows(model: DeploymentModel): Record<string, string>[] {
+  return model.services.map((s) => ({
+    service: s.name,
+    host: s.host,
+    container: s.containerName,
+    image: imageOf(s),
+    ports: s.ports.map((p) => `${p.hostIp === "0.0.0.0" ? "" : `${p.hostIp}:`}${p.host}->${p.container}/${p.protocol}`).join(" "),
+    gpus: s.gpus ? (s.gpus.deviceIds ? `devices ${s.gpus.deviceIds.join(",")}` : String(s.gpus.count)) : "-",
+    volumes: s.volumes.map((v) => `${v.name}:${v.target}${v.external ? " (external)" : ""}`).join(" ") || "-",
+    binds: s.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ":ro" : ""}`).join(" ") || "-",
+    healthcheck: s.healthcheck ? s.healthcheck.test.join(" ") : "-",
+  }));
+}
+
+export function renderPlan(model: DeploymentModel): string {
+  const lines = [`stack ${model.stack}${model.requirePinnedImages ? " (pinned images required)" : ""}`];
+  for (const h of model.hosts) lines.push(`host ${h.name}: ${h.dockerHost} (clients reach it at ${h.address})`);
+  for (const row of planRows(model)) {
+    lines.push("");
+    for (const [k, v] of Object.entries(row)) lines.push(`  ${k.padEnd(12)} ${v}`);
+  }
+  return lines.join("\n");
+}
+
+export function main(argv: string[]): number {
+  const program = new Command()
+    .name("plan")
+    .description("Print the desired state of stacks from their Pulumi.<stack>.yaml (no Pulumi CLI needed)")
+    .option("--stack <stack...>", "stacks to print", ["prod", "test"])
+    .option("--json", "print JSON for scripts")
+    .exitOverride();
+  program.parse(argv, { from: "user" });
+  const opts = program.opts<{ stack: string[]; json?: boolean }>();
+  let failed = false;
+  const models: DeploymentModel[] = [];
+  for (const stack of opts.stack) {
+    try {
+      models.push(loadStackModel(stack, projectDir));
+    } catch (e) {
+      failed = true;
+      console.error((e as Error).message);
+    }
+  }
+  if (opts.json) console.log(JSON.stringify(models.map((m) => ({ stack: m.stack, services: planRows(m) })), null, 2));
+  else console.log(models.map(renderPlan).join("\n\n"));
+  return failed ? 1 : 0;
+}
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,45 @@
+/**
+ * Secret values (registry token, secret env) reach the providers and containers only as Pulumi secrets.
+ */
+import { expect, it } from "vitest";
+import { goodConfig } from "./badConfigs";
+import { evaluate, SECRET_SIG, T } from "./harness";
+
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const isSecret = (v: unknown): v is { value: unknown } =>
+  v !== null && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+
+/** The value with every secret-wrapped part removed: what would be stored or shown in plain text. */
+function plainParts(v: unknown): unknown {
+  if (isSecret(v)) return "[secret]";
+  if (Array.isArray(v)) return v.map(plainParts);
+  if (v !== null && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).map(([k, inner]) => [k, plainParts(inner)]));
+  }
+  return v;
+}
+
+it("passes secret env and registry tokens as secrets, never as plain inputs", async () => {
+  const values = goodConfig();
+  values.secrets = { hfToken: "hf_abcdef123456", ghcrToken: "ghp_zyxw98765" };
+  values.services.tts.secretEnv = { HF_TOKEN: "hfToken" };
+  values.hosts.gpu1.registryAuth = [{ address: "ghcr.io", username: "jim0237", passwordSecret: "ghcrToken" }];
+  const e = await evaluate({ values, secretKeys: new Set(["secrets"]) }, "prod");
+
+  const tts = JSON.parse(e.get(T.container, "tts-container").wire);
+  expect(plainParts(tts.envs)).toEqual(["TTS_USE_HTTPS=true", "[secret]"]);
+  expect(tts.envs[1]).toEqual({ [SIG_KEY]: SECRET_SIG, value: "HF_TOKEN=hf_abcdef123456" });
+
+  const provider = JSON.parse(e.get(T.dockerProvider, "gpu1-docker").wire);
+  expect(isSecret(provider.registryAuth)).toBe(true);
+  expect(JSON.parse(provider.registryAuth.value)).toEqual([
+    { address: "ghcr.io", username: "jim0237", password: "ghp_zyxw98765" },
+  ]);
+
+  for (const r of e.resources) {
+    const plain = JSON.stringify(plainParts(JSON.parse(r.wire)));
+    expect(plain, `${r.type} ${r.name}`).not.toContain("hf_abcdef123456");
+    expect(plain, `${r.type} ${r.name}`).not.toContain("ghp_zyxw98765");
+  }
+  expect(JSON.stringify(e.outputs)).not.toContain("hf_abcdef123456");
+});
