@@ -39,6 +39,7 @@ export function deploy(model: DeploymentModel = currentModel()): Record<string, 
       new DockerHost(h.name, {
         dockerHost: h.dockerHost,
         address: h.address,
+        builds: model.services.some((s) => s.host === h.name && s.image.kind === "build"),
         sshOpts: h.sshOpts,
         registryAuth: h.registryAuth.map((a) => ({
           address: a.address,

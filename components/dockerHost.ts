@@ -21,17 +21,20 @@ export interface DockerHostArgs {
   readonly sshOpts?: readonly string[];
   /** Credentials for pulling images on this host. Default: none (public images only). */
   readonly registryAuth?: readonly DockerHostRegistryAuth[];
+  /** Whether services on this host build images, which needs a `docker-build` provider. Default: false. */
+  readonly builds?: boolean;
 }
 
 /**
- * One Docker host: an explicit `docker` provider (containers, volumes, pulls) and a `docker-build` provider
- * (BuildKit builds on the same daemon). Every resource on the host uses these, never a default provider.
+ * One Docker host: an explicit `docker` provider (containers, volumes, pulls) and, where services build, a
+ * `docker-build` provider (BuildKit builds on the same daemon). Every resource on the host uses these, never a
+ * default provider.
  */
 export class DockerHost extends pulumi.ComponentResource {
   /** Provider for containers, volumes and registry pulls on this host. */
   public readonly provider: docker.Provider;
-  /** Provider for image builds on this host's daemon. */
-  public readonly buildProvider: dockerbuild.Provider;
+  /** Provider for image builds on this host's daemon; only on hosts where a service builds. */
+  public readonly buildProvider?: dockerbuild.Provider;
   /** Address clients use to reach this host. */
   public readonly address: string;
 
@@ -55,7 +58,9 @@ export class DockerHost extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.buildProvider = new dockerbuild.Provider(`${name}-build`, { host: args.dockerHost }, { parent: this });
+    if (args.builds) {
+      this.buildProvider = new dockerbuild.Provider(`${name}-build`, { host: args.dockerHost }, { parent: this });
+    }
     this.registerOutputs({ address: this.address });
   }
 }

@@ -93,6 +93,9 @@ export class GpuService extends pulumi.ComponentResource {
       this.imageRef = args.image.digest ? pulumi.output(args.image.ref) : remote.repoDigest;
     } else {
       const b = args.image;
+      if (!args.host.buildProvider) {
+        throw new Error(`GpuService ${name} builds its image, but its DockerHost was created without builds: true`);
+      }
       const built = new dockerbuild.Image(
         `${name}-image`,
         {

@@ -1,0 +1,161 @@
+/**
+ * GpuService and DockerHost through the program under mocks, on configs that exercise what the real stacks
+ * do not: digests, device IDs, all GPUs, bound host addresses, unprotected volumes, local builds, registry-only
+ * hosts.
+ */
+import { describe, expect, it } from "vitest";
+import { goodConfig } from "../test/badConfigs";
+import { evaluate, T } from "../test/harness";
+
+const DIGEST = `sha256:${"b".repeat(64)}`;
+
+function config(mutate: (c: Record<string, any>) => void) {
+  const c = goodConfig();
+  mutate(c);
+  return { values: c, secretKeys: new Set<string>() };
+}
+
+describe("GpuService", () => {
+  it("pulls by digest when one is given, and exports exactly that reference", async () => {
+    const e = await evaluate(config((c) => (c.services.tts.image.digest = DIGEST)), "prod");
+    expect(e.get(T.remoteImage, "tts-image").inputs).toEqual({
+      name: `ghcr.io/jim0237/tts-v2-api-server@${DIGEST}`,
+      keepLocally: true,
+    });
+    expect(e.outputs.tts.image).toBe(`ghcr.io/jim0237/tts-v2-api-server@${DIGEST}`);
+    const labels = e.get(T.container, "tts-container").inputs.labels;
+    expect(labels).toContainEqual({ label: "gpu-services.release", value: `ghcr.io/jim0237/tts-v2-api-server@${DIGEST}` });
+  });
+
+  it("requests GPUs by device ID, or all of them", async () => {
+    const e = await evaluate(
+      config((c) => {
+        c.hosts.gpu1.gpus = 4;
+        c.services.stt.gpus = { deviceIds: ["0", "2"], capabilities: ["gpu", "utility"] };
+        c.services.tts.gpus = { count: 2 };
+      }),
+      "prod",
+    );
+    expect(e.get(T.container, "stt-container").inputs.deviceRequests).toEqual([
+      { driver: "nvidia", deviceIds: ["0", "2"], capabilities: ["gpu", "utility"] },
+    ]);
+    expect(e.get(T.container, "tts-container").inputs.deviceRequests).toEqual([
+      { driver: "nvidia", count: 2, capabilities: ["gpu"] },
+    ]);
+    const all = await evaluate(config((c) => {
+      delete c.hosts.gpu1.gpus;
+      c.services.tts.gpus = { count: "all" };
+    }), "prod");
+    expect(all.get(T.container, "tts-container").inputs.deviceRequests).toEqual([
+      { driver: "nvidia", count: -1, capabilities: ["gpu"] },
+    ]);
+  });
+
+  it("leaves out device requests, healthcheck wait and env for a plain service", async () => {
+    const e = await evaluate(
+      config((c) => {
+        delete c.services.tts.gpus;
+        delete c.services.tts.env;
+        c.services.tts.ports = [{ host: 8055, container: 8000, hostIp: "127.0.0.1", protocol: "udp" }];
+        c.services.tts.command = ["python", "server.py"];
+        c.services.tts.user = "1000:1000";
+        c.services.tts.restart = "on-failure";
+        c.services.tts.stopGraceSeconds = 120;
+      }),
+      "prod",
+    );
+    const c = e.get(T.container, "tts-container").inputs;
+    expect(c.deviceRequests).toBeUndefined();
+    expect(c.healthcheck).toBeUndefined();
+    expect(c.wait).toBe(false);
+    expect(c.envs).toEqual([]);
+    expect(c.ports).toEqual([{ internal: 8000, external: 8055, ip: "127.0.0.1", protocol: "udp" }]);
+    expect(c.command).toEqual(["python", "server.py"]);
+    expect(c.user).toBe("1000:1000");
+    expect(c.restart).toBe("on-failure");
+    expect(c.destroyGraceSeconds).toBe(120);
+    // No tcp port: no endpoint.
+    expect(e.outputs.tts.endpoint).toBeUndefined();
+  });
+
+  it("publishes the endpoint on the bound address when a port is bound to one", async () => {
+    const e = await evaluate(config((c) => (c.services.tts.ports[0].hostIp = "192.168.7.2")), "prod");
+    expect(e.outputs.tts.endpoint).toBe("http://192.168.7.2:8055");
+  });
+
+  it("honours protect: false and retainOnDelete: false on a volume, and mounts read-only", async () => {
+    const e = await evaluate(
+      config((c) => (c.services.stt.volumes = [
+        { name: "scratch", target: "/scratch", protect: false, retainOnDelete: false },
+        { name: "models-ro", target: "/models", readOnly: true },
+      ])),
+      "prod",
+    );
+    expect(e.get(T.volume, "stt-volume-scratch").options).toMatchObject({ protect: false, retainOnDelete: false });
+    expect(e.get(T.volume, "stt-volume-models-ro").options).toMatchObject({ protect: true, retainOnDelete: true });
+    expect(e.get(T.container, "stt-container").inputs.mounts).toEqual([
+      { type: "volume", source: "scratch", target: "/scratch", readOnly: false },
+      { type: "volume", source: "models-ro", target: "/models", readOnly: true },
+      { type: "bind", source: "/home/agnes/voice-notes", target: "/app/vnotes", readOnly: false },
+    ]);
+  });
+
+  it("builds from a local folder with its Dockerfile, args, target and no cache", async () => {
+    const e = await evaluate(
+      config((c) => {
+        c.requirePinnedImages = false;
+        c.services.stt.build = {
+          context: "../STT-API-Server",
+          dockerfile: "docker/Dockerfile.gpu",
+          args: { CUDA: "12.6", PYTHON: 3.11 },
+          target: "runtime",
+          noCache: true,
+        };
+      }),
+      "dev",
+    );
+    expect(e.get(T.build, "stt-image").inputs).toEqual({
+      context: { location: "../STT-API-Server" },
+      dockerfile: { location: "../STT-API-Server/docker/Dockerfile.gpu" },
+      buildArgs: { CUDA: "12.6", PYTHON: "3.11" },
+      target: "runtime",
+      noCache: true,
+      tags: ["gpu-services/stt:dev-local"],
+      push: false,
+      load: true,
+      buildOnPreview: false,
+      network: "default",
+    });
+  });
+});
+
+describe("DockerHost", () => {
+  it("creates a docker-build provider only on hosts where a service builds, each host its own providers", async () => {
+    const e = await evaluate(config((c) => {
+      c.services.tts.host = "lab";
+      c.services.tts.ports[0].host = 8060; // another host: the same host port is free there
+    }), "prod");
+    expect(e.ofType(T.dockerProvider).map((p) => [p.name, p.inputs.host]).sort()).toEqual([
+      ["gpu1-docker", "ssh://agnes@10.30.11.45"],
+      ["lab-docker", "unix:///var/run/docker.sock"],
+    ]);
+    expect(e.ofType(T.buildProvider).map((p) => [p.name, p.inputs.host])).toEqual([
+      ["gpu1-build", "ssh://agnes@10.30.11.45"],
+    ]);
+    expect(e.providerHost(e.get(T.container, "tts-container"))).toBe("unix:///var/run/docker.sock");
+    expect(e.outputs.tts.endpoint).toBe("http://localhost:8060");
+  });
+});
+
+describe("release changes", () => {
+  it("changing only the tts tag changes only tts resources", async () => {
+    const before = await evaluate(config(() => {}), "prod");
+    const after = await evaluate(config((c) => (c.services.tts.image.tag = `sha-${"1".repeat(40)}`)), "prod");
+    const byKey = (e: typeof before) => new Map(e.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
+    const a = byKey(before);
+    const b = byKey(after);
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    const changed = [...a.keys()].filter((k) => a.get(k) !== b.get(k)).sort();
+    expect(changed).toEqual([`${T.container}::tts-container`, `${T.remoteImage}::tts-image`]);
+  });
+});
