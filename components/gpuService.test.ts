@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { goodConfig } from "../test/badConfigs";
-import { evaluate, T } from "../test/harness";
+import { evaluate, registryDigests, T } from "../test/harness";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
 
@@ -25,6 +25,31 @@ describe("GpuService", () => {
     expect(e.outputs.tts.image).toBe(`ghcr.io/jim0237/tts-v2-api-server@${DIGEST}`);
     const labels = e.get(T.container, "tts-container").inputs.labels;
     expect(labels).toContainEqual({ label: "gpu-services.release", value: `ghcr.io/jim0237/tts-v2-api-server@${DIGEST}` });
+  });
+
+  it("follows a tracked tag by pulling the digest the registry has now, and redeploys when it moves", async () => {
+    const tracked = config((c) => {
+      c.requirePinnedImages = false;
+      c.services.tts.image = { repository: "ghcr.io/jim0237/tts-v2-api-server", tag: "latest", track: true };
+    });
+    const [first, second] = [`sha256:${"1".repeat(64)}`, `sha256:${"2".repeat(64)}`];
+    registryDigests.set("ghcr.io/jim0237/tts-v2-api-server:latest", first);
+    const before = await evaluate(tracked, "test");
+    expect(before.get(T.remoteImage, "tts-image").inputs).toEqual({
+      name: `ghcr.io/jim0237/tts-v2-api-server@${first}`,
+      keepLocally: true,
+    });
+    expect(before.outputs.tts.image).toBe(`ghcr.io/jim0237/tts-v2-api-server@${first}`);
+    expect(before.get(T.container, "tts-container").inputs.labels).toContainEqual({
+      label: "gpu-services.release",
+      value: `ghcr.io/jim0237/tts-v2-api-server@${first}`,
+    });
+    // The tag moves: same config, a new digest, so a new image name (a new pull) and a new container image.
+    registryDigests.set("ghcr.io/jim0237/tts-v2-api-server:latest", second);
+    const after = await evaluate(tracked, "test");
+    registryDigests.clear();
+    expect(after.get(T.remoteImage, "tts-image").inputs.name).toBe(`ghcr.io/jim0237/tts-v2-api-server@${second}`);
+    expect(after.get(T.container, "tts-container").inputs.image).not.toBe(before.get(T.container, "tts-container").inputs.image);
   });
 
   it("requests GPUs by device ID, or all of them", async () => {

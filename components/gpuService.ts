@@ -52,13 +52,10 @@ export interface GpuServiceArgs {
   readonly stopGraceSeconds?: number;
 }
 
-/** What a release is, as recorded in the container's labels: the pulled ref, or the build context and ref. */
-export function releaseOf(image: ImageSpec): string {
-  return image.kind === "registry" ? image.ref : image.location;
-}
-
 /**
- * One GPU inference service on one Docker host: its image (pulled or built), named volumes and container.
+ * One GPU inference service on one Docker host. Its container carries labels naming the service, the stack
+ * and the release (the exact ref pulled, or the build's `url#commit`), so `docker inspect` tells what runs.
+ * Children: its image (pulled or built), its managed volumes and its container.
  */
 export class GpuService extends pulumi.ComponentResource {
   /** The image resource: a `docker.RemoteImage` or a `docker-build` `Image`. */
@@ -79,10 +76,18 @@ export class GpuService extends pulumi.ComponentResource {
 
     let containerImage: pulumi.Output<string>;
     let imageIdentity: pulumi.Output<string>;
+    let release: pulumi.Input<string>;
     if (args.image.kind === "registry") {
+      // A tracked tag is resolved to its current digest at every preview and up, and pulled by that digest:
+      // when the tag moves the image name changes, so `latest` never silently stays stale.
+      const pulled: pulumi.Input<string> = args.image.track
+        ? pulumi.interpolate`${args.image.repository}@${
+            docker.getRegistryImageOutput({ name: args.image.ref }, { parent: this, provider }).sha256Digest
+          }`
+        : args.image.ref;
       const remote = new docker.RemoteImage(
         `${name}-image`,
-        { name: args.image.ref, keepLocally: true },
+        { name: pulled, keepLocally: true },
         { parent: this, provider },
       );
       this.image = remote;
@@ -90,7 +95,8 @@ export class GpuService extends pulumi.ComponentResource {
       // holds, so the container is replaced on a new image and left alone otherwise.
       containerImage = remote.imageId;
       imageIdentity = remote.imageId;
-      this.imageRef = args.image.digest ? pulumi.output(args.image.ref) : remote.repoDigest;
+      this.imageRef = args.image.digest || args.image.track ? pulumi.output(pulled) : remote.repoDigest;
+      release = pulled;
     } else {
       const b = args.image;
       if (!args.host.buildProvider) {
@@ -118,6 +124,7 @@ export class GpuService extends pulumi.ComponentResource {
       this.imageRef = pulumi
         .all([built.ref, built.digest])
         .apply(([ref, digest]) => (digest ? `${b.localTag}@${digest}` : ref));
+      release = b.location;
     }
 
     this.volumes = [];
@@ -154,7 +161,7 @@ export class GpuService extends pulumi.ComponentResource {
       ...(args.labels ?? {}),
       [`${LABEL_PREFIX}service`]: name,
       [`${LABEL_PREFIX}stack`]: stack,
-      [`${LABEL_PREFIX}release`]: releaseOf(args.image),
+      [`${LABEL_PREFIX}release`]: release,
       [`${LABEL_PREFIX}image`]: imageIdentity,
     };
 

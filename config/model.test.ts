@@ -37,6 +37,7 @@ describe("buildModel on good config", () => {
         kind: "registry",
         repository: "ghcr.io/jim0237/tts-v2-api-server",
         tag: "sha-c15893a73dc64eb5437e398a5fbf587947cd4d5c",
+        track: false,
         ref: "ghcr.io/jim0237/tts-v2-api-server:sha-c15893a73dc64eb5437e398a5fbf587947cd4d5c",
       },
       ports: [{ host: 8055, container: 8000, protocol: "tcp", hostIp: "0.0.0.0" }],
@@ -84,7 +85,7 @@ describe("buildModel on good config", () => {
       name: "web",
       host: "local",
       containerName: "web-dev",
-      image: { kind: "registry", repository: "nginx", ref: "nginx:latest" },
+      image: { kind: "registry", repository: "nginx", track: false, ref: "nginx:latest" },
       ports: [],
       volumes: [],
       binds: [],
@@ -125,6 +126,7 @@ describe("buildModel on good config", () => {
       repository: "ghcr.io/jim0237/tts-v2-api-server",
       tag: "latest",
       digest,
+      track: false,
       ref: `ghcr.io/jim0237/tts-v2-api-server@${digest}`,
     });
     expect(Object.keys(s.env)).toEqual(["ALPHA", "ZED"]);

@@ -49,6 +49,8 @@ export interface RegistryImageSpec {
   readonly repository: string;
   readonly tag?: string;
   readonly digest?: string;
+  /** Follow `tag`: its current digest is resolved at every preview and up and pulled when it moves. */
+  readonly track: boolean;
   /** What is pulled: `repository@digest` when a digest is given, else `repository:tag`. */
   readonly ref: string;
 }
@@ -363,8 +365,13 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
     } else if (!s.image && !s.build) {
       add(at(), "has neither image nor build; give exactly one (image: pull from a registry, build: build from source)");
     } else if (s.image) {
-      const { repository, tag, digest } = s.image;
-      if (requirePinned && !digest) {
+      const { repository, tag, digest, track } = s.image;
+      if (track && (tag === undefined || digest !== undefined)) {
+        add(at("image", "track"), "follows a tag: give image.tag and no image.digest");
+      } else if (track && requirePinned) {
+        add(at("image", "track"), "this stack requires pinned images (requirePinnedImages): it cannot follow a " +
+          "moving tag; pin a digest (npm run release) instead");
+      } else if (requirePinned && !digest) {
         if (tag === undefined) {
           add(at("image", "tag"), "this stack requires pinned images (requirePinnedImages): give image.digest " +
             "(sha256:...) or a fixed tag such as sha-<commit>; no tag means latest");
@@ -378,6 +385,7 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
         repository,
         ...(tag !== undefined ? { tag } : {}),
         ...(digest !== undefined ? { digest } : {}),
+        track,
         ref: digest ? `${repository}@${digest}` : `${repository}:${tag ?? "latest"}`,
       };
     } else if (s.build) {

@@ -22,11 +22,12 @@ const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
 const REPOSITORY_RE =
   /^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** A Go-style duration as Docker takes it: 30s, 1m30s, 500ms, 1h. */
 export const DURATION_RE = /^(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+$/;
 const DOCKER_HOST_RE = /^(unix:\/\/\/.+|ssh:\/\/(?:[^@/\s]+@)?[^@/\s:]+(?::\d+)?|tcp:\/\/[^/\s]+:\d+|npipe:\/\/.+)$/;
+export const TAG_PATTERN = TAG_RE;
 export const GIT_URL_RE = /^(?:https?:\/\/|ssh:\/\/|git@)[^\s#]+?(?:\.git)?$/;
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
 const GIT_REF_RE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,255}$/;
@@ -72,6 +73,8 @@ export const ImageSchema = z.strictObject({
   }),
   tag: z.string().regex(TAG_RE, { error: "must be a Docker tag: letters, digits, _ . - (at most 128)" }).optional(),
   digest: z.string().regex(DIGEST_RE, { error: "must be sha256: followed by 64 lowercase hex digits" }).optional(),
+  /** Follow the tag: resolve its current digest on every preview and up, and pull when it moves. */
+  track: z.boolean().default(false),
 });
 
 export const BuildSchema = z.strictObject({

@@ -295,6 +295,22 @@ export const BAD_CASES: readonly BadCase[] = [
     says: "service names are lowercase letters, digits and -",
   },
   {
+    name: "tracking a moving tag where pins are required",
+    mutate: (c) => (c.services.tts.image = { repository: "ghcr.io/jim0237/tts-v2-api-server", tag: "latest", track: true }),
+    paths: ["services.tts.image.track"],
+    says: "it cannot follow a moving tag; pin a digest (npm run release) instead",
+  },
+  {
+    name: "tracking with a digest",
+    mutate: (c) => {
+      c.requirePinnedImages = false;
+      c.services.tts.image.track = true;
+      c.services.tts.image.digest = `sha256:${"c".repeat(64)}`;
+    },
+    paths: ["services.tts.image.track"],
+    says: "follows a tag: give image.tag and no image.digest",
+  },
+  {
     name: "hosts missing",
     mutate: (c) => delete c.hosts,
     paths: ["hosts", "services.stt.host", "services.tts.host"],

@@ -42,6 +42,9 @@ export interface Evaluation {
   providerHost(r: Registered): string | undefined;
 }
 
+/** What the mocked registry answers for `docker.getRegistryImage`: ref -> digest (a default hash otherwise). */
+export const registryDigests = new Map<string, string>();
+
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /** What the mock "cloud" computes for a resource: the outputs the real providers would return. */
@@ -97,8 +100,12 @@ export async function evaluate(
         });
         return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
       },
-      call() {
-        return {};
+      call(args: pulumi.runtime.MockCallArgs) {
+        if (args.token === "docker:index/getRegistryImage:getRegistryImage") {
+          const digest = registryDigests.get(args.inputs.name) ?? `sha256:${sha(`registry:${args.inputs.name}`)}`;
+          return { name: args.inputs.name, sha256Digest: digest };
+        }
+        throw new Error(`unexpected call ${args.token}`);
       },
     },
     "gpu-services",
