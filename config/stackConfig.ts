@@ -73,7 +73,12 @@ function stripSecure(v: unknown): { value: unknown; secret: boolean } {
 
 /** Read `Pulumi.<stack>.yaml`; encrypted (`secure:`) values read as SECRET_PLACEHOLDER. */
 export function readStackFile(file: string, namespace = CONFIG_NAMESPACE): RawConfig {
-  const doc = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  return parseStackText(fs.readFileSync(file, "utf8"), namespace);
+}
+
+/** The config in the text of a stack file. */
+export function parseStackText(text: string, namespace = CONFIG_NAMESPACE): RawConfig {
+  const doc = parseYaml(text) as { config?: Record<string, unknown> } | null;
   const values: Record<string, unknown> = {};
   const secretKeys = new Set<string>();
   const prefix = `${namespace}:`;

@@ -1,0 +1,237 @@
+/**
+ * `npm run release -- <command>`: releases and rollbacks as one value in stack config.
+ *
+ *   release  <stack> <service> <tag|digest|git-ref>   resolve and pin it in Pulumi.<stack>.yaml
+ *   history  <stack> <service>                        past releases from the file's git history
+ *   rollback <stack> <service> [--to <value|n>]       write the previous (or the chosen) release back
+ *   status   <stack>                                  what config says each service runs
+ *
+ * Then `pulumi up --stack <stack>` deploys it. Exit codes: see release/errors.ts (EXIT).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, CommanderError } from "commander";
+import { StackConfigError, type DeploymentModel, type ServiceSpec } from "../config/model";
+import { DIGEST_RE, TAG_PATTERN } from "../config/schema";
+import { listStacks } from "../config/stackConfig";
+import { EXIT, ReleaseError } from "../release/errors";
+import { fileHistory, hasLocalEdits, resolveRef } from "../release/git";
+import { resolveDigest, type RegistryCredentials } from "../release/registry";
+import { findService, formatRelease, modelOf, releaseOf, withRelease, type Release } from "../release/stackFile";
+
+export interface ReleaseDeps {
+  /** Folder holding Pulumi.<stack>.yaml; default the project root. */
+  readonly projectDir?: string;
+  readonly resolveDigest?: typeof resolveDigest;
+  readonly out?: (line: string) => void;
+  readonly err?: (line: string) => void;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface HistoryEntry {
+  readonly commit: string;
+  readonly date: string;
+  readonly author: string;
+  readonly value: string;
+  readonly release: Release;
+}
+
+const GIT_REF_SHAPE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,255}$/;
+
+function stackFile(dir: string, stack: string): string {
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) {
+    throw new ReleaseError(EXIT.usage, `unknown stack "${stack}": no ${path.basename(file)}; stacks: ${listStacks(dir).join(", ") || "(none)"}`);
+  }
+  return file;
+}
+
+function load(file: string, stack: string): { text: string; model: DeploymentModel } {
+  const text = fs.readFileSync(file, "utf8");
+  try {
+    return { text, model: modelOf(text, stack) };
+  } catch (e) {
+    if (e instanceof StackConfigError) throw new ReleaseError(EXIT.refused, e.message);
+    throw e;
+  }
+}
+
+/** Past releases of a service, newest first: one entry per commit that changed its release. */
+export function releaseHistory(file: string, stack: string, service: string): HistoryEntry[] {
+  const entries: HistoryEntry[] = [];
+  let previous: string | undefined;
+  for (const version of fileHistory(file).reverse()) {
+    let release: Release;
+    try {
+      release = releaseOf(findService(modelOf(version.text, stack), service));
+    } catch {
+      continue; // a version where the service did not exist or the file was invalid
+    }
+    const value = formatRelease(release);
+    if (value !== previous) entries.push({ commit: version.commit, date: version.date, author: version.author, value, release });
+    previous = value;
+  }
+  return entries.reverse();
+}
+
+async function resolveRelease(service: ServiceSpec, value: string, deps: ReleaseDeps): Promise<Release> {
+  const image = service.image;
+  if (image.kind === "build") {
+    if (image.contextKind !== "git") {
+      throw new ReleaseError(EXIT.usage, `services.${service.name} builds from a local folder (${image.context}); only git builds have releases`);
+    }
+    if (!GIT_REF_SHAPE.test(value)) throw new ReleaseError(EXIT.usage, `"${value}" is not a git branch, tag or commit`);
+    return { kind: "build", ref: resolveRef(image.context, value) };
+  }
+  const env = deps.env ?? process.env;
+  const credentials: RegistryCredentials | undefined =
+    env.REGISTRY_USERNAME && env.REGISTRY_PASSWORD ? { username: env.REGISTRY_USERNAME, password: env.REGISTRY_PASSWORD } : undefined;
+  const resolve = deps.resolveDigest ?? resolveDigest;
+  const at = value.lastIndexOf("@");
+  const tag = at >= 0 ? value.slice(0, at) : DIGEST_RE.test(value) ? undefined : value;
+  const digest = at >= 0 ? value.slice(at + 1) : DIGEST_RE.test(value) ? value : undefined;
+  if (digest !== undefined && !DIGEST_RE.test(digest)) {
+    throw new ReleaseError(EXIT.usage, `"${digest}" is not a digest: sha256: followed by 64 lowercase hex digits`);
+  }
+  if (tag !== undefined && !TAG_PATTERN.test(tag)) {
+    throw new ReleaseError(EXIT.usage, `"${tag}" is not a Docker tag (letters, digits, _ . -, at most 128)`);
+  }
+  // A digest is checked to exist; a tag is resolved to the digest it points at now.
+  const pinned = await resolve(image.repository, digest ?? tag!, { credentials });
+  return { kind: "registry", ...(tag !== undefined ? { tag } : {}), digest: pinned };
+}
+
+/** Write a release into the stack file, refusing to overwrite local edits. */
+function write(file: string, stack: string, service: string, release: Release, deps: ReleaseDeps): void {
+  const out = deps.out ?? console.log;
+  const { text, model } = load(file, stack);
+  const before = formatRelease(releaseOf(findService(model, service)));
+  const after = formatRelease(release);
+  if (before === after) {
+    out(`${stack}/${service} is already at ${after}; ${path.basename(file)} unchanged`);
+    return;
+  }
+  const next = withRelease(text, stack, service, release);
+  fs.writeFileSync(file, next);
+  out(`${stack}/${service}: ${before} -> ${after}`);
+  out(`next: review and commit ${path.basename(file)}, then pulumi up --stack ${stack}`);
+}
+
+function refuseLocalEdits(file: string): void {
+  if (hasLocalEdits(file)) {
+    throw new ReleaseError(EXIT.refused, `${path.basename(file)} has uncommitted changes; commit or discard them first (file left unchanged)`);
+  }
+}
+
+export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<number> {
+  const out = deps.out ?? console.log;
+  const err = deps.err ?? console.error;
+  const dir = deps.projectDir ?? path.resolve(__dirname, "..");
+  const program = new Command()
+    .name("release")
+    .description("Releases and rollbacks as one pinned value in Pulumi.<stack>.yaml")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) });
+
+  program
+    .command("release")
+    .description("resolve a tag, digest or git ref and pin it for a service")
+    .argument("<stack>")
+    .argument("<service>")
+    .argument("<value>", "registry tag, sha256:digest or tag@digest; or a git branch, tag or commit")
+    .action(async (stack: string, service: string, value: string) => {
+      const file = stackFile(dir, stack);
+      refuseLocalEdits(file);
+      const release = await resolveRelease(findService(load(file, stack).model, service), value, deps);
+      write(file, stack, service, release, deps);
+    });
+
+  program
+    .command("history")
+    .description("past releases of a service from the git history of its stack file, newest first")
+    .argument("<stack>")
+    .argument("<service>")
+    .option("--json", "print JSON")
+    .action((stack: string, service: string, opts: { json?: boolean }) => {
+      const file = stackFile(dir, stack);
+      findService(load(file, stack).model, service);
+      const entries = releaseHistory(file, stack, service);
+      if (opts.json) {
+        out(JSON.stringify(entries.map(({ release: _, ...e }) => e), null, 2));
+        return;
+      }
+      if (entries.length === 0) out(`no committed releases of ${stack}/${service} yet`);
+      entries.forEach((e, i) => out(`${String(i).padStart(2)}  ${e.commit.slice(0, 12)}  ${e.date}  ${e.author}  ${e.value}`));
+    });
+
+  program
+    .command("rollback")
+    .description("write the previous release of a service (or the one given) back")
+    .argument("<stack>")
+    .argument("<service>")
+    .option("--to <value|n>", "a past release, by value or by number in `history` (1 = the one before now)")
+    .action((stack: string, service: string, opts: { to?: string }) => {
+      const file = stackFile(dir, stack);
+      refuseLocalEdits(file);
+      const current = formatRelease(releaseOf(findService(load(file, stack).model, service)));
+      const entries = releaseHistory(file, stack, service);
+      let target: HistoryEntry | undefined;
+      if (opts.to === undefined || /^\d+$/.test(opts.to)) {
+        const n = opts.to === undefined ? 1 : Number(opts.to);
+        // Entry 0 is the release committed now; n counts back from it.
+        const base = entries.length > 0 && entries[0].value === current ? 0 : -1;
+        target = entries[base + n];
+        if (!target || n < 1) {
+          throw new ReleaseError(EXIT.unresolved, `${stack}/${service} has no release ${n} back (history has ${entries.length})`);
+        }
+      } else {
+        const to = opts.to;
+        target = entries.find((e) => {
+          const r = e.release;
+          if (e.value === to) return true;
+          if (r.kind === "build") return to.length >= 7 && r.ref.startsWith(to);
+          return r.tag === to || r.digest === to;
+        });
+        if (!target) {
+          throw new ReleaseError(EXIT.unresolved, `"${to}" is not a past release of ${stack}/${service}; see: npm run release -- history ${stack} ${service}`);
+        }
+      }
+      write(file, stack, service, target.release, deps);
+    });
+
+  program
+    .command("status")
+    .description("what the stack file says each service runs")
+    .argument("<stack>")
+    .option("--json", "print JSON")
+    .action((stack: string, opts: { json?: boolean }) => {
+      const { model } = load(stackFile(dir, stack), stack);
+      const rows = model.services.map((s) => ({
+        service: s.name,
+        source: s.image.kind === "registry" ? s.image.repository : s.image.context,
+        kind: s.image.kind === "registry" ? (s.image.track ? "pull (tracking)" : "pull") : "build",
+        release: formatRelease(releaseOf(s)),
+      }));
+      if (opts.json) out(JSON.stringify(rows, null, 2));
+      else for (const r of rows) out(`${r.service.padEnd(12)} ${r.kind.padEnd(15)} ${r.source}  ${r.release}`);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof ReleaseError) {
+      err(`release: ${e.message}`);
+      return e.exitCode;
+    }
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help, or bad arguments (commander printed why)
+    }
+    err(`release: ${(e as Error).stack ?? e}`);
+    return EXIT.failure;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+}

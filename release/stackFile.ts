@@ -1,0 +1,76 @@
+/**
+ * A service's release inside `Pulumi.<stack>.yaml`: read it through the deployment model, and write a new one
+ * with the yaml Document API so comments, key order and layout stay as they are everywhere else.
+ */
+import { isMap, parseDocument } from "yaml";
+import { buildModel, StackConfigError, type DeploymentModel, type ServiceSpec } from "../config/model";
+import { CONFIG_NAMESPACE } from "../config/schema";
+import { parseStackText } from "../config/stackConfig";
+import { EXIT, ReleaseError } from "./errors";
+
+/** What a release is: a registry tag and/or digest, or a git commit to build. */
+export type Release =
+  | { readonly kind: "registry"; readonly tag?: string; readonly digest?: string }
+  | { readonly kind: "build"; readonly ref: string };
+
+export function releaseOf(service: ServiceSpec): Release {
+  const image = service.image;
+  if (image.kind === "build") return { kind: "build", ref: image.gitRef ?? image.context };
+  return {
+    kind: "registry",
+    ...(image.tag !== undefined ? { tag: image.tag } : {}),
+    ...(image.digest !== undefined ? { digest: image.digest } : {}),
+  };
+}
+
+/** How a release is shown and compared: `tag@digest`, `digest`, `tag`, or the commit. */
+export function formatRelease(r: Release): string {
+  if (r.kind === "build") return r.ref;
+  if (r.tag && r.digest) return `${r.tag}@${r.digest}`;
+  return r.digest ?? r.tag ?? "latest";
+}
+
+export function modelOf(text: string, stack: string): DeploymentModel {
+  const raw = parseStackText(text);
+  return buildModel(raw.values, { stack, secretKeys: raw.secretKeys });
+}
+
+export function findService(model: DeploymentModel, name: string): ServiceSpec {
+  const service = model.services.find((s) => s.name === name);
+  if (!service) {
+    throw new ReleaseError(
+      EXIT.usage,
+      `stack "${model.stack}" has no service "${name}"; services: ${model.services.map((s) => s.name).join(", ") || "(none)"}`,
+    );
+  }
+  return service;
+}
+
+/**
+ * The stack file's text with the service's release replaced; nothing else changes. The result is validated as
+ * a whole: a release that would make the stack invalid is refused.
+ */
+export function withRelease(text: string, stack: string, service: string, release: Release): string {
+  const doc = parseDocument(text);
+  const base = ["config", `${CONFIG_NAMESPACE}:services`, service];
+  if (release.kind === "build") {
+    doc.setIn([...base, "build", "ref"], release.ref);
+  } else {
+    const image = doc.getIn([...base, "image"]);
+    if (!isMap(image)) throw new ReleaseError(EXIT.usage, `services.${service} pulls no registry image`);
+    if (release.tag !== undefined) image.set("tag", release.tag);
+    else image.delete("tag");
+    if (release.digest !== undefined) image.set("digest", release.digest);
+    else image.delete("digest");
+  }
+  const out = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+  try {
+    modelOf(out, stack);
+  } catch (e) {
+    if (e instanceof StackConfigError) {
+      throw new ReleaseError(EXIT.refused, `the release would make the stack invalid; file left unchanged:\n${e.message}`);
+    }
+    throw e;
+  }
+  return out;
+}
