@@ -1,0 +1,93 @@
+/**
+ * A real Docker engine and a real registry (Debian's docker-registry) for tests. `.ci/run` installs and starts
+ * them; where they are missing outside CI, the tests that need them are skipped, and in CI they fail.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { tempDir } from "./gitRepos";
+
+export const dockerAvailable = spawnSync("docker", ["info"], { stdio: "ignore" }).status === 0;
+export const registryAvailable = spawnSync("sh", ["-c", "command -v docker-registry"], { stdio: "ignore" }).status === 0;
+/** In CI the Docker tests must run: a missing engine is a failure there, not a skip. */
+export const requireDocker = process.env.CI === "true" || process.env.CI === "1";
+
+export function docker(args: string[], input?: Buffer | string): string {
+  return execFileSync("docker", args, { encoding: "utf8", input, stdio: [input ? "pipe" : "ignore", "pipe", "pipe"] }).trim();
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export interface LocalRegistry {
+  /** host:port, on the loopback address (Docker pushes to it over plain HTTP). */
+  readonly address: string;
+  stop(): void;
+}
+
+/** Start Debian's docker-registry on a free loopback port, storing in a temporary folder, without auth. */
+export async function startRegistry(): Promise<LocalRegistry> {
+  const port = await freePort();
+  const dir = tempDir("registry");
+  const config = path.join(dir, "config.yml");
+  fs.writeFileSync(
+    config,
+    [
+      "version: 0.1",
+      "log: {level: error}",
+      `storage: {filesystem: {rootdirectory: ${path.join(dir, "data")}}, delete: {enabled: true}}`,
+      `http: {addr: "127.0.0.1:${port}"}`,
+      "",
+    ].join("\n"),
+  );
+  const child: ChildProcess = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
+  const address = `127.0.0.1:${port}`;
+  await waitFor("the registry", async () => (await fetch(`http://${address}/v2/`)).status === 200);
+  return {
+    address,
+    stop: () => {
+      child.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A tiny image made from local files (no registry pull is possible here): `docker import` of a tarball holding
+ * one file whose content makes the image unique.
+ */
+export function importTinyImage(ref: string, content: string): void {
+  const dir = tempDir("rootfs");
+  fs.writeFileSync(path.join(dir, "release.txt"), content);
+  const tar = execFileSync("tar", ["-C", dir, "-c", "."]);
+  docker(["import", "-", ref], tar);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Push and return the digest the registry gave the manifest. */
+export function pushAndDigest(ref: string): string {
+  docker(["push", ref]);
+  const digests = JSON.parse(docker(["image", "inspect", "--format", "{{json .RepoDigests}}", ref])) as string[];
+  const repo = ref.replace(/:[^:/]+$/, "");
+  const match = digests.find((d) => d.startsWith(`${repo}@`));
+  if (!match) throw new Error(`no digest for ${ref} in ${digests.join(", ")}`);
+  return match.slice(repo.length + 1);
+}
