@@ -48,8 +48,19 @@ async function resetMocks(): Promise<void> {
   );
 }
 
+/** Wait until `count` resources are registered; fail (not hang) if registrations stop short of it. */
 async function until(count: number): Promise<void> {
-  while (registered < count) await new Promise((r) => setImmediate(r));
+  let last = registered;
+  let since = performance.now();
+  while (registered < count) {
+    await new Promise((r) => setImmediate(r));
+    if (registered !== last) {
+      last = registered;
+      since = performance.now();
+    } else if (performance.now() - since > 10_000) {
+      throw new Error(`registrations stopped at ${registered} of ${count}`);
+    }
+  }
 }
 
 async function program(n: number): Promise<number> {
@@ -60,7 +71,7 @@ async function program(n: number): Promise<number> {
   const { deploy } = await import("../program");
   deploy();
   const hosts = Math.ceil(n / PER_HOST);
-  await until(n * 4 + hosts * 3); // GpuService, image, volume, container; DockerHost, two providers
+  await until(n * 4 + hosts * 2); // GpuService, image, volume, container; DockerHost, its docker provider
   return performance.now() - start;
 }
 
