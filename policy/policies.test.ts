@@ -1,0 +1,148 @@
+/**
+ * Each policy's validateResource on resource inputs taken from the real stacks under mocks (and from small
+ * changes to them): one case that passes and one that must be refused, per policy.
+ */
+import * as path from "node:path";
+import { Secret, type ResourceValidationArgs } from "@pulumi/policy";
+import { secretsPreservingProxy } from "@pulumi/policy/secret";
+import { describe, expect, it } from "vitest";
+import { readStackFile } from "../config/stackConfig";
+import { goodConfig } from "../test/badConfigs";
+import { evaluate, evaluateStackFile, PROJECT_DIR, SECRET_SIG, T, type Registered } from "../test/harness";
+import { POLICIES, gpuContainerRestartsAndReportsHealth, nonRootUser, pinnedImages, protectedVolumes, secretEnvValues } from "./policies";
+
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** Inputs as the policy analyzer hands them over: secrets as `Secret` values behind a proxy. */
+function analyzerValues(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(analyzerValues);
+  if (v !== null && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if (o[SIG_KEY] === SECRET_SIG) return new Secret(analyzerValues(o.value));
+    return Object.fromEntries(Object.entries(o).map(([k, inner]) => [k, analyzerValues(inner)]));
+  }
+  return v;
+}
+
+function argsFor(r: Registered, config: object = {}): ResourceValidationArgs {
+  return {
+    type: r.type,
+    props: secretsPreservingProxy(analyzerValues(JSON.parse(r.wire))),
+    urn: `urn:pulumi:prod::gpu-services::${r.type}::${r.name}`,
+    name: r.name,
+    opts: {
+      protect: r.options.protect,
+      ignoreChanges: [],
+      deleteBeforeReplace: r.options.deleteBeforeReplace,
+      aliases: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      additionalSecretOutputs: [],
+    },
+    stackTags: new Map(),
+    isType: () => false,
+    asType: () => undefined,
+    getConfig: <C extends object>() => config as C,
+    notApplicable: () => {
+      throw new Error("not applicable");
+    },
+  };
+}
+
+async function violations(policy: (typeof POLICIES)[number], r: Registered, config: object = {}): Promise<string[]> {
+  const found: string[] = [];
+  await policy.validateResource(argsFor(r, config), (message) => void found.push(message));
+  return found;
+}
+
+const mutated = (mutate: (c: Record<string, any>) => void, stack = "prod", secretKeys: string[] = []) => {
+  const values = goodConfig();
+  mutate(values);
+  return evaluate({ values, secretKeys: new Set(secretKeys) }, stack);
+};
+
+describe("policy pack", async () => {
+  const prod = await evaluateStackFile("prod");
+  const test = await evaluateStackFile("test");
+
+  it("has the five rules, all mandatory but the non-root advice", () => {
+    expect(POLICIES.map((p) => [p.name, p.enforcementLevel])).toEqual([
+      ["gpu-container-restart-and-healthcheck", "mandatory"],
+      ["no-floating-image-tag", "mandatory"],
+      ["data-volumes-protected", "mandatory"],
+      ["no-plain-secret-env", "mandatory"],
+      ["non-root-user", "advisory"],
+    ]);
+  });
+
+  it("gpu-container-restart-and-healthcheck: passes the real GPU containers, refuses one without restart or healthcheck", async () => {
+    for (const stack of [prod, test]) {
+      for (const c of stack.ofType(T.container)) expect(await violations(gpuContainerRestartsAndReportsHealth, c)).toEqual([]);
+    }
+    const bad = await mutated((c) => {
+      c.services.tts.restart = "no";
+      c.services.tts.healthcheck = { test: ["CMD", "curl", "-f", "http://localhost:8000/v1/models"] };
+      delete c.services.stt.healthcheck;
+    });
+    expect(await violations(gpuContainerRestartsAndReportsHealth, bad.get(T.container, "tts-container"))).toEqual([
+      'GPU container tts-prod has restart "no": set services.<name>.restart (unless-stopped, always or on-failure) so a crash or reboot does not leave the GPU idle.',
+    ]);
+    expect((await violations(gpuContainerRestartsAndReportsHealth, bad.get(T.container, "stt-container")))[0]).toMatch(
+      /^GPU container stt-prod has no healthcheck/,
+    );
+  });
+
+  it("no-floating-image-tag: passes prod's pinned tag and a digest, refuses latest where pins are required", async () => {
+    expect(await violations(pinnedImages, prod.get(T.remoteImage, "tts-image"), { requirePinnedImages: true })).toEqual([]);
+    const digest = await mutated((c) => (c.services.tts.image = { repository: "ghcr.io/jim0237/tts-v2-api-server", digest: `sha256:${"f".repeat(64)}` }));
+    expect(await violations(pinnedImages, digest.get(T.remoteImage, "tts-image"), { requirePinnedImages: true })).toEqual([]);
+    const latest = await mutated((c) => {
+      c.requirePinnedImages = false;
+      c.services.tts.image = { repository: "ghcr.io/jim0237/tts-v2-api-server", tag: "latest" };
+    }, "test");
+    const image = latest.get(T.remoteImage, "tts-image");
+    expect(await violations(pinnedImages, image, { requirePinnedImages: true })).toEqual([
+      'image ghcr.io/jim0237/tts-v2-api-server:latest uses the floating tag "latest"; this stack requires pinned images: pin a digest with `npm run release -- release <stack> <service> <tag>`.',
+    ]);
+    // The test stack's policy config (policy/test.json) does not require pins.
+    expect(await violations(pinnedImages, image, { requirePinnedImages: false })).toEqual([]);
+  });
+
+  it("data-volumes-protected: passes the real volumes, refuses one with protect: false", async () => {
+    for (const stack of [prod, test]) {
+      for (const v of stack.ofType(T.volume)) expect(await violations(protectedVolumes, v)).toEqual([]);
+    }
+    const bad = await mutated((c) => (c.services.stt.volumes[0].protect = false));
+    expect(await violations(protectedVolumes, bad.get(T.volume, "stt-volume-stt-models"))).toEqual([
+      "volume stt-models is not protected: a pulumi destroy would delete it with its data. Remove `protect: false` from its entry in services.<name>.volumes, or mark it external.",
+    ]);
+  });
+
+  it("no-plain-secret-env: passes a token given as secretEnv and plain TTS_USE_HTTPS, refuses a plain token", async () => {
+    expect(await violations(secretEnvValues, test.get(T.container, "tts-container"))).toEqual([]);
+    const ok = await mutated((c) => {
+      c.secrets = { hf: "hf_secret_value" };
+      c.services.tts.secretEnv = { HF_TOKEN: "hf" };
+    }, "prod", ["secrets"]);
+    expect(await violations(secretEnvValues, ok.get(T.container, "tts-container"))).toEqual([]);
+    const bad = await mutated((c) => (c.services.tts.env.HF_TOKEN = "hf_plain_value"));
+    expect(await violations(secretEnvValues, bad.get(T.container, "tts-container"))).toEqual([
+      "env HF_TOKEN of container tts-prod is a plain string: move it to services.<name>.secretEnv and set the value with pulumi config set --secret --path 'gpu-services:secrets.<name>' <value>.",
+    ]);
+  });
+
+  it("non-root-user (advisory): flags a container on the image's user, passes one with a user", async () => {
+    expect((await violations(nonRootUser, prod.get(T.container, "tts-container")))[0]).toMatch(/^container tts-prod runs as the image's user/);
+    const ok = await mutated((c) => (c.services.tts.user = "1000"));
+    expect(await violations(nonRootUser, ok.get(T.container, "tts-container"))).toEqual([]);
+    const root = await mutated((c) => (c.services.tts.user = "0:0"));
+    expect(await violations(nonRootUser, root.get(T.container, "tts-container"))).toHaveLength(1);
+  });
+
+  it("ships a policy config per stack that matches the stack's own requirePinnedImages", async () => {
+    for (const stack of ["prod", "test"]) {
+      const config = (await import(path.join(PROJECT_DIR, "policy", `${stack}.json`))).default;
+      const values = readStackFile(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`)).values;
+      expect(config["no-floating-image-tag"].requirePinnedImages).toBe(values.requirePinnedImages === true);
+    }
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * The safety rails as Pulumi policies: a GPU container restarts and reports health, images are pinned where
+ * the stack requires it, data volumes are protected, secret-looking env values are secrets, and containers run
+ * as a non-root user where they can (advisory). `index.ts` makes them a policy pack; tests call
+ * `validateResource` directly.
+ */
+import { Secret, type ResourceValidationArgs, type ResourceValidationPolicy } from "@pulumi/policy";
+import { FLOATING_TAGS } from "../config/schema";
+
+export const TYPES = {
+  container: "docker:index/container:Container",
+  remoteImage: "docker:index/remoteImage:RemoteImage",
+  volume: "docker:index/volume:Volume",
+} as const;
+
+/** Env names that hold credentials. */
+export const SECRET_ENV_NAME = /TOKEN|KEY|PASSWORD|SECRET/i;
+
+/** The raw value of a property, where a Pulumi secret is still a `Secret` (the props proxy unwraps them). */
+function raw(obj: object, key: string | number): unknown {
+  return Object.getOwnPropertyDescriptor(obj, String(key))?.value;
+}
+
+const isGpuContainer = (props: Record<string, any>) =>
+  Array.isArray(props.deviceRequests) && props.deviceRequests.some((d: { driver?: string }) => d.driver === "nvidia");
+
+export const gpuContainerRestartsAndReportsHealth: ResourceValidationPolicy = {
+  name: "gpu-container-restart-and-healthcheck",
+  description: "A container with NVIDIA device requests has a restart policy and a healthcheck.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== TYPES.container || !isGpuContainer(args.props)) return;
+    const restart = args.props.restart;
+    if (!restart || restart === "no") {
+      report(`GPU container ${args.props.name} has restart "${restart ?? "no"}": set services.<name>.restart ` +
+        "(unless-stopped, always or on-failure) so a crash or reboot does not leave the GPU idle.");
+    }
+    const tests: string[] | undefined = args.props.healthcheck?.tests;
+    if (!tests || tests.length === 0 || tests[0] === "NONE") {
+      report(`GPU container ${args.props.name} has no healthcheck: set services.<name>.healthcheck so pulumi up ` +
+        "waits for the model to load and a broken release fails the deployment.");
+    }
+  },
+};
+
+export const pinnedImages: ResourceValidationPolicy = {
+  name: "no-floating-image-tag",
+  description: "Where the stack requires pinned images, every pulled image is a digest or a fixed tag.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: { requirePinnedImages: { type: "boolean", default: true } },
+  },
+  validateResource: (args, report) => {
+    if (args.type !== TYPES.remoteImage) return;
+    if (!args.getConfig<{ requirePinnedImages?: boolean }>().requirePinnedImages) return;
+    const name = String(args.props.name ?? "");
+    if (/@sha256:[a-f0-9]{64}$/.test(name)) return;
+    const tag = /:([^/:@]+)$/.exec(name)?.[1];
+    if (tag === undefined || (FLOATING_TAGS as readonly string[]).includes(tag)) {
+      report(`image ${name} ${tag === undefined ? "has no tag (so: latest)" : `uses the floating tag "${tag}"`}; ` +
+        "this stack requires pinned images: pin a digest with `npm run release -- release <stack> <service> <tag>`.");
+    }
+  },
+};
+
+export const protectedVolumes: ResourceValidationPolicy = {
+  name: "data-volumes-protected",
+  description: "Data volumes are protected, so no update or destroy deletes a model cache.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== TYPES.volume) return;
+    if (!args.opts.protect) {
+      report(`volume ${args.props.name} is not protected: a pulumi destroy would delete it with its data. ` +
+        "Remove `protect: false` from its entry in services.<name>.volumes, or mark it external.");
+    }
+  },
+};
+
+export const secretEnvValues: ResourceValidationPolicy = {
+  name: "no-plain-secret-env",
+  description: "An env value whose name looks secret (TOKEN, KEY, PASSWORD, SECRET) is a Pulumi secret.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== TYPES.container) return;
+    const envs = raw(args.props, "envs");
+    if (envs === undefined || envs instanceof Secret || !Array.isArray(args.props.envs)) return;
+    const list = args.props.envs as unknown[];
+    list.forEach((_, i) => {
+      const item = raw(list, i);
+      if (item instanceof Secret || typeof item !== "string") return;
+      const name = item.split("=", 1)[0];
+      if (SECRET_ENV_NAME.test(name)) {
+        report(`env ${name} of container ${args.props.name} is a plain string: move it to services.<name>.secretEnv ` +
+          `and set the value with pulumi config set --secret --path 'gpu-services:secrets.<name>' <value>.`);
+      }
+    });
+  },
+};
+
+export const nonRootUser: ResourceValidationPolicy = {
+  name: "non-root-user",
+  description: "Containers run as a non-root user where the service allows it.",
+  enforcementLevel: "advisory",
+  validateResource: (args, report) => {
+    if (args.type !== TYPES.container) return;
+    const user = args.props.user as string | undefined;
+    if (!user || /^(root|0)(:|$)/.test(user)) {
+      report(`container ${args.props.name} runs as ${user ?? "the image's user (root unless the image sets one)"}: ` +
+        "set services.<name>.user (TTS runs as uid 1000) if the service allows it.");
+    }
+  },
+};
+
+export const POLICIES: ResourceValidationPolicy[] = [
+  gpuContainerRestartsAndReportsHealth,
+  pinnedImages,
+  protectedVolumes,
+  secretEnvValues,
+  nonRootUser,
+];
+
+export type { ResourceValidationArgs };
