@@ -5,9 +5,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DockerHost } from "./components/dockerHost";
 import { GpuService } from "./components/gpuService";
-import { buildModel, type DeploymentModel } from "./config/model";
+import { type DeploymentModel } from "./config/model";
 import { CONFIG_NAMESPACE } from "./config/schema";
-import { readRuntimeConfig } from "./config/stackConfig";
+import { modelFromRaw, readRuntimeConfig } from "./config/stackConfig";
 
 /** Stack outputs of one service. */
 export interface ServiceOutputs {
@@ -21,8 +21,8 @@ export interface ServiceOutputs {
 
 /** The validated model of the stack being deployed. Throws StackConfigError before anything is registered. */
 export function currentModel(): DeploymentModel {
-  const raw = readRuntimeConfig();
-  return buildModel(raw.values, { stack: pulumi.getStack(), project: CONFIG_NAMESPACE, secretKeys: raw.secretKeys });
+  // Pulumi runs the program in the project folder, beside the other stacks' files.
+  return modelFromRaw(readRuntimeConfig(), pulumi.getStack(), process.cwd());
 }
 
 export function deploy(model: DeploymentModel = currentModel()): Record<string, ServiceOutputs> {

@@ -49,7 +49,7 @@ function stackFile(dir: string, stack: string): string {
 function load(file: string, stack: string): { text: string; model: DeploymentModel } {
   const text = fs.readFileSync(file, "utf8");
   try {
-    return { text, model: modelOf(text, stack) };
+    return { text, model: modelOf(text, stack, path.dirname(file)) };
   } catch (e) {
     if (e instanceof StackConfigError) throw new ReleaseError(EXIT.refused, e.message);
     throw e;
@@ -111,7 +111,7 @@ function write(file: string, stack: string, service: string, release: Release, d
     out(`${stack}/${service} is already at ${after}; ${path.basename(file)} unchanged`);
     return;
   }
-  const next = withRelease(text, stack, service, release);
+  const next = withRelease(text, stack, service, release, path.dirname(file));
   fs.writeFileSync(file, next);
   out(`${stack}/${service}: ${before} -> ${after}`);
   out(`next: review and commit ${path.basename(file)}, then pulumi up --stack ${stack}`);

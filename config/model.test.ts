@@ -11,7 +11,7 @@ const projectDir = path.resolve(__dirname, "..");
 
 function problemsOf(raw: unknown, secretKeys: readonly string[] = []): StackConfigError {
   try {
-    buildModel(raw, { stack: "prod", secretKeys: new Set(secretKeys) });
+    buildModel(raw, { stack: "prod", secretKeys: new Set(secretKeys), neighbours: new Map() });
   } catch (e) {
     if (e instanceof StackConfigError) return e;
     throw e;
@@ -24,6 +24,7 @@ describe("buildModel on good config", () => {
     const model = loadStackModel("prod", projectDir);
     expect(model.stack).toBe("prod");
     expect(model.requirePinnedImages).toBe(true);
+    expect(model.sharesHostsWith).toEqual(["test"]);
     expect(model.hosts).toEqual([
       { name: "gpu-server", dockerHost: "ssh://agnes@10.30.11.45", address: "10.30.11.45", sshOpts: [], registryAuth: [] },
     ]);
@@ -55,6 +56,7 @@ describe("buildModel on good config", () => {
       env: {},
       secretEnv: {},
       gpus: { count: 1, capabilities: ["gpu"] },
+      shareGpu: false,
       restart: "unless-stopped",
       healthcheck: {
         test: ["CMD", "curl", "-k", "-f", "https://localhost:8000/v1/models"],
@@ -92,6 +94,7 @@ describe("buildModel on good config", () => {
       env: {},
       secretEnv: {},
       gpus: { count: 1, capabilities: ["gpu"] },
+      shareGpu: false,
       restart: "unless-stopped",
       labels: {},
       scheme: "http",

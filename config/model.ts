@@ -34,12 +34,19 @@ export interface RegistryAuthSpec {
   readonly passwordSecret: string;
 }
 
+export interface GpuInventory {
+  readonly count: number;
+  /** Device IDs (as `nvidia-smi -L` numbers or UUIDs) with their memory, when declared. */
+  readonly devices?: readonly { readonly id: string; readonly memoryGiB?: number }[];
+}
+
 export interface HostSpec {
   readonly name: string;
   readonly dockerHost: string;
   /** Address clients use to reach the host's published ports. */
   readonly address: string;
-  readonly gpus?: number;
+  /** The host's GPUs; absent: not checked. */
+  readonly gpus?: GpuInventory;
   readonly sshOpts: readonly string[];
   readonly registryAuth: readonly RegistryAuthSpec[];
 }
@@ -125,6 +132,8 @@ export interface ServiceSpec {
   /** Env name -> secret name, sorted by env name. */
   readonly secretEnv: Readonly<Record<string, string>>;
   readonly gpus?: GpuSpec;
+  /** Shares its GPUs: not counted as exclusive use of the host's GPUs. */
+  readonly shareGpu: boolean;
   readonly restart: (typeof RESTART_POLICIES)[number];
   readonly healthcheck?: HealthcheckSpec;
   readonly command?: readonly string[];
@@ -147,6 +156,8 @@ export interface DeploymentModel {
   readonly services: readonly ServiceSpec[];
   /** Names of the entries in the `secrets` config key (never their values). */
   readonly secretNames: readonly string[];
+  /** Stacks that deploy to the same Docker hosts, checked against this one. */
+  readonly sharesHostsWith: readonly string[];
 }
 
 export interface ConfigProblem {
@@ -175,6 +186,11 @@ export interface BuildModelOptions {
   readonly project?: string;
   /** Top-level config keys (without namespace) whose values were set with --secret. */
   readonly secretKeys?: ReadonlySet<string>;
+  /**
+   * The stacks named in `sharesHostsWith`, already built (or the reason they could not be): their use of the
+   * shared hosts is checked against this stack's.
+   */
+  readonly neighbours?: ReadonlyMap<string, DeploymentModel | Error>;
 }
 
 type Segment = string | number;
@@ -334,6 +350,17 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
   const serviceEntries = entries<ServiceConfig>("services", ServiceSchema);
   const rawHostNames = Object.keys((rawObj.hosts as object | undefined) ?? {});
 
+  const inventory = (g: NonNullable<HostConfig["gpus"]>, at: PropertyKey[]): GpuInventory => {
+    if (typeof g === "number") return { count: g };
+    if (g.devices) {
+      if (g.devices.length !== g.count) add([...at, "devices"], `lists ${g.devices.length} devices but count is ${g.count}`);
+      g.devices.forEach((d, i) => {
+        if (g.devices!.findIndex((e) => e.id === d.id) < i) add([...at, "devices", i, "id"], `device "${d.id}" is listed twice`);
+      });
+    }
+    return g.devices ? { count: g.count, devices: g.devices.map((d) => ({ ...d })) } : { count: g.count };
+  };
+
   const hosts: HostSpec[] = hostEntries.map(([name, h]) => {
     (h.registryAuth ?? []).forEach((auth, i) => {
       if (!secretNames.includes(auth.passwordSecret)) {
@@ -346,7 +373,7 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
       name,
       dockerHost: h.dockerHost,
       address: h.address ?? addressOf(h.dockerHost),
-      ...(h.gpus !== undefined ? { gpus: h.gpus } : {}),
+      ...(h.gpus !== undefined ? { gpus: inventory(h.gpus, ["hosts", name, "gpus"]) } : {}),
       sshOpts: h.sshOpts ?? [],
       registryAuth: (h.registryAuth ?? []).map((a) => ({ ...a })),
     };
@@ -511,6 +538,7 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
             },
           }
         : {}),
+      shareGpu: s.shareGpu,
       restart: s.restart,
       ...(healthcheck ? { healthcheck } : {}),
       ...(s.command ? { command: s.command } : {}),
@@ -522,7 +550,18 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
     });
   }
 
-  checkPerHost(hosts, services, add);
+  const sharesHostsWith = top.success ? top.data.sharesHostsWith : [];
+  const neighbours: DeploymentModel[] = [];
+  // Without a neighbours map (a neighbour being built, an old version of a file) the check is not asked for.
+  sharesHostsWith.forEach((other, i) => {
+    if (!options.neighbours) return;
+    const n = options.neighbours.get(other);
+    if (other === stack) add(["sharesHostsWith", i], "names this stack itself");
+    else if (n === undefined) add(["sharesHostsWith", i], `stack "${other}" was not loaded (is there a Pulumi.${other}.yaml?)`);
+    else if (n instanceof Error) add(["sharesHostsWith", i], `stack "${other}" cannot be checked against, its config is invalid: ${n.message.split("\n").slice(1, 2).join("").trim()}`);
+    else neighbours.push(n);
+  });
+  checkPerHost(hosts, services, neighbours, add);
 
   if (problems.length > 0) throw new StackConfigError(stack, problems);
   const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -533,55 +572,121 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
     hosts: hosts.sort(byName),
     services: services.sort(byName),
     secretNames,
+    sharesHostsWith,
   };
 }
 
-/** Rules across the services of one host: ports, container names, managed volumes, GPU count. */
+/** A service as seen on a Docker host: this stack's, or a neighbour stack's. */
+interface Placed {
+  readonly stack?: string;
+  readonly service: ServiceSpec;
+  /** The Docker host URI: two stacks share a host when they reach the same daemon. */
+  readonly daemon: string;
+  readonly hostName: string;
+}
+
+/** Exclusive GPUs a service takes on a host with `count` GPUs. */
+function gpusTaken(s: ServiceSpec, count: number): number {
+  const g = s.gpus;
+  if (!g || s.shareGpu) return 0;
+  return g.deviceIds ? g.deviceIds.length : g.count === "all" ? count : (g.count as number);
+}
+
+/**
+ * Rules across the services of one host, in this stack and in the neighbour stacks on the same daemon: host
+ * ports, container names, managed volume names, GPU count and device IDs. Problems are reported on this
+ * stack's keys only.
+ */
 function checkPerHost(
   hosts: readonly HostSpec[],
   services: readonly ServiceSpec[],
+  neighbours: readonly DeploymentModel[],
   add: (segments: readonly PropertyKey[], message: string) => void,
 ): void {
-  const seenPorts: { host: string; service: string; index: number; port: PortSpec }[] = [];
-  const seenNames = new Map<string, string>();
-  const seenVolumes = new Map<string, string>();
-  for (const s of services) {
+  const daemonOf = new Map(hosts.map((h) => [h.name, h.dockerHost]));
+  const placed: Placed[] = [];
+  for (const n of neighbours) {
+    const theirs = new Map(n.hosts.map((h) => [h.name, h.dockerHost]));
+    for (const s of n.services) placed.push({ stack: n.stack, service: s, daemon: theirs.get(s.host)!, hostName: s.host });
+  }
+  const ours: Placed[] = services
+    .filter((s) => daemonOf.has(s.host))
+    .map((s) => ({ service: s, daemon: daemonOf.get(s.host)!, hostName: s.host }));
+  const where = (p: Placed, rest: string) => (p.stack ? `stack "${p.stack}" (services.${p.service.name}${rest})` : `services.${p.service.name}${rest}`);
+  const onHost = (h: string, d: string) => `host "${h}"${d.startsWith("unix:") ? "" : ` (${d})`}`;
+
+  // Neighbours first, so this stack's services are the ones reported.
+  const seen: Placed[] = [...placed];
+  for (const p of ours) {
+    const s = p.service;
+    const here = seen.filter((o) => o.daemon === p.daemon);
     s.ports.forEach((port, index) => {
-      const other = seenPorts.find((o) => o.host === s.host && o.service !== s.name && portsOverlap(o.port, port));
-      if (other) {
-        add(["services", s.name, "ports", index, "host"],
-          `host port ${port.host}/${port.protocol} on host "${s.host}" is already published by ` +
-            `services.${other.service}.ports[${other.index}]`);
+      for (const o of here) {
+        const j = o.service.ports.findIndex((q) => portsOverlap(q, port));
+        if (j >= 0) {
+          add(["services", s.name, "ports", index, "host"],
+            `host port ${port.host}/${port.protocol} on ${onHost(p.hostName, p.daemon)} is already published by ${where(o, `.ports[${j}]`)}`);
+          break;
+        }
       }
-      seenPorts.push({ host: s.host, service: s.name, index, port });
     });
-    const nameKey = `${s.host}\u0000${s.containerName}`;
-    if (seenNames.has(nameKey)) {
+    const sameName = here.find((o) => o.service.containerName === s.containerName);
+    if (sameName) {
       add(["services", s.name, "containerName"],
-        `container name "${s.containerName}" on host "${s.host}" is already used by services.${seenNames.get(nameKey)}`);
-    } else seenNames.set(nameKey, s.name);
+        `container name "${s.containerName}" on ${onHost(p.hostName, p.daemon)} is already used by ${where(sameName, "")}`);
+    }
     s.volumes.forEach((v, i) => {
       if (v.external) return;
-      const key = `${s.host}\u0000${v.name}`;
-      if (seenVolumes.has(key)) {
-        add(["services", s.name, "volumes", i, "name"],
-          `volume "${v.name}" on host "${s.host}" is already managed by ${seenVolumes.get(key)}; ` +
-            "mark the second use external: true to share it");
-      } else seenVolumes.set(key, `services.${s.name}.volumes[${i}]`);
+      for (const o of here) {
+        const j = o.service.volumes.findIndex((w) => !w.external && w.name === v.name);
+        if (j >= 0) {
+          add(["services", s.name, "volumes", i, "name"],
+            `volume "${v.name}" on ${onHost(p.hostName, p.daemon)} is already managed by ${where(o, `.volumes[${j}]`)}; ` +
+              "mark the second use external: true to share it");
+          break;
+        }
+      }
     });
+    seen.push(p);
   }
+
   for (const h of hosts) {
+    const all = [...placed, ...ours].filter((p) => p.daemon === h.dockerHost && p.service.gpus);
+    const mine = all.filter((p) => !p.stack && p.hostName === h.name);
+    if (mine.length === 0) continue;
+    const label = (p: Placed) => (p.stack ? `${p.stack}/${p.service.name}` : p.service.name);
+    // Device IDs: declared on the host, and used by one non-sharing service at a time.
+    const devices = h.gpus?.devices?.map((d) => d.id);
+    for (const p of mine) {
+      (p.service.gpus!.deviceIds ?? []).forEach((id, i) => {
+        if (devices && !devices.includes(id)) {
+          add(["services", p.service.name, "gpus", "deviceIds", i],
+            `host "${h.name}" has no GPU "${id}" (hosts.${h.name}.gpus.devices: ${devices.join(", ")})`);
+        }
+        if (p.service.shareGpu) return;
+        const other = all.find((o) => o !== p && !o.service.shareGpu && o.service.gpus!.deviceIds?.includes(id) &&
+          all.indexOf(o) < all.indexOf(p));
+        if (other) {
+          add(["services", p.service.name, "gpus", "deviceIds", i],
+            `GPU "${id}" on host "${h.name}" is already used by ${label(other)}; set shareGpu: true on both to share it`);
+        }
+      });
+    }
     if (h.gpus === undefined) continue;
-    const users = services.filter((s) => s.host === h.name && s.gpus);
-    const asked = users.reduce((n, s) => {
-      const g = s.gpus!;
-      return n + (g.deviceIds ? g.deviceIds.length : g.count === "all" ? h.gpus! : (g.count as number));
-    }, 0);
-    if (asked > h.gpus || (h.gpus === 0 && users.length > 0)) {
-      for (const s of users) {
-        add(["services", s.name, "gpus"],
-          `host "${h.name}" has ${h.gpus} GPU${h.gpus === 1 ? "" : "s"} (hosts.${h.name}.gpus) but its services ` +
-            `${users.map((u) => u.name).join(", ")} ask for ${asked}`);
+    const count = h.gpus.count;
+    const taken = all.reduce((n, p) => n + gpusTaken(p.service, count), 0);
+    const overAsked = taken > count;
+    for (const p of mine) {
+      const g = p.service.gpus!;
+      const asked = g.deviceIds ? g.deviceIds.length : g.count === "all" ? count : (g.count as number);
+      if (asked > count || count === 0) {
+        add(["services", p.service.name, "gpus"],
+          `asks for ${asked} GPU${asked === 1 ? "" : "s"} but host "${h.name}" has ${count} (hosts.${h.name}.gpus)`);
+      } else if (overAsked && !p.service.shareGpu) {
+        const users = all.filter((o) => gpusTaken(o.service, count) > 0).map(label);
+        add(["services", p.service.name, "gpus"],
+          `host "${h.name}" has ${count} GPU${count === 1 ? "" : "s"} (hosts.${h.name}.gpus) but ${users.join(", ")} ` +
+            `ask for ${taken}; set shareGpu: true on services that may share`);
       }
     }
   }

@@ -59,8 +59,14 @@ export const HostSchema = z.strictObject({
   }),
   /** Address clients use to reach published ports; derived from dockerHost when absent. */
   address: z.string().min(1).optional(),
-  /** How many NVIDIA GPUs the host has; when set, GPU requests of one stack may not exceed it. */
-  gpus: z.int({ error: "must be a whole number of GPUs (0 or more)" }).min(0).optional(),
+  /** The host's NVIDIA GPUs: a count, or {count, devices: [{id, memoryGiB}]}; requests may not exceed them. */
+  gpus: z.union([
+    z.int().min(0),
+    z.strictObject({
+      count: z.int().min(0),
+      devices: z.array(z.strictObject({ id: z.string().min(1), memoryGiB: z.number().positive().optional() })).optional(),
+    }),
+  ], { error: "must be a whole number of GPUs, or {count, devices: [{id, memoryGiB}]}" }).optional(),
   /** Extra ssh options for ssh:// hosts, for example ["-o", "StrictHostKeyChecking=yes"]. */
   sshOpts: z.array(z.string()).optional(),
   /** Registry credentials used to pull images on this host. */
@@ -149,6 +155,8 @@ export const ServiceSchema = z.strictObject({
   /** Env name -> name of an entry in the `secrets` config key. */
   secretEnv: z.record(z.string(), z.string().min(1)).default({}),
   gpus: GpuSchema.optional(),
+  /** This service shares its GPUs with others: left out of the host's exclusive GPU accounting. */
+  shareGpu: z.boolean().default(false),
   restart: z.enum(RESTART_POLICIES, { error: `must be one of ${RESTART_POLICIES.join(", ")}` }).default("unless-stopped"),
   healthcheck: HealthcheckSchema.optional(),
   command: z.array(z.string()).optional(),
@@ -167,6 +175,8 @@ export const StackConfigSchema = z.strictObject({
   hosts: z.record(z.string().regex(NAME_RE, { error: "host names are lowercase letters, digits and -" }), z.unknown()),
   services: z.record(z.string().regex(NAME_RE, { error: "service names are lowercase letters, digits and -" }),
     z.unknown()),
+  /** Other stacks deployed to the same Docker hosts: their ports, GPUs, container and volume names are taken. */
+  sharesHostsWith: z.array(z.string().min(1)).default([]),
   /** Secret values, set with `pulumi config set --secret --path 'secrets.<name>' <value>`. */
   secrets: z.record(z.string(), z.string()).default({}),
 });

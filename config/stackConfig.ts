@@ -104,14 +104,33 @@ export function toEngineConfig(raw: RawConfig, namespace = CONFIG_NAMESPACE): {
   return { config, secretKeys: [...raw.secretKeys].map((k) => `${namespace}:${k}`) };
 }
 
+/**
+ * The model of a stack from its raw config, checked against the stacks it names in `sharesHostsWith` (read
+ * from their files in the project folder).
+ */
+export function modelFromRaw(raw: RawConfig, stack: string, projectDir: string): DeploymentModel {
+  const names = Array.isArray(raw.values.sharesHostsWith) ? raw.values.sharesHostsWith.filter((n) => typeof n === "string") : [];
+  const neighbours = new Map<string, DeploymentModel | Error>();
+  for (const name of names as string[]) {
+    const file = path.join(projectDir, `Pulumi.${name}.yaml`);
+    if (name === stack || !fs.existsSync(file)) continue;
+    try {
+      const theirs = readStackFile(file);
+      neighbours.set(name, buildModel(theirs.values, { stack: name, secretKeys: theirs.secretKeys }));
+    } catch (e) {
+      neighbours.set(name, e as Error);
+    }
+  }
+  return buildModel(raw.values, { stack, secretKeys: raw.secretKeys, neighbours });
+}
+
 /** Model of a stack straight from its file in the project folder. */
 export function loadStackModel(stack: string, projectDir: string): DeploymentModel {
   const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) {
     throw new Error(`Stack "${stack}" has no ${path.basename(file)}; stacks here: ${listStacks(projectDir).join(", ")}`);
   }
-  const raw = readStackFile(file);
-  return buildModel(raw.values, { stack, secretKeys: raw.secretKeys });
+  return modelFromRaw(readStackFile(file), stack, projectDir);
 }
 
 /** Stacks that have a Pulumi.<stack>.yaml in the project folder. */

@@ -5,7 +5,7 @@
 import { isMap, parseDocument } from "yaml";
 import { buildModel, StackConfigError, type DeploymentModel, type ServiceSpec } from "../config/model";
 import { CONFIG_NAMESPACE } from "../config/schema";
-import { parseStackText } from "../config/stackConfig";
+import { modelFromRaw, parseStackText } from "../config/stackConfig";
 import { EXIT, ReleaseError } from "./errors";
 
 /** What a release is: a registry tag and/or digest, or a git commit to build. */
@@ -30,9 +30,10 @@ export function formatRelease(r: Release): string {
   return r.digest ?? r.tag ?? "latest";
 }
 
-export function modelOf(text: string, stack: string): DeploymentModel {
+/** The model of a stack file's text, checked against its neighbour stacks when their folder is given. */
+export function modelOf(text: string, stack: string, projectDir?: string): DeploymentModel {
   const raw = parseStackText(text);
-  return buildModel(raw.values, { stack, secretKeys: raw.secretKeys });
+  return projectDir ? modelFromRaw(raw, stack, projectDir) : buildModel(raw.values, { stack, secretKeys: raw.secretKeys });
 }
 
 export function findService(model: DeploymentModel, name: string): ServiceSpec {
@@ -50,7 +51,7 @@ export function findService(model: DeploymentModel, name: string): ServiceSpec {
  * The stack file's text with the service's release replaced; nothing else changes. The result is validated as
  * a whole: a release that would make the stack invalid is refused.
  */
-export function withRelease(text: string, stack: string, service: string, release: Release): string {
+export function withRelease(text: string, stack: string, service: string, release: Release, projectDir?: string): string {
   const doc = parseDocument(text);
   const base = ["config", `${CONFIG_NAMESPACE}:services`, service];
   if (release.kind === "build") {
@@ -65,7 +66,7 @@ export function withRelease(text: string, stack: string, service: string, releas
   }
   const out = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
   try {
-    modelOf(out, stack);
+    modelOf(out, stack, projectDir);
   } catch (e) {
     if (e instanceof StackConfigError) {
       throw new ReleaseError(EXIT.refused, `the release would make the stack invalid; file left unchanged:\n${e.message}`);

@@ -69,7 +69,7 @@ export const BAD_CASES: readonly BadCase[] = [
     name: "same host port in two services on one host",
     mutate: (c) => (c.services.tts.ports[0].host = 8060),
     paths: ["services.tts.ports[0].host"],
-    says: 'host port 8060/tcp on host "gpu1" is already published by services.stt.ports[0]',
+    says: 'host port 8060/tcp on host "gpu1" (ssh://agnes@10.30.11.45) is already published by services.stt.ports[0]',
   },
   {
     name: "same host port twice in one service",
@@ -196,7 +196,7 @@ export const BAD_CASES: readonly BadCase[] = [
     name: "unknown top-level key",
     mutate: (c) => (c.servcies = {}),
     paths: ["servcies"],
-    says: "unknown key; allowed here: requirePinnedImages, hosts, services, secrets",
+    says: "unknown key; allowed here: requirePinnedImages, hosts, services, sharesHostsWith, secrets",
   },
   {
     name: "Docker host that is not a URI",
@@ -250,7 +250,7 @@ export const BAD_CASES: readonly BadCase[] = [
     name: "more GPUs asked than the host has",
     mutate: (c) => (c.services.tts.gpus = { count: 2 }),
     paths: ["services.stt.gpus", "services.tts.gpus"],
-    says: 'host "gpu1" has 2 GPUs (hosts.gpu1.gpus) but its services stt, tts ask for 3',
+    says: 'host "gpu1" has 2 GPUs (hosts.gpu1.gpus) but stt, tts ask for 3; set shareGpu: true on services that may share',
   },
   {
     name: "two containers with one name on a host",
@@ -259,13 +259,13 @@ export const BAD_CASES: readonly BadCase[] = [
       c.services.tts.containerName = "speech";
     },
     paths: ["services.tts.containerName"],
-    says: 'container name "speech" on host "gpu1" is already used by services.stt',
+    says: 'container name "speech" on host "gpu1" (ssh://agnes@10.30.11.45) is already used by services.stt',
   },
   {
     name: "one managed volume in two services on a host",
     mutate: (c) => (c.services.tts.volumes = [{ name: "stt-models", target: "/data" }]),
     paths: ["services.tts.volumes[0].name"],
-    says: 'volume "stt-models" on host "gpu1" is already managed by services.stt.volumes[0]',
+    says: 'volume "stt-models" on host "gpu1" (ssh://agnes@10.30.11.45) is already managed by services.stt.volumes[0]',
   },
   {
     name: "endpoint port not published",
@@ -309,6 +309,42 @@ export const BAD_CASES: readonly BadCase[] = [
     },
     paths: ["services.tts.image.track"],
     says: "follows a tag: give image.tag and no image.digest",
+  },
+  {
+    name: "a GPU device the host does not have",
+    mutate: (c) => {
+      c.hosts.gpu1.gpus = { count: 2, devices: [{ id: "0", memoryGiB: 24 }, { id: "1", memoryGiB: 24 }] };
+      c.services.stt.gpus = { deviceIds: ["2"] };
+    },
+    paths: ["services.stt.gpus.deviceIds[0]"],
+    says: 'host "gpu1" has no GPU "2" (hosts.gpu1.gpus.devices: 0, 1)',
+  },
+  {
+    name: "one GPU device for two services that do not share",
+    mutate: (c) => {
+      c.services.stt.gpus = { deviceIds: ["0"] };
+      c.services.tts.gpus = { deviceIds: ["0"] };
+    },
+    paths: ["services.tts.gpus.deviceIds[0]"],
+    says: 'GPU "0" on host "gpu1" is already used by stt; set shareGpu: true on both to share it',
+  },
+  {
+    name: "more GPUs than the host has for one service",
+    mutate: (c) => (c.services.stt.gpus = { count: 3 }),
+    paths: ["services.stt.gpus"],
+    says: 'asks for 3 GPUs but host "gpu1" has 2 (hosts.gpu1.gpus)',
+  },
+  {
+    name: "a host's device list that does not match its count",
+    mutate: (c) => (c.hosts.gpu1.gpus = { count: 2, devices: [{ id: "0" }] }),
+    paths: ["hosts.gpu1.gpus.devices"],
+    says: "lists 1 devices but count is 2",
+  },
+  {
+    name: "sharing hosts with a stack that has no file",
+    mutate: (c) => (c.sharesHostsWith = ["lab"]),
+    paths: ["sharesHostsWith[0]"],
+    says: 'stack "lab" was not loaded (is there a Pulumi.lab.yaml?)',
   },
   {
     name: "hosts missing",

@@ -46,7 +46,8 @@ describe.runIf(run)("a real registry", () => {
   it("release pins the pushed digest in the stack file, and Docker pulls exactly that image by it", async () => {
     const prod = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8")
       .replace("repository: ghcr.io/jim0237/tts-v2-api-server", `repository: ${repo}`);
-    const dir = makeProjectRepo({ "Pulumi.prod.yaml": prod });
+    const test = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.test.yaml"), "utf8");
+    const dir = makeProjectRepo({ "Pulumi.prod.yaml": prod, "Pulumi.test.yaml": test });
     const out: string[] = [];
     const code = await main(["release", "prod", "tts", tags.second], { projectDir: dir, out: (s) => out.push(s), err: (s) => out.push(s), env: {} });
     expect(out.join("\n")).toContain(`prod/tts: sha-c15893a73dc64eb5437e398a5fbf587947cd4d5c -> ${tags.second}@${digests.second}`);

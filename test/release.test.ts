@@ -14,6 +14,8 @@ import { parseStackText } from "../config/stackConfig";
 
 const TTS_URL = "https://github.com/jim0237/TTS-V2-API-Server.git";
 const REAL = (name: string) => fs.readFileSync(path.join(PROJECT_DIR, name), "utf8");
+/** The real stack files, both: each names the other in sharesHostsWith. */
+const BOTH = () => ({ "Pulumi.prod.yaml": REAL("Pulumi.prod.yaml"), "Pulumi.test.yaml": REAL("Pulumi.test.yaml") });
 
 interface Run {
   code: number;
@@ -50,7 +52,7 @@ afterAll(() => restore());
 
 describe("release of a git build", () => {
   it("resolves a branch to its commit and changes only that value in the file", async () => {
-    const dir = makeProjectRepo({ "Pulumi.test.yaml": REAL("Pulumi.test.yaml") });
+    const dir = makeProjectRepo(BOTH());
     const before = fs.readFileSync(path.join(dir, "Pulumi.test.yaml"), "utf8");
     const r = await cli(dir, ["release", "test", "tts", "main"]);
     expect(r.err).toBe("");
@@ -66,7 +68,7 @@ describe("release of a git build", () => {
   });
 
   it("resolves an annotated tag to the commit it tags, a lightweight tag and another branch too", async () => {
-    const dir = makeProjectRepo({ "Pulumi.test.yaml": REAL("Pulumi.test.yaml") });
+    const dir = makeProjectRepo(BOTH());
     const refOf = () => (parseStackText(fs.readFileSync(path.join(dir, "Pulumi.test.yaml"), "utf8")).values as any)
       .services.tts.build.ref;
     for (const [value, commit] of [["v1", src.main[0]], ["v2", src.main[1]], ["feature", src.feature], ["refs/heads/main", src.main[2]]]) {
@@ -77,7 +79,7 @@ describe("release of a git build", () => {
   });
 
   it("takes the commit the file names, exactly, to the image and container inputs", async () => {
-    const dir = makeProjectRepo({ "Pulumi.test.yaml": REAL("Pulumi.test.yaml") });
+    const dir = makeProjectRepo(BOTH());
     await cli(dir, ["release", "test", "tts", "v2"]);
     const e = await evaluate(parseStackText(fs.readFileSync(path.join(dir, "Pulumi.test.yaml"), "utf8")), "test");
     expect(e.get(T.build, "tts-image").inputs.context).toEqual({ location: `${TTS_URL}#${src.main[1]}` });
@@ -94,12 +96,12 @@ describe("release of a git build", () => {
     ["an abbreviated commit", ["release", "test", "tts", "c15893a"], EXIT.unresolved, "give all 40 hex digits"],
     ["a malformed ref", ["release", "test", "tts", "bad ref"], EXIT.usage, '"bad ref" is not a git branch, tag or commit'],
     ["an unknown service", ["release", "test", "stt", "main"], EXIT.usage, 'stack "test" has no service "stt"; services: tts'],
-    ["an unknown stack", ["release", "staging", "tts", "main"], EXIT.usage, 'unknown stack "staging": no Pulumi.staging.yaml; stacks: test'],
+    ["an unknown stack", ["release", "staging", "tts", "main"], EXIT.usage, 'unknown stack "staging": no Pulumi.staging.yaml; stacks: prod, test'],
     ["a missing argument", ["release", "test", "tts"], EXIT.usage, "missing required argument 'value'"],
   ];
   for (const [what, args, code, message] of refused) {
     it(`refuses ${what} with exit code ${code} and leaves the file byte-for-byte unchanged`, async () => {
-      const dir = makeProjectRepo({ "Pulumi.test.yaml": REAL("Pulumi.test.yaml") });
+      const dir = makeProjectRepo(BOTH());
       const before = fs.readFileSync(path.join(dir, "Pulumi.test.yaml"));
       const r = await cli(dir, args);
       expect(r.code).toBe(code);
@@ -109,7 +111,7 @@ describe("release of a git build", () => {
   }
 
   it("refuses to overwrite local edits", async () => {
-    const dir = makeProjectRepo({ "Pulumi.test.yaml": REAL("Pulumi.test.yaml") });
+    const dir = makeProjectRepo(BOTH());
     const file = path.join(dir, "Pulumi.test.yaml");
     fs.appendFileSync(file, "# a note not yet committed\n");
     const before = fs.readFileSync(file);
@@ -122,7 +124,7 @@ describe("release of a git build", () => {
 
 describe("history and rollback", () => {
   function project(): { dir: string; file: string } {
-    const dir = makeProjectRepo({ "Pulumi.test.yaml": REAL("Pulumi.test.yaml") });
+    const dir = makeProjectRepo(BOTH());
     return { dir, file: path.join(dir, "Pulumi.test.yaml") };
   }
 
@@ -188,7 +190,7 @@ describe("release of a registry image", () => {
   const NEWER = `sha256:${"e".repeat(64)}`;
 
   it("pins the digest a tag resolves to beside the tag, and that exact digest reaches the pull and the container", async () => {
-    const dir = makeProjectRepo({ "Pulumi.prod.yaml": REAL("Pulumi.prod.yaml"), "Pulumi.test.yaml": REAL("Pulumi.test.yaml") });
+    const dir = makeProjectRepo(BOTH());
     const file = path.join(dir, "Pulumi.prod.yaml");
     const before = fs.readFileSync(file, "utf8");
     const calls: [string, string][] = [];
@@ -224,7 +226,7 @@ describe("release of a registry image", () => {
   });
 
   it("rolls a registry image back to the previous tag and digest together, then forward by digest alone", async () => {
-    const dir = makeProjectRepo({ "Pulumi.prod.yaml": REAL("Pulumi.prod.yaml") });
+    const dir = makeProjectRepo(BOTH());
     const file = path.join(dir, "Pulumi.prod.yaml");
     const image = () => (parseStackText(fs.readFileSync(file, "utf8")).values as any).services.tts.image;
     await cli(dir, ["release", "prod", "tts", "sha-aaaa"], async () => DIGEST);
@@ -243,7 +245,7 @@ describe("release of a registry image", () => {
   });
 
   it("refuses a malformed digest or tag without asking the registry", async () => {
-    const dir = makeProjectRepo({ "Pulumi.prod.yaml": REAL("Pulumi.prod.yaml") });
+    const dir = makeProjectRepo(BOTH());
     const before = fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"));
     const asked: string[] = [];
     const resolver = async (_r: string, ref: string) => (asked.push(ref), DIGEST);
@@ -257,7 +259,7 @@ describe("release of a registry image", () => {
   });
 
   it("refuses a release that would break the stack's rules (a floating tag in prod)", async () => {
-    const dir = makeProjectRepo({ "Pulumi.prod.yaml": REAL("Pulumi.prod.yaml") });
+    const dir = makeProjectRepo(BOTH());
     const file = path.join(dir, "Pulumi.prod.yaml");
     // Make tts a tracked image in a scratch commit: a pinned digest cannot be combined with track.
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("requirePinnedImages: true", "requirePinnedImages: false")
@@ -272,7 +274,7 @@ describe("release of a registry image", () => {
   });
 
   it("reports a tag the registry does not have with exit code 3", async () => {
-    const dir = makeProjectRepo({ "Pulumi.prod.yaml": REAL("Pulumi.prod.yaml") });
+    const dir = makeProjectRepo(BOTH());
     const { ReleaseError } = await import("../release/errors");
     const r = await cli(dir, ["release", "prod", "tts", "sha-nope"], async () => {
       throw new ReleaseError(EXIT.unresolved, "ghcr.io/jim0237/tts-v2-api-server:sha-nope does not exist in ghcr.io");
