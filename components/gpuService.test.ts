@@ -3,7 +3,8 @@
  * do not: digests, device IDs, all GPUs, bound host addresses, unprotected volumes, local builds, registry-only
  * hosts.
  */
-import { describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it, vi } from "vitest";
 import { goodConfig } from "../test/badConfigs";
 import { evaluate, registryDigests, T } from "../test/harness";
 
@@ -182,5 +183,38 @@ describe("release changes", () => {
     expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
     const changed = [...a.keys()].filter((k) => a.get(k) !== b.get(k)).sort();
     expect(changed).toEqual([`${T.container}::tts-container`, `${T.remoteImage}::tts-image`]);
+  });
+});
+
+describe("failure order and recovery", () => {
+  it("orders pull -> stop old -> start new: the container depends on its image and volumes and is replaced delete-first", async () => {
+    const e = await evaluate(config(() => {}), "prod");
+    const tts = e.get(T.container, "tts-container");
+    expect(tts.options.deleteBeforeReplace).toBe(true);
+    expect(tts.options.dependencies).toEqual([
+      "urn:pulumi:prod::gpu-services::gpu-services:index:GpuService$docker:index/remoteImage:RemoteImage::tts-image",
+    ]);
+    const stt = e.get(T.container, "stt-container");
+    expect(stt.options.dependencies.sort()).toEqual([
+      "urn:pulumi:prod::gpu-services::gpu-services:index:GpuService$docker-build:index:Image::stt-image",
+      "urn:pulumi:prod::gpu-services::gpu-services:index:GpuService$docker:index/volume:Volume::stt-volume-stt-models",
+    ]);
+  });
+
+  it("tells, during an up, how to read the logs and roll back if a container never turns healthy", async () => {
+    const logged: string[] = [];
+    const spy = vi.spyOn(pulumi.log, "info").mockImplementation(async (msg: string) => void logged.push(msg));
+    try {
+      await evaluate(config(() => {}), "prod", undefined, false);
+      expect(logged).toEqual([
+        "waiting up to 300s for stt-prod to turn healthy. If it does not: `docker -H ssh://agnes@10.30.11.45 logs --tail 200 stt-prod` " +
+          "shows why; roll back with `npm run release -- rollback prod stt` and `pulumi up --stack prod`.",
+      ]);
+      logged.length = 0;
+      await evaluate(config(() => {}), "prod"); // a preview says nothing
+      expect(logged).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -84,6 +84,7 @@ export async function evaluate(
   raw: RawConfig,
   stack: string,
   onResources?: (r: Registered[]) => void,
+  preview = true,
 ): Promise<Evaluation> {
   const resources: Registered[] = [];
   onResources?.(resources);
@@ -110,7 +111,7 @@ export async function evaluate(
     },
     "gpu-services",
     stack,
-    true,
+    preview,
   );
   // See what the engine sees: wrap the mock monitor to record resource options and the serialized inputs.
   const monitor = pulumi.runtime.getMonitor() as any;

@@ -151,6 +151,16 @@ describe("pulumi up", () => {
     expect(ups).toEqual(["pulumi-up.yml:up"]);
   });
 
+  it("runs the policy pack with the stack's policy config in every preview, drift check and up", () => {
+    for (const [file, job, stack] of [["preview.yml", "preview", "${{ matrix.stack }}"], ["drift.yml", "drift", "${{ matrix.stack }}"], ["pulumi-up.yml", "up", "${{ inputs.stack }}"]]) {
+      expect(pulumiSteps(wf(file).jobs[job])[0].with, file).toMatchObject({
+        policyPacks: "policy",
+        policyPackConfigs: `policy/${stack}.json`,
+      });
+    }
+    for (const stack of ["prod", "test"]) expect(fs.existsSync(path.join(PROJECT_DIR, "policy", `${stack}.json`))).toBe(true);
+  });
+
   it("runs only inside the GitHub environment named after its stack, serialised per stack", () => {
     const w = wf("pulumi-up.yml");
     expect(Object.keys(w.on)).toEqual(["workflow_call"]);
