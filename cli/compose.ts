@@ -1,0 +1,163 @@
+/**
+ * `npm run compose -- <command>`: from Dockge's compose files to stack config and back.
+ *
+ *   import-compose <compose.yaml> --stack <stack> [--host <name>] [--rename a=b] [--service <name>]
+ *                  [--replace] [--import-file <path>]
+ *   export-compose --stack <stack> [--out <dir>]
+ *
+ * Exit codes as the release CLI's (release/errors.ts): 2 bad input, 4 refused; nothing is written then.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, CommanderError } from "commander";
+import { parseDocument } from "yaml";
+import { StackConfigError } from "../config/model";
+import { CONFIG_NAMESPACE } from "../config/schema";
+import { listStacks, loadStackModel } from "../config/stackConfig";
+import { findContainerId, importFile } from "../compose/adopt";
+import { exportCompose } from "../compose/export";
+import { ComposeError, importCompose } from "../compose/import";
+import { EXIT, ReleaseError } from "../release/errors";
+import { modelOf } from "../release/stackFile";
+
+export interface ComposeDeps {
+  readonly projectDir?: string;
+  readonly out?: (line: string) => void;
+  readonly err?: (line: string) => void;
+  /** Finds a running container's ID on a host (default: `docker -H <host> inspect`). */
+  readonly findContainerId?: typeof findContainerId;
+}
+
+function stackFile(dir: string, stack: string): string {
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) {
+    throw new ReleaseError(EXIT.usage, `unknown stack "${stack}": no ${path.basename(file)}; stacks: ${listStacks(dir).join(", ") || "(none)"}`);
+  }
+  return file;
+}
+
+export async function main(argv: string[], deps: ComposeDeps = {}): Promise<number> {
+  const out = deps.out ?? console.log;
+  const err = deps.err ?? console.error;
+  const dir = deps.projectDir ?? path.resolve(__dirname, "..");
+  const program = new Command()
+    .name("compose")
+    .description("Docker Compose files to stack config and back")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) });
+
+  program
+    .command("import-compose")
+    .description("write the services of a compose file into Pulumi.<stack>.yaml")
+    .argument("<compose>", "compose file (Dockge: stacks/<stack>/compose.yaml)")
+    .requiredOption("--stack <stack>", "stack whose file receives the services")
+    .option("--host <name>", "host (a key of hosts in the stack) the services run on; default the only one")
+    .option("--rename <from=to...>", "give a compose service another name in the stack")
+    .option("--service <name...>", "import only these compose services")
+    .option("--replace", "replace services the stack already has")
+    .option("--import-file <path>", "also write a `pulumi import --file` document adopting the running containers")
+    .action((composePath: string, opts: { stack: string; host?: string; rename?: string[]; service?: string[]; replace?: boolean; importFile?: string }) => {
+      if (!fs.existsSync(composePath)) throw new ReleaseError(EXIT.usage, `no compose file at ${composePath}`);
+      const file = stackFile(dir, opts.stack);
+      const text = fs.readFileSync(file, "utf8");
+      const doc = parseDocument(text);
+      const hosts = Object.keys((doc.toJS()?.config?.[`${CONFIG_NAMESPACE}:hosts`] ?? {}) as object);
+      const host = opts.host ?? (hosts.length === 1 ? hosts[0] : undefined);
+      if (!host || !hosts.includes(host)) {
+        throw new ReleaseError(EXIT.usage, `say which host the services run on with --host; hosts in stack "${opts.stack}": ${hosts.join(", ") || "(none: add one first)"}`);
+      }
+      const rename: Record<string, string> = {};
+      for (const r of opts.rename ?? []) {
+        const [from, to] = r.split("=");
+        if (!from || !to) throw new ReleaseError(EXIT.usage, `--rename takes from=to (got "${r}")`);
+        rename[from] = to;
+      }
+      let imported;
+      try {
+        imported = importCompose(fs.readFileSync(composePath, "utf8"), {
+          composeDir: path.dirname(path.resolve(composePath)),
+          host,
+          rename,
+          ...(opts.service ? { only: opts.service } : {}),
+        });
+      } catch (e) {
+        if (e instanceof ComposeError) throw new ReleaseError(EXIT.usage, `${composePath}: ${e.message}`);
+        throw e;
+      }
+      const path_ = ["config", `${CONFIG_NAMESPACE}:services`];
+      if (!doc.hasIn(path_)) doc.setIn(path_, doc.createNode({}));
+      for (const [name, s] of Object.entries(imported.services)) {
+        if (doc.hasIn([...path_, name]) && !opts.replace) {
+          throw new ReleaseError(EXIT.refused, `stack "${opts.stack}" already has services.${name}; --replace to overwrite it, or --rename`);
+        }
+        doc.setIn([...path_, name], doc.createNode(s.config));
+      }
+      const next = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+      let model;
+      try {
+        model = modelOf(next, opts.stack, dir);
+      } catch (e) {
+        if (e instanceof StackConfigError) {
+          throw new ReleaseError(EXIT.refused, `the imported services would make the stack invalid; nothing written:\n${e.message}`);
+        }
+        throw e;
+      }
+      fs.writeFileSync(file, next);
+      for (const w of imported.warnings) err(`warning: ${w}`);
+      out(`wrote services ${Object.keys(imported.services).join(", ")} into ${path.basename(file)} (compose project "${imported.project}")`);
+
+      if (opts.importFile) {
+        const find = deps.findContainerId ?? findContainerId;
+        const ids = new Map<string, string>();
+        for (const [name, s] of Object.entries(imported.services)) {
+          const dockerHost = model.hosts.find((h) => h.name === host)!.dockerHost;
+          const id = find(dockerHost, [s.composeContainer, `${imported.project}_${s.composeName}_1`]);
+          if (id) ids.set(name, id);
+          else err(`warning: no running container ${s.composeContainer} on ${dockerHost}: services.${name} is not in the import file`);
+        }
+        fs.writeFileSync(opts.importFile, `${JSON.stringify(importFile(model, ids), null, 2)}\n`);
+        out(`wrote ${opts.importFile}: pulumi import --stack ${opts.stack} --file ${opts.importFile} --protect=false, then pulumi up`);
+      }
+    });
+
+  program
+    .command("export-compose")
+    .description("write one compose file per host of a stack")
+    .requiredOption("--stack <stack>", "stack to export")
+    .option("--out <dir>", "folder for the files", "compose-export")
+    .action((opts: { stack: string; out: string }) => {
+      stackFile(dir, opts.stack);
+      let model;
+      try {
+        model = loadStackModel(opts.stack, dir);
+      } catch (e) {
+        if (e instanceof StackConfigError) throw new ReleaseError(EXIT.refused, e.message);
+        throw e;
+      }
+      fs.mkdirSync(opts.out, { recursive: true });
+      for (const [name, text] of exportCompose(model)) {
+        fs.writeFileSync(path.join(opts.out, name), text);
+        out(path.join(opts.out, name));
+      }
+      if (model.services.some((s) => Object.keys(s.secretEnv).length > 0)) {
+        err("warning: secret env values are not written; compose takes them from its environment (${NAME})");
+      }
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof ReleaseError) {
+      err(`compose: ${e.message}`);
+      return e.exitCode;
+    }
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    err(`compose: ${(e as Error).stack ?? e}`);
+    return EXIT.failure;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+}
