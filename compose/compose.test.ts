@@ -279,13 +279,14 @@ describe("export and round trip", () => {
     expect([...files.keys()]).toEqual(["prod-gpu-server.compose.yaml"]);
     const { parse } = await import("yaml");
     const doc = parse(files.get("prod-gpu-server.compose.yaml")!);
-    expect(doc.name).toBe("gpu-services-prod");
+    expect(doc.name).toBeUndefined();
+    expect(files.get("prod-gpu-server.compose.yaml")).toContain("docker compose -p gpu-services-prod -f <this file> up -d");
     expect(doc.services.stt).toEqual({
       build: { context: "https://github.com/jim0237/STT-API-Server.git#cf2f45fd9df5a67ce52ebf996c8163cd94202952" },
       image: "gpu-services/stt:cf2f45fd9df5a67ce52ebf996c8163cd94202952",
       container_name: "stt-prod",
       restart: "unless-stopped",
-      ports: [{ target: 8000, published: 8060, protocol: "tcp", host_ip: "0.0.0.0" }],
+      ports: ["0.0.0.0:8060:8000/tcp"],
       volumes: [
         { type: "volume", source: "stt-service_stt_models", target: "/app/models", read_only: false },
         { type: "volume", source: "stt-service_stt_cache", target: "/app/cache", read_only: false },

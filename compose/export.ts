@@ -27,13 +27,9 @@ function service(s: ServiceSpec, stack: string): Record<string, unknown> {
   }
   out.container_name = s.containerName;
   out.restart = s.restart;
+  // Short syntax: the long one's host_ip is not understood by docker-compose 1.x (Debian's), this is by both.
   if (s.ports.length > 0) {
-    out.ports = s.ports.map((p) => ({
-      target: p.container,
-      published: p.host,
-      protocol: p.protocol,
-      host_ip: p.hostIp,
-    }));
+    out.ports = s.ports.map((p) => `${p.hostIp.includes(":") ? `[${p.hostIp}]` : p.hostIp}:${p.host}:${p.container}/${p.protocol}`);
   }
   const mounts = [
     ...s.volumes.map((v) => ({ type: "volume", source: volumeKey(v.name), target: v.target, read_only: v.readOnly })),
@@ -74,6 +70,11 @@ function service(s: ServiceSpec, stack: string): Record<string, unknown> {
   return out;
 }
 
+/** The compose project name an exported stack runs under. */
+export function projectName(model: DeploymentModel): string {
+  return `${model.project}-${model.stack}`;
+}
+
 /** Compose files of a stack: `<stack>-<host>.compose.yaml` -> text. */
 export function exportCompose(model: DeploymentModel): Map<string, string> {
   const files = new Map<string, string>();
@@ -84,14 +85,15 @@ export function exportCompose(model: DeploymentModel): Map<string, string> {
     for (const s of services) {
       for (const v of s.volumes) volumes[volumeKey(v.name)] = v.external ? { name: v.name, external: true } : { name: v.name };
     }
+    // No top-level `name:` (docker-compose 1.x refuses it): the project name is given with -p.
     const doc = {
-      name: `${model.project}-${model.stack}`,
       services: Object.fromEntries(services.map((s) => [s.name, service(s, model.stack)])),
       ...(Object.keys(volumes).length > 0 ? { volumes } : {}),
     };
     const header =
       `# Stack "${model.stack}", host "${host.name}" (${host.dockerHost}), exported from Pulumi.${model.stack}.yaml.\n` +
-      "# Run with: docker compose -f <this file> up -d (DOCKER_HOST pointing at the host). Generated: edit the stack, not this file.\n";
+      `# Run with: DOCKER_HOST=${host.dockerHost} docker compose -p ${projectName(model)} -f <this file> up -d\n` +
+      "# Generated: edit the stack, not this file.\n";
     files.set(`${model.stack}-${host.name}.compose.yaml`, header + stringify(doc, { lineWidth: 0 }));
   }
   return files;

@@ -169,7 +169,7 @@ function parsePort(p: unknown, where: string, warnings: string[]): Record<string
     host: Number(host),
     container: Number(container),
     ...(protocol && protocol !== "tcp" ? { protocol } : {}),
-    ...(ip ? { hostIp: ip.replace(/^\[|\]$/g, "") } : {}),
+    ...(ip && ip !== "0.0.0.0" ? { hostIp: ip.replace(/^\[|\]$/g, "") } : {}),
   };
 }
 

@@ -1,0 +1,128 @@
+/**
+ * `npm run compose -- import-compose` on the seed's compose files into a stack file in a temporary folder:
+ * services written with comments and layout kept elsewhere, an import file for adoption, and bad input
+ * refused with the stack file byte-for-byte unchanged.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { main } from "../cli/compose";
+import { parseStackText } from "../config/stackConfig";
+import { EXIT } from "../release/errors";
+import { tempDir } from "./gitRepos";
+import { PROJECT_DIR } from "./harness";
+
+const FIXTURES = path.join(PROJECT_DIR, "test", "fixtures", "compose");
+const MIGRATE = [
+  "# Services moved over from Dockge.",
+  "config:",
+  "  gpu-services:hosts:",
+  "    gpu-server:",
+  "      dockerHost: ssh://agnes@10.30.11.45 # the GPU server",
+  "  gpu-services:services: {}",
+  "",
+].join("\n");
+
+function project(extraHost = false): { dir: string; file: string } {
+  const dir = tempDir("migrate");
+  const file = path.join(dir, "Pulumi.migrate.yaml");
+  fs.writeFileSync(file, extraHost ? MIGRATE.replace("  gpu-services:services", "    lab:\n      dockerHost: unix:///var/run/docker.sock\n  gpu-services:services") : MIGRATE);
+  return { dir, file };
+}
+
+async function cli(dir: string, args: string[], ids: Record<string, string> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, {
+    projectDir: dir,
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+    findContainerId: (_host, names) => names.map((n) => ids[n]).find(Boolean),
+  });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+describe("import-compose", () => {
+  it("writes the STT and TTS Dockge services into the stack, keeping its comments, and warns about what it left", async () => {
+    const { dir, file } = project();
+    const stt = await cli(dir, ["import-compose", path.join(FIXTURES, "stt-service", "compose.yaml"), "--stack", "migrate", "--rename", "stt-api=stt"]);
+    expect(stt.code).toBe(EXIT.ok);
+    expect(stt.out).toBe('wrote services stt into Pulumi.migrate.yaml (compose project "stt-service")');
+    expect(stt.err).toContain("warning: services.stt-api.build.context:");
+    const tts = await cli(dir, ["import-compose", path.join(FIXTURES, "tts-v2-service", "compose.yaml"), "--stack", "migrate", "--rename", "tts-api=tts"]);
+    expect(tts.code).toBe(EXIT.ok);
+
+    const text = fs.readFileSync(file, "utf8");
+    expect(text.startsWith("# Services moved over from Dockge.\nconfig:\n")).toBe(true);
+    expect(text).toContain("      dockerHost: ssh://agnes@10.30.11.45 # the GPU server\n");
+    const services = (parseStackText(text).values as any).services;
+    expect(Object.keys(services)).toEqual(["stt", "tts"]);
+    expect(services.stt.volumes).toEqual([
+      { name: "stt-service_stt_models", target: "/app/models", external: true },
+      { name: "stt-service_stt_cache", target: "/app/cache", external: true },
+    ]);
+    expect(services.stt.build).toEqual({ context: path.resolve(FIXTURES, "stt-service", "../../../STT-API-Server") });
+    expect(services.tts.image).toEqual({ repository: "ghcr.io/bmv234/tts-v2-api-server", tag: "latest" });
+  });
+
+  it("writes an import file adopting the running Dockge containers", async () => {
+    const { dir } = project();
+    const importPath = path.join(dir, "import.json");
+    const id = "c".repeat(64);
+    const r = await cli(
+      dir,
+      ["import-compose", path.join(FIXTURES, "tts-v2-service", "compose.yaml"), "--stack", "migrate", "--rename", "tts-api=tts", "--import-file", importPath],
+      { "tts-v2-service-tts-api-1": id },
+    );
+    expect(r.code).toBe(EXIT.ok);
+    expect(JSON.parse(fs.readFileSync(importPath, "utf8"))).toEqual({
+      nameTable: {
+        "gpu-server-docker": "urn:pulumi:migrate::gpu-services::gpu-services:index:DockerHost$pulumi:providers:docker::gpu-server-docker",
+      },
+      resources: [
+        { type: "gpu-services:index:GpuService", name: "tts", component: true },
+        { type: "docker:index/container:Container", name: "tts-container", id, parent: "tts", provider: "gpu-server-docker" },
+      ],
+    });
+    const missing = await cli(dir, ["import-compose", path.join(FIXTURES, "stt-service", "compose.yaml"), "--stack", "migrate", "--rename", "stt-api=stt", "--import-file", importPath]);
+    expect(missing.err).toContain("warning: no running container stt-service-stt-api-1 on ssh://agnes@10.30.11.45: services.stt is not in the import file");
+  });
+
+  const refused: [string, (dir: string) => string[], number, string, boolean?][] = [
+    ["a compose file that does not exist", () => ["import-compose", "/nope/compose.yaml", "--stack", "migrate"], EXIT.usage, "no compose file at /nope/compose.yaml"],
+    ["a YAML syntax error", (dir) => {
+      fs.writeFileSync(path.join(dir, "broken.yaml"), "services:\n  a:\n    image: [x\n");
+      return ["import-compose", path.join(dir, "broken.yaml"), "--stack", "migrate"];
+    }, EXIT.usage, "broken.yaml: not valid YAML"],
+    ["an unknown compose service", () => ["import-compose", path.join(FIXTURES, "tts-v2-service", "compose.yaml"), "--stack", "migrate", "--service", "stt-api"], EXIT.usage, 'no service "stt-api" in the compose file; services: tts-api'],
+    ["an unknown stack", () => ["import-compose", path.join(FIXTURES, "tts-v2-service", "compose.yaml"), "--stack", "prod"], EXIT.usage, 'unknown stack "prod": no Pulumi.prod.yaml; stacks: migrate'],
+    ["no host named with two in the stack", () => ["import-compose", path.join(FIXTURES, "tts-v2-service", "compose.yaml"), "--stack", "migrate"], EXIT.usage, "say which host the services run on with --host; hosts in stack \"migrate\": gpu-server, lab", true],
+    ["two services on one host port", (dir) => {
+      const other = path.join(dir, "other.yaml");
+      fs.writeFileSync(other, "services:\n  a:\n    image: x/a:1\n    ports: ['8055:80']\n  b:\n    image: x/b:1\n    ports: ['8055:80']\n");
+      return ["import-compose", other, "--stack", "migrate"];
+    }, EXIT.refused, 'services.b.ports[0].host: host port 8055/tcp on host "gpu-server" (ssh://agnes@10.30.11.45) is already published by services.a.ports[0]'],
+  ];
+  for (const [what, args, code, message, twoHosts] of refused) {
+    it(`refuses ${what} and writes nothing`, async () => {
+      const { dir, file } = project(twoHosts);
+      const before = fs.readFileSync(file);
+      const r = await cli(dir, args(dir));
+      expect(r.code).toBe(code);
+      expect(r.err).toContain(message);
+      expect(fs.readFileSync(file).equals(before)).toBe(true);
+    });
+  }
+
+  it("refuses to overwrite a service the stack has unless --replace", async () => {
+    const { dir, file } = project();
+    const seed = path.join(FIXTURES, "tts-v2-service", "compose.yaml");
+    expect((await cli(dir, ["import-compose", seed, "--stack", "migrate"])).code).toBe(EXIT.ok);
+    const before = fs.readFileSync(file);
+    const again = await cli(dir, ["import-compose", seed, "--stack", "migrate"]);
+    expect(again.code).toBe(EXIT.refused);
+    expect(again.err).toContain('stack "migrate" already has services.tts-api; --replace to overwrite it, or --rename');
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect((await cli(dir, ["import-compose", seed, "--stack", "migrate", "--replace"])).code).toBe(EXIT.ok);
+  });
+});
