@@ -9,42 +9,25 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, CommanderError } from "commander";
 import { parseDocument } from "yaml";
 import { StackConfigError } from "../config/model";
 import { CONFIG_NAMESPACE } from "../config/schema";
-import { listStacks, loadStackModel } from "../config/stackConfig";
+import { loadStackModel } from "../config/stackConfig";
 import { findContainerId, importFile } from "../compose/adopt";
 import { exportCompose } from "../compose/export";
 import { ComposeError, importCompose } from "../compose/import";
 import { EXIT, ReleaseError } from "../release/errors";
+import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
 import { modelOf } from "../release/stackFile";
 
-export interface ComposeDeps {
-  readonly projectDir?: string;
-  readonly out?: (line: string) => void;
-  readonly err?: (line: string) => void;
+export interface ComposeDeps extends CliDeps {
   /** Finds a running container's ID on a host (default: `docker -H <host> inspect`). */
   readonly findContainerId?: typeof findContainerId;
 }
 
-function stackFile(dir: string, stack: string): string {
-  const file = path.join(dir, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(file)) {
-    throw new ReleaseError(EXIT.usage, `unknown stack "${stack}": no ${path.basename(file)}; stacks: ${listStacks(dir).join(", ") || "(none)"}`);
-  }
-  return file;
-}
 
 export async function main(argv: string[], deps: ComposeDeps = {}): Promise<number> {
-  const out = deps.out ?? console.log;
-  const err = deps.err ?? console.error;
-  const dir = deps.projectDir ?? path.resolve(__dirname, "..");
-  const program = new Command()
-    .name("compose")
-    .description("Docker Compose files to stack config and back")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) });
+  const { program, out, err, dir } = cliProgram("compose", "Docker Compose files to stack config and back", deps);
 
   program
     .command("import-compose")
@@ -144,20 +127,7 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
       }
     });
 
-  try {
-    await program.parseAsync(argv, { from: "user" });
-    return EXIT.ok;
-  } catch (e) {
-    if (e instanceof ReleaseError) {
-      err(`compose: ${e.message}`);
-      return e.exitCode;
-    }
-    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    err(`compose: ${(e as Error).stack ?? e}`);
-    return EXIT.failure;
-  }
+  return runCli(program, argv, err);
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => (process.exitCode = code));
-}
+if (require.main === module) runMain(main);

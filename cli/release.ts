@@ -10,21 +10,16 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, CommanderError } from "commander";
 import { StackConfigError, type DeploymentModel, type ServiceSpec } from "../config/model";
 import { DIGEST_RE, TAG_PATTERN } from "../config/schema";
-import { listStacks } from "../config/stackConfig";
 import { EXIT, ReleaseError } from "../release/errors";
+import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
 import { fileHistory, hasLocalEdits, resolveRef } from "../release/git";
 import { resolveDigest, type RegistryCredentials } from "../release/registry";
 import { findService, formatRelease, modelOf, releaseOf, withRelease, type Release } from "../release/stackFile";
 
-export interface ReleaseDeps {
-  /** Folder holding Pulumi.<stack>.yaml; default the project root. */
-  readonly projectDir?: string;
+export interface ReleaseDeps extends CliDeps {
   readonly resolveDigest?: typeof resolveDigest;
-  readonly out?: (line: string) => void;
-  readonly err?: (line: string) => void;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -38,13 +33,6 @@ export interface HistoryEntry {
 
 const GIT_REF_SHAPE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,255}$/;
 
-function stackFile(dir: string, stack: string): string {
-  const file = path.join(dir, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(file)) {
-    throw new ReleaseError(EXIT.usage, `unknown stack "${stack}": no ${path.basename(file)}; stacks: ${listStacks(dir).join(", ") || "(none)"}`);
-  }
-  return file;
-}
 
 function load(file: string, stack: string): { text: string; model: DeploymentModel } {
   const text = fs.readFileSync(file, "utf8");
@@ -124,14 +112,7 @@ function refuseLocalEdits(file: string): void {
 }
 
 export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<number> {
-  const out = deps.out ?? console.log;
-  const err = deps.err ?? console.error;
-  const dir = deps.projectDir ?? path.resolve(__dirname, "..");
-  const program = new Command()
-    .name("release")
-    .description("Releases and rollbacks as one pinned value in Pulumi.<stack>.yaml")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) });
+  const { program, out, err, dir } = cliProgram("release", "Releases and rollbacks as one pinned value in Pulumi.<stack>.yaml", deps);
 
   program
     .command("release")
@@ -216,22 +197,7 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
       else for (const r of rows) out(`${r.service.padEnd(12)} ${r.kind.padEnd(15)} ${r.source}  ${r.release}`);
     });
 
-  try {
-    await program.parseAsync(argv, { from: "user" });
-    return EXIT.ok;
-  } catch (e) {
-    if (e instanceof ReleaseError) {
-      err(`release: ${e.message}`);
-      return e.exitCode;
-    }
-    if (e instanceof CommanderError) {
-      return e.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help, or bad arguments (commander printed why)
-    }
-    err(`release: ${(e as Error).stack ?? e}`);
-    return EXIT.failure;
-  }
+  return runCli(program, argv, err);
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => (process.exitCode = code));
-}
+if (require.main === module) runMain(main);

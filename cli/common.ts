@@ -1,0 +1,55 @@
+/** What the project's CLIs share: where stack files are, the commander setup, and exit codes. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, CommanderError } from "commander";
+import { listStacks } from "../config/stackConfig";
+import { EXIT, ReleaseError } from "../release/errors";
+
+export interface CliDeps {
+  /** Folder holding Pulumi.<stack>.yaml; default the project root. */
+  readonly projectDir?: string;
+  readonly out?: (line: string) => void;
+  readonly err?: (line: string) => void;
+}
+
+/** The path of a stack's file, or a usage error naming the stacks that exist. */
+export function stackFile(dir: string, stack: string): string {
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) {
+    throw new ReleaseError(EXIT.usage, `unknown stack "${stack}": no ${path.basename(file)}; stacks: ${listStacks(dir).join(", ") || "(none)"}`);
+  }
+  return file;
+}
+
+/** A commander program that reports through `out`/`err` and throws instead of exiting. */
+export function cliProgram(name: string, description: string, deps: CliDeps): { program: Command; out: (s: string) => void; err: (s: string) => void; dir: string } {
+  const out = deps.out ?? console.log;
+  const err = deps.err ?? console.error;
+  const program = new Command()
+    .name(name)
+    .description(description)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) });
+  return { program, out, err, dir: deps.projectDir ?? path.resolve(__dirname, "..") };
+}
+
+/** Run a program and turn what it throws into the exit codes of `EXIT`. */
+export async function runCli(program: Command, argv: string[], err: (s: string) => void): Promise<number> {
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof ReleaseError) {
+      err(`${program.name()}: ${e.message}`);
+      return e.exitCode;
+    }
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help, or bad arguments
+    err(`${program.name()}: ${(e as Error).stack ?? e}`);
+    return EXIT.failure;
+  }
+}
+
+/** Start a CLI module's main when the file is run directly. */
+export function runMain(main: (argv: string[]) => Promise<number>): void {
+  main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+}
