@@ -8,10 +8,9 @@ import { secretsPreservingProxy } from "@pulumi/policy/secret";
 import { describe, expect, it } from "vitest";
 import { readStackFile } from "../config/stackConfig";
 import { goodConfig } from "../test/badConfigs";
-import { evaluate, evaluateStackFile, PROJECT_DIR, SECRET_SIG, T, type Registered } from "../test/harness";
+import { evaluate, evaluateStackFile, PROJECT_DIR, SECRET_SIG, SIG_KEY, T, type Registered } from "../test/harness";
 import { POLICIES, gpuContainerRestartsAndReportsHealth, nonRootUser, pinnedImages, protectedVolumes, secretEnvValues } from "./policies";
 
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
 
 /** Inputs as the policy analyzer hands them over: secrets as `Secret` values behind a proxy. */
 function analyzerValues(v: unknown): unknown {

@@ -27,7 +27,8 @@ export interface Registered {
   readonly wire: string;
 }
 
-/** Pulumi's wire signature of a secret value. */
+/** Pulumi's wire signature of a secret value: `{[SIG_KEY]: SECRET_SIG, value}`. */
+export const SIG_KEY = "4dabf18193072939515e22adb298388d";
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 export interface Evaluation {

@@ -3,9 +3,8 @@
  */
 import { expect, it } from "vitest";
 import { goodConfig } from "./badConfigs";
-import { evaluate, SECRET_SIG, T } from "./harness";
+import { evaluate, SECRET_SIG, SIG_KEY, T } from "./harness";
 
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const isSecret = (v: unknown): v is { value: unknown } =>
   v !== null && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
 
