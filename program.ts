@@ -55,7 +55,6 @@ export function deploy(model: DeploymentModel = currentModel()): Record<string, 
     const service = new GpuService(s.name, {
       host: hosts.get(s.host)!,
       stack: model.stack,
-      dockerHost: model.hosts.find((h) => h.name === s.host)!.dockerHost,
       image: s.image,
       containerName: s.containerName,
       ports: s.ports,

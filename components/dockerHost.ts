@@ -37,10 +37,13 @@ export class DockerHost extends pulumi.ComponentResource {
   public readonly buildProvider?: dockerbuild.Provider;
   /** Address clients use to reach this host. */
   public readonly address: string;
+  /** The Docker host URI the providers talk to. */
+  public readonly dockerHost: string;
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpu-services:index:DockerHost", name, {}, opts);
     this.address = args.address;
+    this.dockerHost = args.dockerHost;
     this.provider = new docker.Provider(
       `${name}-docker`,
       {

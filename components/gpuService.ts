@@ -22,8 +22,6 @@ export interface GpuServiceArgs {
   readonly containerName: string;
   /** Stack the service belongs to, recorded in a label. Default: the current stack. */
   readonly stack?: string;
-  /** Docker host URI, for the recovery commands printed when a deployment waits for health. Default: none. */
-  readonly dockerHost?: string;
   /** Published ports. Default: none. */
   readonly ports?: readonly PortSpec[];
   /** Named volumes; managed ones are protected and kept on delete unless their spec says otherwise. Default: none. */
@@ -228,7 +226,7 @@ export class GpuService extends pulumi.ComponentResource {
 
     if (hc && !pulumi.runtime.isDryRun()) {
       // Printed beside the container in `pulumi up`: if it never turns healthy, the up fails and this says what next.
-      const docker = args.dockerHost ? `docker -H ${args.dockerHost}` : "docker";
+      const docker = `docker -H ${args.host.dockerHost}`;
       pulumi.log.info(
         `waiting up to ${hc.waitTimeoutSeconds}s for ${args.containerName} to turn healthy. If it does not: ` +
           `\`${docker} logs --tail 200 ${args.containerName}\` shows why; roll back with ` +
