@@ -73,6 +73,7 @@ describe("importing the seed's compose files", () => {
     const services = {
       ...configs(imp(seed("stt-service"), "stt-service", { rename: { "stt-api": "stt" } })),
       ...configs(imp(seed("tts-v2-service"), "tts-v2-service", { rename: { "tts-api": "tts" } })),
+      ...configs(imp(seed("tts-v2-caal-test"), "tts-v2-caal-test", { rename: { "tts-api": "tts-caal" } })),
     };
     const e = await evaluate({ values: { hosts: HOSTS, services }, secretKeys: new Set() }, "migrated");
     const stt = e.get(T.container, "stt-container").inputs;
@@ -87,6 +88,18 @@ describe("importing the seed's compose files", () => {
     expect(e.get(T.build, "stt-image").inputs.context).toEqual({ location: "/home/agnes/STT-API-Server" });
     expect(e.get(T.remoteImage, "tts-image").inputs.name).toBe("ghcr.io/bmv234/tts-v2-api-server:latest");
     expect(e.get(T.container, "tts-container").inputs.ports).toEqual([{ internal: 8000, external: 8055, ip: "0.0.0.0", protocol: "tcp" }]);
+    const caal = e.get(T.container, "tts-caal-container").inputs;
+    expect(caal.ports).toEqual([{ internal: 8000, external: 8056, ip: "0.0.0.0", protocol: "tcp" }]);
+    expect(caal.envs).toEqual(["TTS_USE_HTTPS=false"]);
+    expect(caal.healthcheck).toEqual({
+      tests: ["CMD", "curl", "-f", "http://localhost:8000/v1/models"],
+      interval: "30s",
+      timeout: "30s",
+      retries: 3,
+      startPeriod: "0s",
+    });
+    expect(caal.restart).toBe("no");
+    expect(caal.deviceRequests).toBeUndefined(); // the seed's CAAL compose file reserves no GPU
     // External volumes: no volume resource, so nothing here can delete Dockge's model cache.
     expect(e.ofType(T.volume)).toEqual([]);
   });
