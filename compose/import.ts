@@ -7,6 +7,7 @@
  */
 import * as path from "node:path";
 import { isMap, parseDocument } from "yaml";
+import { durationSeconds } from "../config/model";
 
 export class ComposeError extends Error {
   constructor(message: string) {
@@ -51,13 +52,6 @@ const SERVICE_KEYS = new Set([
 /** Labels this project sets itself on every container (the program writes them again). */
 const OWN_LABEL = /^gpu-services\./;
 
-/** Seconds in a compose duration (`1m30s`, `10s`, `500ms`). */
-function seconds(d: string): number {
-  const units: Record<string, number> = { us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-  let total = 0;
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(us|ms|s|m|h)/g)) total += Number(m[1]) * units[m[2]];
-  return total;
-}
 
 /** Split a compose string command like a shell would (quotes, backslashes), without running a shell. */
 export function splitCommand(s: string): string[] {
@@ -359,7 +353,7 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
 
     if (svc.command !== undefined) config.command = Array.isArray(svc.command) ? svc.command.map(String) : splitCommand(String(svc.command));
     if (svc.user !== undefined) config.user = String(svc.user);
-    if (svc.stop_grace_period !== undefined) config.stopGraceSeconds = Math.round(seconds(String(svc.stop_grace_period)));
+    if (svc.stop_grace_period !== undefined) config.stopGraceSeconds = Math.round(durationSeconds(String(svc.stop_grace_period)));
     const labels = Object.fromEntries(Object.entries(kv(svc.labels, `${at}.labels`, warnings)).filter(([k]) => !OWN_LABEL.test(k)));
     if (Object.keys(labels).length > 0) config.labels = labels;
 
