@@ -7,7 +7,7 @@
  */
 import * as path from "node:path";
 import { isMap, parseDocument } from "yaml";
-import { durationSeconds } from "../config/model";
+import { durationSeconds, LABEL_PREFIX } from "../config/model";
 
 export class ComposeError extends Error {
   constructor(message: string) {
@@ -48,10 +48,6 @@ const SERVICE_KEYS = new Set([
   "image", "build", "ports", "volumes", "environment", "healthcheck", "restart", "deploy", "command", "user",
   "labels", "container_name", "stop_grace_period",
 ]);
-
-/** Labels this project sets itself on every container (the program writes them again). */
-const OWN_LABEL = /^gpu-services\./;
-
 
 /** Split a compose string command like a shell would (quotes, backslashes), without running a shell. */
 export function splitCommand(s: string): string[] {
@@ -354,7 +350,8 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     if (svc.command !== undefined) config.command = Array.isArray(svc.command) ? svc.command.map(String) : splitCommand(String(svc.command));
     if (svc.user !== undefined) config.user = String(svc.user);
     if (svc.stop_grace_period !== undefined) config.stopGraceSeconds = Math.round(durationSeconds(String(svc.stop_grace_period)));
-    const labels = Object.fromEntries(Object.entries(kv(svc.labels, `${at}.labels`, warnings)).filter(([k]) => !OWN_LABEL.test(k)));
+    // Labels this program sets itself on every container (an exported file carries them) are written again.
+    const labels = Object.fromEntries(Object.entries(kv(svc.labels, `${at}.labels`, warnings)).filter(([k]) => !k.startsWith(LABEL_PREFIX)));
     if (Object.keys(labels).length > 0) config.labels = labels;
 
     services[name] = {
