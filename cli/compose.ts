@@ -18,7 +18,7 @@ import { exportCompose } from "../compose/export";
 import { ComposeError, importCompose } from "../compose/import";
 import { EXIT, ReleaseError } from "../release/errors";
 import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
-import { modelOf } from "../release/stackFile";
+import { renderChecked } from "../release/stackFile";
 
 export interface ComposeDeps extends CliDeps {
   /** Finds a running container's ID on a host (default: `docker -H <host> inspect`). */
@@ -75,16 +75,7 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
         }
         doc.setIn([...path_, name], doc.createNode(s.config));
       }
-      const next = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
-      let model;
-      try {
-        model = modelOf(next, opts.stack, dir);
-      } catch (e) {
-        if (e instanceof StackConfigError) {
-          throw new ReleaseError(EXIT.refused, `the imported services would make the stack invalid; nothing written:\n${e.message}`);
-        }
-        throw e;
-      }
+      const { text: next, model } = renderChecked(doc, opts.stack, dir, "the imported services would make the stack invalid; nothing written");
       fs.writeFileSync(file, next);
       for (const w of imported.warnings) err(`warning: ${w}`);
       out(`wrote services ${Object.keys(imported.services).join(", ")} into ${path.basename(file)} (compose project "${imported.project}")`);

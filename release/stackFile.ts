@@ -2,7 +2,7 @@
  * A service's release inside `Pulumi.<stack>.yaml`: read it through the deployment model, and write a new one
  * with the yaml Document API so comments, key order and layout stay as they are everywhere else.
  */
-import { isMap, parseDocument } from "yaml";
+import { isMap, parseDocument, type Document } from "yaml";
 import { buildModel, StackConfigError, type DeploymentModel, type ServiceSpec } from "../config/model";
 import { CONFIG_NAMESPACE } from "../config/schema";
 import { modelFromRaw, parseStackText } from "../config/stackConfig";
@@ -64,14 +64,24 @@ export function withRelease(text: string, stack: string, service: string, releas
     if (release.digest !== undefined) image.set("digest", release.digest);
     else image.delete("digest");
   }
-  const out = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+  return renderChecked(doc, stack, projectDir, "the release would make the stack invalid; file left unchanged").text;
+}
+
+/**
+ * An edited stack file document as text, laid out as it was read (no line folding, flow lists as written), and
+ * the model it gives. A result that is not valid config is refused with `refusal` and the problems.
+ */
+export function renderChecked(
+  doc: Document,
+  stack: string,
+  projectDir: string | undefined,
+  refusal: string,
+): { text: string; model: DeploymentModel } {
+  const text = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
   try {
-    modelOf(out, stack, projectDir);
+    return { text, model: modelOf(text, stack, projectDir) };
   } catch (e) {
-    if (e instanceof StackConfigError) {
-      throw new ReleaseError(EXIT.refused, `the release would make the stack invalid; file left unchanged:\n${e.message}`);
-    }
+    if (e instanceof StackConfigError) throw new ReleaseError(EXIT.refused, `${refusal}:\n${e.message}`);
     throw e;
   }
-  return out;
 }
