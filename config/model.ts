@@ -585,11 +585,14 @@ interface Placed {
   readonly hostName: string;
 }
 
+/** GPUs a request asks for on a host with `count` GPUs. */
+function gpusAsked(g: GpuSpec, count: number): number {
+  return g.deviceIds ? g.deviceIds.length : g.count === "all" ? count : (g.count as number);
+}
+
 /** Exclusive GPUs a service takes on a host with `count` GPUs. */
 function gpusTaken(s: ServiceSpec, count: number): number {
-  const g = s.gpus;
-  if (!g || s.shareGpu) return 0;
-  return g.deviceIds ? g.deviceIds.length : g.count === "all" ? count : (g.count as number);
+  return !s.gpus || s.shareGpu ? 0 : gpusAsked(s.gpus, count);
 }
 
 /**
@@ -664,8 +667,8 @@ function checkPerHost(
             `host "${h.name}" has no GPU "${id}" (hosts.${h.name}.gpus.devices: ${devices.join(", ")})`);
         }
         if (p.service.shareGpu) return;
-        const other = all.find((o) => o !== p && !o.service.shareGpu && o.service.gpus!.deviceIds?.includes(id) &&
-          all.indexOf(o) < all.indexOf(p));
+        // Reported on the later of two users: neighbours come first in `all`.
+        const other = all.slice(0, all.indexOf(p)).find((o) => !o.service.shareGpu && o.service.gpus!.deviceIds?.includes(id));
         if (other) {
           add(["services", p.service.name, "gpus", "deviceIds", i],
             `GPU "${id}" on host "${h.name}" is already used by ${label(other)}; set shareGpu: true on both to share it`);
@@ -677,8 +680,7 @@ function checkPerHost(
     const taken = all.reduce((n, p) => n + gpusTaken(p.service, count), 0);
     const overAsked = taken > count;
     for (const p of mine) {
-      const g = p.service.gpus!;
-      const asked = g.deviceIds ? g.deviceIds.length : g.count === "all" ? count : (g.count as number);
+      const asked = gpusAsked(p.service.gpus!, count);
       if (asked > count || count === 0) {
         add(["services", p.service.name, "gpus"],
           `asks for ${asked} GPU${asked === 1 ? "" : "s"} but host "${h.name}" has ${count} (hosts.${h.name}.gpus)`);
