@@ -5,11 +5,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DockerHost } from "./components/dockerHost";
 import { GpuService } from "./components/gpuService";
-import { type DeploymentModel } from "./config/model";
+import type { DeploymentModel } from "./config/specs";
 import { CONFIG_NAMESPACE } from "./config/schema";
 import { modelFromRaw, readRuntimeConfig } from "./config/stackConfig";
 
-/** Stack outputs of one service. */
+/** Stack outputs of one service (`pulumi stack output --json` gives `ServiceOutputValues` per service). */
 export interface ServiceOutputs {
   /** `scheme://address:port` of the service, when it publishes a port. */
   readonly endpoint: pulumi.Output<string | undefined>;
@@ -18,6 +18,9 @@ export interface ServiceOutputs {
   readonly containerName: pulumi.Output<string>;
   readonly host: string;
 }
+
+/** One service's stack outputs as `pulumi stack output --json` prints them. */
+export type ServiceOutputValues = pulumi.Unwrap<ServiceOutputs>;
 
 /** The validated model of the stack being deployed. Throws StackConfigError before anything is registered. */
 export function currentModel(): DeploymentModel {
@@ -51,32 +54,21 @@ export function deploy(model: DeploymentModel = currentModel()): Record<string, 
   }
 
   const outputs: Record<string, ServiceOutputs> = {};
-  for (const s of model.services) {
-    const service = new GpuService(s.name, {
-      host: hosts.get(s.host)!,
+  for (const service of model.services) {
+    const secretEnv = Object.fromEntries(
+      Object.entries(service.secretEnv).map(([env, secretName]) => [env, secret(secretName)]),
+    );
+    const component = new GpuService(service.name, {
+      ...service,
+      host: hosts.get(service.host)!,
       stack: model.stack,
-      image: s.image,
-      containerName: s.containerName,
-      ports: s.ports,
-      volumes: s.volumes,
-      binds: s.binds,
-      env: s.env,
-      secretEnv: Object.fromEntries(Object.entries(s.secretEnv).map(([env, name]) => [env, secret(name)])),
-      gpus: s.gpus,
-      restart: s.restart,
-      healthcheck: s.healthcheck,
-      command: s.command,
-      user: s.user,
-      labels: s.labels,
-      scheme: s.scheme,
-      endpoint: s.endpoint,
-      stopGraceSeconds: s.stopGraceSeconds,
+      secretEnv,
     });
-    outputs[s.name] = {
-      endpoint: service.endpoint,
-      image: service.imageRef,
-      containerName: service.containerName,
-      host: s.host,
+    outputs[service.name] = {
+      endpoint: component.endpoint,
+      image: component.imageRef,
+      containerName: component.containerName,
+      host: service.host,
     };
   }
   return outputs;

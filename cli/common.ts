@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
+import { StackConfigError } from "../config/problems";
 import { listStacks } from "../config/stackConfig";
 import { EXIT, ReleaseError } from "../release/errors";
 
@@ -33,19 +34,38 @@ export function cliProgram(name: string, description: string, deps: CliDeps): { 
   return { program, out, err, dir: deps.projectDir ?? path.resolve(__dirname, "..") };
 }
 
+/** The exit code for what a CLI threw, after saying what went wrong (never a raw stack trace for bad input). */
+export function exitCodeFor(program: Command, error: unknown, err: (s: string) => void): number {
+  if (error instanceof ReleaseError) {
+    err(`${program.name()}: ${error.message}`);
+    return error.exitCode;
+  }
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help, or bad arguments
+  if (error instanceof StackConfigError) {
+    err(`${program.name()}: ${error.message}`);
+    return EXIT.usage;
+  }
+  err(`${program.name()}: ${(error as Error).stack ?? error}`);
+  return EXIT.failure;
+}
+
 /** Run a program and turn what it throws into the exit codes of `EXIT`. */
 export async function runCli(program: Command, argv: string[], err: (s: string) => void): Promise<number> {
   try {
     await program.parseAsync(argv, { from: "user" });
     return EXIT.ok;
-  } catch (e) {
-    if (e instanceof ReleaseError) {
-      err(`${program.name()}: ${e.message}`);
-      return e.exitCode;
-    }
-    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help, or bad arguments
-    err(`${program.name()}: ${(e as Error).stack ?? e}`);
-    return EXIT.failure;
+  } catch (error) {
+    return exitCodeFor(program, error, err);
+  }
+}
+
+/** `runCli` for a program whose actions are synchronous. */
+export function runCliSync(program: Command, argv: string[], err: (s: string) => void): number {
+  try {
+    program.parse(argv, { from: "user" });
+    return EXIT.ok;
+  } catch (error) {
+    return exitCodeFor(program, error, err);
   }
 }
 

@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { StackConfigError } from "../config/model";
+import { StackConfigError } from "../config/problems";
 import { CONFIG_NAMESPACE } from "../config/schema";
 import { loadStackModel } from "../config/stackConfig";
 import { findContainerId, importFile } from "../compose/adopt";

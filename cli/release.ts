@@ -10,7 +10,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { StackConfigError, type DeploymentModel, type ServiceSpec } from "../config/model";
+import { StackConfigError } from "../config/problems";
+import type { DeploymentModel, ServiceSpec } from "../config/specs";
 import { DIGEST_RE, TAG_PATTERN } from "../config/schema";
 import { EXIT, ReleaseError } from "../release/errors";
 import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";

@@ -1,55 +1,30 @@
-import * as path from "node:path";
 import * as docker from "@pulumi/docker";
-import * as dockerbuild from "@pulumi/docker-build";
+import type * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
+import type { ServiceSpec } from "../config/specs";
 import {
-  LABEL_PREFIX,
-  type BindSpec,
-  type GpuSpec,
-  type HealthcheckSpec,
-  type ImageSpec,
-  type PortSpec,
-  type VolumeSpec,
-} from "../config/model";
+  deviceRequests,
+  endpointUrl,
+  envArgs,
+  healthcheckArgs,
+  labelArgs,
+  portArgs,
+} from "./containerInputs";
 import type { DockerHost } from "./dockerHost";
+import { createImage } from "./serviceImage";
+import { volumeMounts } from "./serviceVolumes";
 
-export interface GpuServiceArgs {
-  /** The Docker host the service runs on (its providers and address). Required. */
+/**
+ * A service as the deployment model describes it (`ServiceSpec`: every field documented there, with the
+ * defaults the stack schema fills in), placed on a `DockerHost`, with its secret env values.
+ */
+export interface GpuServiceArgs extends Omit<ServiceSpec, "name" | "host" | "secretEnv"> {
+  /** The Docker host the service runs on (its providers and address). */
   readonly host: DockerHost;
-  /** Where the image comes from: a registry pull or a BuildKit build on the host. Required. */
-  readonly image: ImageSpec;
-  /** Docker container name; fixed, so the container is replaced delete-before-create. Required. */
-  readonly containerName: string;
-  /** Stack the service belongs to, recorded in a label. Default: the current stack. */
-  readonly stack?: string;
-  /** Published ports. Default: none. */
-  readonly ports?: readonly PortSpec[];
-  /** Named volumes; managed ones are protected and kept on delete unless their spec says otherwise. Default: none. */
-  readonly volumes?: readonly VolumeSpec[];
-  /** Host folders mounted into the container. Default: none. */
-  readonly binds?: readonly BindSpec[];
-  /** Plain environment variables. Default: none. */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Environment variables whose values are secrets (pass Pulumi secrets). Default: none. */
-  readonly secretEnv?: Readonly<Record<string, pulumi.Input<string>>>;
-  /** NVIDIA GPUs to request (a Docker device request with driver nvidia). Default: no GPU. */
-  readonly gpus?: GpuSpec;
-  /** Docker restart policy. Default: `unless-stopped`. */
-  readonly restart?: string;
-  /** Container healthcheck; when set, `pulumi up` waits until the container is healthy. Default: none. */
-  readonly healthcheck?: HealthcheckSpec;
-  /** Command that replaces the image's CMD. Default: the image's. */
-  readonly command?: readonly string[];
-  /** User the container runs as. Default: the image's. */
-  readonly user?: string;
-  /** Extra container labels. Default: none. */
-  readonly labels?: Readonly<Record<string, string>>;
-  /** Scheme of the endpoint output. Default: `http`. */
-  readonly scheme?: "http" | "https";
-  /** The published port that is the service endpoint. Default: none (no endpoint output). */
-  readonly endpoint?: PortSpec;
-  /** Seconds Docker waits after SIGTERM before killing the container. Default: 30. */
-  readonly stopGraceSeconds?: number;
+  /** The stack the service belongs to, recorded in a label. */
+  readonly stack: string;
+  /** Env name -> value; pass Pulumi secrets, they stay secrets in the container's inputs. */
+  readonly secretEnv: Readonly<Record<string, pulumi.Input<string>>>;
 }
 
 /**
@@ -72,147 +47,33 @@ export class GpuService extends pulumi.ComponentResource {
   constructor(name: string, args: GpuServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpu-services:index:GpuService", name, {}, opts);
     const provider = args.host.provider;
-    const stack = args.stack ?? pulumi.getStack();
 
-    let containerImage: pulumi.Output<string>;
-    let imageIdentity: pulumi.Output<string>;
-    let release: pulumi.Input<string>;
-    if (args.image.kind === "registry") {
-      // A tracked tag is resolved to its current digest at every preview and up, and pulled by that digest:
-      // when the tag moves the image name changes, so `latest` never silently stays stale.
-      const pulled: pulumi.Input<string> = args.image.track
-        ? pulumi.interpolate`${args.image.repository}@${
-            docker.getRegistryImageOutput({ name: args.image.ref }, { parent: this, provider }).sha256Digest
-          }`
-        : args.image.ref;
-      const remote = new docker.RemoteImage(
-        `${name}-image`,
-        { name: pulled, keepLocally: true },
-        { parent: this, provider },
-      );
-      this.image = remote;
-      // The image ID changes exactly when the pulled image changes, and it is what the container's state
-      // holds, so the container is replaced on a new image and left alone otherwise.
-      containerImage = remote.imageId;
-      imageIdentity = remote.imageId;
-      this.imageRef = args.image.digest || args.image.track ? pulumi.output(pulled) : remote.repoDigest;
-      release = pulled;
-    } else {
-      const b = args.image;
-      if (!args.host.buildProvider) {
-        throw new Error(`GpuService ${name} builds its image, but its DockerHost was created without builds: true`);
-      }
-      const built = new dockerbuild.Image(
-        `${name}-image`,
-        {
-          context: { location: b.location },
-          ...(b.contextKind === "local" ? { dockerfile: { location: path.join(b.location, b.dockerfile) } } : {}),
-          ...(Object.keys(b.args).length > 0 ? { buildArgs: { ...b.args } } : {}),
-          ...(b.target ? { target: b.target } : {}),
-          noCache: b.noCache,
-          tags: [b.localTag],
-          push: false,
-          load: true,
-          // Previews run on every pull request: they must not start multi-GB GPU image builds on the server.
-          buildOnPreview: false,
-        },
-        { parent: this, provider: args.host.buildProvider },
-      );
-      this.image = built;
-      containerImage = built.ref;
-      imageIdentity = built.digest;
-      this.imageRef = pulumi
-        .all([built.ref, built.digest])
-        .apply(([ref, digest]) => (digest ? `${b.localTag}@${digest}` : ref));
-      release = b.location;
-    }
+    const image = createImage(name, args.image, args.host, this);
+    this.image = image.resource;
+    this.imageRef = image.ref;
+    const { volumes, mounts } = volumeMounts(name, args.stack, args.volumes, args.binds, { parent: this, provider });
+    this.volumes = volumes;
 
-    this.volumes = [];
-    const mounts: pulumi.Input<docker.types.input.ContainerMount>[] = [];
-    for (const v of args.volumes ?? []) {
-      let source: pulumi.Input<string> = v.name;
-      if (!v.external) {
-        const volume = new docker.Volume(
-          `${name}-volume-${v.name}`,
-          {
-            name: v.name,
-            labels: [
-              { label: `${LABEL_PREFIX}service`, value: name },
-              { label: `${LABEL_PREFIX}stack`, value: stack },
-            ],
-          },
-          { parent: this, provider, protect: v.protect, retainOnDelete: v.retainOnDelete },
-        );
-        this.volumes.push(volume);
-        source = volume.name;
-      }
-      mounts.push({ type: "volume", source, target: v.target, readOnly: v.readOnly });
-    }
-    for (const b of args.binds ?? []) {
-      mounts.push({ type: "bind", source: b.source, target: b.target, readOnly: b.readOnly });
-    }
-
-    const envs: pulumi.Input<string>[] = Object.entries(args.env ?? {}).map(([k, v]) => `${k}=${v}`);
-    for (const [k, v] of Object.entries(args.secretEnv ?? {})) {
-      envs.push(pulumi.secret(pulumi.interpolate`${k}=${v}`));
-    }
-
-    const labels: Record<string, pulumi.Input<string>> = {
-      ...(args.labels ?? {}),
-      [`${LABEL_PREFIX}service`]: name,
-      [`${LABEL_PREFIX}stack`]: stack,
-      [`${LABEL_PREFIX}release`]: release,
-      [`${LABEL_PREFIX}image`]: imageIdentity,
-    };
-
-    const hc = args.healthcheck;
-    const gpus = args.gpus;
     this.container = new docker.Container(
       `${name}-container`,
       {
         name: args.containerName,
-        image: containerImage,
-        restart: args.restart ?? "unless-stopped",
-        ports: (args.ports ?? []).map((p) => ({
-          internal: p.container,
-          external: p.host,
-          ip: p.hostIp,
-          protocol: p.protocol,
-        })),
+        image: image.containerImage,
+        restart: args.restart,
+        ports: portArgs(args.ports),
         mounts,
-        envs,
-        ...(gpus
-          ? {
-              deviceRequests: [
-                {
-                  driver: "nvidia",
-                  ...(gpus.deviceIds
-                    ? { deviceIds: [...gpus.deviceIds] }
-                    : { count: gpus.count === "all" ? -1 : gpus.count }),
-                  capabilities: [...gpus.capabilities],
-                },
-              ],
-            }
-          : {}),
-        ...(hc
-          ? {
-              healthcheck: {
-                tests: [...hc.test],
-                interval: hc.interval,
-                timeout: hc.timeout,
-                retries: hc.retries,
-                startPeriod: hc.startPeriod,
-              },
-              wait: true,
-              waitTimeout: hc.waitTimeoutSeconds,
-            }
-          : { wait: false }),
-        labels: Object.keys(labels)
-          .sort()
-          .map((label) => ({ label, value: labels[label] })),
+        envs: envArgs(args.env, args.secretEnv),
+        ...deviceRequests(args.gpus),
+        ...healthcheckArgs(args.healthcheck),
+        labels: labelArgs(args.labels, {
+          service: name,
+          stack: args.stack,
+          release: image.release,
+          image: image.identity,
+        }),
         ...(args.command ? { command: [...args.command] } : {}),
         ...(args.user ? { user: args.user } : {}),
-        destroyGraceSeconds: args.stopGraceSeconds ?? 30,
+        destroyGraceSeconds: args.stopGraceSeconds,
         mustRun: true,
       },
       {
@@ -224,37 +85,23 @@ export class GpuService extends pulumi.ComponentResource {
       },
     );
 
-    if (hc && !pulumi.runtime.isDryRun()) {
+    if (args.healthcheck && !pulumi.runtime.isDryRun()) {
       // Printed beside the container in `pulumi up`: if it never turns healthy, the up fails and this says what next.
-      const docker = `docker -H ${args.host.dockerHost}`;
+      const dockerCli = `docker -H ${args.host.dockerHost}`;
       pulumi.log.info(
-        `waiting up to ${hc.waitTimeoutSeconds}s for ${args.containerName} to turn healthy. If it does not: ` +
-          `\`${docker} logs --tail 200 ${args.containerName}\` shows why; roll back with ` +
-          `\`npm run release -- rollback ${stack} ${name}\` and \`pulumi up --stack ${stack}\`.`,
+        `waiting up to ${args.healthcheck.waitTimeoutSeconds}s for ${args.containerName} to turn healthy. If it ` +
+          `does not: \`${dockerCli} logs --tail 200 ${args.containerName}\` shows why; roll back with ` +
+          `\`npm run release -- rollback ${args.stack} ${name}\` and \`pulumi up --stack ${args.stack}\`.`,
         this.container,
       );
     }
 
     this.containerName = this.container.name;
-    const endpoint = args.endpoint;
-    this.endpoint = pulumi.output(
-      endpoint
-        ? `${args.scheme ?? "http"}://${hostForUrl(endpointAddress(endpoint, args.host.address))}:${endpoint.host}`
-        : undefined,
-    );
+    this.endpoint = pulumi.output(endpointUrl(args.scheme, args.endpoint, args.host.address));
     this.registerOutputs({
       imageRef: this.imageRef,
       endpoint: this.endpoint,
       containerName: this.containerName,
     });
   }
-}
-
-/** A port bound to one address is reached there; a port on all addresses at the host's address. */
-function endpointAddress(port: PortSpec, hostAddress: string): string {
-  return port.hostIp === "0.0.0.0" || port.hostIp === "::" ? hostAddress : port.hostIp;
-}
-
-function hostForUrl(address: string): string {
-  return address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
 }

@@ -4,7 +4,7 @@
  * for compose to take from its environment.
  */
 import { stringify } from "yaml";
-import { LABEL_PREFIX, type DeploymentModel, type ServiceSpec } from "../config/model";
+import { LABEL_PREFIX, type DeploymentModel, type ServiceSpec } from "../config/specs";
 
 /** Compose volume keys are names inside the file; the Docker name is in `name:`. */
 function volumeKey(name: string): string {

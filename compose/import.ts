@@ -7,7 +7,8 @@
  */
 import * as path from "node:path";
 import { isMap, parseDocument } from "yaml";
-import { durationSeconds, LABEL_PREFIX } from "../config/model";
+import { durationSeconds } from "../config/serviceSpec";
+import { LABEL_PREFIX } from "../config/specs";
 
 export class ComposeError extends Error {
   constructor(message: string) {

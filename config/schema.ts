@@ -2,12 +2,17 @@
  * The shape of this project's stack config (`Pulumi.<stack>.yaml`, keys under the `gpu-services:` namespace),
  * as zod schemas. Every object is strict: an unknown key is an error, never silently ignored.
  *
- * These schemas check one value at a time (types, ranges, formats). Checks that need more than one value
- * (a port used twice on a host, a service on an unknown host, ...) live in `model.ts`.
+ * Everything that can be checked from one host or one service alone is checked here: types, ranges, formats,
+ * key names, and the rules between the fields of one object (`.superRefine` with the key path). What needs the
+ * rest of the stack (pinned images, secrets, host names, neighbour stacks) is checked in `model.ts`.
  *
  * Nothing here needs the Pulumi runtime.
  */
 import { z } from "zod";
+import type { RelatedPathParams } from "./problems";
+import { LABEL_PREFIX, RESTART_POLICIES } from "./specs";
+
+export { RESTART_POLICIES } from "./specs";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const CONFIG_NAMESPACE = "gpu-services";
@@ -32,16 +37,50 @@ export const GIT_URL_RE = /^(?:https?:\/\/|ssh:\/\/|git@)[^\s#]+?(?:\.git)?$/;
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
 const GIT_REF_RE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,255}$/;
 
-const port = (what: string) =>
-  z.int({ error: `must be a whole number from 1 to 65535 (${what})` }).min(1, {
-    error: `must be a whole number from 1 to 65535 (${what})`,
-  }).max(65535, { error: `must be a whole number from 1 to 65535 (${what})` });
+const port = (what: string) => {
+  const error = `must be a whole number from 1 to 65535 (${what})`;
+  return z.int({ error }).min(1, { error }).max(65535, { error });
+};
 
 const duration = z.string().regex(DURATION_RE, { error: "must be a duration such as 30s, 1m30s or 500ms" });
 
-const stringMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], {
-  error: "must be a string, number or boolean",
-}).transform(String));
+const scalarValue = z
+  .union([z.string(), z.number(), z.boolean()], { error: "must be a string, number or boolean" })
+  .transform(String);
+
+const stringMap = z.record(z.string(), scalarValue);
+
+/** An absolute path (starts with /), `where` being "on the host" or "inside the container". */
+const absolutePath = (where: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((p) => p.startsWith("/"), {
+      error: (issue) => `must be an absolute path ${where} (got ${JSON.stringify(issue.input)})`,
+    });
+
+/** Env variable names: the keys of `env` and `secretEnv`. */
+export const EnvNameSchema = z
+  .string()
+  .regex(ENV_NAME_RE, { error: "is not a valid env name: letters, digits and _, not starting with a digit" });
+
+/** Keys of user labels: anything but the prefix this program's own labels use. */
+export const LabelKeySchema = z
+  .string()
+  .refine((key) => !key.startsWith(LABEL_PREFIX), {
+    error: `the "${LABEL_PREFIX}" prefix is reserved for labels this program sets`,
+  });
+
+/** A custom issue at `path`, optionally naming a second key path in full at the end of its message. */
+function issue(
+  ctx: z.RefinementCtx,
+  path: readonly PropertyKey[],
+  message: string,
+  related?: readonly PropertyKey[],
+): void {
+  const params: RelatedPathParams | undefined = related ? { related } : undefined;
+  ctx.addIssue({ code: "custom", path: [...path], message, ...(params ? { params } : {}) });
+}
 
 export const RegistryAuthSchema = z.strictObject({
   /** Registry host, for example ghcr.io. */
@@ -52,6 +91,31 @@ export const RegistryAuthSchema = z.strictObject({
   passwordSecret: z.string().min(1),
 });
 
+export const GpuInventorySchema = z
+  .union(
+    [
+      z.int().min(0),
+      z.strictObject({
+        count: z.int().min(0),
+        devices: z
+          .array(z.strictObject({ id: z.string().min(1), memoryGiB: z.number().positive().optional() }))
+          .optional(),
+      }),
+    ],
+    { error: "must be a whole number of GPUs, or {count, devices: [{id, memoryGiB}]}" },
+  )
+  .superRefine((gpus, ctx) => {
+    if (typeof gpus === "number" || !gpus.devices) return;
+    if (gpus.devices.length !== gpus.count) {
+      issue(ctx, ["devices"], `lists ${gpus.devices.length} devices but count is ${gpus.count}`);
+    }
+    const seen = new Set<string>();
+    gpus.devices.forEach((device, index) => {
+      if (seen.has(device.id)) issue(ctx, ["devices", index, "id"], `device "${device.id}" is listed twice`);
+      seen.add(device.id);
+    });
+  });
+
 export const HostSchema = z.strictObject({
   /** Docker host URI: unix:///var/run/docker.sock, ssh://user@host, tcp://host:2376. */
   dockerHost: z.string().regex(DOCKER_HOST_RE, {
@@ -60,40 +124,64 @@ export const HostSchema = z.strictObject({
   /** Address clients use to reach published ports; derived from dockerHost when absent. */
   address: z.string().min(1).optional(),
   /** The host's NVIDIA GPUs: a count, or {count, devices: [{id, memoryGiB}]}; requests may not exceed them. */
-  gpus: z.union([
-    z.int().min(0),
-    z.strictObject({
-      count: z.int().min(0),
-      devices: z.array(z.strictObject({ id: z.string().min(1), memoryGiB: z.number().positive().optional() })).optional(),
-    }),
-  ], { error: "must be a whole number of GPUs, or {count, devices: [{id, memoryGiB}]}" }).optional(),
+  gpus: GpuInventorySchema.optional(),
   /** Extra ssh options for ssh:// hosts, for example ["-o", "StrictHostKeyChecking=yes"]. */
   sshOpts: z.array(z.string()).optional(),
   /** Registry credentials used to pull images on this host. */
   registryAuth: z.array(RegistryAuthSchema).optional(),
 });
 
-export const ImageSchema = z.strictObject({
-  repository: z.string().regex(REPOSITORY_RE, {
-    error: "must be a repository such as ghcr.io/owner/name (lowercase; put a tag in image.tag, a digest in image.digest)",
-  }),
-  tag: z.string().regex(TAG_RE, { error: "must be a Docker tag: letters, digits, _ . - (at most 128)" }).optional(),
-  digest: z.string().regex(DIGEST_RE, { error: "must be sha256: followed by 64 lowercase hex digits" }).optional(),
-  /** Follow the tag: resolve its current digest on every preview and up, and pull when it moves. */
-  track: z.boolean().default(false),
-});
+export const ImageSchema = z
+  .strictObject({
+    repository: z.string().regex(REPOSITORY_RE, {
+      error:
+        "must be a repository such as ghcr.io/owner/name (lowercase; put a tag in image.tag, a digest in image.digest)",
+    }),
+    tag: z.string().regex(TAG_RE, { error: "must be a Docker tag: letters, digits, _ . - (at most 128)" }).optional(),
+    digest: z.string().regex(DIGEST_RE, { error: "must be sha256: followed by 64 lowercase hex digits" }).optional(),
+    /** Follow the tag: resolve its current digest on every preview and up, and pull when it moves. */
+    track: z.boolean().default(false),
+  })
+  .superRefine((image, ctx) => {
+    if (image.track && (image.tag === undefined || image.digest !== undefined)) {
+      issue(ctx, ["track"], "follows a tag: give image.tag and no image.digest");
+    }
+  });
 
-export const BuildSchema = z.strictObject({
-  /** A git URL (https://github.com/owner/repo.git) or a local folder (relative to the project). */
-  context: z.string().min(1),
-  /** For a git context: branch, tag or commit; a full 40-hex commit where the stack requires pins. */
-  ref: z.string().regex(GIT_REF_RE, { error: "must be a git branch, tag or commit" }).optional(),
-  dockerfile: z.string().min(1).default("Dockerfile"),
-  args: stringMap.default({}),
-  target: z.string().min(1).optional(),
-  /** Build without the layer cache (docker build --no-cache). */
-  noCache: z.boolean().default(false),
-});
+export const BuildSchema = z
+  .strictObject({
+    /** A git URL (https://github.com/owner/repo.git) or a local folder (relative to the project). */
+    context: z.string().min(1),
+    /** For a git context: branch, tag or commit; a full 40-hex commit where the stack requires pins. */
+    ref: z.string().regex(GIT_REF_RE, { error: "must be a git branch, tag or commit" }).optional(),
+    dockerfile: z.string().min(1).default("Dockerfile"),
+    args: stringMap.default({}),
+    target: z.string().min(1).optional(),
+    /** Build without the layer cache (docker build --no-cache). */
+    noCache: z.boolean().default(false),
+  })
+  .superRefine((build, ctx) => {
+    if (GIT_URL_RE.test(build.context)) {
+      if (build.dockerfile !== "Dockerfile") {
+        issue(
+          ctx,
+          ["dockerfile"],
+          "a git build uses the Dockerfile at the root of its context; to build a subfolder, end the context URL " +
+            "with #<ref>:<folder>, or build from a local folder",
+        );
+      }
+      return;
+    }
+    if (build.context.includes("://") || build.context.startsWith("git@")) {
+      issue(
+        ctx,
+        ["context"],
+        "must be a git URL (https://host/owner/repo.git, ssh://..., git@host:owner/repo) " +
+          `or a local folder (got "${build.context}")`,
+      );
+    }
+    if (build.ref !== undefined) issue(ctx, ["ref"], "applies only to a git context; a local folder has no ref");
+  });
 
 export const PortSchema = z.strictObject({
   host: port("the port published on the host"),
@@ -105,7 +193,7 @@ export const PortSchema = z.strictObject({
 export const VolumeSchema = z.strictObject({
   /** The Docker volume name on the host (as `docker volume ls` shows it). */
   name: z.string().regex(VOLUME_NAME_RE, { error: "must be a Docker volume name: letters, digits, _ . -" }),
-  target: z.string().min(1),
+  target: absolutePath("inside the container"),
   /** The volume exists already and is not managed by this stack (never created, never deleted). */
   external: z.boolean().default(false),
   /** Keep the Docker volume when the resource is deleted (pulumi destroy). */
@@ -116,52 +204,80 @@ export const VolumeSchema = z.strictObject({
 });
 
 export const BindSchema = z.strictObject({
-  source: z.string().min(1),
-  target: z.string().min(1),
+  source: absolutePath("on the host"),
+  target: absolutePath("inside the container"),
   readOnly: z.boolean().default(false),
 });
 
-export const GpuSchema = z.strictObject({
-  count: z.union([z.int().min(1), z.literal("all")], { error: "must be a whole number of at least 1, or \"all\"" })
-    .optional(),
-  deviceIds: z.array(z.string().min(1)).min(1).optional(),
-  capabilities: z.array(z.string().min(1)).min(1).default(["gpu"]),
-});
+export const GpuSchema = z
+  .strictObject({
+    count: z
+      .union([z.int().min(1), z.literal("all")], { error: 'must be a whole number of at least 1, or "all"' })
+      .optional(),
+    deviceIds: z.array(z.string().min(1)).min(1).optional(),
+    capabilities: z.array(z.string().min(1)).min(1).default(["gpu"]),
+  })
+  .superRefine((gpus, ctx) => {
+    if (gpus.count !== undefined && gpus.deviceIds !== undefined) {
+      issue(ctx, [], "give either count or deviceIds, not both");
+    }
+  });
 
-export const HealthcheckSchema = z.strictObject({
-  /** ["CMD", "curl", "-f", "http://localhost:8000/health"], or a shell command string (CMD-SHELL). */
-  test: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)], {
-    error: "must be a list such as [CMD, curl, -f, http://localhost:8000/health] or a shell command string",
-  }),
-  interval: duration.default("30s"),
-  timeout: duration.default("30s"),
-  retries: z.int().min(1).default(3),
-  startPeriod: duration.default("0s"),
-});
+export const HealthcheckSchema = z
+  .strictObject({
+    /** ["CMD", "curl", "-f", "http://localhost:8000/health"], or a shell command string (CMD-SHELL). */
+    test: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)], {
+      error: "must be a list such as [CMD, curl, -f, http://localhost:8000/health] or a shell command string",
+    }),
+    interval: duration.default("30s"),
+    timeout: duration.default("30s"),
+    retries: z.int().min(1).default(3),
+    startPeriod: duration.default("0s"),
+  })
+  .superRefine((healthcheck, ctx) => {
+    if (Array.isArray(healthcheck.test) && !["CMD", "CMD-SHELL", "NONE"].includes(healthcheck.test[0])) {
+      issue(ctx, ["test"], `a list must start with CMD, CMD-SHELL or NONE (got "${healthcheck.test[0]}")`);
+    }
+  });
 
-export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
+/** Whether two published ports take the same host port (same protocol, overlapping addresses). */
+export function portsOverlap(
+  a: { hostIp: string; protocol: string; host: number },
+  b: { hostIp: string; protocol: string; host: number },
+): boolean {
+  const anyAddress = (ip: string) => ip === "0.0.0.0" || ip === "::";
+  return (
+    a.protocol === b.protocol &&
+    a.host === b.host &&
+    (a.hostIp === b.hostIp || anyAddress(a.hostIp) || anyAddress(b.hostIp))
+  );
+}
 
-export const ServiceSchema = z.strictObject({
+const ServiceFields = z.strictObject({
   /** Name of the host (a key of `hosts`) the service runs on. */
   host: z.string().min(1),
-  containerName: z.string().regex(CONTAINER_NAME_RE, { error: "must be a Docker container name: letters, digits, _ . -" })
+  containerName: z
+    .string()
+    .regex(CONTAINER_NAME_RE, { error: "must be a Docker container name: letters, digits, _ . -" })
     .optional(),
   image: ImageSchema.optional(),
   build: BuildSchema.optional(),
   ports: z.array(PortSchema).default([]),
   volumes: z.array(VolumeSchema).default([]),
   binds: z.array(BindSchema).default([]),
-  env: stringMap.default({}),
+  env: z.record(EnvNameSchema, scalarValue).default({}),
   /** Env name -> name of an entry in the `secrets` config key. */
-  secretEnv: z.record(z.string(), z.string().min(1)).default({}),
+  secretEnv: z.record(EnvNameSchema, z.string().min(1)).default({}),
   gpus: GpuSchema.optional(),
   /** This service shares its GPUs with others: left out of the host's exclusive GPU accounting. */
   shareGpu: z.boolean().default(false),
-  restart: z.enum(RESTART_POLICIES, { error: `must be one of ${RESTART_POLICIES.join(", ")}` }).default("unless-stopped"),
+  restart: z
+    .enum(RESTART_POLICIES, { error: `must be one of ${RESTART_POLICIES.join(", ")}` })
+    .default("unless-stopped"),
   healthcheck: HealthcheckSchema.optional(),
   command: z.array(z.string()).optional(),
   user: z.string().min(1).optional(),
-  labels: stringMap.default({}),
+  labels: z.record(LabelKeySchema, scalarValue).default({}),
   scheme: z.enum(["http", "https"], { error: "must be http or https" }).default("http"),
   /** The container port whose published host port is the service endpoint; default the first tcp port. */
   endpointPort: port("a container port listed in ports").optional(),
@@ -169,14 +285,91 @@ export const ServiceSchema = z.strictObject({
   stopGraceSeconds: z.int().min(0).max(3600).default(30),
 });
 
+type ServiceFieldsOutput = z.output<typeof ServiceFields>;
+
+/** Exactly one of image and build. */
+function checkImageSource(service: ServiceFieldsOutput, ctx: z.RefinementCtx): void {
+  const what = "give exactly one (image: pull from a registry, build: build from source)";
+  if (service.image && service.build) issue(ctx, [], `has both image and build; ${what}`);
+  else if (!service.image && !service.build) issue(ctx, [], `has neither image nor build; ${what}`);
+}
+
+/** Each container path is mounted once. */
+function checkMountTargets(service: ServiceFieldsOutput, ctx: z.RefinementCtx): void {
+  const mountedBy = new Map<string, readonly PropertyKey[]>();
+  const claim = (target: string, at: readonly PropertyKey[]) => {
+    const earlier = mountedBy.get(target);
+    if (earlier) issue(ctx, [...at, "target"], `"${target}" is already mounted by`, earlier);
+    else mountedBy.set(target, at);
+  };
+  service.volumes.forEach((volume, index) => claim(volume.target, ["volumes", index]));
+  service.binds.forEach((bind, index) => claim(bind.target, ["binds", index]));
+}
+
+/** Each host port once per service. */
+function checkPorts(service: ServiceFieldsOutput, ctx: z.RefinementCtx): void {
+  service.ports.forEach((current, index) => {
+    service.ports.slice(0, index).forEach((earlier, earlierIndex) => {
+      if (portsOverlap(current, earlier)) {
+        issue(
+          ctx,
+          ["ports", index, "host"],
+          `host port ${current.host}/${current.protocol} is also published by ports[${earlierIndex}]`,
+        );
+      }
+    });
+  });
+}
+
+/** The endpoint is an http(s) URL: a published tcp port. */
+function checkEndpointPort(service: ServiceFieldsOutput, ctx: z.RefinementCtx): void {
+  if (service.endpointPort === undefined) return;
+  const listed = service.ports.filter((p) => p.container === service.endpointPort);
+  if (listed.length === 0) {
+    const containerPorts = service.ports.map((p) => p.container).join(", ") || "none";
+    issue(ctx, ["endpointPort"], `must be a container port listed in ports (listed: ${containerPorts})`);
+  } else if (!listed.some((p) => p.protocol === "tcp")) {
+    issue(
+      ctx,
+      ["endpointPort"],
+      `container port ${service.endpointPort} is published over udp only; the endpoint is an ` +
+        `${service.scheme} URL and needs a tcp port`,
+    );
+  }
+}
+
+/** An env name is either plain or secret. */
+function checkEnvNames(service: ServiceFieldsOutput, ctx: z.RefinementCtx): void {
+  for (const name of Object.keys(service.secretEnv)) {
+    if (name in service.env) issue(ctx, ["secretEnv", name], "is also set in env; an env name is either plain or secret");
+  }
+}
+
+/** The rules between the fields of one service. */
+export const SERVICE_RULES = [checkImageSource, checkMountTargets, checkPorts, checkEndpointPort, checkEnvNames];
+
+export const ServiceSchema = ServiceFields.superRefine((service, ctx) => {
+  for (const rule of SERVICE_RULES) rule(service, ctx);
+});
+
 export const StackConfigSchema = z.strictObject({
   /** Refuse floating image tags (latest, branch names) and unpinned builds. */
   requirePinnedImages: z.boolean().default(false),
   hosts: z.record(z.string().regex(NAME_RE, { error: "host names are lowercase letters, digits and -" }), z.unknown()),
-  services: z.record(z.string().regex(NAME_RE, { error: "service names are lowercase letters, digits and -" }),
-    z.unknown()),
+  services: z.record(
+    z.string().regex(NAME_RE, { error: "service names are lowercase letters, digits and -" }),
+    z.unknown(),
+  ),
   /** Other stacks deployed to the same Docker hosts: their ports, GPUs, container and volume names are taken. */
-  sharesHostsWith: z.array(z.string().min(1)).default([]),
+  sharesHostsWith: z
+    .array(z.string().min(1))
+    .default([])
+    .superRefine((stacks, ctx) => {
+      stacks.forEach((stack, index) => {
+        const first = stacks.indexOf(stack);
+        if (first < index) issue(ctx, [index], `lists stack "${stack}" again (also at sharesHostsWith[${first}])`);
+      });
+    }),
   /** Secret values, set with `pulumi config set --secret --path 'secrets.<name>' <value>`. */
   secrets: z.record(z.string(), z.string()).default({}),
 });

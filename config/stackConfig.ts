@@ -8,7 +8,8 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { CONFIG_NAMESPACE } from "./schema";
-import { buildModel, type DeploymentModel } from "./model";
+import { buildModel } from "./model";
+import type { DeploymentModel } from "./specs";
 
 export interface RawConfig {
   /** Values under the namespace, keys without the `gpu-services:` prefix. */

@@ -3,7 +3,9 @@
  * with the yaml Document API so comments, key order and layout stay as they are everywhere else.
  */
 import { isMap, parseDocument, type Document } from "yaml";
-import { buildModel, StackConfigError, type DeploymentModel, type ServiceSpec } from "../config/model";
+import { buildModel } from "../config/model";
+import { StackConfigError } from "../config/problems";
+import type { DeploymentModel, ServiceSpec } from "../config/specs";
 import { CONFIG_NAMESPACE } from "../config/schema";
 import { modelFromRaw, parseStackText } from "../config/stackConfig";
 import { EXIT, ReleaseError } from "./errors";

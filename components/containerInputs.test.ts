@@ -1,0 +1,54 @@
+/** The container inputs that are pure functions of a service's spec, without the Pulumi runtime. */
+import { describe, expect, it } from "vitest";
+import { deviceRequests, endpointUrl, healthcheckArgs, labelArgs, portArgs } from "./containerInputs";
+
+describe("container inputs", () => {
+  it("maps ports to the provider's names, in order", () => {
+    expect(portArgs([{ host: 8060, container: 8000, protocol: "tcp", hostIp: "0.0.0.0" }])).toEqual([
+      { internal: 8000, external: 8060, ip: "0.0.0.0", protocol: "tcp" },
+    ]);
+  });
+
+  it("requests NVIDIA GPUs by count, all (-1) or device IDs, and nothing without gpus", () => {
+    expect(deviceRequests({ count: 1, capabilities: ["gpu"] })).toEqual({
+      deviceRequests: [{ driver: "nvidia", count: 1, capabilities: ["gpu"] }],
+    });
+    expect(deviceRequests({ count: "all", capabilities: ["gpu", "utility"] })).toEqual({
+      deviceRequests: [{ driver: "nvidia", count: -1, capabilities: ["gpu", "utility"] }],
+    });
+    expect(deviceRequests({ deviceIds: ["GPU-1"], capabilities: ["gpu"] })).toEqual({
+      deviceRequests: [{ driver: "nvidia", deviceIds: ["GPU-1"], capabilities: ["gpu"] }],
+    });
+    expect(deviceRequests(undefined)).toEqual({});
+  });
+
+  it("waits for a healthcheck as long as the model says, and not at all without one", () => {
+    const spec = { test: ["CMD", "true"], interval: "5s", timeout: "2s", retries: 2, startPeriod: "1s", waitTimeoutSeconds: 75 };
+    expect(healthcheckArgs(spec)).toEqual({
+      healthcheck: { tests: ["CMD", "true"], interval: "5s", timeout: "2s", retries: 2, startPeriod: "1s" },
+      wait: true,
+      waitTimeout: 75,
+    });
+    expect(healthcheckArgs(undefined)).toEqual({ wait: false });
+  });
+
+  it("sorts labels and puts this program's own last word on its prefix", () => {
+    const labels = labelArgs({ "z.team": "speech", "a.tier": "gpu" }, { service: "stt", stack: "prod", release: "r", image: "i" });
+    expect(labels.map((l) => l.label)).toEqual([
+      "a.tier",
+      "gpu-services.image",
+      "gpu-services.release",
+      "gpu-services.service",
+      "gpu-services.stack",
+      "z.team",
+    ]);
+  });
+
+  it("builds the endpoint URL at the bound address, brackets IPv6, and has none without a port", () => {
+    const port = { host: 8055, container: 8000, protocol: "tcp" as const };
+    expect(endpointUrl("https", { ...port, hostIp: "0.0.0.0" }, "10.30.11.45")).toBe("https://10.30.11.45:8055");
+    expect(endpointUrl("http", { ...port, hostIp: "127.0.0.1" }, "10.30.11.45")).toBe("http://127.0.0.1:8055");
+    expect(endpointUrl("http", { ...port, hostIp: "fd00::5" }, "gpu")).toBe("http://[fd00::5]:8055");
+    expect(endpointUrl("http", undefined, "gpu")).toBeUndefined();
+  });
+});
