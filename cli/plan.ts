@@ -2,12 +2,10 @@
  * `npm run plan -- [--stack <stack>] [--json]`: the desired state of a stack, read from its Pulumi.<stack>.yaml
  * through the same validated model the Pulumi program uses. Needs no Pulumi CLI, no credentials, no Docker.
  */
-import * as path from "node:path";
-import { Command } from "commander";
-import { type DeploymentModel, type ServiceSpec } from "../config/model";
+import type { DeploymentModel, ServiceSpec } from "../config/specs";
 import { loadStackModel } from "../config/stackConfig";
-
-const projectDir = path.resolve(__dirname, "..");
+import { EXIT } from "../release/errors";
+import { cliProgram, runCliSync, type CliDeps } from "./common";
 
 function imageOf(s: ServiceSpec): string {
   return s.image.kind === "registry" ? `pull ${s.image.ref}` : `build ${s.image.location}`;
@@ -38,28 +36,31 @@ export function renderPlan(model: DeploymentModel): string {
   return lines.join("\n");
 }
 
-export function main(argv: string[]): number {
-  const program = new Command()
-    .name("plan")
-    .description("Print the desired state of stacks from their Pulumi.<stack>.yaml (no Pulumi CLI needed)")
+export function main(argv: string[], deps: CliDeps = {}): number {
+  const { program, out, err, dir } = cliProgram(
+    "plan",
+    "Print the desired state of stacks from their Pulumi.<stack>.yaml (no Pulumi CLI needed)",
+    deps,
+  );
+  let failed = false;
+  program
     .option("--stack <stack...>", "stacks to print", ["prod", "test"])
     .option("--json", "print JSON for scripts")
-    .exitOverride();
-  program.parse(argv, { from: "user" });
-  const opts = program.opts<{ stack: string[]; json?: boolean }>();
-  let failed = false;
-  const models: DeploymentModel[] = [];
-  for (const stack of opts.stack) {
-    try {
-      models.push(loadStackModel(stack, projectDir));
-    } catch (e) {
-      failed = true;
-      console.error((e as Error).message);
-    }
-  }
-  if (opts.json) console.log(JSON.stringify(models.map((m) => ({ stack: m.stack, services: planRows(m) })), null, 2));
-  else console.log(models.map(renderPlan).join("\n\n"));
-  return failed ? 1 : 0;
+    .action((opts: { stack: string[]; json?: boolean }) => {
+      const models: DeploymentModel[] = [];
+      for (const stack of opts.stack) {
+        try {
+          models.push(loadStackModel(stack, dir));
+        } catch (error) {
+          failed = true;
+          err((error as Error).message);
+        }
+      }
+      if (opts.json) out(JSON.stringify(models.map((m) => ({ stack: m.stack, services: planRows(m) })), null, 2));
+      else out(models.map(renderPlan).join("\n\n"));
+    });
+  const code = runCliSync(program, argv, err);
+  return code === EXIT.ok && failed ? EXIT.failure : code;
 }
 
 if (require.main === module) process.exitCode = main(process.argv.slice(2));

@@ -2,18 +2,16 @@
  * `pulumi stack output --json | npm run --silent summary -- --stack <stack>`: the stack outputs as a Markdown
  * table for a GitHub job summary (endpoints and the releases actually deployed).
  */
-import { Command } from "commander";
+import type { ServiceOutputValues } from "../program";
+import { EXIT, ReleaseError } from "../release/errors";
+import { cliProgram, runCli, runMain, type CliDeps } from "./common";
 
-interface ServiceOutput {
-  endpoint?: string;
-  image?: string;
-  containerName?: string;
-  host?: string;
-}
+/** `pulumi stack output --json` of this program (a stack that was never deployed has no outputs). */
+type StackOutputs = { services?: Record<string, Partial<ServiceOutputValues>> };
 
 const cell = (s: string | undefined) => (s ? s.replace(/\|/g, "\\|") : "-");
 
-export function renderSummary(stack: string, outputs: { services?: Record<string, ServiceOutput> }): string {
+export function renderSummary(stack: string, outputs: StackOutputs): string {
   const services = outputs.services ?? {};
   const lines = [
     `## Stack \`${stack}\``,
@@ -35,24 +33,23 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-async function main(argv: string[]): Promise<number> {
-  const program = new Command()
-    .name("summary")
-    .description("Render `pulumi stack output --json` (read from stdin) as a Markdown job summary")
-    .requiredOption("--stack <stack>", "the stack the outputs belong to")
-    .exitOverride();
-  program.parse(argv, { from: "user" });
-  const { stack } = program.opts<{ stack: string }>();
-  console.log(renderSummary(stack, JSON.parse(await readStdin())));
-  return 0;
+export async function main(argv: string[], deps: CliDeps & { readonly input?: () => Promise<string> } = {}) {
+  const { program, out, err } = cliProgram(
+    "summary",
+    "Render `pulumi stack output --json` (read from stdin) as a Markdown job summary",
+    deps,
+  );
+  program.requiredOption("--stack <stack>", "the stack the outputs belong to").action(async (opts: { stack: string }) => {
+    const text = await (deps.input ?? readStdin)();
+    let outputs: StackOutputs;
+    try {
+      outputs = JSON.parse(text) as StackOutputs;
+    } catch {
+      throw new ReleaseError(EXIT.usage, "stdin is not JSON: pipe `pulumi stack output --json` into this command");
+    }
+    out(renderSummary(opts.stack, outputs));
+  });
+  return runCli(program, argv, err);
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (e) => {
-      console.error((e as Error).message);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runMain(main);
