@@ -49,7 +49,9 @@ function argsFor(r: Registered, config: object = {}): ResourceValidationArgs {
 
 async function violations(policy: (typeof POLICIES)[number], r: Registered, config: object = {}): Promise<string[]> {
   const found: string[] = [];
-  await policy.validateResource(argsFor(r, config), (message) => void found.push(message));
+  const validate = policy.validateResource;
+  if (typeof validate !== "function") throw new Error(`policy ${policy.name} has no single validateResource function`);
+  await validate(argsFor(r, config), (message: string) => void found.push(message));
   return found;
 }
 
