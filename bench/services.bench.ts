@@ -42,7 +42,10 @@ async function resetMocks(): Promise<void> {
     {
       newResource(args) {
         registered++;
-        return { id: `${args.name}-id`, state: { ...args.inputs, imageId: `sha256:${args.name}`, repoDigest: "r@sha256:0" } };
+        return {
+          id: `${args.name}-id`,
+          state: { ...args.inputs, imageId: `sha256:${args.name}`, repoDigest: "r@sha256:0" },
+        };
       },
       call: () => ({}),
     },
@@ -90,29 +93,47 @@ async function baseline(n: number): Promise<number> {
     const h = Math.floor(i / PER_HOST);
     if (!providers.has(h)) providers.set(h, new docker.Provider(`gpu${h}`, { host: `ssh://agnes@10.30.11.${h + 1}` }));
     const provider = providers.get(h)!;
-    const image = new docker.RemoteImage(`svc${i}-image`, {
-      name: `ghcr.io/jim0237/tts-v2-api-server:sha-${String(i).padStart(40, "0")}`,
-      keepLocally: true,
-    }, { provider });
-    const volume = new docker.Volume(`svc${i}-volume`, { name: `svc${i}-models` }, { provider, protect: true, retainOnDelete: true });
-    new docker.Container(`svc${i}-container`, {
-      name: `svc${i}-bench`,
-      image: image.imageId,
-      restart: "unless-stopped",
-      ports: [{ internal: 8000, external: 10000 + (i % PER_HOST), ip: "0.0.0.0", protocol: "tcp" }],
-      mounts: [
-        { type: "volume", source: volume.name, target: "/app/models", readOnly: false },
-        { type: "bind", source: "/home/agnes/voice-notes", target: "/app/vnotes", readOnly: true },
-      ],
-      envs: ["MODEL=large-v3", "TTS_USE_HTTPS=false"],
-      deviceRequests: [{ driver: "nvidia", count: 1, capabilities: ["gpu"] }],
-      healthcheck: { tests: ["CMD", "curl", "-f", "http://localhost:8000/health"], interval: "30s", timeout: "30s", retries: 3, startPeriod: "60s" },
-      wait: true,
-      waitTimeout: 300,
-      labels: [{ label: "gpu-services.service", value: `svc${i}` }],
-      destroyGraceSeconds: 30,
-      mustRun: true,
-    }, { provider, deleteBeforeReplace: true, dependsOn: [image, volume] });
+    const image = new docker.RemoteImage(
+      `svc${i}-image`,
+      {
+        name: `ghcr.io/jim0237/tts-v2-api-server:sha-${String(i).padStart(40, "0")}`,
+        keepLocally: true,
+      },
+      { provider },
+    );
+    const volume = new docker.Volume(
+      `svc${i}-volume`,
+      { name: `svc${i}-models` },
+      { provider, protect: true, retainOnDelete: true },
+    );
+    new docker.Container(
+      `svc${i}-container`,
+      {
+        name: `svc${i}-bench`,
+        image: image.imageId,
+        restart: "unless-stopped",
+        ports: [{ internal: 8000, external: 10000 + (i % PER_HOST), ip: "0.0.0.0", protocol: "tcp" }],
+        mounts: [
+          { type: "volume", source: volume.name, target: "/app/models", readOnly: false },
+          { type: "bind", source: "/home/agnes/voice-notes", target: "/app/vnotes", readOnly: true },
+        ],
+        envs: ["MODEL=large-v3", "TTS_USE_HTTPS=false"],
+        deviceRequests: [{ driver: "nvidia", count: 1, capabilities: ["gpu"] }],
+        healthcheck: {
+          tests: ["CMD", "curl", "-f", "http://localhost:8000/health"],
+          interval: "30s",
+          timeout: "30s",
+          retries: 3,
+          startPeriod: "60s",
+        },
+        wait: true,
+        waitTimeout: 300,
+        labels: [{ label: "gpu-services.service", value: `svc${i}` }],
+        destroyGraceSeconds: 30,
+        mustRun: true,
+      },
+      { provider, deleteBeforeReplace: true, dependsOn: [image, volume] },
+    );
   }
   await until(n * 3 + providers.size);
   return performance.now() - start;
@@ -123,15 +144,22 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   await program(5); // warm up module loading and JIT for both paths
   await baseline(5);
-  console.log(`node ${process.version}, median wall time under pulumi.runtime.setMocks (runs per size: ${SIZES.map((n) => `${n}: ${runsFor(n)}`).join(", ")})`);
+  console.log(
+    `node ${process.version}, median wall time under pulumi.runtime.setMocks (runs per size: ${SIZES.map((n) => `${n}: ${runsFor(n)}`).join(", ")})`,
+  );
   console.log("services | program ms | baseline ms | program ms/service | baseline ms/service | ratio");
   for (const n of SIZES) {
     const p: number[] = [];
     const b: number[] = [];
     for (let r = 0; r < runsFor(n); r++) {
       // Alternate the order so neither side always runs on a warmer heap.
-      if (r % 2 === 0) { p.push(await program(n)); b.push(await baseline(n)); }
-      else { b.push(await baseline(n)); p.push(await program(n)); }
+      if (r % 2 === 0) {
+        p.push(await program(n));
+        b.push(await baseline(n));
+      } else {
+        b.push(await baseline(n));
+        p.push(await program(n));
+      }
     }
     const pm = median(p);
     const bm = median(b);

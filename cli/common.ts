@@ -17,13 +17,20 @@ export interface CliDeps {
 export function stackFile(dir: string, stack: string): string {
   const file = path.join(dir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) {
-    throw new ReleaseError(EXIT.usage, `unknown stack "${stack}": no ${path.basename(file)}; stacks: ${listStacks(dir).join(", ") || "(none)"}`);
+    throw new ReleaseError(
+      EXIT.usage,
+      `unknown stack "${stack}": no ${path.basename(file)}; stacks: ${listStacks(dir).join(", ") || "(none)"}`,
+    );
   }
   return file;
 }
 
 /** A commander program that reports through `out`/`err` and throws instead of exiting. */
-export function cliProgram(name: string, description: string, deps: CliDeps): { program: Command; out: (s: string) => void; err: (s: string) => void; dir: string } {
+export function cliProgram(
+  name: string,
+  description: string,
+  deps: CliDeps,
+): { program: Command; out: (s: string) => void; err: (s: string) => void; dir: string } {
   const out = deps.out ?? console.log;
   const err = deps.err ?? console.error;
   const program = new Command()

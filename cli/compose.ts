@@ -25,7 +25,6 @@ export interface ComposeDeps extends CliDeps {
   readonly findContainerId?: typeof findContainerId;
 }
 
-
 export async function main(argv: string[], deps: ComposeDeps = {}): Promise<number> {
   const { program, out, err, dir } = cliProgram("compose", "Docker Compose files to stack config and back", deps);
 
@@ -39,60 +38,90 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
     .option("--service <name...>", "import only these compose services")
     .option("--replace", "replace services the stack already has")
     .option("--import-file <path>", "also write a `pulumi import --file` document adopting the running containers")
-    .action((composePath: string, opts: { stack: string; host?: string; rename?: string[]; service?: string[]; replace?: boolean; importFile?: string }) => {
-      if (!fs.existsSync(composePath)) throw new ReleaseError(EXIT.usage, `no compose file at ${composePath}`);
-      const file = stackFile(dir, opts.stack);
-      const text = fs.readFileSync(file, "utf8");
-      const doc = parseDocument(text);
-      const hosts = Object.keys((doc.toJS()?.config?.[`${CONFIG_NAMESPACE}:hosts`] ?? {}) as object);
-      const host = opts.host ?? (hosts.length === 1 ? hosts[0] : undefined);
-      if (!host || !hosts.includes(host)) {
-        throw new ReleaseError(EXIT.usage, `say which host the services run on with --host; hosts in stack "${opts.stack}": ${hosts.join(", ") || "(none: add one first)"}`);
-      }
-      const rename: Record<string, string> = {};
-      for (const r of opts.rename ?? []) {
-        const [from, to] = r.split("=");
-        if (!from || !to) throw new ReleaseError(EXIT.usage, `--rename takes from=to (got "${r}")`);
-        rename[from] = to;
-      }
-      let imported;
-      try {
-        imported = importCompose(fs.readFileSync(composePath, "utf8"), {
-          composeDir: path.dirname(path.resolve(composePath)),
-          host,
-          rename,
-          ...(opts.service ? { only: opts.service } : {}),
-        });
-      } catch (e) {
-        if (e instanceof ComposeError) throw new ReleaseError(EXIT.usage, `${composePath}: ${e.message}`);
-        throw e;
-      }
-      const path_ = ["config", `${CONFIG_NAMESPACE}:services`];
-      if (!doc.hasIn(path_)) doc.setIn(path_, doc.createNode({}));
-      for (const [name, s] of Object.entries(imported.services)) {
-        if (doc.hasIn([...path_, name]) && !opts.replace) {
-          throw new ReleaseError(EXIT.refused, `stack "${opts.stack}" already has services.${name}; --replace to overwrite it, or --rename`);
+    .action(
+      (
+        composePath: string,
+        opts: {
+          stack: string;
+          host?: string;
+          rename?: string[];
+          service?: string[];
+          replace?: boolean;
+          importFile?: string;
+        },
+      ) => {
+        if (!fs.existsSync(composePath)) throw new ReleaseError(EXIT.usage, `no compose file at ${composePath}`);
+        const file = stackFile(dir, opts.stack);
+        const text = fs.readFileSync(file, "utf8");
+        const doc = parseDocument(text);
+        const hosts = Object.keys((doc.toJS()?.config?.[`${CONFIG_NAMESPACE}:hosts`] ?? {}) as object);
+        const host = opts.host ?? (hosts.length === 1 ? hosts[0] : undefined);
+        if (!host || !hosts.includes(host)) {
+          throw new ReleaseError(
+            EXIT.usage,
+            `say which host the services run on with --host; hosts in stack "${opts.stack}": ${hosts.join(", ") || "(none: add one first)"}`,
+          );
         }
-        doc.setIn([...path_, name], doc.createNode(s.config));
-      }
-      const { text: next, model } = renderChecked(doc, opts.stack, dir, "the imported services would make the stack invalid; nothing written");
-      fs.writeFileSync(file, next);
-      for (const w of imported.warnings) err(`warning: ${w}`);
-      out(`wrote services ${Object.keys(imported.services).join(", ")} into ${path.basename(file)} (compose project "${imported.project}")`);
-
-      if (opts.importFile) {
-        const find = deps.findContainerId ?? findContainerId;
-        const ids = new Map<string, string>();
+        const rename: Record<string, string> = {};
+        for (const r of opts.rename ?? []) {
+          const [from, to] = r.split("=");
+          if (!from || !to) throw new ReleaseError(EXIT.usage, `--rename takes from=to (got "${r}")`);
+          rename[from] = to;
+        }
+        let imported;
+        try {
+          imported = importCompose(fs.readFileSync(composePath, "utf8"), {
+            composeDir: path.dirname(path.resolve(composePath)),
+            host,
+            rename,
+            ...(opts.service ? { only: opts.service } : {}),
+          });
+        } catch (e) {
+          if (e instanceof ComposeError) throw new ReleaseError(EXIT.usage, `${composePath}: ${e.message}`);
+          throw e;
+        }
+        const path_ = ["config", `${CONFIG_NAMESPACE}:services`];
+        if (!doc.hasIn(path_)) doc.setIn(path_, doc.createNode({}));
         for (const [name, s] of Object.entries(imported.services)) {
-          const dockerHost = model.hosts.find((h) => h.name === host)!.dockerHost;
-          const id = find(dockerHost, [s.composeContainer, `${imported.project}_${s.composeName}_1`]);
-          if (id) ids.set(name, id);
-          else err(`warning: no running container ${s.composeContainer} on ${dockerHost}: services.${name} is not in the import file`);
+          if (doc.hasIn([...path_, name]) && !opts.replace) {
+            throw new ReleaseError(
+              EXIT.refused,
+              `stack "${opts.stack}" already has services.${name}; --replace to overwrite it, or --rename`,
+            );
+          }
+          doc.setIn([...path_, name], doc.createNode(s.config));
         }
-        fs.writeFileSync(opts.importFile, `${JSON.stringify(importFile(model, ids), null, 2)}\n`);
-        out(`wrote ${opts.importFile}: pulumi import --stack ${opts.stack} --file ${opts.importFile} --protect=false, then pulumi up`);
-      }
-    });
+        const { text: next, model } = renderChecked(
+          doc,
+          opts.stack,
+          dir,
+          "the imported services would make the stack invalid; nothing written",
+        );
+        fs.writeFileSync(file, next);
+        for (const w of imported.warnings) err(`warning: ${w}`);
+        out(
+          `wrote services ${Object.keys(imported.services).join(", ")} into ${path.basename(file)} (compose project "${imported.project}")`,
+        );
+
+        if (opts.importFile) {
+          const find = deps.findContainerId ?? findContainerId;
+          const ids = new Map<string, string>();
+          for (const [name, s] of Object.entries(imported.services)) {
+            const dockerHost = model.hosts.find((h) => h.name === host)!.dockerHost;
+            const id = find(dockerHost, [s.composeContainer, `${imported.project}_${s.composeName}_1`]);
+            if (id) ids.set(name, id);
+            else
+              err(
+                `warning: no running container ${s.composeContainer} on ${dockerHost}: services.${name} is not in the import file`,
+              );
+          }
+          fs.writeFileSync(opts.importFile, `${JSON.stringify(importFile(model, ids), null, 2)}\n`);
+          out(
+            `wrote ${opts.importFile}: pulumi import --stack ${opts.stack} --file ${opts.importFile} --protect=false, then pulumi up`,
+          );
+        }
+      },
+    );
 
   program
     .command("export-compose")

@@ -18,7 +18,9 @@ export function planRows(model: DeploymentModel): Record<string, string>[] {
     host: s.host,
     container: s.containerName,
     image: imageOf(s),
-    ports: s.ports.map((p) => `${p.hostIp === "0.0.0.0" ? "" : `${p.hostIp}:`}${p.host}->${p.container}/${p.protocol}`).join(" "),
+    ports: s.ports
+      .map((p) => `${p.hostIp === "0.0.0.0" ? "" : `${p.hostIp}:`}${p.host}->${p.container}/${p.protocol}`)
+      .join(" "),
     gpus: s.gpus ? (s.gpus.deviceIds ? `devices ${s.gpus.deviceIds.join(",")}` : String(s.gpus.count)) : "-",
     volumes: s.volumes.map((v) => `${v.name}:${v.target}${v.external ? " (external)" : ""}`).join(" ") || "-",
     binds: s.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ":ro" : ""}`).join(" ") || "-",
@@ -56,7 +58,14 @@ export function main(argv: string[], deps: CliDeps = {}): number {
           err((error as Error).message);
         }
       }
-      if (opts.json) out(JSON.stringify(models.map((m) => ({ stack: m.stack, services: planRows(m) })), null, 2));
+      if (opts.json)
+        out(
+          JSON.stringify(
+            models.map((m) => ({ stack: m.stack, services: planRows(m) })),
+            null,
+            2,
+          ),
+        );
       else out(models.map(renderPlan).join("\n\n"));
     });
   const code = runCliSync(program, argv, err);

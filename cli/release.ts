@@ -34,7 +34,6 @@ export interface HistoryEntry {
 
 const GIT_REF_SHAPE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,255}$/;
 
-
 function load(file: string, stack: string): { text: string; model: DeploymentModel } {
   const text = fs.readFileSync(file, "utf8");
   try {
@@ -57,7 +56,8 @@ export function releaseHistory(file: string, stack: string, service: string): Hi
       continue; // a version where the service did not exist or the file was invalid
     }
     const value = formatRelease(release);
-    if (value !== previous) entries.push({ commit: version.commit, date: version.date, author: version.author, value, release });
+    if (value !== previous)
+      entries.push({ commit: version.commit, date: version.date, author: version.author, value, release });
     previous = value;
   }
   return entries.reverse();
@@ -67,14 +67,19 @@ async function resolveRelease(service: ServiceSpec, value: string, deps: Release
   const image = service.image;
   if (image.kind === "build") {
     if (image.contextKind !== "git") {
-      throw new ReleaseError(EXIT.usage, `services.${service.name} builds from a local folder (${image.context}); only git builds have releases`);
+      throw new ReleaseError(
+        EXIT.usage,
+        `services.${service.name} builds from a local folder (${image.context}); only git builds have releases`,
+      );
     }
     if (!GIT_REF_SHAPE.test(value)) throw new ReleaseError(EXIT.usage, `"${value}" is not a git branch, tag or commit`);
     return { kind: "build", ref: resolveRef(image.context, value) };
   }
   const env = deps.env ?? process.env;
   const credentials: RegistryCredentials | undefined =
-    env.REGISTRY_USERNAME && env.REGISTRY_PASSWORD ? { username: env.REGISTRY_USERNAME, password: env.REGISTRY_PASSWORD } : undefined;
+    env.REGISTRY_USERNAME && env.REGISTRY_PASSWORD
+      ? { username: env.REGISTRY_USERNAME, password: env.REGISTRY_PASSWORD }
+      : undefined;
   const resolve = deps.resolveDigest ?? resolveDigest;
   const at = value.lastIndexOf("@");
   const tag = at >= 0 ? value.slice(0, at) : DIGEST_RE.test(value) ? undefined : value;
@@ -108,12 +113,19 @@ function write(file: string, stack: string, service: string, release: Release, d
 
 function refuseLocalEdits(file: string): void {
   if (hasLocalEdits(file)) {
-    throw new ReleaseError(EXIT.refused, `${path.basename(file)} has uncommitted changes; commit or discard them first (file left unchanged)`);
+    throw new ReleaseError(
+      EXIT.refused,
+      `${path.basename(file)} has uncommitted changes; commit or discard them first (file left unchanged)`,
+    );
   }
 }
 
 export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<number> {
-  const { program, out, err, dir } = cliProgram("release", "Releases and rollbacks as one pinned value in Pulumi.<stack>.yaml", deps);
+  const { program, out, err, dir } = cliProgram(
+    "release",
+    "Releases and rollbacks as one pinned value in Pulumi.<stack>.yaml",
+    deps,
+  );
 
   program
     .command("release")
@@ -139,11 +151,19 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
       findService(load(file, stack).model, service);
       const entries = releaseHistory(file, stack, service);
       if (opts.json) {
-        out(JSON.stringify(entries.map(({ release: _, ...e }) => e), null, 2));
+        out(
+          JSON.stringify(
+            entries.map(({ release: _, ...e }) => e),
+            null,
+            2,
+          ),
+        );
         return;
       }
       if (entries.length === 0) out(`no committed releases of ${stack}/${service} yet`);
-      entries.forEach((e, i) => out(`${String(i).padStart(2)}  ${e.commit.slice(0, 12)}  ${e.date}  ${e.author}  ${e.value}`));
+      entries.forEach((e, i) =>
+        out(`${String(i).padStart(2)}  ${e.commit.slice(0, 12)}  ${e.date}  ${e.author}  ${e.value}`),
+      );
     });
 
   program
@@ -164,7 +184,10 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
         const base = entries.length > 0 && entries[0].value === current ? 0 : -1;
         target = entries[base + n];
         if (!target || n < 1) {
-          throw new ReleaseError(EXIT.unresolved, `${stack}/${service} has no release ${n} back (history has ${entries.length})`);
+          throw new ReleaseError(
+            EXIT.unresolved,
+            `${stack}/${service} has no release ${n} back (history has ${entries.length})`,
+          );
         }
       } else {
         const to = opts.to;
@@ -175,7 +198,10 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
           return r.tag === to || r.digest === to;
         });
         if (!target) {
-          throw new ReleaseError(EXIT.unresolved, `"${to}" is not a past release of ${stack}/${service}; see: npm run release -- history ${stack} ${service}`);
+          throw new ReleaseError(
+            EXIT.unresolved,
+            `"${to}" is not a past release of ${stack}/${service}; see: npm run release -- history ${stack} ${service}`,
+          );
         }
       }
       write(file, stack, service, target.release, deps);

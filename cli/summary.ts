@@ -21,7 +21,9 @@ export function renderSummary(stack: string, outputs: StackOutputs): string {
   ];
   for (const name of Object.keys(services).sort()) {
     const s = services[name];
-    lines.push(`| ${cell(name)} | ${cell(s.host)} | ${cell(s.containerName)} | ${cell(s.endpoint)} | \`${cell(s.image)}\` |`);
+    lines.push(
+      `| ${cell(name)} | ${cell(s.host)} | ${cell(s.containerName)} | ${cell(s.endpoint)} | \`${cell(s.image)}\` |`,
+    );
   }
   if (Object.keys(services).length === 0) lines.push("| (no services) | | | | |");
   return lines.join("\n");
@@ -39,16 +41,18 @@ export async function main(argv: string[], deps: CliDeps & { readonly input?: ()
     "Render `pulumi stack output --json` (read from stdin) as a Markdown job summary",
     deps,
   );
-  program.requiredOption("--stack <stack>", "the stack the outputs belong to").action(async (opts: { stack: string }) => {
-    const text = await (deps.input ?? readStdin)();
-    let outputs: StackOutputs;
-    try {
-      outputs = JSON.parse(text) as StackOutputs;
-    } catch {
-      throw new ReleaseError(EXIT.usage, "stdin is not JSON: pipe `pulumi stack output --json` into this command");
-    }
-    out(renderSummary(opts.stack, outputs));
-  });
+  program
+    .requiredOption("--stack <stack>", "the stack the outputs belong to")
+    .action(async (opts: { stack: string }) => {
+      const text = await (deps.input ?? readStdin)();
+      let outputs: StackOutputs;
+      try {
+        outputs = JSON.parse(text) as StackOutputs;
+      } catch {
+        throw new ReleaseError(EXIT.usage, "stdin is not JSON: pipe `pulumi stack output --json` into this command");
+      }
+      out(renderSummary(opts.stack, outputs));
+    });
   return runCli(program, argv, err);
 }
 

@@ -23,7 +23,14 @@ describe("container inputs", () => {
   });
 
   it("waits for a healthcheck as long as the model says, and not at all without one", () => {
-    const spec = { test: ["CMD", "true"], interval: "5s", timeout: "2s", retries: 2, startPeriod: "1s", waitTimeoutSeconds: 75 };
+    const spec = {
+      test: ["CMD", "true"],
+      interval: "5s",
+      timeout: "2s",
+      retries: 2,
+      startPeriod: "1s",
+      waitTimeoutSeconds: 75,
+    };
     expect(healthcheckArgs(spec)).toEqual({
       healthcheck: { tests: ["CMD", "true"], interval: "5s", timeout: "2s", retries: 2, startPeriod: "1s" },
       wait: true,
@@ -33,7 +40,10 @@ describe("container inputs", () => {
   });
 
   it("sorts labels and puts this program's own last word on its prefix", () => {
-    const labels = labelArgs({ "z.team": "speech", "a.tier": "gpu" }, { service: "stt", stack: "prod", release: "r", image: "i" });
+    const labels = labelArgs(
+      { "z.team": "speech", "a.tier": "gpu" },
+      { service: "stt", stack: "prod", release: "r", image: "i" },
+    );
     expect(labels.map((l) => l.label)).toEqual([
       "a.tier",
       "gpu-services.image",

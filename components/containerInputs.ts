@@ -10,7 +10,12 @@ type ContainerArgs = docker.ContainerArgs;
 
 /** Published ports, in the order configured. */
 export function portArgs(ports: readonly PortSpec[]): ContainerArgs["ports"] {
-  return ports.map((port) => ({ internal: port.container, external: port.host, ip: port.hostIp, protocol: port.protocol }));
+  return ports.map((port) => ({
+    internal: port.container,
+    external: port.host,
+    ip: port.hostIp,
+    protocol: port.protocol,
+  }));
 }
 
 /** One NVIDIA device request: by device IDs, or a count (-1 for all, as Docker's API takes it). */
@@ -44,7 +49,8 @@ export function envArgs(
   secretEnv: Readonly<Record<string, pulumi.Input<string>>>,
 ): pulumi.Input<string>[] {
   const entries: pulumi.Input<string>[] = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-  for (const [name, value] of Object.entries(secretEnv)) entries.push(pulumi.secret(pulumi.interpolate`${name}=${value}`));
+  for (const [name, value] of Object.entries(secretEnv))
+    entries.push(pulumi.secret(pulumi.interpolate`${name}=${value}`));
   return entries;
 }
 

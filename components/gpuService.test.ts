@@ -18,14 +18,20 @@ function config(mutate: (c: Record<string, any>) => void) {
 
 describe("GpuService", () => {
   it("pulls by digest when one is given, and exports exactly that reference", async () => {
-    const e = await evaluate(config((c) => (c.services.tts.image.digest = DIGEST)), "prod");
+    const e = await evaluate(
+      config((c) => (c.services.tts.image.digest = DIGEST)),
+      "prod",
+    );
     expect(e.get(T.remoteImage, "tts-image").inputs).toEqual({
       name: `ghcr.io/jim0237/tts-v2-api-server@${DIGEST}`,
       keepLocally: true,
     });
     expect(e.outputs.tts.image).toBe(`ghcr.io/jim0237/tts-v2-api-server@${DIGEST}`);
     const labels = e.get(T.container, "tts-container").inputs.labels;
-    expect(labels).toContainEqual({ label: "gpu-services.release", value: `ghcr.io/jim0237/tts-v2-api-server@${DIGEST}` });
+    expect(labels).toContainEqual({
+      label: "gpu-services.release",
+      value: `ghcr.io/jim0237/tts-v2-api-server@${DIGEST}`,
+    });
   });
 
   it("follows a tracked tag by pulling the digest the registry has now, and redeploys when it moves", async () => {
@@ -50,7 +56,9 @@ describe("GpuService", () => {
     const after = await evaluate(tracked, "test");
     registryDigests.clear();
     expect(after.get(T.remoteImage, "tts-image").inputs.name).toBe(`ghcr.io/jim0237/tts-v2-api-server@${second}`);
-    expect(after.get(T.container, "tts-container").inputs.image).not.toBe(before.get(T.container, "tts-container").inputs.image);
+    expect(after.get(T.container, "tts-container").inputs.image).not.toBe(
+      before.get(T.container, "tts-container").inputs.image,
+    );
   });
 
   it("requests GPUs by device ID, or all of them", async () => {
@@ -68,10 +76,13 @@ describe("GpuService", () => {
     expect(e.get(T.container, "tts-container").inputs.deviceRequests).toEqual([
       { driver: "nvidia", count: 2, capabilities: ["gpu"] },
     ]);
-    const all = await evaluate(config((c) => {
-      delete c.hosts.gpu1.gpus;
-      c.services.tts.gpus = { count: "all" };
-    }), "prod");
+    const all = await evaluate(
+      config((c) => {
+        delete c.hosts.gpu1.gpus;
+        c.services.tts.gpus = { count: "all" };
+      }),
+      "prod",
+    );
     expect(all.get(T.container, "tts-container").inputs.deviceRequests).toEqual([
       { driver: "nvidia", count: -1, capabilities: ["gpu"] },
     ]);
@@ -105,16 +116,22 @@ describe("GpuService", () => {
   });
 
   it("publishes the endpoint on the bound address when a port is bound to one", async () => {
-    const e = await evaluate(config((c) => (c.services.tts.ports[0].hostIp = "192.168.7.2")), "prod");
+    const e = await evaluate(
+      config((c) => (c.services.tts.ports[0].hostIp = "192.168.7.2")),
+      "prod",
+    );
     expect(e.outputs.tts.endpoint).toBe("http://192.168.7.2:8055");
   });
 
   it("honours protect: false and retainOnDelete: false on a volume, and mounts read-only", async () => {
     const e = await evaluate(
-      config((c) => (c.services.stt.volumes = [
-        { name: "scratch", target: "/scratch", protect: false, retainOnDelete: false },
-        { name: "models-ro", target: "/models", readOnly: true },
-      ])),
+      config(
+        (c) =>
+          (c.services.stt.volumes = [
+            { name: "scratch", target: "/scratch", protect: false, retainOnDelete: false },
+            { name: "models-ro", target: "/models", readOnly: true },
+          ]),
+      ),
       "prod",
     );
     expect(e.get(T.volume, "stt-volume-scratch").options).toMatchObject({ protect: false, retainOnDelete: false });
@@ -157,11 +174,19 @@ describe("GpuService", () => {
 
 describe("DockerHost", () => {
   it("creates a docker-build provider only on hosts where a service builds, each host its own providers", async () => {
-    const e = await evaluate(config((c) => {
-      c.services.tts.host = "lab";
-      c.services.tts.ports[0].host = 8060; // another host: the same host port is free there
-    }), "prod");
-    expect(e.ofType(T.dockerProvider).map((p) => [p.name, p.inputs.host]).sort()).toEqual([
+    const e = await evaluate(
+      config((c) => {
+        c.services.tts.host = "lab";
+        c.services.tts.ports[0].host = 8060; // another host: the same host port is free there
+      }),
+      "prod",
+    );
+    expect(
+      e
+        .ofType(T.dockerProvider)
+        .map((p) => [p.name, p.inputs.host])
+        .sort(),
+    ).toEqual([
       ["gpu1-docker", "ssh://agnes@10.30.11.45"],
       ["lab-docker", "unix:///var/run/docker.sock"],
     ]);
@@ -175,9 +200,16 @@ describe("DockerHost", () => {
 
 describe("release changes", () => {
   it("changing only the tts tag changes only tts resources", async () => {
-    const before = await evaluate(config(() => {}), "prod");
-    const after = await evaluate(config((c) => (c.services.tts.image.tag = `sha-${"1".repeat(40)}`)), "prod");
-    const byKey = (e: typeof before) => new Map(e.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
+    const before = await evaluate(
+      config(() => {}),
+      "prod",
+    );
+    const after = await evaluate(
+      config((c) => (c.services.tts.image.tag = `sha-${"1".repeat(40)}`)),
+      "prod",
+    );
+    const byKey = (e: typeof before) =>
+      new Map(e.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
     const a = byKey(before);
     const b = byKey(after);
     expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
@@ -188,7 +220,10 @@ describe("release changes", () => {
 
 describe("failure order and recovery", () => {
   it("orders pull -> stop old -> start new: the container depends on its image and volumes and is replaced delete-first", async () => {
-    const e = await evaluate(config(() => {}), "prod");
+    const e = await evaluate(
+      config(() => {}),
+      "prod",
+    );
     const tts = e.get(T.container, "tts-container");
     expect(tts.options.deleteBeforeReplace).toBe(true);
     expect(tts.options.dependencies).toEqual([
@@ -205,13 +240,21 @@ describe("failure order and recovery", () => {
     const logged: string[] = [];
     const spy = vi.spyOn(pulumi.log, "info").mockImplementation(async (msg: string) => void logged.push(msg));
     try {
-      await evaluate(config(() => {}), "prod", undefined, false);
+      await evaluate(
+        config(() => {}),
+        "prod",
+        undefined,
+        false,
+      );
       expect(logged).toEqual([
         "waiting up to 300s for stt-prod to turn healthy. If it does not: `docker -H ssh://agnes@10.30.11.45 logs --tail 200 stt-prod` " +
           "shows why; roll back with `npm run release -- rollback prod stt` and `pulumi up --stack prod`.",
       ]);
       logged.length = 0;
-      await evaluate(config(() => {}), "prod"); // a preview says nothing
+      await evaluate(
+        config(() => {}),
+        "prod",
+      ); // a preview says nothing
       expect(logged).toEqual([]);
     } finally {
       spy.mockRestore();

@@ -2,14 +2,7 @@ import * as docker from "@pulumi/docker";
 import type * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSpec } from "../config/specs";
-import {
-  deviceRequests,
-  endpointUrl,
-  envArgs,
-  healthcheckArgs,
-  labelArgs,
-  portArgs,
-} from "./containerInputs";
+import { deviceRequests, endpointUrl, envArgs, healthcheckArgs, labelArgs, portArgs } from "./containerInputs";
 import type { DockerHost } from "./dockerHost";
 import { createImage } from "./serviceImage";
 import { volumeMounts } from "./serviceVolumes";

@@ -48,7 +48,9 @@ function buildImage(name: string, image: BuildImageSpec, host: DockerHost, paren
     `${name}-image`,
     {
       context: { location: image.location },
-      ...(image.contextKind === "local" ? { dockerfile: { location: path.join(image.location, image.dockerfile) } } : {}),
+      ...(image.contextKind === "local"
+        ? { dockerfile: { location: path.join(image.location, image.dockerfile) } }
+        : {}),
       ...(Object.keys(image.args).length > 0 ? { buildArgs: { ...image.args } } : {}),
       ...(image.target ? { target: image.target } : {}),
       noCache: image.noCache,

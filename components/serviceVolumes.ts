@@ -41,6 +41,7 @@ export function volumeMounts(
     }
     mounts.push({ type: "volume", source, target: volume.target, readOnly: volume.readOnly });
   }
-  for (const bind of binds) mounts.push({ type: "bind", source: bind.source, target: bind.target, readOnly: bind.readOnly });
+  for (const bind of binds)
+    mounts.push({ type: "bind", source: bind.source, target: bind.target, readOnly: bind.readOnly });
   return { volumes: created, mounts };
 }

@@ -21,7 +21,8 @@ const imp = (text: string, stack = "x", extra: object = {}) =>
 const HOSTS = { "gpu-server": { dockerHost: "ssh://agnes@10.30.11.45", address: "10.30.11.45" } };
 const modelFrom = (services: Record<string, unknown>, stack = "dev") =>
   buildModel({ hosts: HOSTS, services }, { stack });
-const configs = (r: ReturnType<typeof imp>) => Object.fromEntries(Object.entries(r.services).map(([k, v]) => [k, v.config]));
+const configs = (r: ReturnType<typeof imp>) =>
+  Object.fromEntries(Object.entries(r.services).map(([k, v]) => [k, v.config]));
 
 describe("importing the seed's compose files", () => {
   it("STT (Dockge stt-service): local build, 8060->8000, Dockge's named volumes by their real names, bind, 1 GPU", () => {
@@ -87,7 +88,9 @@ describe("importing the seed's compose files", () => {
     expect(stt.restart).toBe("unless-stopped");
     expect(e.get(T.build, "stt-image").inputs.context).toEqual({ location: "/home/agnes/STT-API-Server" });
     expect(e.get(T.remoteImage, "tts-image").inputs.name).toBe("ghcr.io/bmv234/tts-v2-api-server:latest");
-    expect(e.get(T.container, "tts-container").inputs.ports).toEqual([{ internal: 8000, external: 8055, ip: "0.0.0.0", protocol: "tcp" }]);
+    expect(e.get(T.container, "tts-container").inputs.ports).toEqual([
+      { internal: 8000, external: 8055, ip: "0.0.0.0", protocol: "tcp" },
+    ]);
     const caal = e.get(T.container, "tts-caal-container").inputs;
     expect(caal.ports).toEqual([{ internal: 8000, external: 8056, ip: "0.0.0.0", protocol: "tcp" }]);
     expect(caal.envs).toEqual(["TTS_USE_HTTPS=false"]);
@@ -107,7 +110,8 @@ describe("importing the seed's compose files", () => {
 
 describe("compose variants", () => {
   it("reads short and long ports, host IPs, udp; named, bind and read-only volumes; env lists and maps", () => {
-    const r = imp(`
+    const r = imp(
+      `
 name: speech
 services:
   api:
@@ -141,7 +145,9 @@ volumes:
     name: stt-models-v2
   cache:
     external: true
-`, "anything");
+`,
+      "anything",
+    );
     expect(r.project).toBe("speech");
     expect(r.services.api.composeContainer).toBe("speech-api-1");
     expect(r.services.api.config).toEqual({
@@ -204,7 +210,13 @@ services:
     expect(r.services.a.config).toEqual({
       host: "gpu-server",
       image: { repository: "x/a", tag: "1" },
-      healthcheck: { test: "curl -f http://localhost:8000/health || exit 1", interval: "1m30s", timeout: "10s", retries: 5, startPeriod: "2m" },
+      healthcheck: {
+        test: "curl -f http://localhost:8000/health || exit 1",
+        interval: "1m30s",
+        timeout: "10s",
+        retries: 5,
+        startPeriod: "2m",
+      },
       restart: "on-failure",
       gpus: { count: "all", capabilities: ["gpu", "utility"] },
       command: ["python", "-m", "server", "--name", "speech api", "--port=8000"],
@@ -263,12 +275,42 @@ services:
   const bad: [string, string, object, string][] = [
     ["a YAML syntax error", "services:\n  a:\n    image: [x\n", {}, "not valid YAML"],
     ["a file without services", "version: '3'\n", {}, "not a compose file: no services"],
-    ["an unknown service", "services:\n  a:\n    image: x\n", { only: ["b"] }, 'no service "b" in the compose file; services: a'],
-    ["healthcheck disable and test", "services:\n  a:\n    image: x\n    healthcheck: {disable: true, test: [CMD, true]}\n", {}, "services.a.healthcheck: disable: true and test conflict"],
-    ["GPU count and device IDs", "services:\n  a:\n    image: x\n    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, device_ids: ['0']}]}}}\n", {}, "count and device_ids conflict"],
-    ["ports with host networking", "services:\n  a:\n    image: x\n    network_mode: host\n    ports: ['80:80']\n", {}, "ports and network_mode: host conflict"],
-    ["neither image nor build", "services:\n  a:\n    restart: always\n", {}, "services.a: has neither image nor build"],
-    ["a name the stack cannot take", "services:\n  Speech_API:\n    image: x\n", {}, 'rename it with --rename Speech_API=<name>'],
+    [
+      "an unknown service",
+      "services:\n  a:\n    image: x\n",
+      { only: ["b"] },
+      'no service "b" in the compose file; services: a',
+    ],
+    [
+      "healthcheck disable and test",
+      "services:\n  a:\n    image: x\n    healthcheck: {disable: true, test: [CMD, true]}\n",
+      {},
+      "services.a.healthcheck: disable: true and test conflict",
+    ],
+    [
+      "GPU count and device IDs",
+      "services:\n  a:\n    image: x\n    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, device_ids: ['0']}]}}}\n",
+      {},
+      "count and device_ids conflict",
+    ],
+    [
+      "ports with host networking",
+      "services:\n  a:\n    image: x\n    network_mode: host\n    ports: ['80:80']\n",
+      {},
+      "ports and network_mode: host conflict",
+    ],
+    [
+      "neither image nor build",
+      "services:\n  a:\n    restart: always\n",
+      {},
+      "services.a: has neither image nor build",
+    ],
+    [
+      "a name the stack cannot take",
+      "services:\n  Speech_API:\n    image: x\n",
+      {},
+      "rename it with --rename Speech_API=<name>",
+    ],
   ];
   for (const [what, text, extra, message] of bad) {
     it(`refuses ${what}`, () => {
@@ -293,7 +335,9 @@ describe("export and round trip", () => {
     const { parse } = await import("yaml");
     const doc = parse(files.get("prod-gpu-server.compose.yaml")!);
     expect(doc.name).toBeUndefined();
-    expect(files.get("prod-gpu-server.compose.yaml")).toContain("docker compose -p gpu-services-prod -f <this file> up -d");
+    expect(files.get("prod-gpu-server.compose.yaml")).toContain(
+      "docker compose -p gpu-services-prod -f <this file> up -d",
+    );
     expect(doc.services.stt).toEqual({
       build: { context: "https://github.com/jim0237/STT-API-Server.git#cf2f45fd9df5a67ce52ebf996c8163cd94202952" },
       image: "gpu-services/stt:cf2f45fd9df5a67ce52ebf996c8163cd94202952",
@@ -305,12 +349,20 @@ describe("export and round trip", () => {
         { type: "volume", source: "stt-service_stt_cache", target: "/app/cache", read_only: false },
         { type: "bind", source: "/home/agnes/voice-notes", target: "/app/vnotes", read_only: false },
       ],
-      healthcheck: { test: ["CMD", "curl", "-f", "http://localhost:8000/health"], interval: "30s", timeout: "30s", retries: 3, start_period: "60s" },
+      healthcheck: {
+        test: ["CMD", "curl", "-f", "http://localhost:8000/health"],
+        interval: "30s",
+        timeout: "30s",
+        retries: 3,
+        start_period: "60s",
+      },
       deploy: { resources: { reservations: { devices: [{ driver: "nvidia", count: 1, capabilities: ["gpu"] }] } } },
       labels: { "gpu-services.service": "stt", "gpu-services.stack": "prod" },
       stop_grace_period: "30s",
     });
-    expect(doc.services.tts.image).toBe("ghcr.io/jim0237/tts-v2-api-server:sha-c15893a73dc64eb5437e398a5fbf587947cd4d5c");
+    expect(doc.services.tts.image).toBe(
+      "ghcr.io/jim0237/tts-v2-api-server:sha-c15893a73dc64eb5437e398a5fbf587947cd4d5c",
+    );
     expect(doc.volumes).toEqual({
       "stt-service_stt_models": { name: "stt-service_stt_models", external: true },
       "stt-service_stt_cache": { name: "stt-service_stt_cache", external: true },
@@ -344,15 +396,25 @@ describe("export and round trip", () => {
 
 describe("adoption", () => {
   it("writes a pulumi import document for the running Dockge containers, under the program's names", () => {
-    const model = modelFrom(configs(imp(seed("tts-v2-service"), "tts-v2-service", { rename: { "tts-api": "tts" } })), "prod");
+    const model = modelFrom(
+      configs(imp(seed("tts-v2-service"), "tts-v2-service", { rename: { "tts-api": "tts" } })),
+      "prod",
+    );
     const doc = importFile(model, new Map([["tts", "f".repeat(64)]]));
     expect(doc).toEqual({
       nameTable: {
-        "gpu-server-docker": "urn:pulumi:prod::gpu-services::gpu-services:index:DockerHost$pulumi:providers:docker::gpu-server-docker",
+        "gpu-server-docker":
+          "urn:pulumi:prod::gpu-services::gpu-services:index:DockerHost$pulumi:providers:docker::gpu-server-docker",
       },
       resources: [
         { type: "gpu-services:index:GpuService", name: "tts", component: true },
-        { type: "docker:index/container:Container", name: "tts-container", id: "f".repeat(64), parent: "tts", provider: "gpu-server-docker" },
+        {
+          type: "docker:index/container:Container",
+          name: "tts-container",
+          id: "f".repeat(64),
+          parent: "tts",
+          provider: "gpu-server-docker",
+        },
       ],
     });
     expect(importFile(model, new Map()).resources).toEqual([]);

@@ -18,7 +18,9 @@ function service(s: ServiceSpec, stack: string): Record<string, unknown> {
   } else {
     out.build = {
       context: s.image.location,
-      ...(s.image.contextKind === "local" && s.image.dockerfile !== "Dockerfile" ? { dockerfile: s.image.dockerfile } : {}),
+      ...(s.image.contextKind === "local" && s.image.dockerfile !== "Dockerfile"
+        ? { dockerfile: s.image.dockerfile }
+        : {}),
       ...(Object.keys(s.image.args).length > 0 ? { args: { ...s.image.args } } : {}),
       ...(s.image.target ? { target: s.image.target } : {}),
       ...(s.image.noCache ? { no_cache: true } : {}),
@@ -29,7 +31,9 @@ function service(s: ServiceSpec, stack: string): Record<string, unknown> {
   out.restart = s.restart;
   // Short syntax: the long one's host_ip is not understood by docker-compose 1.x (Debian's), this is by both.
   if (s.ports.length > 0) {
-    out.ports = s.ports.map((p) => `${p.hostIp.includes(":") ? `[${p.hostIp}]` : p.hostIp}:${p.host}:${p.container}/${p.protocol}`);
+    out.ports = s.ports.map(
+      (p) => `${p.hostIp.includes(":") ? `[${p.hostIp}]` : p.hostIp}:${p.host}:${p.container}/${p.protocol}`,
+    );
   }
   const mounts = [
     ...s.volumes.map((v) => ({ type: "volume", source: volumeKey(v.name), target: v.target, read_only: v.readOnly })),
@@ -83,7 +87,8 @@ export function exportCompose(model: DeploymentModel): Map<string, string> {
     if (services.length === 0) continue;
     const volumes: Record<string, unknown> = {};
     for (const s of services) {
-      for (const v of s.volumes) volumes[volumeKey(v.name)] = v.external ? { name: v.name, external: true } : { name: v.name };
+      for (const v of s.volumes)
+        volumes[volumeKey(v.name)] = v.external ? { name: v.name, external: true } : { name: v.name };
     }
     // No top-level `name:` (docker-compose 1.x refuses it): the project name is given with -p.
     const doc = {

@@ -46,8 +46,19 @@ export interface ImportResult {
 }
 
 const SERVICE_KEYS = new Set([
-  "image", "build", "ports", "volumes", "environment", "healthcheck", "restart", "deploy", "command", "user",
-  "labels", "container_name", "stop_grace_period",
+  "image",
+  "build",
+  "ports",
+  "volumes",
+  "environment",
+  "healthcheck",
+  "restart",
+  "deploy",
+  "command",
+  "user",
+  "labels",
+  "container_name",
+  "stop_grace_period",
 ]);
 
 /** Split a compose string command like a shell would (quotes, backslashes), without running a shell. */
@@ -100,7 +111,9 @@ function kv(list: unknown, where: string, warnings: string[]): Record<string, st
       const s = String(item);
       const eq = s.indexOf("=");
       if (eq < 0) {
-        warnings.push(`${where}: "${s}" takes its value from the shell running compose; not carried over, set it in the stack`);
+        warnings.push(
+          `${where}: "${s}" takes its value from the shell running compose; not carried over, set it in the stack`,
+        );
         continue;
       }
       out[s.slice(0, eq)] = s.slice(eq + 1);
@@ -111,7 +124,9 @@ function kv(list: unknown, where: string, warnings: string[]): Record<string, st
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(list as Record<string, unknown>)) {
       if (v === null || v === undefined) {
-        warnings.push(`${where}.${k}: takes its value from the shell running compose; not carried over, set it in the stack`);
+        warnings.push(
+          `${where}.${k}: takes its value from the shell running compose; not carried over, set it in the stack`,
+        );
         continue;
       }
       out[k] = String(v);
@@ -173,15 +188,22 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     throw new ComposeError(`not valid YAML: ${doc.errors.map((e) => e.message).join("; ")}`);
   }
   const root = doc.toJS() as Record<string, any> | null;
-  if (!root || typeof root !== "object" || !isMap(doc.contents)) throw new ComposeError("not a compose file: expected a map at the top");
+  if (!root || typeof root !== "object" || !isMap(doc.contents))
+    throw new ComposeError("not a compose file: expected a map at the top");
   if (!root.services || typeof root.services !== "object") throw new ComposeError("not a compose file: no services");
 
   const warnings: string[] = [];
-  const project = String(root.name ?? path.basename(options.composeDir)).toLowerCase().replace(/[^a-z0-9_-]/g, "");
+  const project = String(root.name ?? path.basename(options.composeDir))
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "");
   for (const key of Object.keys(root)) {
-    if (!["services", "volumes", "name", "version"].includes(key)) warnings.push(`${key}: top-level key not carried over`);
+    if (!["services", "volumes", "name", "version"].includes(key))
+      warnings.push(`${key}: top-level key not carried over`);
   }
-  const topVolumes = (root.volumes ?? {}) as Record<string, { name?: string; external?: boolean | { name?: string } } | null>;
+  const topVolumes = (root.volumes ?? {}) as Record<
+    string,
+    { name?: string; external?: boolean | { name?: string } } | null
+  >;
   const volumeName = (key: string) => {
     const v = topVolumes[key] ?? {};
     const externalName = typeof v.external === "object" ? v.external?.name : undefined;
@@ -193,7 +215,8 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
 
   const names = Object.keys(root.services);
   for (const wanted of options.only ?? []) {
-    if (!names.includes(wanted)) throw new ComposeError(`no service "${wanted}" in the compose file; services: ${names.join(", ")}`);
+    if (!names.includes(wanted))
+      throw new ComposeError(`no service "${wanted}" in the compose file; services: ${names.join(", ")}`);
   }
   const services: Record<string, ImportedService> = {};
   for (const composeName of names) {
@@ -202,7 +225,9 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     const at = `services.${composeName}`;
     const name = options.rename?.[composeName] ?? composeName;
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) {
-      throw new ComposeError(`${at}: "${name}" cannot be a service name here (lowercase letters, digits, -); rename it with --rename ${composeName}=<name>`);
+      throw new ComposeError(
+        `${at}: "${name}" cannot be a service name here (lowercase letters, digits, -); rename it with --rename ${composeName}=<name>`,
+      );
     }
     for (const key of Object.keys(svc)) if (!SERVICE_KEYS.has(key)) warnings.push(`${at}.${key}: not carried over`);
 
@@ -212,7 +237,8 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     if (svc.build !== undefined) {
       const b = typeof svc.build === "string" ? { context: svc.build } : (svc.build as Record<string, any>);
       for (const k of Object.keys(b)) {
-        if (!["context", "dockerfile", "args", "target", "no_cache"].includes(k)) warnings.push(`${at}.build.${k}: not carried over`);
+        if (!["context", "dockerfile", "args", "target", "no_cache"].includes(k))
+          warnings.push(`${at}.build.${k}: not carried over`);
       }
       const context = String(b.context ?? ".");
       const isUrl = /^(https?:\/\/|ssh:\/\/|git@)/.test(context);
@@ -227,10 +253,13 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
       if (b.no_cache === true) build.noCache = true;
       config.build = build;
       if (!isUrl) {
-        warnings.push(`${at}.build.context: ${build.context} is a folder on this machine; to build on the server from ` +
-          "source, set build.context to the repository's git URL and pin a commit with npm run release");
+        warnings.push(
+          `${at}.build.context: ${build.context} is a folder on this machine; to build on the server from ` +
+            "source, set build.context to the repository's git URL and pin a commit with npm run release",
+        );
       }
-      if (svc.image) warnings.push(`${at}.image: "${svc.image}" only names the built image in compose; not carried over`);
+      if (svc.image)
+        warnings.push(`${at}.image: "${svc.image}" only names the built image in compose; not carried over`);
     } else if (svc.image) {
       config.image = parseImageRef(String(svc.image));
     } else {
@@ -238,8 +267,11 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     }
 
     if (svc.ports !== undefined) {
-      if (svc.network_mode === "host") throw new ComposeError(`${at}: ports and network_mode: host conflict (host networking publishes nothing)`);
-      const ports = (svc.ports as unknown[]).map((p, i) => parsePort(p, `${at}.ports[${i}]`, warnings)).filter((p) => p !== undefined);
+      if (svc.network_mode === "host")
+        throw new ComposeError(`${at}: ports and network_mode: host conflict (host networking publishes nothing)`);
+      const ports = (svc.ports as unknown[])
+        .map((p, i) => parsePort(p, `${at}.ports[${i}]`, warnings))
+        .filter((p) => p !== undefined);
       if (ports.length > 0) config.ports = ports;
     }
 
@@ -274,12 +306,15 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
         }
       }
       if (type === "tmpfs" || (type === "volume" && source === undefined)) {
-        warnings.push(`${where}: ${type === "tmpfs" ? "tmpfs" : "an anonymous volume"} on ${target} is not carried over (its data does not outlive the container anyway)`);
+        warnings.push(
+          `${where}: ${type === "tmpfs" ? "tmpfs" : "an anonymous volume"} on ${target} is not carried over (its data does not outlive the container anyway)`,
+        );
         return;
       }
       if (type === "bind") {
         const abs = source!.startsWith("~") ? source! : path.resolve(options.composeDir, source!);
-        if (source!.startsWith("~")) warnings.push(`${where}: "~" is expanded by the shell running compose; write the absolute path in the stack`);
+        if (source!.startsWith("~"))
+          warnings.push(`${where}: "~" is expanded by the shell running compose; write the absolute path in the stack`);
         binds.push({ source: abs, target, ...(readOnly ? { readOnly: true } : {}) });
       } else {
         volumes.push({ name: volumeName(source!), target, external: true, ...(readOnly ? { readOnly: true } : {}) });
@@ -292,17 +327,22 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     if (Object.keys(env).length > 0) config.env = env;
     for (const k of Object.keys(env)) {
       if (/TOKEN|KEY|PASSWORD|SECRET/i.test(k)) {
-        warnings.push(`${at}.environment.${k}: looks secret; move it to secretEnv and set it with pulumi config set --secret`);
+        warnings.push(
+          `${at}.environment.${k}: looks secret; move it to secretEnv and set it with pulumi config set --secret`,
+        );
       }
     }
 
     if (svc.healthcheck) {
       const h = svc.healthcheck as Record<string, any>;
-      if (h.disable === true && h.test !== undefined) throw new ComposeError(`${at}.healthcheck: disable: true and test conflict`);
+      if (h.disable === true && h.test !== undefined)
+        throw new ComposeError(`${at}.healthcheck: disable: true and test conflict`);
       for (const k of Object.keys(h)) {
-        if (!["test", "interval", "timeout", "retries", "start_period", "disable"].includes(k)) warnings.push(`${at}.healthcheck.${k}: not carried over`);
+        if (!["test", "interval", "timeout", "retries", "start_period", "disable"].includes(k))
+          warnings.push(`${at}.healthcheck.${k}: not carried over`);
       }
-      const test = h.disable === true ? ["NONE"] : typeof h.test === "string" ? h.test : (h.test as unknown[]).map(String);
+      const test =
+        h.disable === true ? ["NONE"] : typeof h.test === "string" ? h.test : (h.test as unknown[]).map(String);
       if (test !== undefined) {
         config.healthcheck = {
           test,
@@ -326,9 +366,11 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     if (deploy) {
       for (const k of Object.keys(deploy)) if (k !== "resources") warnings.push(`${at}.deploy.${k}: not carried over`);
       const resources = (deploy.resources ?? {}) as Record<string, any>;
-      for (const k of Object.keys(resources)) if (k !== "reservations") warnings.push(`${at}.deploy.resources.${k}: not carried over`);
+      for (const k of Object.keys(resources))
+        if (k !== "reservations") warnings.push(`${at}.deploy.resources.${k}: not carried over`);
       const reservations = (resources.reservations ?? {}) as Record<string, any>;
-      for (const k of Object.keys(reservations)) if (k !== "devices") warnings.push(`${at}.deploy.resources.reservations.${k}: not carried over`);
+      for (const k of Object.keys(reservations))
+        if (k !== "devices") warnings.push(`${at}.deploy.resources.reservations.${k}: not carried over`);
       const devices = (reservations.devices ?? []) as Record<string, any>[];
       devices.forEach((d, i) => {
         const where = `${at}.deploy.resources.reservations.devices[${i}]`;
@@ -336,23 +378,30 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
           warnings.push(`${where}: driver "${d.driver}" is not carried over (only nvidia)`);
           return;
         }
-        if (d.count !== undefined && d.device_ids !== undefined) throw new ComposeError(`${where}: count and device_ids conflict`);
+        if (d.count !== undefined && d.device_ids !== undefined)
+          throw new ComposeError(`${where}: count and device_ids conflict`);
         if (config.gpus) {
           warnings.push(`${where}: a second device request is not carried over`);
           return;
         }
         config.gpus = {
-          ...(d.device_ids ? { deviceIds: (d.device_ids as unknown[]).map(String) } : { count: d.count === "all" ? "all" : Number(d.count ?? 1) }),
+          ...(d.device_ids
+            ? { deviceIds: (d.device_ids as unknown[]).map(String) }
+            : { count: d.count === "all" ? "all" : Number(d.count ?? 1) }),
           ...(d.capabilities ? { capabilities: (d.capabilities as unknown[]).map(String) } : {}),
         };
       });
     }
 
-    if (svc.command !== undefined) config.command = Array.isArray(svc.command) ? svc.command.map(String) : splitCommand(String(svc.command));
+    if (svc.command !== undefined)
+      config.command = Array.isArray(svc.command) ? svc.command.map(String) : splitCommand(String(svc.command));
     if (svc.user !== undefined) config.user = String(svc.user);
-    if (svc.stop_grace_period !== undefined) config.stopGraceSeconds = Math.round(durationSeconds(String(svc.stop_grace_period)));
+    if (svc.stop_grace_period !== undefined)
+      config.stopGraceSeconds = Math.round(durationSeconds(String(svc.stop_grace_period)));
     // Labels this program sets itself on every container (an exported file carries them) are written again.
-    const labels = Object.fromEntries(Object.entries(kv(svc.labels, `${at}.labels`, warnings)).filter(([k]) => !k.startsWith(LABEL_PREFIX)));
+    const labels = Object.fromEntries(
+      Object.entries(kv(svc.labels, `${at}.labels`, warnings)).filter(([k]) => !k.startsWith(LABEL_PREFIX)),
+    );
     if (Object.keys(labels).length > 0) config.labels = labels;
 
     services[name] = {

@@ -29,6 +29,7 @@ export function createContext(
   return {
     ...facts,
     add: (path, message) => problems.push({ path: formatPath(path), message }),
-    addZod: (error, schema, input, prefix) => problems.push(...zodProblems(error, schema, input, prefix, { sensitive })),
+    addZod: (error, schema, input, prefix) =>
+      problems.push(...zodProblems(error, schema, input, prefix, { sensitive })),
   };
 }

@@ -115,7 +115,8 @@ function checkGpus(ctx: ModelContext, host: HostSpec, onDaemon: readonly PlacedS
   const withGpus = onDaemon.filter((placed) => placed.service.gpus);
   const own = withGpus.filter((placed) => !placed.stack && placed.hostName === host.name);
   if (own.length === 0) return;
-  const label = (placed: PlacedService) => (placed.stack ? `${placed.stack}/${placed.service.name}` : placed.service.name);
+  const label = (placed: PlacedService) =>
+    placed.stack ? `${placed.stack}/${placed.service.name}` : placed.service.name;
   const devices = host.gpus?.devices?.map((device) => device.id);
   for (const placed of own) {
     const { service } = placed;
@@ -143,7 +144,10 @@ function checkGpus(ctx: ModelContext, host: HostSpec, onDaemon: readonly PlacedS
     const asked = gpusAsked(placed.service.gpus!, hostGpus);
     const at = ["services", placed.service.name, "gpus"];
     if (asked > hostGpus || hostGpus === 0) {
-      ctx.add(at, `asks for ${asked} GPU${asked === 1 ? "" : "s"} but host "${host.name}" has ${hostGpus} (hosts.${host.name}.gpus)`);
+      ctx.add(
+        at,
+        `asks for ${asked} GPU${asked === 1 ? "" : "s"} but host "${host.name}" has ${hostGpus} (hosts.${host.name}.gpus)`,
+      );
     } else if (taken > hostGpus && !placed.service.shareGpu) {
       const users = withGpus.filter((o) => gpusTaken(o.service, hostGpus) > 0).map(label);
       ctx.add(
@@ -164,5 +168,10 @@ export function checkHosts(
   const { neighbourServices, ownServices } = placeServices(hosts, services, neighbours);
   checkNames(ctx, neighbourServices, ownServices);
   const all = [...neighbourServices, ...ownServices];
-  for (const host of hosts) checkGpus(ctx, host, all.filter((placed) => placed.daemon === host.dockerHost));
+  for (const host of hosts)
+    checkGpus(
+      ctx,
+      host,
+      all.filter((placed) => placed.daemon === host.dockerHost),
+    );
 }

@@ -75,7 +75,11 @@ function registryImage(image: ImageConfig): ImageSpec {
 
 function buildImage(ctx: ModelContext, name: string, build: BuildConfig): ImageSpec {
   const isGit = GIT_URL_RE.test(build.context);
-  const location = isGit ? (build.ref ? `${build.context}#${build.ref}` : build.context) : path.normalize(build.context);
+  const location = isGit
+    ? build.ref
+      ? `${build.context}#${build.ref}`
+      : build.context
+    : path.normalize(build.context);
   return {
     kind: "build",
     contextKind: isGit ? "git" : "local",

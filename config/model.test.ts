@@ -26,7 +26,13 @@ describe("buildModel on good config", () => {
     expect(model.requirePinnedImages).toBe(true);
     expect(model.sharesHostsWith).toEqual(["test"]);
     expect(model.hosts).toEqual([
-      { name: "gpu-server", dockerHost: "ssh://agnes@10.30.11.45", address: "10.30.11.45", sshOpts: [], registryAuth: [] },
+      {
+        name: "gpu-server",
+        dockerHost: "ssh://agnes@10.30.11.45",
+        address: "10.30.11.45",
+        sshOpts: [],
+        registryAuth: [],
+      },
     ]);
     expect(model.services.map((s) => s.name)).toEqual(["stt", "tts"]);
     const tts = model.services[1];
@@ -167,7 +173,9 @@ describe("buildModel on bad config", () => {
       const paths = error.problems.map((p) => p.path);
       for (const p of c.paths) expect(paths).toContain(p);
       expect(error.message).toContain(c.says);
-      expect(error.message).toMatch(/^Stack "prod" has \d+ config problems? \(keys under "gpu-services:" in Pulumi\.prod\.yaml\)/);
+      expect(error.message).toMatch(
+        /^Stack "prod" has \d+ config problems? \(keys under "gpu-services:" in Pulumi\.prod\.yaml\)/,
+      );
       for (const p of c.paths) expect(error.message).toContain(`  - ${p}: `);
     });
   }

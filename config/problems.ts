@@ -114,7 +114,10 @@ export function zodProblems(
     if (issue.code === "unrecognized_keys") {
       const allowed = allowedKeys(schema, relative);
       for (const key of issue.keys) {
-        problems.push({ path: formatPath([...full, key]), message: `unknown key; allowed here: ${allowed.join(", ")}` });
+        problems.push({
+          path: formatPath([...full, key]),
+          message: `unknown key; allowed here: ${allowed.join(", ")}`,
+        });
       }
       continue;
     }

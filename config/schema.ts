@@ -65,11 +65,9 @@ export const EnvNameSchema = z
   .regex(ENV_NAME_RE, { error: "is not a valid env name: letters, digits and _, not starting with a digit" });
 
 /** Keys of user labels: anything but the prefix this program's own labels use. */
-export const LabelKeySchema = z
-  .string()
-  .refine((key) => !key.startsWith(LABEL_PREFIX), {
-    error: `the "${LABEL_PREFIX}" prefix is reserved for labels this program sets`,
-  });
+export const LabelKeySchema = z.string().refine((key) => !key.startsWith(LABEL_PREFIX), {
+  error: `the "${LABEL_PREFIX}" prefix is reserved for labels this program sets`,
+});
 
 /** A custom issue at `path`, optionally naming a second key path in full at the end of its message. */
 function issue(
@@ -84,7 +82,10 @@ function issue(
 
 export const RegistryAuthSchema = z.strictObject({
   /** Registry host, for example ghcr.io. */
-  address: z.string().min(1).regex(/^[a-zA-Z0-9.-]+(?::\d+)?$/, { error: "must be a registry host such as ghcr.io" }),
+  address: z
+    .string()
+    .min(1)
+    .regex(/^[a-zA-Z0-9.-]+(?::\d+)?$/, { error: "must be a registry host such as ghcr.io" }),
   /** User name at the registry. */
   username: z.string().min(1),
   /** Name of the entry in the `secrets` config key that holds the token. */
@@ -341,7 +342,8 @@ function checkEndpointPort(service: ServiceFieldsOutput, ctx: z.RefinementCtx): 
 /** An env name is either plain or secret. */
 function checkEnvNames(service: ServiceFieldsOutput, ctx: z.RefinementCtx): void {
   for (const name of Object.keys(service.secretEnv)) {
-    if (name in service.env) issue(ctx, ["secretEnv", name], "is also set in env; an env name is either plain or secret");
+    if (name in service.env)
+      issue(ctx, ["secretEnv", name], "is also set in env; an env name is either plain or secret");
   }
 }
 

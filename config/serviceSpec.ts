@@ -12,7 +12,8 @@ import type { GpuSpec, HealthcheckSpec, PortSpec, ServiceSpec } from "./specs";
 export function durationSeconds(duration: string): number {
   const units: Record<string, number> = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
   let total = 0;
-  for (const match of duration.matchAll(/(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/g)) total += Number(match[1]) * units[match[2]];
+  for (const match of duration.matchAll(/(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/g))
+    total += Number(match[1]) * units[match[2]];
   return total;
 }
 

@@ -94,7 +94,10 @@ export function parseStackText(text: string, namespace = CONFIG_NAMESPACE): RawC
 }
 
 /** The config map `pulumi.runtime.setAllConfig` takes, as the engine would build it from a stack file. */
-export function toEngineConfig(raw: RawConfig, namespace = CONFIG_NAMESPACE): {
+export function toEngineConfig(
+  raw: RawConfig,
+  namespace = CONFIG_NAMESPACE,
+): {
   config: Record<string, string>;
   secretKeys: string[];
 } {
@@ -110,7 +113,9 @@ export function toEngineConfig(raw: RawConfig, namespace = CONFIG_NAMESPACE): {
  * from their files in the project folder).
  */
 export function modelFromRaw(raw: RawConfig, stack: string, projectDir: string): DeploymentModel {
-  const names = Array.isArray(raw.values.sharesHostsWith) ? raw.values.sharesHostsWith.filter((n) => typeof n === "string") : [];
+  const names = Array.isArray(raw.values.sharesHostsWith)
+    ? raw.values.sharesHostsWith.filter((n) => typeof n === "string")
+    : [];
   const neighbours = new Map<string, DeploymentModel | Error>();
   for (const name of names as string[]) {
     const file = path.join(projectDir, `Pulumi.${name}.yaml`);
@@ -129,7 +134,9 @@ export function modelFromRaw(raw: RawConfig, stack: string, projectDir: string):
 export function loadStackModel(stack: string, projectDir: string): DeploymentModel {
   const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) {
-    throw new Error(`Stack "${stack}" has no ${path.basename(file)}; stacks here: ${listStacks(projectDir).join(", ")}`);
+    throw new Error(
+      `Stack "${stack}" has no ${path.basename(file)}; stacks here: ${listStacks(projectDir).join(", ")}`,
+    );
   }
   return modelFromRaw(readStackFile(file), stack, projectDir);
 }

@@ -9,8 +9,14 @@ import { describe, expect, it } from "vitest";
 import { readStackFile } from "../config/stackConfig";
 import { goodConfig } from "../test/badConfigs";
 import { evaluate, evaluateStackFile, PROJECT_DIR, SECRET_SIG, SIG_KEY, T, type Registered } from "../test/harness";
-import { POLICIES, gpuContainerRestartsAndReportsHealth, nonRootUser, pinnedImages, protectedVolumes, secretEnvValues } from "./policies";
-
+import {
+  POLICIES,
+  gpuContainerRestartsAndReportsHealth,
+  nonRootUser,
+  pinnedImages,
+  protectedVolumes,
+  secretEnvValues,
+} from "./policies";
 
 /** Inputs as the policy analyzer hands them over: secrets as `Secret` values behind a proxy. */
 function analyzerValues(v: unknown): unknown {
@@ -77,7 +83,8 @@ describe("policy pack", async () => {
 
   it("gpu-container-restart-and-healthcheck: passes the real GPU containers, refuses one without restart or healthcheck", async () => {
     for (const stack of [prod, test]) {
-      for (const c of stack.ofType(T.container)) expect(await violations(gpuContainerRestartsAndReportsHealth, c)).toEqual([]);
+      for (const c of stack.ofType(T.container))
+        expect(await violations(gpuContainerRestartsAndReportsHealth, c)).toEqual([]);
     }
     const bad = await mutated((c) => {
       c.services.tts.restart = "no";
@@ -93,9 +100,19 @@ describe("policy pack", async () => {
   });
 
   it("no-floating-image-tag: passes prod's pinned tag and a digest, refuses latest where pins are required", async () => {
-    expect(await violations(pinnedImages, prod.get(T.remoteImage, "tts-image"), { requirePinnedImages: true })).toEqual([]);
-    const digest = await mutated((c) => (c.services.tts.image = { repository: "ghcr.io/jim0237/tts-v2-api-server", digest: `sha256:${"f".repeat(64)}` }));
-    expect(await violations(pinnedImages, digest.get(T.remoteImage, "tts-image"), { requirePinnedImages: true })).toEqual([]);
+    expect(await violations(pinnedImages, prod.get(T.remoteImage, "tts-image"), { requirePinnedImages: true })).toEqual(
+      [],
+    );
+    const digest = await mutated(
+      (c) =>
+        (c.services.tts.image = {
+          repository: "ghcr.io/jim0237/tts-v2-api-server",
+          digest: `sha256:${"f".repeat(64)}`,
+        }),
+    );
+    expect(
+      await violations(pinnedImages, digest.get(T.remoteImage, "tts-image"), { requirePinnedImages: true }),
+    ).toEqual([]);
     const latest = await mutated((c) => {
       c.requirePinnedImages = false;
       c.services.tts.image = { repository: "ghcr.io/jim0237/tts-v2-api-server", tag: "latest" };
@@ -120,10 +137,14 @@ describe("policy pack", async () => {
 
   it("no-plain-secret-env: passes a token given as secretEnv and plain TTS_USE_HTTPS, refuses a plain token", async () => {
     expect(await violations(secretEnvValues, test.get(T.container, "tts-container"))).toEqual([]);
-    const ok = await mutated((c) => {
-      c.secrets = { hf: "hf_secret_value" };
-      c.services.tts.secretEnv = { HF_TOKEN: "hf" };
-    }, "prod", ["secrets"]);
+    const ok = await mutated(
+      (c) => {
+        c.secrets = { hf: "hf_secret_value" };
+        c.services.tts.secretEnv = { HF_TOKEN: "hf" };
+      },
+      "prod",
+      ["secrets"],
+    );
     expect(await violations(secretEnvValues, ok.get(T.container, "tts-container"))).toEqual([]);
     const bad = await mutated((c) => (c.services.tts.env.HF_TOKEN = "hf_plain_value"));
     expect(await violations(secretEnvValues, bad.get(T.container, "tts-container"))).toEqual([
@@ -132,7 +153,9 @@ describe("policy pack", async () => {
   });
 
   it("non-root-user (advisory): flags a container on the image's user, passes one with a user", async () => {
-    expect((await violations(nonRootUser, prod.get(T.container, "tts-container")))[0]).toMatch(/^container tts-prod runs as the image's user/);
+    expect((await violations(nonRootUser, prod.get(T.container, "tts-container")))[0]).toMatch(
+      /^container tts-prod runs as the image's user/,
+    );
     const ok = await mutated((c) => (c.services.tts.user = "1000"));
     expect(await violations(nonRootUser, ok.get(T.container, "tts-container"))).toEqual([]);
     const root = await mutated((c) => (c.services.tts.user = "0:0"));

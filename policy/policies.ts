@@ -32,13 +32,17 @@ export const gpuContainerRestartsAndReportsHealth: ResourceValidationPolicy = {
     if (args.type !== TYPES.container || !isGpuContainer(args.props)) return;
     const restart = args.props.restart;
     if (!restart || restart === "no") {
-      report(`GPU container ${args.props.name} has restart "${restart ?? "no"}": set services.<name>.restart ` +
-        "(unless-stopped, always or on-failure) so a crash or reboot does not leave the GPU idle.");
+      report(
+        `GPU container ${args.props.name} has restart "${restart ?? "no"}": set services.<name>.restart ` +
+          "(unless-stopped, always or on-failure) so a crash or reboot does not leave the GPU idle.",
+      );
     }
     const tests: string[] | undefined = args.props.healthcheck?.tests;
     if (!tests || tests.length === 0 || tests[0] === "NONE") {
-      report(`GPU container ${args.props.name} has no healthcheck: set services.<name>.healthcheck so pulumi up ` +
-        "waits for the model to load and a broken release fails the deployment.");
+      report(
+        `GPU container ${args.props.name} has no healthcheck: set services.<name>.healthcheck so pulumi up ` +
+          "waits for the model to load and a broken release fails the deployment.",
+      );
     }
   },
 };
@@ -57,8 +61,10 @@ export const pinnedImages: ResourceValidationPolicy = {
     if (/@sha256:[a-f0-9]{64}$/.test(name)) return;
     const tag = /:([^/:@]+)$/.exec(name)?.[1];
     if (tag === undefined || (FLOATING_TAGS as readonly string[]).includes(tag)) {
-      report(`image ${name} ${tag === undefined ? "has no tag (so: latest)" : `uses the floating tag "${tag}"`}; ` +
-        "this stack requires pinned images: pin a digest with `npm run release -- release <stack> <service> <tag>`.");
+      report(
+        `image ${name} ${tag === undefined ? "has no tag (so: latest)" : `uses the floating tag "${tag}"`}; ` +
+          "this stack requires pinned images: pin a digest with `npm run release -- release <stack> <service> <tag>`.",
+      );
     }
   },
 };
@@ -70,8 +76,10 @@ export const protectedVolumes: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (args.type !== TYPES.volume) return;
     if (!args.opts.protect) {
-      report(`volume ${args.props.name} is not protected: a pulumi destroy would delete it with its data. ` +
-        "Remove `protect: false` from its entry in services.<name>.volumes, or mark it external.");
+      report(
+        `volume ${args.props.name} is not protected: a pulumi destroy would delete it with its data. ` +
+          "Remove `protect: false` from its entry in services.<name>.volumes, or mark it external.",
+      );
     }
   },
 };
@@ -90,8 +98,10 @@ export const secretEnvValues: ResourceValidationPolicy = {
       if (item instanceof Secret || typeof item !== "string") return;
       const name = item.split("=", 1)[0];
       if (SECRET_ENV_NAME.test(name)) {
-        report(`env ${name} of container ${args.props.name} is a plain string: move it to services.<name>.secretEnv ` +
-          `and set the value with pulumi config set --secret --path 'gpu-services:secrets.<name>' <value>.`);
+        report(
+          `env ${name} of container ${args.props.name} is a plain string: move it to services.<name>.secretEnv ` +
+            `and set the value with pulumi config set --secret --path 'gpu-services:secrets.<name>' <value>.`,
+        );
       }
     });
   },
@@ -105,8 +115,10 @@ export const nonRootUser: ResourceValidationPolicy = {
     if (args.type !== TYPES.container) return;
     const user = args.props.user as string | undefined;
     if (!user || /^(root|0)(:|$)/.test(user)) {
-      report(`container ${args.props.name} runs as ${user ?? "the image's user (root unless the image sets one)"}: ` +
-        "set services.<name>.user (TTS runs as uid 1000) if the service allows it.");
+      report(
+        `container ${args.props.name} runs as ${user ?? "the image's user (root unless the image sets one)"}: ` +
+          "set services.<name>.user (TTS runs as uid 1000) if the service allows it.",
+      );
     }
   },
 };

@@ -29,11 +29,16 @@ export function resolveRef(url: string, ref: string): string {
     // An annotated tag: the commit is the peeled entry.
     .map((c) => ({ name: c, sha: refs.get(`${c}^{}`) ?? refs.get(c)! }));
   if (found.length === 0) {
-    const hint = /^[0-9a-f]{4,39}$/.test(ref) ? " (an abbreviated commit cannot be resolved remotely: give all 40 hex digits)" : "";
+    const hint = /^[0-9a-f]{4,39}$/.test(ref)
+      ? " (an abbreviated commit cannot be resolved remotely: give all 40 hex digits)"
+      : "";
     throw new ReleaseError(EXIT.unresolved, `no branch or tag "${ref}" in ${url}${hint}`);
   }
   if (found.length > 1 && found[0].sha !== found[1].sha) {
-    throw new ReleaseError(EXIT.usage, `"${ref}" is both a branch and a tag in ${url}: say refs/heads/${ref} or refs/tags/${ref}`);
+    throw new ReleaseError(
+      EXIT.usage,
+      `"${ref}" is both a branch and a tag in ${url}: say refs/heads/${ref} or refs/tags/${ref}`,
+    );
   }
   return found[0].sha;
 }

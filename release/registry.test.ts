@@ -18,7 +18,11 @@ interface Seen {
 function scripted(...answers: Response[]) {
   const seen: Seen[] = [];
   const fake = (async (url: string | URL, init?: RequestInit) => {
-    seen.push({ url: String(url), method: init?.method ?? "GET", headers: { ...(init?.headers as Record<string, string>) } });
+    seen.push({
+      url: String(url),
+      method: init?.method ?? "GET",
+      headers: { ...(init?.headers as Record<string, string>) },
+    });
     const next = answers.shift();
     if (!next) throw new Error(`unexpected request ${url}`);
     return next;
@@ -33,8 +37,16 @@ describe("locate", () => {
       path: "jim0237/tts-v2-api-server",
       baseUrl: "https://ghcr.io",
     });
-    expect(locate("nginx")).toEqual({ registry: "docker.io", path: "library/nginx", baseUrl: "https://registry-1.docker.io" });
-    expect(locate("jim0237/stt")).toEqual({ registry: "docker.io", path: "jim0237/stt", baseUrl: "https://registry-1.docker.io" });
+    expect(locate("nginx")).toEqual({
+      registry: "docker.io",
+      path: "library/nginx",
+      baseUrl: "https://registry-1.docker.io",
+    });
+    expect(locate("jim0237/stt")).toEqual({
+      registry: "docker.io",
+      path: "jim0237/stt",
+      baseUrl: "https://registry-1.docker.io",
+    });
     expect(locate("127.0.0.1:5000/jim0237/tts")).toEqual({
       registry: "127.0.0.1:5000",
       path: "jim0237/tts",
@@ -49,7 +61,11 @@ describe("resolveDigest", () => {
     const { fake, seen } = scripted(new Response(null, { status: 200, headers: { "Docker-Content-Digest": DIGEST } }));
     expect(await resolveDigest("127.0.0.1:5000/jim0237/tts", "sha-1", { fetch: fake })).toBe(DIGEST);
     expect(seen).toEqual([
-      { url: "http://127.0.0.1:5000/v2/jim0237/tts/manifests/sha-1", method: "HEAD", headers: { Accept: MANIFEST_ACCEPT } },
+      {
+        url: "http://127.0.0.1:5000/v2/jim0237/tts/manifests/sha-1",
+        method: "HEAD",
+        headers: { Accept: MANIFEST_ACCEPT },
+      },
     ]);
     expect(MANIFEST_ACCEPT.split(", ")).toEqual([
       "application/vnd.oci.image.index.v1+json",
@@ -64,7 +80,8 @@ describe("resolveDigest", () => {
       new Response(null, {
         status: 401,
         headers: {
-          "WWW-Authenticate": 'Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:jim0237/tts-v2-api-server:pull"',
+          "WWW-Authenticate":
+            'Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:jim0237/tts-v2-api-server:pull"',
         },
       }),
       Response.json({ token: "anon-token" }),
@@ -92,11 +109,17 @@ describe("resolveDigest", () => {
 
   it("sends credentials to the token service only, as Basic auth, and takes access_token too", async () => {
     const { fake, seen } = scripted(
-      new Response(null, { status: 401, headers: { "WWW-Authenticate": 'Bearer realm="https://ghcr.io/token",service="ghcr.io"' } }),
+      new Response(null, {
+        status: 401,
+        headers: { "WWW-Authenticate": 'Bearer realm="https://ghcr.io/token",service="ghcr.io"' },
+      }),
       Response.json({ access_token: "user-token" }),
       new Response(null, { status: 200, headers: { "Docker-Content-Digest": DIGEST } }),
     );
-    await resolveDigest("ghcr.io/jim0237/private", "v1", { fetch: fake, credentials: { username: "jim0237", password: "ghp_x" } });
+    await resolveDigest("ghcr.io/jim0237/private", "v1", {
+      fetch: fake,
+      credentials: { username: "jim0237", password: "ghp_x" },
+    });
     expect(seen[1]).toEqual({
       url: "https://ghcr.io/token?service=ghcr.io&scope=repository%3Ajim0237%2Fprivate%3Apull",
       method: "GET",
@@ -118,12 +141,16 @@ describe("resolveDigest", () => {
 
   it("says which tag is missing, and fails cleanly on an unreachable registry", async () => {
     const missing = scripted(new Response(null, { status: 404 }));
-    await expect(resolveDigest("ghcr.io/jim0237/tts-v2-api-server", "sha-nope", { fetch: missing.fake })).rejects.toEqual(
+    await expect(
+      resolveDigest("ghcr.io/jim0237/tts-v2-api-server", "sha-nope", { fetch: missing.fake }),
+    ).rejects.toEqual(
       new ReleaseError(EXIT.unresolved, "ghcr.io/jim0237/tts-v2-api-server:sha-nope does not exist in ghcr.io"),
     );
     const down = (async () => {
       throw new TypeError("fetch failed");
     }) as unknown as typeof fetch;
-    await expect(resolveDigest("ghcr.io/a/b", "t", { fetch: down })).rejects.toThrow("cannot reach ghcr.io for ghcr.io/a/b: fetch failed");
+    await expect(resolveDigest("ghcr.io/a/b", "t", { fetch: down })).rejects.toThrow(
+      "cannot reach ghcr.io for ghcr.io/a/b: fetch failed",
+    );
   });
 });

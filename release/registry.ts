@@ -58,7 +58,11 @@ function parseChallenge(header: string | null): Record<string, string> | undefin
 }
 
 /** The digest `repository:reference` points at now (reference: a tag, or a digest to check that it exists). */
-export async function resolveDigest(repository: string, reference: string, options: ResolveOptions = {}): Promise<string> {
+export async function resolveDigest(
+  repository: string,
+  reference: string,
+  options: ResolveOptions = {},
+): Promise<string> {
   const doFetch = options.fetch ?? fetch;
   const where = locate(repository);
   const url = `${where.baseUrl}/v2/${where.path}/manifests/${reference}`;
@@ -67,14 +71,18 @@ export async function resolveDigest(repository: string, reference: string, optio
     try {
       return await doFetch(url, { method, headers });
     } catch (e) {
-      throw new ReleaseError(EXIT.unresolved, `cannot reach ${where.registry} for ${repository}: ${(e as Error).message}`);
+      throw new ReleaseError(
+        EXIT.unresolved,
+        `cannot reach ${where.registry} for ${repository}: ${(e as Error).message}`,
+      );
     }
   };
 
   let res = await ask("HEAD");
   if (res.status === 401) {
     const challenge = parseChallenge(res.headers.get("www-authenticate"));
-    if (!challenge) throw new ReleaseError(EXIT.unresolved, `${where.registry} asks for authentication this tool does not speak`);
+    if (!challenge)
+      throw new ReleaseError(EXIT.unresolved, `${where.registry} asks for authentication this tool does not speak`);
     const tokenUrl = new URL(challenge.realm);
     if (challenge.service) tokenUrl.searchParams.set("service", challenge.service);
     tokenUrl.searchParams.set("scope", challenge.scope ?? `repository:${where.path}:pull`);
@@ -85,7 +93,10 @@ export async function resolveDigest(repository: string, reference: string, optio
     }
     const tokenRes = await doFetch(tokenUrl.toString(), { method: "GET", headers: tokenHeaders });
     if (!tokenRes.ok) {
-      throw new ReleaseError(EXIT.unresolved, `${where.registry} refused a pull token for ${where.path} (HTTP ${tokenRes.status})`);
+      throw new ReleaseError(
+        EXIT.unresolved,
+        `${where.registry} refused a pull token for ${where.path} (HTTP ${tokenRes.status})`,
+      );
     }
     const body = (await tokenRes.json()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
@@ -97,13 +108,18 @@ export async function resolveDigest(repository: string, reference: string, optio
     throw new ReleaseError(EXIT.unresolved, `${repository}:${reference} does not exist in ${where.registry}`);
   }
   if (!res.ok) {
-    throw new ReleaseError(EXIT.unresolved, `${where.registry} answered HTTP ${res.status} for ${repository}:${reference}`);
+    throw new ReleaseError(
+      EXIT.unresolved,
+      `${where.registry} answered HTTP ${res.status} for ${repository}:${reference}`,
+    );
   }
   let digest = res.headers.get("docker-content-digest");
   if (!digest) {
     // Some registries send the digest only with the body: hash the manifest bytes ourselves.
     const full = await ask("GET");
-    digest = `sha256:${createHash("sha256").update(Buffer.from(await full.arrayBuffer())).digest("hex")}`;
+    digest = `sha256:${createHash("sha256")
+      .update(Buffer.from(await full.arrayBuffer()))
+      .digest("hex")}`;
   }
   if (!/^sha256:[a-f0-9]{64}$/.test(digest)) {
     throw new ReleaseError(EXIT.unresolved, `${where.registry} returned an unexpected digest "${digest}"`);

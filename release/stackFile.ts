@@ -35,7 +35,9 @@ export function formatRelease(r: Release): string {
 /** The model of a stack file's text, checked against its neighbour stacks when their folder is given. */
 export function modelOf(text: string, stack: string, projectDir?: string): DeploymentModel {
   const raw = parseStackText(text);
-  return projectDir ? modelFromRaw(raw, stack, projectDir) : buildModel(raw.values, { stack, secretKeys: raw.secretKeys });
+  return projectDir
+    ? modelFromRaw(raw, stack, projectDir)
+    : buildModel(raw.values, { stack, secretKeys: raw.secretKeys });
 }
 
 export function findService(model: DeploymentModel, name: string): ServiceSpec {
@@ -53,7 +55,13 @@ export function findService(model: DeploymentModel, name: string): ServiceSpec {
  * The stack file's text with the service's release replaced; nothing else changes. The result is validated as
  * a whole: a release that would make the stack invalid is refused.
  */
-export function withRelease(text: string, stack: string, service: string, release: Release, projectDir?: string): string {
+export function withRelease(
+  text: string,
+  stack: string,
+  service: string,
+  release: Release,
+  projectDir?: string,
+): string {
   const doc = parseDocument(text);
   const base = ["config", `${CONFIG_NAMESPACE}:services`, service];
   if (release.kind === "build") {

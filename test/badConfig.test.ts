@@ -21,10 +21,12 @@ describe("bad stack config under mocks", () => {
   it("the good config registers its resources (the corpus starts from a config that works)", async () => {
     const { error, resources } = await run(goodConfig(), "prod");
     expect(error).toBeUndefined();
-    expect(resources.filter((r) => r.type === T.container).map((r) => r.inputs.name).sort()).toEqual([
-      "stt-prod",
-      "tts-prod",
-    ]);
+    expect(
+      resources
+        .filter((r) => r.type === T.container)
+        .map((r) => r.inputs.name)
+        .sort(),
+    ).toEqual(["stt-prod", "tts-prod"]);
   });
 
   expect(BAD_CASES.length).toBeGreaterThanOrEqual(25);

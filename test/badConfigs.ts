@@ -296,7 +296,8 @@ export const BAD_CASES: readonly BadCase[] = [
   },
   {
     name: "tracking a moving tag where pins are required",
-    mutate: (c) => (c.services.tts.image = { repository: "ghcr.io/jim0237/tts-v2-api-server", tag: "latest", track: true }),
+    mutate: (c) =>
+      (c.services.tts.image = { repository: "ghcr.io/jim0237/tts-v2-api-server", tag: "latest", track: true }),
     paths: ["services.tts.image.track"],
     says: "it cannot follow a moving tag; pin a digest (npm run release) instead",
   },
@@ -313,7 +314,13 @@ export const BAD_CASES: readonly BadCase[] = [
   {
     name: "a GPU device the host does not have",
     mutate: (c) => {
-      c.hosts.gpu1.gpus = { count: 2, devices: [{ id: "0", memoryGiB: 24 }, { id: "1", memoryGiB: 24 }] };
+      c.hosts.gpu1.gpus = {
+        count: 2,
+        devices: [
+          { id: "0", memoryGiB: 24 },
+          { id: "1", memoryGiB: 24 },
+        ],
+      };
       c.services.stt.gpus = { deviceIds: ["2"] };
     },
     paths: ["services.stt.gpus.deviceIds[0]"],

@@ -32,7 +32,8 @@ describe.runIf(run)("an exported stack under real compose", () => {
   let file: string;
   let port: number;
 
-  const up = () => execFileSync(compose![0], [...compose!.slice(1), "-p", project, "-f", file, "up", "-d"], { stdio: "pipe" });
+  const up = () =>
+    execFileSync(compose![0], [...compose!.slice(1), "-p", project, "-f", file, "up", "-d"], { stdio: "pipe" });
   const down = (...extra: string[]) =>
     execFileSync(compose![0], [...compose!.slice(1), "-p", project, "-f", file, "down", ...extra], { stdio: "pipe" });
   const health = () => docker(["inspect", "--format", "{{.State.Health.Status}}", "web-dev"]);
@@ -40,7 +41,10 @@ describe.runIf(run)("an exported stack under real compose", () => {
   beforeAll(async () => {
     const context = tempDir("image");
     fs.copyFileSync(busybox!, path.join(context, "busybox"));
-    fs.writeFileSync(path.join(context, "Dockerfile"), 'FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT ["/bin/busybox"]\n');
+    fs.writeFileSync(
+      path.join(context, "Dockerfile"),
+      'FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT ["/bin/busybox"]\n',
+    );
     docker(["build", "-q", "-t", image, context]);
 
     const www = tempDir("www");
@@ -103,12 +107,22 @@ describe.runIf(run)("an exported stack under real compose", () => {
 
     // env reaches the container; the named volume is the one the stack names.
     docker(["exec", "web-dev", "/bin/busybox", "sh", "-c", 'echo "$GREETING" > /data/greeting']);
-    const mounts = JSON.parse(docker(["inspect", "--format", "{{json .Mounts}}", "web-dev"])) as { Type: string; Name?: string; Destination: string; RW: boolean }[];
-    expect(mounts.map((m) => [m.Type, m.Destination, m.RW]).sort()).toEqual([["bind", "/www", false], ["volume", "/data", true]]);
+    const mounts = JSON.parse(docker(["inspect", "--format", "{{json .Mounts}}", "web-dev"])) as {
+      Type: string;
+      Name?: string;
+      Destination: string;
+      RW: boolean;
+    }[];
+    expect(mounts.map((m) => [m.Type, m.Destination, m.RW]).sort()).toEqual([
+      ["bind", "/www", false],
+      ["volume", "/data", true],
+    ]);
     expect(mounts.find((m) => m.Type === "volume")!.Name).toBe(volume);
 
     // Adoption finds the running container by name on the host, as import-compose --import-file does.
-    expect(findContainerId("unix:///var/run/docker.sock", ["not-there", "web-dev"])).toBe(docker(["inspect", "--format", "{{.Id}}", "web-dev"]));
+    expect(findContainerId("unix:///var/run/docker.sock", ["not-there", "web-dev"])).toBe(
+      docker(["inspect", "--format", "{{.Id}}", "web-dev"]),
+    );
 
     down();
     expect(spawnSync("docker", ["inspect", "web-dev"], { stdio: "ignore" }).status).not.toBe(0);

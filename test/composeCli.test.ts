@@ -26,7 +26,15 @@ const MIGRATE = [
 function project(extraHost = false): { dir: string; file: string } {
   const dir = tempDir("migrate");
   const file = path.join(dir, "Pulumi.migrate.yaml");
-  fs.writeFileSync(file, extraHost ? MIGRATE.replace("  gpu-services:services", "    lab:\n      dockerHost: unix:///var/run/docker.sock\n  gpu-services:services") : MIGRATE);
+  fs.writeFileSync(
+    file,
+    extraHost
+      ? MIGRATE.replace(
+          "  gpu-services:services",
+          "    lab:\n      dockerHost: unix:///var/run/docker.sock\n  gpu-services:services",
+        )
+      : MIGRATE,
+  );
   return { dir, file };
 }
 
@@ -45,11 +53,25 @@ async function cli(dir: string, args: string[], ids: Record<string, string> = {}
 describe("import-compose", () => {
   it("writes the STT and TTS Dockge services into the stack, keeping its comments, and warns about what it left", async () => {
     const { dir, file } = project();
-    const stt = await cli(dir, ["import-compose", path.join(FIXTURES, "stt-service", "compose.yaml"), "--stack", "migrate", "--rename", "stt-api=stt"]);
+    const stt = await cli(dir, [
+      "import-compose",
+      path.join(FIXTURES, "stt-service", "compose.yaml"),
+      "--stack",
+      "migrate",
+      "--rename",
+      "stt-api=stt",
+    ]);
     expect(stt.code).toBe(EXIT.ok);
     expect(stt.out).toBe('wrote services stt into Pulumi.migrate.yaml (compose project "stt-service")');
     expect(stt.err).toContain("warning: services.stt-api.build.context:");
-    const tts = await cli(dir, ["import-compose", path.join(FIXTURES, "tts-v2-service", "compose.yaml"), "--stack", "migrate", "--rename", "tts-api=tts"]);
+    const tts = await cli(dir, [
+      "import-compose",
+      path.join(FIXTURES, "tts-v2-service", "compose.yaml"),
+      "--stack",
+      "migrate",
+      "--rename",
+      "tts-api=tts",
+    ]);
     expect(tts.code).toBe(EXIT.ok);
 
     const text = fs.readFileSync(file, "utf8");
@@ -71,37 +93,105 @@ describe("import-compose", () => {
     const id = "c".repeat(64);
     const r = await cli(
       dir,
-      ["import-compose", path.join(FIXTURES, "tts-v2-service", "compose.yaml"), "--stack", "migrate", "--rename", "tts-api=tts", "--import-file", importPath],
+      [
+        "import-compose",
+        path.join(FIXTURES, "tts-v2-service", "compose.yaml"),
+        "--stack",
+        "migrate",
+        "--rename",
+        "tts-api=tts",
+        "--import-file",
+        importPath,
+      ],
       { "tts-v2-service-tts-api-1": id },
     );
     expect(r.code).toBe(EXIT.ok);
     expect(JSON.parse(fs.readFileSync(importPath, "utf8"))).toEqual({
       nameTable: {
-        "gpu-server-docker": "urn:pulumi:migrate::gpu-services::gpu-services:index:DockerHost$pulumi:providers:docker::gpu-server-docker",
+        "gpu-server-docker":
+          "urn:pulumi:migrate::gpu-services::gpu-services:index:DockerHost$pulumi:providers:docker::gpu-server-docker",
       },
       resources: [
         { type: "gpu-services:index:GpuService", name: "tts", component: true },
-        { type: "docker:index/container:Container", name: "tts-container", id, parent: "tts", provider: "gpu-server-docker" },
+        {
+          type: "docker:index/container:Container",
+          name: "tts-container",
+          id,
+          parent: "tts",
+          provider: "gpu-server-docker",
+        },
       ],
     });
-    const missing = await cli(dir, ["import-compose", path.join(FIXTURES, "stt-service", "compose.yaml"), "--stack", "migrate", "--rename", "stt-api=stt", "--import-file", importPath]);
-    expect(missing.err).toContain("warning: no running container stt-service-stt-api-1 on ssh://agnes@10.30.11.45: services.stt is not in the import file");
+    const missing = await cli(dir, [
+      "import-compose",
+      path.join(FIXTURES, "stt-service", "compose.yaml"),
+      "--stack",
+      "migrate",
+      "--rename",
+      "stt-api=stt",
+      "--import-file",
+      importPath,
+    ]);
+    expect(missing.err).toContain(
+      "warning: no running container stt-service-stt-api-1 on ssh://agnes@10.30.11.45: services.stt is not in the import file",
+    );
   });
 
   const refused: [string, (dir: string) => string[], number, string, boolean?][] = [
-    ["a compose file that does not exist", () => ["import-compose", "/nope/compose.yaml", "--stack", "migrate"], EXIT.usage, "no compose file at /nope/compose.yaml"],
-    ["a YAML syntax error", (dir) => {
-      fs.writeFileSync(path.join(dir, "broken.yaml"), "services:\n  a:\n    image: [x\n");
-      return ["import-compose", path.join(dir, "broken.yaml"), "--stack", "migrate"];
-    }, EXIT.usage, "broken.yaml: not valid YAML"],
-    ["an unknown compose service", () => ["import-compose", path.join(FIXTURES, "tts-v2-service", "compose.yaml"), "--stack", "migrate", "--service", "stt-api"], EXIT.usage, 'no service "stt-api" in the compose file; services: tts-api'],
-    ["an unknown stack", () => ["import-compose", path.join(FIXTURES, "tts-v2-service", "compose.yaml"), "--stack", "prod"], EXIT.usage, 'unknown stack "prod": no Pulumi.prod.yaml; stacks: migrate'],
-    ["no host named with two in the stack", () => ["import-compose", path.join(FIXTURES, "tts-v2-service", "compose.yaml"), "--stack", "migrate"], EXIT.usage, "say which host the services run on with --host; hosts in stack \"migrate\": gpu-server, lab", true],
-    ["two services on one host port", (dir) => {
-      const other = path.join(dir, "other.yaml");
-      fs.writeFileSync(other, "services:\n  a:\n    image: x/a:1\n    ports: ['8055:80']\n  b:\n    image: x/b:1\n    ports: ['8055:80']\n");
-      return ["import-compose", other, "--stack", "migrate"];
-    }, EXIT.refused, 'services.b.ports[0].host: host port 8055/tcp on host "gpu-server" (ssh://agnes@10.30.11.45) is already published by services.a.ports[0]'],
+    [
+      "a compose file that does not exist",
+      () => ["import-compose", "/nope/compose.yaml", "--stack", "migrate"],
+      EXIT.usage,
+      "no compose file at /nope/compose.yaml",
+    ],
+    [
+      "a YAML syntax error",
+      (dir) => {
+        fs.writeFileSync(path.join(dir, "broken.yaml"), "services:\n  a:\n    image: [x\n");
+        return ["import-compose", path.join(dir, "broken.yaml"), "--stack", "migrate"];
+      },
+      EXIT.usage,
+      "broken.yaml: not valid YAML",
+    ],
+    [
+      "an unknown compose service",
+      () => [
+        "import-compose",
+        path.join(FIXTURES, "tts-v2-service", "compose.yaml"),
+        "--stack",
+        "migrate",
+        "--service",
+        "stt-api",
+      ],
+      EXIT.usage,
+      'no service "stt-api" in the compose file; services: tts-api',
+    ],
+    [
+      "an unknown stack",
+      () => ["import-compose", path.join(FIXTURES, "tts-v2-service", "compose.yaml"), "--stack", "prod"],
+      EXIT.usage,
+      'unknown stack "prod": no Pulumi.prod.yaml; stacks: migrate',
+    ],
+    [
+      "no host named with two in the stack",
+      () => ["import-compose", path.join(FIXTURES, "tts-v2-service", "compose.yaml"), "--stack", "migrate"],
+      EXIT.usage,
+      'say which host the services run on with --host; hosts in stack "migrate": gpu-server, lab',
+      true,
+    ],
+    [
+      "two services on one host port",
+      (dir) => {
+        const other = path.join(dir, "other.yaml");
+        fs.writeFileSync(
+          other,
+          "services:\n  a:\n    image: x/a:1\n    ports: ['8055:80']\n  b:\n    image: x/b:1\n    ports: ['8055:80']\n",
+        );
+        return ["import-compose", other, "--stack", "migrate"];
+      },
+      EXIT.refused,
+      'services.b.ports[0].host: host port 8055/tcp on host "gpu-server" (ssh://agnes@10.30.11.45) is already published by services.a.ports[0]',
+    ],
   ];
   for (const [what, args, code, message, twoHosts] of refused) {
     it(`refuses ${what} and writes nothing`, async () => {

@@ -9,12 +9,17 @@ import * as path from "node:path";
 import { tempDir } from "./gitRepos";
 
 export const dockerAvailable = spawnSync("docker", ["info"], { stdio: "ignore" }).status === 0;
-export const registryAvailable = spawnSync("sh", ["-c", "command -v docker-registry"], { stdio: "ignore" }).status === 0;
+export const registryAvailable =
+  spawnSync("sh", ["-c", "command -v docker-registry"], { stdio: "ignore" }).status === 0;
 /** In CI the Docker tests must run: a missing engine is a failure there, not a skip. */
 export const requireDocker = process.env.CI === "true" || process.env.CI === "1";
 
 export function docker(args: string[], input?: Buffer | string): string {
-  return execFileSync("docker", args, { encoding: "utf8", input, stdio: [input ? "pipe" : "ignore", "pipe", "pipe"] }).trim();
+  return execFileSync("docker", args, {
+    encoding: "utf8",
+    input,
+    stdio: [input ? "pipe" : "ignore", "pipe", "pipe"],
+  }).trim();
 }
 
 export async function freePort(): Promise<number> {

@@ -64,12 +64,20 @@ export function makeSourceRepo(): SourceRepo {
  * GIT_CONFIG_* variables): the real `git ls-remote` runs, without a network.
  */
 export function redirectGitUrl(url: string, bare: string): () => void {
-  const saved = { count: process.env.GIT_CONFIG_COUNT, key: process.env.GIT_CONFIG_KEY_0, value: process.env.GIT_CONFIG_VALUE_0 };
+  const saved = {
+    count: process.env.GIT_CONFIG_COUNT,
+    key: process.env.GIT_CONFIG_KEY_0,
+    value: process.env.GIT_CONFIG_VALUE_0,
+  };
   process.env.GIT_CONFIG_COUNT = "1";
   process.env.GIT_CONFIG_KEY_0 = `url.file://${bare}.insteadOf`;
   process.env.GIT_CONFIG_VALUE_0 = url;
   return () => {
-    for (const [k, v] of [["GIT_CONFIG_COUNT", saved.count], ["GIT_CONFIG_KEY_0", saved.key], ["GIT_CONFIG_VALUE_0", saved.value]] as const) {
+    for (const [k, v] of [
+      ["GIT_CONFIG_COUNT", saved.count],
+      ["GIT_CONFIG_KEY_0", saved.key],
+      ["GIT_CONFIG_VALUE_0", saved.value],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }

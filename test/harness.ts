@@ -52,8 +52,14 @@ const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   switch (type) {
     case "docker:index/remoteImage:RemoteImage": {
-      const repository = String(inputs.name).split("@")[0].replace(/:[^/]*$/, "");
-      return { ...inputs, imageId: `sha256:${sha(`id:${inputs.name}`)}`, repoDigest: `${repository}@sha256:${sha(String(inputs.name))}` };
+      const repository = String(inputs.name)
+        .split("@")[0]
+        .replace(/:[^/]*$/, "");
+      return {
+        ...inputs,
+        imageId: `sha256:${sha(`id:${inputs.name}`)}`,
+        repoDigest: `${repository}@sha256:${sha(String(inputs.name))}`,
+      };
     }
     case "docker-build:index:Image":
       return { ...inputs, ref: inputs.tags?.[0] ?? "", digest: `sha256:${sha(`build:${inputs.context?.location}`)}` };
@@ -64,7 +70,12 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
 
 /** Resolve an Output in a test (Outputs are promises underneath). */
 export function valueOf<T>(o: pulumi.Input<T>): Promise<T> {
-  return new Promise((resolve) => pulumi.output(o).apply((v) => { resolve(v as T); return v; }));
+  return new Promise((resolve) =>
+    pulumi.output(o).apply((v) => {
+      resolve(v as T);
+      return v;
+    }),
+  );
 }
 
 async function settle(resources: Registered[]): Promise<void> {
@@ -73,7 +84,10 @@ async function settle(resources: Registered[]): Promise<void> {
   while (stable < 5) {
     await new Promise((r) => setImmediate(r));
     if (resources.length === last) stable++;
-    else { stable = 0; last = resources.length; }
+    else {
+      stable = 0;
+      last = resources.length;
+    }
   }
 }
 

@@ -9,7 +9,16 @@ import { main } from "../cli/release";
 import { parseStackText } from "../config/stackConfig";
 import { EXIT } from "../release/errors";
 import { resolveDigest } from "../release/registry";
-import { docker, dockerAvailable, importTinyImage, pushAndDigest, registryAvailable, requireDocker, startRegistry, type LocalRegistry } from "./docker";
+import {
+  docker,
+  dockerAvailable,
+  importTinyImage,
+  pushAndDigest,
+  registryAvailable,
+  requireDocker,
+  startRegistry,
+  type LocalRegistry,
+} from "./docker";
 import { git, makeProjectRepo } from "./gitRepos";
 import { PROJECT_DIR } from "./harness";
 
@@ -40,19 +49,30 @@ describe.runIf(run)("a real registry", () => {
     expect(await resolveDigest(repo, tags.first)).toBe(digests.first);
     expect(await resolveDigest(repo, tags.second)).toBe(digests.second);
     expect(await resolveDigest(repo, digests.first)).toBe(digests.first);
-    await expect(resolveDigest(repo, "sha-missing")).rejects.toThrow(`${repo}:sha-missing does not exist in ${registry.address}`);
+    await expect(resolveDigest(repo, "sha-missing")).rejects.toThrow(
+      `${repo}:sha-missing does not exist in ${registry.address}`,
+    );
   });
 
   it("release pins the pushed digest in the stack file, and Docker pulls exactly that image by it", async () => {
-    const prod = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8")
+    const prod = fs
+      .readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8")
       .replace("repository: ghcr.io/jim0237/tts-v2-api-server", `repository: ${repo}`);
     const test = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.test.yaml"), "utf8");
     const dir = makeProjectRepo({ "Pulumi.prod.yaml": prod, "Pulumi.test.yaml": test });
     const out: string[] = [];
-    const code = await main(["release", "prod", "tts", tags.second], { projectDir: dir, out: (s) => out.push(s), err: (s) => out.push(s), env: {} });
-    expect(out.join("\n")).toContain(`prod/tts: sha-c15893a73dc64eb5437e398a5fbf587947cd4d5c -> ${tags.second}@${digests.second}`);
+    const code = await main(["release", "prod", "tts", tags.second], {
+      projectDir: dir,
+      out: (s) => out.push(s),
+      err: (s) => out.push(s),
+      env: {},
+    });
+    expect(out.join("\n")).toContain(
+      `prod/tts: sha-c15893a73dc64eb5437e398a5fbf587947cd4d5c -> ${tags.second}@${digests.second}`,
+    );
     expect(code).toBe(EXIT.ok);
-    const image = (parseStackText(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8")).values as any).services.tts.image;
+    const image = (parseStackText(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8")).values as any).services
+      .tts.image;
     expect(image).toEqual({ repository: repo, tag: tags.second, digest: digests.second });
 
     docker(["image", "rm", "-f", `${repo}:${tags.second}`]);
@@ -63,8 +83,12 @@ describe.runIf(run)("a real registry", () => {
 
     // Rolling back to the first tag in a later commit goes through the same resolver.
     git(dir, ["commit", "-q", "-am", "tts second"]);
-    expect(await main(["release", "prod", "tts", tags.first], { projectDir: dir, out: () => {}, err: () => {}, env: {} })).toBe(EXIT.ok);
-    expect((parseStackText(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8")).values as any).services.tts.image.digest)
-      .toBe(digests.first);
+    expect(
+      await main(["release", "prod", "tts", tags.first], { projectDir: dir, out: () => {}, err: () => {}, env: {} }),
+    ).toBe(EXIT.ok);
+    expect(
+      (parseStackText(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8")).values as any).services.tts.image
+        .digest,
+    ).toBe(digests.first);
   });
 });

@@ -26,7 +26,13 @@ interface Run {
 async function cli(dir: string, args: string[], resolveDigest?: ReleaseDeps["resolveDigest"]): Promise<Run> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(args, { projectDir: dir, out: (s) => out.push(s), err: (s) => err.push(s), resolveDigest, env: {} });
+  const code = await main(args, {
+    projectDir: dir,
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+    resolveDigest,
+    env: {},
+  });
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
@@ -69,9 +75,15 @@ describe("release of a git build", () => {
 
   it("resolves an annotated tag to the commit it tags, a lightweight tag and another branch too", async () => {
     const dir = makeProjectRepo(BOTH());
-    const refOf = () => (parseStackText(fs.readFileSync(path.join(dir, "Pulumi.test.yaml"), "utf8")).values as any)
-      .services.tts.build.ref;
-    for (const [value, commit] of [["v1", src.main[0]], ["v2", src.main[1]], ["feature", src.feature], ["refs/heads/main", src.main[2]]]) {
+    const refOf = () =>
+      (parseStackText(fs.readFileSync(path.join(dir, "Pulumi.test.yaml"), "utf8")).values as any).services.tts.build
+        .ref;
+    for (const [value, commit] of [
+      ["v1", src.main[0]],
+      ["v2", src.main[1]],
+      ["feature", src.feature],
+      ["refs/heads/main", src.main[2]],
+    ]) {
       expect((await cli(dir, ["release", "test", "tts", value])).code).toBe(EXIT.ok);
       expect(refOf()).toBe(commit);
       git(dir, ["commit", "-q", "-am", `release ${value}`]);
@@ -92,11 +104,31 @@ describe("release of a git build", () => {
   });
 
   const refused: [string, string[], number, string][] = [
-    ["a ref that does not exist", ["release", "test", "tts", "no-such-branch"], EXIT.unresolved, `no branch or tag "no-such-branch" in ${TTS_URL}`],
+    [
+      "a ref that does not exist",
+      ["release", "test", "tts", "no-such-branch"],
+      EXIT.unresolved,
+      `no branch or tag "no-such-branch" in ${TTS_URL}`,
+    ],
     ["an abbreviated commit", ["release", "test", "tts", "c15893a"], EXIT.unresolved, "give all 40 hex digits"],
-    ["a malformed ref", ["release", "test", "tts", "bad ref"], EXIT.usage, '"bad ref" is not a git branch, tag or commit'],
-    ["an unknown service", ["release", "test", "stt", "main"], EXIT.usage, 'stack "test" has no service "stt"; services: tts'],
-    ["an unknown stack", ["release", "staging", "tts", "main"], EXIT.usage, 'unknown stack "staging": no Pulumi.staging.yaml; stacks: prod, test'],
+    [
+      "a malformed ref",
+      ["release", "test", "tts", "bad ref"],
+      EXIT.usage,
+      '"bad ref" is not a git branch, tag or commit',
+    ],
+    [
+      "an unknown service",
+      ["release", "test", "stt", "main"],
+      EXIT.usage,
+      'stack "test" has no service "stt"; services: tts',
+    ],
+    [
+      "an unknown stack",
+      ["release", "staging", "tts", "main"],
+      EXIT.usage,
+      'unknown stack "staging": no Pulumi.staging.yaml; stacks: prod, test',
+    ],
     ["a missing argument", ["release", "test", "tts"], EXIT.usage, "missing required argument 'value'"],
   ];
   for (const [what, args, code, message] of refused) {
@@ -132,7 +164,12 @@ describe("history and rollback", () => {
     const { dir, file } = project();
     await cli(dir, ["release", "test", "tts", "v1"]);
     const c1 = commitAll(dir, "tts v1", "Bob", "2026-11-02T10:00:00+00:00");
-    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("# Config reference: README.md.", "# Config reference: README.md (see also plan)."));
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(file, "utf8")
+        .replace("# Config reference: README.md.", "# Config reference: README.md (see also plan)."),
+    );
     commitAll(dir, "comment only", "Carol", "2026-11-03T10:00:00+00:00");
     await cli(dir, ["release", "test", "tts", "v2"]);
     const c2 = commitAll(dir, "tts v2", "Dave", "2026-11-04T10:00:00+00:00");
@@ -143,7 +180,12 @@ describe("history and rollback", () => {
     expect(JSON.parse(r.out)).toEqual([
       { commit: c2, date: "2026-11-04T10:00:00+00:00", author: "Dave", value: src.main[1] },
       { commit: c1, date: "2026-11-02T10:00:00+00:00", author: "Bob", value: src.main[0] },
-      { commit: initial, date: "2026-11-01T09:00:00+00:00", author: "Agnes", value: "c15893a73dc64eb5437e398a5fbf587947cd4d5c" },
+      {
+        commit: initial,
+        date: "2026-11-01T09:00:00+00:00",
+        author: "Agnes",
+        value: "c15893a73dc64eb5437e398a5fbf587947cd4d5c",
+      },
     ]);
     const text = await cli(dir, ["history", "test", "tts"]);
     expect(text.out.split("\n")[0]).toBe(` 0  ${c2.slice(0, 12)}  2026-11-04T10:00:00+00:00  Dave  ${src.main[1]}`);
@@ -217,7 +259,8 @@ describe("release of a registry image", () => {
 
     // Only tts changed: stt's resources are input-for-input the same as before the release.
     const original = await evaluate(parseStackText(before), "prod");
-    const inputsOf = (e: typeof original) => new Map(e.resources.map((x) => [`${x.type}::${x.name}`, JSON.stringify(x.inputs)]));
+    const inputsOf = (e: typeof original) =>
+      new Map(e.resources.map((x) => [`${x.type}::${x.name}`, JSON.stringify(x.inputs)]));
     const [a, b] = [inputsOf(original), inputsOf(pinned)];
     expect([...a.keys()].filter((k) => a.get(k) !== b.get(k)).sort()).toEqual([
       `${T.container}::tts-container`,
@@ -239,7 +282,10 @@ describe("release of a registry image", () => {
     commitAll(dir, "rollback", "Bob", "2026-11-04T10:00:00+00:00");
 
     const seen: string[] = [];
-    expect((await cli(dir, ["release", "prod", "tts", NEWER], async (_r: string, ref: string) => (seen.push(ref), ref))).code).toBe(EXIT.ok);
+    expect(
+      (await cli(dir, ["release", "prod", "tts", NEWER], async (_r: string, ref: string) => (seen.push(ref), ref)))
+        .code,
+    ).toBe(EXIT.ok);
     expect(seen).toEqual([NEWER]);
     expect(image()).toEqual({ repository: "ghcr.io/jim0237/tts-v2-api-server", digest: NEWER });
   });
@@ -262,8 +308,16 @@ describe("release of a registry image", () => {
     const dir = makeProjectRepo(BOTH());
     const file = path.join(dir, "Pulumi.prod.yaml");
     // Make tts a tracked image in a scratch commit: a pinned digest cannot be combined with track.
-    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("requirePinnedImages: true", "requirePinnedImages: false")
-      .replace("        tag: sha-c15893a73dc64eb5437e398a5fbf587947cd4d5c", "        tag: latest\n        track: true"));
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(file, "utf8")
+        .replace("requirePinnedImages: true", "requirePinnedImages: false")
+        .replace(
+          "        tag: sha-c15893a73dc64eb5437e398a5fbf587947cd4d5c",
+          "        tag: latest\n        track: true",
+        ),
+    );
     commitAll(dir, "track latest", "Bob", "2026-11-02T10:00:00+00:00");
     const before = fs.readFileSync(file);
     const r = await cli(dir, ["release", "prod", "tts", "sha-cccc"], async () => DIGEST);
@@ -289,8 +343,18 @@ describe("status", () => {
     const r = await cli(PROJECT_DIR, ["status", "prod", "--json"]);
     expect(r.code).toBe(EXIT.ok);
     expect(JSON.parse(r.out)).toEqual([
-      { service: "stt", source: "https://github.com/jim0237/STT-API-Server.git", kind: "build", release: "cf2f45fd9df5a67ce52ebf996c8163cd94202952" },
-      { service: "tts", source: "ghcr.io/jim0237/tts-v2-api-server", kind: "pull", release: "sha-c15893a73dc64eb5437e398a5fbf587947cd4d5c" },
+      {
+        service: "stt",
+        source: "https://github.com/jim0237/STT-API-Server.git",
+        kind: "build",
+        release: "cf2f45fd9df5a67ce52ebf996c8163cd94202952",
+      },
+      {
+        service: "tts",
+        source: "ghcr.io/jim0237/tts-v2-api-server",
+        kind: "pull",
+        release: "sha-c15893a73dc64eb5437e398a5fbf587947cd4d5c",
+      },
     ]);
   });
 });

@@ -50,10 +50,18 @@ describe("stacks sharing a host", () => {
   });
 
   it("refuses a port bound to one address when prod has it on all addresses, allows two different addresses", () => {
-    const bound = (ip: string) => (s: string) => s.replace("- host: 8056\n          container: 8000", `- host: 8055\n          container: 8000\n          hostIp: ${ip}`);
+    const bound = (ip: string) => (s: string) =>
+      s.replace(
+        "- host: 8056\n          container: 8000",
+        `- host: 8055\n          container: 8000\n          hostIp: ${ip}`,
+      );
     expect(problems(project({ test: bound("127.0.0.1") }), "test")).toHaveLength(1);
     const both = project({
-      prod: (s) => s.replace("- host: 8055\n          container: 8000", "- host: 8055\n          container: 8000\n          hostIp: 10.30.11.45"),
+      prod: (s) =>
+        s.replace(
+          "- host: 8055\n          container: 8000",
+          "- host: 8055\n          container: 8000\n          hostIp: 10.30.11.45",
+        ),
       test: bound("127.0.0.1"),
     });
     expect(problems(both, "test")).toEqual([]);
@@ -64,15 +72,24 @@ describe("stacks sharing a host", () => {
     expect(problems(full, "test")).toEqual([
       'services.tts.gpus: host "gpu-server" has 2 GPUs (hosts.gpu-server.gpus) but prod/stt, prod/tts, tts ask for 3; set shareGpu: true on services that may share',
     ]);
-    const shared = project({ prod: withGpus(2), test: (s) => withGpus(2)(s).replace("      gpus:\n        count: 1\n", "      gpus:\n        count: 1\n      shareGpu: true\n") });
+    const shared = project({
+      prod: withGpus(2),
+      test: (s) =>
+        withGpus(2)(s).replace(
+          "      gpus:\n        count: 1\n",
+          "      gpus:\n        count: 1\n      shareGpu: true\n",
+        ),
+    });
     expect(problems(shared, "test")).toEqual([]);
     expect(problems(project({ prod: withGpus(3), test: withGpus(3) }), "test")).toEqual([]);
   });
 
   it("refuses the same container name or managed volume on the shared host", () => {
     const dir = project({
-      test: (s) => s.replace("      host: gpu-server\n", "      host: gpu-server\n      containerName: tts-prod\n")
-        .replace("- name: tts-test-hf-cache", "- name: tts-prod-hf-cache"),
+      test: (s) =>
+        s
+          .replace("      host: gpu-server\n", "      host: gpu-server\n      containerName: tts-prod\n")
+          .replace("- name: tts-test-hf-cache", "- name: tts-prod-hf-cache"),
     });
     expect(problems(dir, "test")).toEqual([
       'services.tts.containerName: container name "tts-prod" on host "gpu-server" (ssh://agnes@10.30.11.45) is already used by stack "prod" (services.tts)',
@@ -81,7 +98,12 @@ describe("stacks sharing a host", () => {
   });
 
   it("does not compare stacks on different hosts", () => {
-    const dir = project({ test: (s) => s.replace(/dockerHost: ssh:\/\/agnes@10\.30\.11\.45/, "dockerHost: ssh://agnes@10.30.11.46").replace("- host: 8056", "- host: 8055") });
+    const dir = project({
+      test: (s) =>
+        s
+          .replace(/dockerHost: ssh:\/\/agnes@10\.30\.11\.45/, "dockerHost: ssh://agnes@10.30.11.46")
+          .replace("- host: 8056", "- host: 8055"),
+    });
     expect(problems(dir, "test")).toEqual([]);
   });
 
@@ -98,9 +120,9 @@ describe("stacks sharing a host", () => {
     let resources: Registered[] = [];
     process.chdir(dir);
     try {
-      await expect(evaluate(readStackFile(path.join(dir, "Pulumi.test.yaml")), "test", (r) => (resources = r))).rejects.toThrow(
-        'is already published by stack "prod" (services.stt.ports[0])',
-      );
+      await expect(
+        evaluate(readStackFile(path.join(dir, "Pulumi.test.yaml")), "test", (r) => (resources = r)),
+      ).rejects.toThrow('is already published by stack "prod" (services.stt.ports[0])');
       expect(resources).toEqual([]);
       // The clash is in the pair: prod's preview reports it too, on prod's own key.
       await expect(evaluate(readStackFile(path.join(dir, "Pulumi.prod.yaml")), "prod")).rejects.toThrow(
@@ -108,7 +130,12 @@ describe("stacks sharing a host", () => {
       );
       process.chdir(project());
       const ok = await evaluate(readStackFile(path.join(dir, "Pulumi.prod.yaml")), "prod");
-      expect(ok.ofType(T.container).map((c) => c.inputs.name).sort()).toEqual(["stt-prod", "tts-prod"]);
+      expect(
+        ok
+          .ofType(T.container)
+          .map((c) => c.inputs.name)
+          .sort(),
+      ).toEqual(["stt-prod", "tts-prod"]);
     } finally {
       process.chdir(cwd);
     }

