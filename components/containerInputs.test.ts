@@ -42,16 +42,24 @@ describe("container inputs", () => {
   it("sorts labels and puts this program's own last word on its prefix", () => {
     const labels = labelArgs(
       { "z.team": "speech", "a.tier": "gpu" },
-      { service: "stt", stack: "prod", release: "r", image: "i" },
+      {
+        service: "stt",
+        stack: "prod",
+        release: "r",
+        image: "i",
+        secretEnvNames: ["HF_TOKEN", "API_KEY"],
+      },
     );
     expect(labels.map((l) => l.label)).toEqual([
       "a.tier",
       "gpu-services.image",
       "gpu-services.release",
+      "gpu-services.secret-env",
       "gpu-services.service",
       "gpu-services.stack",
       "z.team",
     ]);
+    expect(labels.find((l) => l.label === "gpu-services.secret-env")?.value).toBe("API_KEY,HF_TOKEN");
   });
 
   it("builds the endpoint URL at the bound address, brackets IPv6, and has none without a port", () => {

@@ -62,7 +62,15 @@ export interface OwnLabels {
   readonly release: pulumi.Input<string>;
   /** The image's identity: its ID for pulls, its digest for builds. */
   readonly image: pulumi.Input<string>;
+  /** Names (never values) of the env variables whose values are secrets. */
+  readonly secretEnvNames: readonly string[];
 }
+
+/**
+ * The label naming the env variables whose values are secrets. The policy pack reads it: under the real engine
+ * a policy sees container inputs as the provider checked them, with the secret marks of list elements gone.
+ */
+export const SECRET_ENV_LABEL = `${LABEL_PREFIX}secret-env`;
 
 /** User labels and this program's own, sorted by key. */
 export function labelArgs(
@@ -75,6 +83,7 @@ export function labelArgs(
     [`${LABEL_PREFIX}stack`]: own.stack,
     [`${LABEL_PREFIX}release`]: own.release,
     [`${LABEL_PREFIX}image`]: own.image,
+    ...(own.secretEnvNames.length > 0 ? { [SECRET_ENV_LABEL]: [...own.secretEnvNames].sort().join(",") } : {}),
   };
   return Object.keys(labels)
     .sort()

@@ -44,7 +44,10 @@ export class GpuService extends pulumi.ComponentResource {
     const image = createImage(name, args.image, args.host, this);
     this.image = image.resource;
     this.imageRef = image.ref;
-    const { volumes, mounts } = volumeMounts(name, args.stack, args.volumes, args.binds, { parent: this, provider });
+    const { volumes, mounts, binds } = volumeMounts(name, args.stack, args.volumes, args.binds, {
+      parent: this,
+      provider,
+    });
     this.volumes = volumes;
 
     this.container = new docker.Container(
@@ -55,6 +58,7 @@ export class GpuService extends pulumi.ComponentResource {
         restart: args.restart,
         ports: portArgs(args.ports),
         mounts,
+        ...(binds.length > 0 ? { volumes: binds } : {}),
         envs: envArgs(args.env, args.secretEnv),
         ...deviceRequests(args.gpus),
         ...healthcheckArgs(args.healthcheck),
@@ -63,6 +67,7 @@ export class GpuService extends pulumi.ComponentResource {
           stack: args.stack,
           release: image.release,
           image: image.identity,
+          secretEnvNames: Object.keys(args.secretEnv),
         }),
         ...(args.command ? { command: [...args.command] } : {}),
         ...(args.user ? { user: args.user } : {}),
@@ -79,13 +84,15 @@ export class GpuService extends pulumi.ComponentResource {
     );
 
     if (args.healthcheck && !pulumi.runtime.isDryRun()) {
-      // Printed beside the container in `pulumi up`: if it never turns healthy, the up fails and this says what next.
+      // Printed under the service in `pulumi up`. Attached to this component, not the container: a log on a
+      // resource is sent once the engine has finished its step, so one on a container that never turns
+      // healthy would never be printed.
       const dockerCli = `docker -H ${args.host.dockerHost}`;
       pulumi.log.info(
-        `waiting up to ${args.healthcheck.waitTimeoutSeconds}s for ${args.containerName} to turn healthy. If it ` +
-          `does not: \`${dockerCli} logs --tail 200 ${args.containerName}\` shows why; roll back with ` +
+        `if ${args.containerName} does not turn healthy within ${args.healthcheck.waitTimeoutSeconds}s, pulumi up ` +
+          `fails: \`${dockerCli} logs --tail 200 ${args.containerName}\` shows why; roll back with ` +
           `\`npm run release -- rollback ${args.stack} ${name}\` and \`pulumi up --stack ${args.stack}\`.`,
-        this.container,
+        this,
       );
     }
 

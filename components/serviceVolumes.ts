@@ -1,4 +1,8 @@
-/** A service's mounts: its managed volumes (created here), external volumes by name, and host binds. */
+/**
+ * A service's mounts: its managed volumes (created here) and external volumes by name, as Docker mounts; host
+ * folders as Docker binds, which create a missing host folder as `docker compose` does (the Mount API refuses
+ * one: "bind source path does not exist"), so a fresh server needs no hand-made folder.
+ */
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { LABEL_PREFIX, type BindSpec, type VolumeSpec } from "../config/specs";
@@ -6,7 +10,10 @@ import { LABEL_PREFIX, type BindSpec, type VolumeSpec } from "../config/specs";
 export interface ServiceMounts {
   /** The volumes this service manages (external ones are referred to by name only). */
   readonly volumes: docker.Volume[];
+  /** Named volumes, managed and external. */
   readonly mounts: pulumi.Input<docker.types.input.ContainerMount>[];
+  /** Host folders (the container's `volumes` input: Docker binds). */
+  readonly binds: docker.types.input.ContainerVolume[];
 }
 
 /**
@@ -41,7 +48,10 @@ export function volumeMounts(
     }
     mounts.push({ type: "volume", source, target: volume.target, readOnly: volume.readOnly });
   }
-  for (const bind of binds)
-    mounts.push({ type: "bind", source: bind.source, target: bind.target, readOnly: bind.readOnly });
-  return { volumes: created, mounts };
+  const hostFolders = binds.map((bind) => ({
+    hostPath: bind.source,
+    containerPath: bind.target,
+    readOnly: bind.readOnly,
+  }));
+  return { volumes: created, mounts, binds: hostFolders };
 }

@@ -82,8 +82,8 @@ describe("importing the seed's compose files", () => {
     expect(stt.mounts).toEqual([
       { type: "volume", source: "stt-service_stt_models", target: "/app/models", readOnly: false },
       { type: "volume", source: "stt-service_stt_cache", target: "/app/cache", readOnly: false },
-      { type: "bind", source: "/home/agnes/voice-notes", target: "/app/vnotes", readOnly: false },
     ]);
+    expect(stt.volumes).toEqual([{ hostPath: "/home/agnes/voice-notes", containerPath: "/app/vnotes", readOnly: false }]);
     expect(stt.deviceRequests).toEqual([{ driver: "nvidia", count: 1, capabilities: ["gpu"] }]);
     expect(stt.restart).toBe("unless-stopped");
     expect(e.get(T.build, "stt-image").inputs.context).toEqual({ location: "/home/agnes/STT-API-Server" });

@@ -33,7 +33,7 @@ export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const DURATION_RE = /^(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+$/;
 const DOCKER_HOST_RE = /^(unix:\/\/\/.+|ssh:\/\/(?:[^@/\s]+@)?[^@/\s:]+(?::\d+)?|tcp:\/\/[^/\s]+:\d+|npipe:\/\/.+)$/;
 export const TAG_PATTERN = TAG_RE;
-export const GIT_URL_RE = /^(?:https?:\/\/|ssh:\/\/|git@)[^\s#]+?(?:\.git)?$/;
+export const GIT_URL_RE = /^(?:https?:\/\/|ssh:\/\/|git:\/\/|git@)[^\s#]+?(?:\.git)?$/;
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
 const GIT_REF_RE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,255}$/;
 

@@ -87,7 +87,9 @@ export function parseStackText(text: string, namespace = CONFIG_NAMESPACE): RawC
     if (!key.startsWith(prefix)) continue;
     const short = key.slice(prefix.length);
     const r = stripSecure(value);
-    values[short] = r.value;
+    // As the engine hands config to the program: a top-level value is a string, which the program reads as JSON
+    // where it is JSON (readRuntimeConfig). `pulumi config set` writes `requirePinnedImages: "true"`.
+    values[short] = typeof r.value === "string" ? parseValue(r.value) : r.value;
     if (r.secret) secretKeys.add(short);
   }
   return { values, secretKeys };

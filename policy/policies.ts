@@ -6,6 +6,10 @@
  */
 import { Secret, type ResourceValidationArgs, type ResourceValidationPolicy } from "@pulumi/policy";
 import { FLOATING_TAGS } from "../config/schema";
+import { LABEL_PREFIX } from "../config/specs";
+
+/** As components/containerInputs.ts sets it (not imported: the pack loads no Pulumi program code). */
+const SECRET_ENV_LABEL = `${LABEL_PREFIX}secret-env`;
 
 export const TYPES = {
   container: "docker:index/container:Container",
@@ -93,11 +97,15 @@ export const secretEnvValues: ResourceValidationPolicy = {
     const envs = raw(args.props, "envs");
     if (envs === undefined || envs instanceof Secret || !Array.isArray(args.props.envs)) return;
     const list = args.props.envs as unknown[];
+    // Names the program declares secret (GpuService's label): under the real engine the analyzer sees the
+    // provider-checked inputs, where list elements no longer carry their secret mark.
+    const labels = (args.props.labels ?? []) as { label?: string; value?: string }[];
+    const declared = labels.find((l) => l.label === SECRET_ENV_LABEL)?.value?.split(",") ?? [];
     list.forEach((_, i) => {
       const item = raw(list, i);
       if (item instanceof Secret || typeof item !== "string") return;
       const name = item.split("=", 1)[0];
-      if (SECRET_ENV_NAME.test(name)) {
+      if (SECRET_ENV_NAME.test(name) && !declared.includes(name)) {
         report(
           `env ${name} of container ${args.props.name} is a plain string: move it to services.<name>.secretEnv ` +
             `and set the value with pulumi config set --secret --path 'gpu-services:secrets.<name>' <value>.`,

@@ -75,8 +75,9 @@ describe("prod stack (Pulumi.prod.yaml)", async () => {
       mounts: [
         { type: "volume", source: "stt-service_stt_models", target: "/app/models", readOnly: false },
         { type: "volume", source: "stt-service_stt_cache", target: "/app/cache", readOnly: false },
-        { type: "bind", source: "/home/agnes/voice-notes", target: "/app/vnotes", readOnly: false },
       ],
+      // Docker binds: the daemon creates the voice-notes folder on a fresh server, as compose did.
+      volumes: [{ hostPath: "/home/agnes/voice-notes", containerPath: "/app/vnotes", readOnly: false }],
       envs: [],
       deviceRequests: nvidiaGpu,
       healthcheck: {
