@@ -83,7 +83,9 @@ describe("importing the seed's compose files", () => {
       { type: "volume", source: "stt-service_stt_models", target: "/app/models", readOnly: false },
       { type: "volume", source: "stt-service_stt_cache", target: "/app/cache", readOnly: false },
     ]);
-    expect(stt.volumes).toEqual([{ hostPath: "/home/agnes/voice-notes", containerPath: "/app/vnotes", readOnly: false }]);
+    expect(stt.volumes).toEqual([
+      { hostPath: "/home/agnes/voice-notes", containerPath: "/app/vnotes", readOnly: false },
+    ]);
     expect(stt.deviceRequests).toEqual([{ driver: "nvidia", count: 1, capabilities: ["gpu"] }]);
     expect(stt.restart).toBe("unless-stopped");
     expect(e.get(T.build, "stt-image").inputs.context).toEqual({ location: "/home/agnes/STT-API-Server" });
