@@ -13,7 +13,7 @@ import { parseDocument } from "yaml";
 import { StackConfigError } from "../config/problems";
 import { CONFIG_NAMESPACE } from "../config/schema";
 import { loadStackModel } from "../config/stackConfig";
-import { findContainerId, importFile } from "../compose/adopt";
+import { adoptionCommands, findContainerId, importFile } from "../compose/adopt";
 import { exportCompose } from "../compose/export";
 import { ComposeError, importCompose } from "../compose/import";
 import { EXIT, ReleaseError } from "../release/errors";
@@ -116,9 +116,8 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
               );
           }
           fs.writeFileSync(opts.importFile, `${JSON.stringify(importFile(model, ids), null, 2)}\n`);
-          out(
-            `wrote ${opts.importFile}: pulumi import --stack ${opts.stack} --file ${opts.importFile} --protect=false, then pulumi up`,
-          );
+          out(`wrote ${opts.importFile}; to adopt the running containers, run:`);
+          for (const command of adoptionCommands(model, [host], opts.importFile)) out(`  ${command}`);
         }
       },
     );

@@ -43,6 +43,23 @@ export function importFile(model: DeploymentModel, containers: ReadonlyMap<strin
   return { nameTable, resources };
 }
 
+/**
+ * The commands that adopt the containers, in order, as the real engine takes them (`npm run e2e`, step 9): the
+ * import file refers to each host's docker provider, which must exist first, and `--target` of a provider
+ * needs its parent DockerHost targeted too; `pulumi import` generates no code (the program already has it).
+ */
+export function adoptionCommands(model: DeploymentModel, hostNames: readonly string[], file: string): string[] {
+  const targets = hostNames.flatMap((host) => [
+    `--target '${urnOf(model, "gpu-services:index:DockerHost", host)}'`,
+    `--target '${urnOf(model, "gpu-services:index:DockerHost$pulumi:providers:docker", `${host}-docker`)}'`,
+  ]);
+  return [
+    `pulumi up --stack ${model.stack} ${targets.join(" ")}`,
+    `pulumi import --stack ${model.stack} --file ${file} --protect=false --generate-code=false`,
+    `pulumi up --stack ${model.stack}`,
+  ];
+}
+
 /** The ID of the first of these containers that exists on the Docker host, if any. */
 export function findContainerId(dockerHost: string, names: readonly string[]): string | undefined {
   for (const name of names) {

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, freePort } from "../test/docker";
+import { docker, freePort, waitFor } from "../test/docker";
 import { tempDir } from "../test/gitRepos";
 import { BuildKit, buildWebImage, GitServer, HEALTHCHECK_TEST, push, Registry } from "./fixtures";
 import { startProbe } from "./probe";
@@ -33,7 +33,7 @@ interface World {
   ports: { web: number; built: number; adopted: number };
   /** A host folder that does not exist before the first up (the fresh server's voice-notes folder). */
   bindSource: string;
-  volumes: { managed: string; external: string };
+  volumes: { managed: string; external: string; adopted: string };
   commits: string[];
 }
 
@@ -115,12 +115,8 @@ function containerExists(name: string): boolean {
 }
 
 /** The preview's planned operation per resource name (`pulumi preview --json`). */
-async function plannedOps(ws: Workspace, ...args: string[]): Promise<Record<string, string[]>> {
-  const result = expectExit(
-    await ws.pulumi("preview", "--stack", STACK, "--json", ...args),
-    0,
-    "pulumi preview --json",
-  );
+async function plannedOps(ws: Workspace, stack = STACK): Promise<Record<string, string[]>> {
+  const result = expectExit(await ws.pulumi("preview", "--stack", stack, "--json"), 0, "pulumi preview --json");
   const preview = JSON.parse(result.stdout) as { steps: { op: string; urn: string }[] };
   const ops: Record<string, string[]> = {};
   for (const step of preview.steps) {
@@ -162,7 +158,7 @@ describe("the real engine", () => {
     world.ports = { web: await freePort(), built: await freePort(), adopted: await freePort() };
     world.bindSource = path.join(tempDir("bind"), "voice-notes", "fresh");
     const run = `e2e${process.pid}`;
-    world.volumes = { managed: `${run}-models`, external: `${run}-shared` };
+    world.volumes = { managed: `${run}-models`, external: `${run}-shared`, adopted: `${run}-adopted` };
     docker(["volume", "create", world.volumes.external]);
     world.ws.write(`Pulumi.${STACK}.yaml`, stackFile({ webTag: "v1", builtCommit: world.commits[0] }));
     expectExit(await world.ws.pulumi("stack", "init", STACK, "--secrets-provider", "passphrase"), 0, "stack init");
@@ -185,7 +181,7 @@ describe("the real engine", () => {
   }, 300_000);
 
   afterAll(async () => {
-    for (const name of ["web-e2e", "built-e2e"]) if (containerExists(name)) docker(["rm", "-f", name]);
+    for (const name of ["web-e2e", "built-e2e", "legacy-e2e"]) if (containerExists(name)) docker(["rm", "-f", name]);
     for (const volume of Object.values(world.volumes ?? {})) docker(["volume", "rm", "-f", volume]);
     world.buildkit?.stop();
     world.gitServer?.stop();
@@ -425,6 +421,65 @@ describe("the real engine", () => {
     const after = inspect("built-e2e");
     expect(after.Id).not.toBe(before.Id);
     expect(after.Image).not.toBe(before.Image);
+  });
+
+  it("9. adoption: containers docker-compose started from export-compose are taken over by import-compose, pulumi import and up", async () => {
+    const { ws } = world;
+    const host = `  gpu-services:hosts:\n    local:\n      dockerHost: ${dockerHost}\n      address: 127.0.0.1\n`;
+    const test = `[${HEALTHCHECK_TEST.map((t) => JSON.stringify(t)).join(", ")}]`;
+    ws.write(
+      "Pulumi.dockge.yaml",
+      `config:\n${host}  gpu-services:services:\n    legacy:\n      host: local\n      containerName: legacy-e2e\n` +
+        `      image:\n        repository: ${world.repo}\n        digest: ${world.digests.v1}\n` +
+        `      ports:\n        - host: ${world.ports.adopted}\n          container: 8000\n` +
+        `      volumes:\n        - name: ${world.volumes.adopted}\n          target: /data\n` +
+        `      healthcheck:\n        test: ${test}\n        interval: 1s\n        timeout: 1s\n        retries: 2\n`,
+    );
+    // The Dockge stack as it runs today: a compose file in stacks/legacy, started by real docker-compose.
+    const stackDir = ws.file("stacks/legacy");
+    expectExit(await ws.cli("compose", "export-compose", "--stack", "dockge", "--out", stackDir), 0, "export-compose");
+    fs.renameSync(path.join(stackDir, "dockge-local.compose.yaml"), path.join(stackDir, "compose.yaml"));
+    const composeFile = path.join(stackDir, "compose.yaml");
+    expectExit(await ws.run("docker-compose", ["-p", "legacy", "-f", composeFile, "up", "-d"]), 0, "docker-compose up");
+    await waitFor(
+      "the compose container",
+      async () => inspect("legacy-e2e").State.Health?.Status === "healthy",
+      60_000,
+    );
+    const composeId = inspect("legacy-e2e").Id;
+    docker(["exec", "legacy-e2e", "/bin/busybox", "sh", "-c", "echo adopted > /data/marker"]);
+
+    ws.write("Pulumi.adopt.yaml", `config:\n${host}`);
+    ws.commit("adopt stack");
+    expectExit(await ws.pulumi("stack", "init", "adopt", "--secrets-provider", "passphrase"), 0, "stack init adopt");
+    const imported = await ws.cli(
+      "compose",
+      "import-compose",
+      composeFile,
+      "--stack",
+      "adopt",
+      "--import-file",
+      "import-adopt.json",
+    );
+    expectExit(imported, 0, "import-compose --import-file");
+    const commands = imported.stdout
+      .split("\n")
+      .filter((line) => line.startsWith("  pulumi "))
+      .map((line) => line.trim());
+    expect(commands).toHaveLength(3);
+    // Exactly the commands import-compose printed (the README's), answered yes.
+    for (const command of commands) {
+      expectExit(await ws.run("sh", ["-c", `${command} --yes --non-interactive`]), 0, command);
+    }
+    const adopted = inspect("legacy-e2e");
+    expect(adopted.Id).not.toBe(composeId);
+    expect(adopted.State.Health?.Status).toBe("healthy");
+    expect(adopted.Config.Labels["gpu-services.stack"]).toBe("adopt");
+    expect(await http(world.ports.adopted)).toBe("web v1");
+    expect(docker(["exec", "legacy-e2e", "/bin/busybox", "cat", "/data/marker"])).toBe("adopted");
+    expect(changed(await plannedOps(ws, "adopt"))).toEqual({});
+    expectExit(await ws.pulumi("destroy", "--stack", "adopt", "--yes", "--skip-preview"), 0, "destroy adopt");
+    expect(containerExists("legacy-e2e")).toBe(false);
   });
 
   it("11. bad config: the real CLI prints the project's message and exits non-zero, without object dump or stack trace", async () => {
