@@ -113,10 +113,8 @@ async function baseline(n: number): Promise<number> {
         image: image.imageId,
         restart: "unless-stopped",
         ports: [{ internal: 8000, external: 10000 + (i % PER_HOST), ip: "0.0.0.0", protocol: "tcp" }],
-        mounts: [
-          { type: "volume", source: volume.name, target: "/app/models", readOnly: false },
-          { type: "bind", source: "/home/agnes/voice-notes", target: "/app/vnotes", readOnly: true },
-        ],
+        mounts: [{ type: "volume", source: volume.name, target: "/app/models", readOnly: false }],
+        volumes: [{ hostPath: "/home/agnes/voice-notes", containerPath: "/app/vnotes", readOnly: true }],
         envs: ["MODEL=large-v3", "TTS_USE_HTTPS=false"],
         deviceRequests: [{ driver: "nvidia", count: 1, capabilities: ["gpu"] }],
         healthcheck: {
