@@ -14,7 +14,7 @@ import { createContext, type ModelContext } from "./context";
 import { checkHosts } from "./hostChecks";
 import { buildHostSpec } from "./hostSpec";
 import { resolveNeighbours } from "./neighbours";
-import { StackConfigError, type ConfigProblem } from "./problems";
+import { parsePath, StackConfigError, type ConfigProblem } from "./problems";
 import { CONFIG_NAMESPACE, HostSchema, ServiceSchema, StackConfigSchema } from "./schema";
 import { buildServiceSpec, checkServiceInStack } from "./serviceSpec";
 import { byName } from "./sorted";
@@ -30,6 +30,8 @@ export interface BuildModelOptions {
   readonly project?: string;
   /** Top-level config keys (without namespace) whose values were set with --secret. */
   readonly secretKeys?: ReadonlySet<string>;
+  /** Full key paths (`services.tts.env.API_KEY`) of the values set with --secret, where they are known. */
+  readonly secretPaths?: readonly string[];
   /**
    * The stacks named in `sharesHostsWith`, already built (or the reason they could not be): their use of the
    * shared hosts is checked against this stack's.
@@ -59,6 +61,44 @@ function parseEntries<T>(ctx: ModelContext, raw: RawObject, key: "hosts" | "serv
   return parsed;
 }
 
+/** How to move a secret value from `path` into `secrets`, and what refers to it there. */
+function moveSecretHint(path: string): string {
+  const env = /^services\.([a-z0-9-]+)\.env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(path);
+  const name = env ? env[2].toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : "<name>";
+  const refer = env
+    ? `then set services.${env[1]}.secretEnv.${env[2]}: ${name}`
+    : "then refer to it by name (services.<name>.secretEnv, hosts.<name>.registryAuth[].passwordSecret)";
+  return (
+    `pulumi config rm --path '${CONFIG_NAMESPACE}:${path}' && pulumi config set --secret --path ` +
+    `'${CONFIG_NAMESPACE}:secrets.${name}' <value>; ${refer}`
+  );
+}
+
+/**
+ * A value set with --secret anywhere but under `secrets` would reach the program's inputs in plain text (the
+ * engine only says that a top-level key holds a secret somewhere): refused, naming the path where it is known,
+ * never the value.
+ */
+function checkSecretsOutsideSecrets(
+  ctx: ModelContext,
+  secretKeys: ReadonlySet<string> | undefined,
+  secretPaths: readonly string[] = [],
+): void {
+  for (const key of secretKeys ?? []) {
+    if (key === "secrets") continue;
+    const known = secretPaths.filter(
+      (path) => path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`),
+    );
+    for (const path of known.length > 0 ? known : [key]) {
+      ctx.add(
+        parsePath(path),
+        `${path === key ? "holds a value" : "is"} set with --secret, but only the "secrets" key holds secret values ` +
+          `(anywhere else it would be plain text in the deployment): ${moveSecretHint(path)}`,
+      );
+    }
+  }
+}
+
 /**
  * Validate raw stack config (the object under the `gpu-services:` namespace, keys without the prefix) and turn
  * it into the deployment model. Throws `StackConfigError` listing every problem.
@@ -66,7 +106,8 @@ function parseEntries<T>(ctx: ModelContext, raw: RawObject, key: "hosts" | "serv
 export function buildModel(raw: unknown, options: BuildModelOptions): DeploymentModel {
   const problems: ConfigProblem[] = [];
   const rawConfig = asObject(raw);
-  const secretNames = Object.keys(topLevel(rawConfig, "secrets") ?? {}).sort();
+  // The names, even when a value is invalid (reported by the schema without its value).
+  const secretNames = Object.keys(asObject(rawConfig.secrets)).sort();
   const ctx = createContext(
     {
       stack: options.stack,
@@ -84,6 +125,7 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
   if (secretNames.length > 0 && options.secretKeys && !options.secretKeys.has("secrets")) {
     ctx.add(["secrets"], `must be set with --secret: pulumi config set --secret --path 'secrets.<name>' <value>`);
   }
+  checkSecretsOutsideSecrets(ctx, options.secretKeys, options.secretPaths);
 
   const hosts: HostSpec[] = parseEntries(ctx, rawConfig, "hosts", HostSchema).map(([name, host]) =>
     buildHostSpec(ctx, name, host),

@@ -42,6 +42,17 @@ export function formatPath(segments: readonly PropertyKey[]): string {
   return out;
 }
 
+/** The segments of a path `formatPath` wrote: `hosts.gpu["x y"].registryAuth[0]` -> `["hosts", "gpu", "x y", "registryAuth", 0]`. */
+export function parsePath(path: string): PropertyKey[] {
+  const segments: PropertyKey[] = [];
+  for (const match of path.matchAll(/\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|([^.[\]]+)/g)) {
+    if (match[1] !== undefined) segments.push(Number(match[1]));
+    else if (match[2] !== undefined) segments.push(JSON.parse(match[2]) as string);
+    else segments.push(match[3]);
+  }
+  return segments;
+}
+
 /**
  * A custom zod issue may name a second key path (relative to the same schema root) in its message, as
  * `params.related`; the message then ends with that path written in full (`… by services.stt.volumes[0]`).

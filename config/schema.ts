@@ -36,6 +36,23 @@ export const TAG_PATTERN = TAG_RE;
 export const GIT_URL_RE = /^(?:https?:\/\/|ssh:\/\/|git:\/\/|git@)[^\s#]+?(?:\.git)?$/;
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
 const GIT_REF_RE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,255}$/;
+/** The user-info part of a URL (`scheme://user:secret@`). */
+const URL_USERINFO_RE = /^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]*)@/i;
+
+/** A URL with any credentials in it blanked out, for messages: `https://***@github.com/…`. */
+export function redactUrl(url: string): string {
+  return url.replace(URL_USERINFO_RE, "$1***@");
+}
+
+/**
+ * Whether a URL carries credentials: any user-info over http(s) (a token often stands alone as the user name), a
+ * password over any other scheme. `ssh://git@host` is a plain user name.
+ */
+export function urlHasCredentials(url: string): boolean {
+  const match = URL_USERINFO_RE.exec(url);
+  if (!match) return false;
+  return /^https?:/i.test(match[1]) || match[2].includes(":");
+}
 
 const port = (what: string) => {
   const error = `must be a whole number from 1 to 65535 (${what})`;
@@ -162,6 +179,16 @@ export const BuildSchema = z
     noCache: z.boolean().default(false),
   })
   .superRefine((build, ctx) => {
+    if (urlHasCredentials(build.context)) {
+      issue(
+        ctx,
+        ["context"],
+        `must not carry credentials (got "${redactUrl(build.context)}"): the URL would be kept in the state, labels ` +
+          "and logs. For a private repository use an ssh:// URL with a deploy key, or a git credential helper on " +
+          "the build host (git config credential.helper)",
+      );
+      return;
+    }
     if (GIT_URL_RE.test(build.context)) {
       if (build.dockerfile !== "Dockerfile") {
         issue(
@@ -178,7 +205,7 @@ export const BuildSchema = z
         ctx,
         ["context"],
         "must be a git URL (https://host/owner/repo.git, ssh://..., git@host:owner/repo) " +
-          `or a local folder (got "${build.context}")`,
+          `or a local folder (got "${redactUrl(build.context)}")`,
       );
     }
     if (build.ref !== undefined) issue(ctx, ["ref"], "applies only to a git context; a local folder has no ref");

@@ -6,9 +6,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parse as parseYaml } from "yaml";
+import { parseDocument } from "yaml";
 import { CONFIG_NAMESPACE } from "./schema";
 import { buildModel } from "./model";
+import { formatPath } from "./problems";
 import type { DeploymentModel } from "./specs";
 
 export interface RawConfig {
@@ -16,6 +17,8 @@ export interface RawConfig {
   readonly values: Record<string, unknown>;
   /** Keys (without prefix) whose values were set with --secret. */
   readonly secretKeys: ReadonlySet<string>;
+  /** Full key paths (without prefix) of the values set with --secret, where known (from a stack file). */
+  readonly secretPaths?: readonly string[];
 }
 
 /** What a `secure:` value reads as when a stack file is read without its secrets provider. */
@@ -52,47 +55,84 @@ export function readRuntimeConfig(namespace = CONFIG_NAMESPACE): RawConfig {
   return { values, secretKeys };
 }
 
-function stripSecure(v: unknown): { value: unknown; secret: boolean } {
+/** A value with its `secure:` entries as SECRET_PLACEHOLDER, and the paths (below `at`) where they were. */
+function stripSecure(v: unknown, at: readonly PropertyKey[], paths: string[]): unknown {
   if (v !== null && typeof v === "object" && !Array.isArray(v)) {
     const keys = Object.keys(v);
-    if (keys.length === 1 && keys[0] === "secure") return { value: SECRET_PLACEHOLDER, secret: true };
-    let secret = false;
-    const out: Record<string, unknown> = {};
-    for (const [k, inner] of Object.entries(v)) {
-      const r = stripSecure(inner);
-      out[k] = r.value;
-      secret ||= r.secret;
+    if (keys.length === 1 && keys[0] === "secure") {
+      paths.push(formatPath(at));
+      return SECRET_PLACEHOLDER;
     }
-    return { value: out, secret };
+    return Object.fromEntries(Object.entries(v).map(([k, inner]) => [k, stripSecure(inner, [...at, k], paths)]));
   }
-  if (Array.isArray(v)) {
-    const parts = v.map(stripSecure);
-    return { value: parts.map((p) => p.value), secret: parts.some((p) => p.secret) };
+  if (Array.isArray(v)) return v.map((inner, i) => stripSecure(inner, [...at, i], paths));
+  return v;
+}
+
+/** A stack file that cannot be read as one: not YAML, duplicate keys, an alias bomb, no `config` map. */
+export class StackFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StackFileError";
   }
-  return { value: v, secret: false };
 }
 
 /** Read `Pulumi.<stack>.yaml`; encrypted (`secure:`) values read as SECRET_PLACEHOLDER. */
 export function readStackFile(file: string, namespace = CONFIG_NAMESPACE): RawConfig {
-  return parseStackText(fs.readFileSync(file, "utf8"), namespace);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new StackFileError(
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  return parseStackText(text, namespace, path.basename(file));
+}
+
+/** The YAML of a stack file as plain data, or a StackFileError naming the file and the line. */
+export function parseStackYaml(text: string, fileName = "the stack file"): { config?: Record<string, unknown> } | null {
+  // Duplicate keys are errors (uniqueKeys), and aliases are capped (maxAliasCount) against alias bombs.
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  const error = doc.errors[0];
+  if (error) {
+    const where = error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "";
+    throw new StackFileError(`${fileName} is not valid YAML${where}: ${error.message.split("\n")[0]}`);
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new StackFileError(`${fileName} cannot be read: ${(error as Error).message}`);
+  }
+  if (data !== null && data !== undefined && (typeof data !== "object" || Array.isArray(data))) {
+    throw new StackFileError(`${fileName} is not a stack file: expected a map with a config key at the top`);
+  }
+  const config = (data as { config?: unknown } | null)?.config;
+  if (config !== undefined && config !== null && (typeof config !== "object" || Array.isArray(config))) {
+    throw new StackFileError(`${fileName}: config must be a map of keys to values`);
+  }
+  return data as { config?: Record<string, unknown> } | null;
 }
 
 /** The config in the text of a stack file. */
-export function parseStackText(text: string, namespace = CONFIG_NAMESPACE): RawConfig {
-  const doc = parseYaml(text) as { config?: Record<string, unknown> } | null;
+export function parseStackText(text: string, namespace = CONFIG_NAMESPACE, fileName?: string): RawConfig {
+  const doc = parseStackYaml(text, fileName);
   const values: Record<string, unknown> = {};
   const secretKeys = new Set<string>();
+  const secretPaths: string[] = [];
   const prefix = `${namespace}:`;
   for (const [key, value] of Object.entries(doc?.config ?? {})) {
     if (!key.startsWith(prefix)) continue;
     const short = key.slice(prefix.length);
-    const r = stripSecure(value);
+    const before = secretPaths.length;
+    const stripped = stripSecure(value, [short], secretPaths);
     // As the engine hands config to the program: a top-level value is a string, which the program reads as JSON
     // where it is JSON (readRuntimeConfig). `pulumi config set` writes `requirePinnedImages: "true"`.
-    values[short] = typeof r.value === "string" ? parseValue(r.value) : r.value;
-    if (r.secret) secretKeys.add(short);
+    values[short] = typeof stripped === "string" ? parseValue(stripped) : stripped;
+    if (secretPaths.length > before) secretKeys.add(short);
   }
-  return { values, secretKeys };
+  return { values, secretKeys, secretPaths };
 }
 
 /** The config map `pulumi.runtime.setAllConfig` takes, as the engine would build it from a stack file. */
@@ -115,6 +155,16 @@ export function toEngineConfig(
  * from their files in the project folder).
  */
 export function modelFromRaw(raw: RawConfig, stack: string, projectDir: string): DeploymentModel {
+  // The engine says only which top-level keys hold a secret; the stack file says where.
+  const ownFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
+  let secretPaths = raw.secretPaths;
+  if (secretPaths === undefined && [...raw.secretKeys].some((key) => key !== "secrets") && fs.existsSync(ownFile)) {
+    try {
+      secretPaths = readStackFile(ownFile).secretPaths;
+    } catch {
+      secretPaths = undefined; // the key is still named
+    }
+  }
   const names = Array.isArray(raw.values.sharesHostsWith)
     ? raw.values.sharesHostsWith.filter((n) => typeof n === "string")
     : [];
@@ -124,12 +174,15 @@ export function modelFromRaw(raw: RawConfig, stack: string, projectDir: string):
     if (name === stack || !fs.existsSync(file)) continue;
     try {
       const theirs = readStackFile(file);
-      neighbours.set(name, buildModel(theirs.values, { stack: name, secretKeys: theirs.secretKeys }));
+      neighbours.set(
+        name,
+        buildModel(theirs.values, { stack: name, secretKeys: theirs.secretKeys, secretPaths: theirs.secretPaths }),
+      );
     } catch (e) {
       neighbours.set(name, e as Error);
     }
   }
-  return buildModel(raw.values, { stack, secretKeys: raw.secretKeys, neighbours });
+  return buildModel(raw.values, { stack, secretKeys: raw.secretKeys, secretPaths, neighbours });
 }
 
 /** Model of a stack straight from its file in the project folder. */
