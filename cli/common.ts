@@ -3,8 +3,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { StackConfigError } from "../config/problems";
-import { listStacks } from "../config/stackConfig";
+import { listStacks, StackFileError } from "../config/stackConfig";
 import { EXIT, ReleaseError } from "../release/errors";
+import { checkStackName } from "./files";
 
 export interface CliDeps {
   /** Folder holding Pulumi.<stack>.yaml; default the project root. */
@@ -15,6 +16,7 @@ export interface CliDeps {
 
 /** The path of a stack's file, or a usage error naming the stacks that exist. */
 export function stackFile(dir: string, stack: string): string {
+  checkStackName(stack);
   const file = path.join(dir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) {
     throw new ReleaseError(
@@ -48,7 +50,7 @@ export function exitCodeFor(program: Command, error: unknown, err: (s: string) =
     return error.exitCode;
   }
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help, or bad arguments
-  if (error instanceof StackConfigError) {
+  if (error instanceof StackConfigError || error instanceof StackFileError) {
     err(`${program.name()}: ${error.message}`);
     return EXIT.usage;
   }

@@ -12,17 +12,30 @@ import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { StackConfigError } from "../config/problems";
 import { CONFIG_NAMESPACE } from "../config/schema";
-import { loadStackModel } from "../config/stackConfig";
+import { loadStackModel, parseStackYaml } from "../config/stackConfig";
 import { adoptionCommands, findContainerId, importFile } from "../compose/adopt";
 import { exportCompose } from "../compose/export";
 import { ComposeError, importCompose } from "../compose/import";
 import { EXIT, ReleaseError } from "../release/errors";
 import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
+import { writeAll, type PlannedWrite } from "./files";
 import { renderChecked } from "../release/stackFile";
 
 export interface ComposeDeps extends CliDeps {
   /** Finds a running container's ID on a host (default: `docker -H <host> inspect`). */
   readonly findContainerId?: typeof findContainerId;
+}
+
+const asMap = (value: unknown): Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+/** The stack file's data, or a usage error naming the file and line. */
+function readStack(text: string, fileName: string) {
+  try {
+    return parseStackYaml(text, fileName);
+  } catch (error) {
+    throw new ReleaseError(EXIT.usage, (error as Error).message);
+  }
 }
 
 export async function main(argv: string[], deps: ComposeDeps = {}): Promise<number> {
@@ -53,8 +66,9 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
         if (!fs.existsSync(composePath)) throw new ReleaseError(EXIT.usage, `no compose file at ${composePath}`);
         const file = stackFile(dir, opts.stack);
         const text = fs.readFileSync(file, "utf8");
+        const current = readStack(text, path.basename(file));
         const doc = parseDocument(text);
-        const hosts = Object.keys((doc.toJS()?.config?.[`${CONFIG_NAMESPACE}:hosts`] ?? {}) as object);
+        const hosts = Object.keys(asMap(current?.config?.[`${CONFIG_NAMESPACE}:hosts`]));
         const host = opts.host ?? (hosts.length === 1 ? hosts[0] : undefined);
         if (!host || !hosts.includes(host)) {
           throw new ReleaseError(
@@ -97,17 +111,12 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
           dir,
           "the imported services would make the stack invalid; nothing written",
         );
-        fs.writeFileSync(file, next);
-        for (const w of imported.warnings) err(`warning: ${w}`);
-        out(
-          `wrote services ${Object.keys(imported.services).join(", ")} into ${path.basename(file)} (compose project "${imported.project}")`,
-        );
-
+        const writes: PlannedWrite[] = [{ path: file, text: next, editsStackFile: true }];
         if (opts.importFile) {
           const find = deps.findContainerId ?? findContainerId;
           const ids = new Map<string, string>();
+          const dockerHost = model.hosts.find((h) => h.name === host)!.dockerHost;
           for (const [name, s] of Object.entries(imported.services)) {
-            const dockerHost = model.hosts.find((h) => h.name === host)!.dockerHost;
             const id = find(dockerHost, [s.composeContainer, `${imported.project}_${s.composeName}_1`]);
             if (id) ids.set(name, id);
             else
@@ -115,7 +124,15 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
                 `warning: no running container ${s.composeContainer} on ${dockerHost}: services.${name} is not in the import file`,
               );
           }
-          fs.writeFileSync(opts.importFile, `${JSON.stringify(importFile(model, ids), null, 2)}\n`);
+          writes.push({ path: opts.importFile, text: `${JSON.stringify(importFile(model, ids), null, 2)}\n` });
+        }
+        // Every output checked first, then each written whole: a refused import file leaves the stack file as it was.
+        writeAll(writes);
+        for (const w of imported.warnings) err(`warning: ${w}`);
+        out(
+          `wrote services ${Object.keys(imported.services).join(", ")} into ${path.basename(file)} (compose project "${imported.project}")`,
+        );
+        if (opts.importFile) {
           out(`wrote ${opts.importFile}; to adopt the running containers, run:`);
           for (const command of adoptionCommands(model, [host], opts.importFile)) out(`  ${command}`);
         }
@@ -136,11 +153,17 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
         if (e instanceof StackConfigError) throw new ReleaseError(EXIT.refused, e.message);
         throw e;
       }
-      fs.mkdirSync(opts.out, { recursive: true });
-      for (const [name, text] of exportCompose(model)) {
-        fs.writeFileSync(path.join(opts.out, name), text);
-        out(path.join(opts.out, name));
+      const outStat = fs.lstatSync(opts.out, { throwIfNoEntry: false });
+      if (outStat && !outStat.isDirectory()) {
+        throw new ReleaseError(
+          EXIT.usage,
+          `--out ${opts.out} is not a folder (it is an existing file); nothing written`,
+        );
       }
+      if (!outStat) fs.mkdirSync(opts.out, { recursive: true });
+      const files = [...exportCompose(model)].map(([name, text]) => ({ path: path.join(opts.out, name), text }));
+      writeAll(files);
+      for (const written of files) out(written.path);
       if (model.services.some((s) => Object.keys(s.secretEnv).length > 0)) {
         err("warning: secret env values are not written; compose takes them from its environment (${NAME})");
       }

@@ -15,8 +15,10 @@ import type { DeploymentModel, ServiceSpec } from "../config/specs";
 import { DIGEST_RE, TAG_PATTERN } from "../config/schema";
 import { EXIT, ReleaseError } from "../release/errors";
 import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
-import { fileHistory, hasLocalEdits, resolveRef } from "../release/git";
-import { resolveDigest, type RegistryCredentials } from "../release/registry";
+import { writeAll } from "./files";
+import { fileHistory, localEditsRefusal, resolveRef } from "../release/git";
+import { credentialsFrom } from "../release/credentials";
+import { DEFAULT_TIMEOUT_MS, locate, resolveDigest } from "../release/registry";
 import { findService, formatRelease, modelOf, releaseOf, withRelease, type Release } from "../release/stackFile";
 
 export interface ReleaseDeps extends CliDeps {
@@ -63,7 +65,12 @@ export function releaseHistory(file: string, stack: string, service: string): Hi
   return entries.reverse();
 }
 
-async function resolveRelease(service: ServiceSpec, value: string, deps: ReleaseDeps): Promise<Release> {
+async function resolveRelease(
+  service: ServiceSpec,
+  value: string,
+  deps: ReleaseDeps,
+  timeoutMs: number,
+): Promise<Release> {
   const image = service.image;
   if (image.kind === "build") {
     if (image.contextKind !== "git") {
@@ -73,13 +80,10 @@ async function resolveRelease(service: ServiceSpec, value: string, deps: Release
       );
     }
     if (!GIT_REF_SHAPE.test(value)) throw new ReleaseError(EXIT.usage, `"${value}" is not a git branch, tag or commit`);
-    return { kind: "build", ref: resolveRef(image.context, value) };
+    return { kind: "build", ref: resolveRef(image.context, value, timeoutMs) };
   }
   const env = deps.env ?? process.env;
-  const credentials: RegistryCredentials | undefined =
-    env.REGISTRY_USERNAME && env.REGISTRY_PASSWORD
-      ? { username: env.REGISTRY_USERNAME, password: env.REGISTRY_PASSWORD }
-      : undefined;
+  const credentialsFor = credentialsFrom(env, locate(image.repository).registry);
   const resolve = deps.resolveDigest ?? resolveDigest;
   const at = value.lastIndexOf("@");
   const tag = at >= 0 ? value.slice(0, at) : DIGEST_RE.test(value) ? undefined : value;
@@ -91,7 +95,7 @@ async function resolveRelease(service: ServiceSpec, value: string, deps: Release
     throw new ReleaseError(EXIT.usage, `"${tag}" is not a Docker tag (letters, digits, _ . -, at most 128)`);
   }
   // A digest is checked to exist; a tag is resolved to the digest it points at now.
-  const pinned = await resolve(image.repository, digest ?? tag!, { credentials });
+  const pinned = await resolve(image.repository, digest ?? tag!, { credentialsFor, timeoutMs });
   return { kind: "registry", ...(tag !== undefined ? { tag } : {}), digest: pinned };
 }
 
@@ -106,18 +110,14 @@ function write(file: string, stack: string, service: string, release: Release, d
     return;
   }
   const next = withRelease(text, stack, service, release, path.dirname(file));
-  fs.writeFileSync(file, next);
+  writeAll([{ path: file, text: next, editsStackFile: true }]);
   out(`${stack}/${service}: ${before} -> ${after}`);
   out(`next: review and commit ${path.basename(file)}, then pulumi up --stack ${stack}`);
 }
 
 function refuseLocalEdits(file: string): void {
-  if (hasLocalEdits(file)) {
-    throw new ReleaseError(
-      EXIT.refused,
-      `${path.basename(file)} has uncommitted changes; commit or discard them first (file left unchanged)`,
-    );
-  }
+  const why = localEditsRefusal(file);
+  if (why) throw new ReleaseError(EXIT.refused, `${why} (file left unchanged)`);
 }
 
 export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<number> {
@@ -133,10 +133,19 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
     .argument("<stack>")
     .argument("<service>")
     .argument("<value>", "registry tag, sha256:digest or tag@digest; or a git branch, tag or commit")
-    .action(async (stack: string, service: string, value: string) => {
+    .option(
+      "--timeout <seconds>",
+      "how long the registry or git remote may take to answer",
+      String(DEFAULT_TIMEOUT_MS / 1000),
+    )
+    .action(async (stack: string, service: string, value: string, opts: { timeout: string }) => {
+      const seconds = Number(opts.timeout);
+      if (!Number.isFinite(seconds) || seconds <= 0) {
+        throw new ReleaseError(EXIT.usage, `--timeout takes a number of seconds (got "${opts.timeout}")`);
+      }
       const file = stackFile(dir, stack);
       refuseLocalEdits(file);
-      const release = await resolveRelease(findService(load(file, stack).model, service), value, deps);
+      const release = await resolveRelease(findService(load(file, stack).model, service), value, deps, seconds * 1000);
       write(file, stack, service, release, deps);
     });
 

@@ -1,22 +1,36 @@
 /** Git, run for real: refs of a remote, the history of a stack file, local edits. */
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { COMMIT_RE } from "../config/schema";
+import { COMMIT_RE, redactUrl } from "../config/schema";
 import { EXIT, ReleaseError } from "./errors";
 
-function git(args: string[], cwd?: string): string {
-  return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
+function git(args: string[], cwd?: string, timeoutMs?: number): string {
+  return execFileSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 64 << 20,
+    // A remote that never answers is killed rather than waited for; never ask for a password on a terminal.
+    ...(timeoutMs ? { timeout: timeoutMs, killSignal: "SIGKILL" as const } : {}),
+    env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
+  });
 }
 
 /** The commit a branch or tag of a remote points at (a full commit is returned as it is). */
-export function resolveRef(url: string, ref: string): string {
+export function resolveRef(url: string, ref: string, timeoutMs = 30_000): string {
   if (COMMIT_RE.test(ref)) return ref;
   let out: string;
   try {
-    out = git(["ls-remote", "--", url, ref, `${ref}^{}`]);
+    out = git(["ls-remote", "--", url, ref, `${ref}^{}`], undefined, timeoutMs);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ETIMEDOUT" || (e as { signal?: string }).signal === "SIGKILL") {
+      throw new ReleaseError(
+        EXIT.unresolved,
+        `git remote ${redactUrl(url)} did not answer within ${Math.round(timeoutMs / 1000)} s (--timeout <seconds> to wait longer)`,
+      );
+    }
     const stderr = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim();
-    throw new ReleaseError(EXIT.unresolved, `git ls-remote ${url} failed: ${stderr}`);
+    throw new ReleaseError(EXIT.unresolved, `git ls-remote ${redactUrl(url)} failed: ${stderr}`);
   }
   const refs = new Map<string, string>();
   for (const line of out.split("\n").filter(Boolean)) {
@@ -54,7 +68,15 @@ export interface FileVersion {
 /** Every committed version of a file, newest first. */
 export function fileHistory(file: string): FileVersion[] {
   const dir = path.dirname(file);
-  const top = git(["rev-parse", "--show-toplevel"], dir).trim();
+  let top: string;
+  try {
+    top = git(["rev-parse", "--show-toplevel"], dir).trim();
+  } catch (e) {
+    const reason = String((e as { stderr?: string }).stderr ?? (e as Error).message)
+      .trim()
+      .split("\n")[0];
+    throw new ReleaseError(EXIT.unresolved, `no history for ${path.basename(file)}: ${reason}`);
+  }
   const rel = path.relative(top, path.resolve(file)).split(path.sep).join("/");
   const log = git(["log", "--format=%H%x1f%aI%x1f%an", "--", rel], top).split("\n").filter(Boolean);
   return log.map((line) => {
@@ -69,12 +91,24 @@ export function fileHistory(file: string): FileVersion[] {
   });
 }
 
-/** Whether the file differs from what is committed (or is not committed at all). */
-export function hasLocalEdits(file: string): boolean {
+/**
+ * Why a stack file may not be rewritten now, or undefined when it is committed as it is. Fails closed: a file
+ * git cannot vouch for (untracked, outside a checkout, git failing) is refused, with git's reason.
+ */
+export function localEditsRefusal(file: string): string | undefined {
   const dir = path.dirname(file);
+  const name = path.basename(file);
+  let status: string;
   try {
-    return git(["status", "--porcelain", "--", path.basename(file)], dir).trim() !== "";
-  } catch {
-    return false; // not a git checkout: nothing to protect
+    git(["ls-files", "--error-unmatch", "--", name], dir);
+    status = git(["status", "--porcelain", "--", name], dir).trim();
+  } catch (e) {
+    const stderr = String((e as { stderr?: string }).stderr ?? "").trim();
+    if (/did not match any file|pathspec/.test(stderr)) {
+      return `${name} is not committed to git (untracked): commit it first, so the release can be rolled back`;
+    }
+    return `git cannot tell whether ${name} has local edits (${stderr.split("\n")[0] || (e as Error).message}); fix that first`;
   }
+  if (status !== "") return `${name} has uncommitted changes; commit or discard them first`;
+  return undefined;
 }

@@ -22,9 +22,18 @@ export interface RegistryCredentials {
 export interface ResolveOptions {
   /** Injected for tests; default the global fetch. */
   readonly fetch?: typeof fetch;
-  /** Credentials for the token service; default anonymous. */
+  /**
+   * Credentials for a registry host (`ghcr.io`, `127.0.0.1:5000`), offered only to that registry's own token
+   * service; default none (anonymous).
+   */
+  readonly credentialsFor?: (registryHost: string) => RegistryCredentials | undefined;
+  /** Credentials for this repository's own registry (as `credentialsFor` answering for that host only). */
   readonly credentials?: RegistryCredentials;
+  /** How long each request may take; default 30 s. */
+  readonly timeoutMs?: number;
 }
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export interface RepositoryLocation {
   /** Registry host as written (ghcr.io, 127.0.0.1:5000, docker.io). */
@@ -36,6 +45,22 @@ export interface RepositoryLocation {
 }
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
+
+/** `auth.docker.io` and `registry-1.docker.io` are one site; an IP address or a bare name is its own. */
+function siteOf(host: string): string {
+  const name = host.replace(/:\d+$/, "").toLowerCase();
+  if (/^[\d.]+$/.test(name) || name.startsWith("[") || !name.includes(".")) return name;
+  return name.split(".").slice(-2).join(".");
+}
+
+/**
+ * Whether credentials for `registry` may go to a token service at `realm`: over https (http only from a loopback
+ * registry to a loopback realm, as Docker allows) and on the registry's own site.
+ */
+export function mayReceiveCredentials(registry: string, realm: URL): boolean {
+  const secure = realm.protocol === "https:" || (LOOPBACK.test(registry) && LOOPBACK.test(realm.host));
+  return secure && siteOf(realm.host) === siteOf(registry === "docker.io" ? "registry-1.docker.io" : registry);
+}
 
 /** Where a repository lives: `ghcr.io/owner/name` -> https://ghcr.io, `nginx` -> Docker Hub `library/nginx`. */
 export function locate(repository: string): RepositoryLocation {
@@ -57,51 +82,107 @@ function parseChallenge(header: string | null): Record<string, string> | undefin
   return params.realm ? params : undefined;
 }
 
+/** A fetch that gives up after `timeoutMs` and says which remote did not answer. */
+function bounded(doFetch: typeof fetch, timeoutMs: number, what: string) {
+  return async (url: string, init: RequestInit): Promise<Response> => {
+    try {
+      return await doFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      const error = e as Error;
+      if (error.name === "TimeoutError" || error.name === "AbortError") {
+        throw new ReleaseError(
+          EXIT.unresolved,
+          `${what} did not answer within ${Math.round(timeoutMs / 1000)} s ` + "(--timeout <seconds> to wait longer)",
+        );
+      }
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new ReleaseError(
+        EXIT.unresolved,
+        `cannot reach ${what}: ${cause?.code ?? cause?.message ?? error.message}`,
+      );
+    }
+  };
+}
+
+/** The Bearer token a registry's challenge points at, asked for with credentials only where they belong. */
+async function fetchToken(
+  challenge: Record<string, string>,
+  where: RepositoryLocation,
+  options: ResolveOptions,
+  doFetch: typeof fetch,
+  timeoutMs: number,
+): Promise<string> {
+  let realm: URL;
+  try {
+    realm = new URL(challenge.realm);
+  } catch {
+    throw new ReleaseError(EXIT.unresolved, `${where.registry} names a token service that is not a URL`);
+  }
+  const loopbackHttp = realm.protocol === "http:" && LOOPBACK.test(where.registry) && LOOPBACK.test(realm.host);
+  if (realm.protocol !== "https:" && !loopbackHttp) {
+    throw new ReleaseError(
+      EXIT.unresolved,
+      `${where.registry} names a token service that is not https (${realm.protocol}//${realm.host}); refusing to use it`,
+    );
+  }
+  if (challenge.service) realm.searchParams.set("service", challenge.service);
+  realm.searchParams.set("scope", challenge.scope ?? `repository:${where.path}:pull`);
+  const headers: Record<string, string> = {};
+  const credentials = options.credentialsFor?.(where.registry) ?? options.credentials;
+  if (credentials && mayReceiveCredentials(where.registry, realm)) {
+    const basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64");
+    headers.Authorization = `Basic ${basic}`;
+  }
+  const tokenService = `${where.registry}'s token service (${realm.host})`;
+  const tokenRes = await bounded(
+    doFetch,
+    timeoutMs,
+    tokenService,
+  )(realm.toString(), {
+    method: "GET",
+    headers,
+  });
+  if (!tokenRes.ok) {
+    const withheld =
+      credentials && !headers.Authorization ? ` (credentials for ${where.registry} are not sent to ${realm.host})` : "";
+    throw new ReleaseError(
+      EXIT.unresolved,
+      `${where.registry} refused a pull token for ${where.path} (HTTP ${tokenRes.status})${withheld}`,
+    );
+  }
+  let body: { token?: unknown; access_token?: unknown };
+  try {
+    body = (await tokenRes.json()) as typeof body;
+  } catch {
+    throw new ReleaseError(EXIT.unresolved, `${where.registry}'s token service answered something that is not JSON`);
+  }
+  const token = body?.token ?? body?.access_token;
+  if (typeof token !== "string" || token === "") {
+    throw new ReleaseError(EXIT.unresolved, `${where.registry}'s token service returned no token`);
+  }
+  return token;
+}
+
 /** The digest `repository:reference` points at now (reference: a tag, or a digest to check that it exists). */
 export async function resolveDigest(
   repository: string,
   reference: string,
   options: ResolveOptions = {},
 ): Promise<string> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const doFetch = options.fetch ?? fetch;
   const where = locate(repository);
   const url = `${where.baseUrl}/v2/${where.path}/manifests/${reference}`;
   const headers: Record<string, string> = { Accept: MANIFEST_ACCEPT };
-  const ask = async (method: "HEAD" | "GET") => {
-    try {
-      return await doFetch(url, { method, headers });
-    } catch (e) {
-      throw new ReleaseError(
-        EXIT.unresolved,
-        `cannot reach ${where.registry} for ${repository}: ${(e as Error).message}`,
-      );
-    }
-  };
+  const ask = (method: "HEAD" | "GET") =>
+    bounded(doFetch, timeoutMs, `${where.registry} for ${repository}`)(url, { method, headers });
 
   let res = await ask("HEAD");
   if (res.status === 401) {
     const challenge = parseChallenge(res.headers.get("www-authenticate"));
     if (!challenge)
       throw new ReleaseError(EXIT.unresolved, `${where.registry} asks for authentication this tool does not speak`);
-    const tokenUrl = new URL(challenge.realm);
-    if (challenge.service) tokenUrl.searchParams.set("service", challenge.service);
-    tokenUrl.searchParams.set("scope", challenge.scope ?? `repository:${where.path}:pull`);
-    const tokenHeaders: Record<string, string> = {};
-    if (options.credentials) {
-      const basic = Buffer.from(`${options.credentials.username}:${options.credentials.password}`).toString("base64");
-      tokenHeaders.Authorization = `Basic ${basic}`;
-    }
-    const tokenRes = await doFetch(tokenUrl.toString(), { method: "GET", headers: tokenHeaders });
-    if (!tokenRes.ok) {
-      throw new ReleaseError(
-        EXIT.unresolved,
-        `${where.registry} refused a pull token for ${where.path} (HTTP ${tokenRes.status})`,
-      );
-    }
-    const body = (await tokenRes.json()) as { token?: string; access_token?: string };
-    const token = body.token ?? body.access_token;
-    if (!token) throw new ReleaseError(EXIT.unresolved, `${where.registry}'s token service returned no token`);
-    headers.Authorization = `Bearer ${token}`;
+    headers.Authorization = `Bearer ${await fetchToken(challenge, where, options, doFetch, timeoutMs)}`;
     res = await ask("HEAD");
   }
   if (res.status === 404) {
@@ -123,6 +204,12 @@ export async function resolveDigest(
   }
   if (!/^sha256:[a-f0-9]{64}$/.test(digest)) {
     throw new ReleaseError(EXIT.unresolved, `${where.registry} returned an unexpected digest "${digest}"`);
+  }
+  if (reference.startsWith("sha256:") && digest !== reference) {
+    throw new ReleaseError(
+      EXIT.unresolved,
+      `${where.registry} answered ${digest} when asked for ${reference}; refusing to pin what was not asked for`,
+    );
   }
   return digest;
 }

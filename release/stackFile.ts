@@ -9,6 +9,7 @@ import type { DeploymentModel, ServiceSpec } from "../config/specs";
 import { CONFIG_NAMESPACE } from "../config/schema";
 import { modelFromRaw, parseStackText } from "../config/stackConfig";
 import { EXIT, ReleaseError } from "./errors";
+import { editScalars, YamlEditError, type ScalarEdit } from "./yamlEdit";
 
 /** What a release is: a registry tag and/or digest, or a git commit to build. */
 export type Release =
@@ -34,7 +35,7 @@ export function formatRelease(r: Release): string {
 
 /** The model of a stack file's text, checked against its neighbour stacks when their folder is given. */
 export function modelOf(text: string, stack: string, projectDir?: string): DeploymentModel {
-  const raw = parseStackText(text);
+  const raw = parseStackText(text, undefined, `Pulumi.${stack}.yaml`);
   return projectDir
     ? modelFromRaw(raw, stack, projectDir)
     : buildModel(raw.values, { stack, secretKeys: raw.secretKeys });
@@ -52,8 +53,8 @@ export function findService(model: DeploymentModel, name: string): ServiceSpec {
 }
 
 /**
- * The stack file's text with the service's release replaced; nothing else changes. The result is validated as
- * a whole: a release that would make the stack invalid is refused.
+ * The stack file's text with the service's release replaced; nothing else changes, byte for byte (see
+ * yamlEdit.ts). The result is validated as a whole: a release that would make the stack invalid is refused.
  */
 export function withRelease(
   text: string,
@@ -62,19 +63,38 @@ export function withRelease(
   release: Release,
   projectDir?: string,
 ): string {
-  const doc = parseDocument(text);
   const base = ["config", `${CONFIG_NAMESPACE}:services`, service];
+  let edits: ScalarEdit[];
   if (release.kind === "build") {
-    doc.setIn([...base, "build", "ref"], release.ref);
+    edits = [{ path: [...base, "build", "ref"], value: release.ref }];
   } else {
-    const image = doc.getIn([...base, "image"]);
-    if (!isMap(image)) throw new ReleaseError(EXIT.usage, `services.${service} pulls no registry image`);
-    if (release.tag !== undefined) image.set("tag", release.tag);
-    else image.delete("tag");
-    if (release.digest !== undefined) image.set("digest", release.digest);
-    else image.delete("digest");
+    if (!isMap(parseDocument(text).getIn([...base, "image"]))) {
+      throw new ReleaseError(EXIT.usage, `services.${service} pulls no registry image`);
+    }
+    edits = [
+      { path: [...base, "image", "tag"], value: release.tag },
+      { path: [...base, "image", "digest"], value: release.digest },
+    ];
   }
-  return renderChecked(doc, stack, projectDir, "the release would make the stack invalid; file left unchanged").text;
+  let next: string;
+  try {
+    next = editScalars(text, edits);
+  } catch (e) {
+    if (e instanceof YamlEditError) throw new ReleaseError(EXIT.refused, `${e.message}; file left unchanged`);
+    throw e;
+  }
+  try {
+    modelOf(next, stack, projectDir);
+  } catch (e) {
+    if (e instanceof StackConfigError) {
+      throw new ReleaseError(
+        EXIT.refused,
+        `the release would make the stack invalid; file left unchanged:\n${e.message}`,
+      );
+    }
+    throw e;
+  }
+  return next;
 }
 
 /**
