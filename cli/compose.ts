@@ -24,6 +24,8 @@ import { renderChecked } from "../release/stackFile";
 export interface ComposeDeps extends CliDeps {
   /** Finds a running container's ID on a host (default: `docker -H <host> inspect`). */
   readonly findContainerId?: typeof findContainerId;
+  /** The environment compose files are interpolated with (default: this process's). */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
 }
 
 const asMap = (value: unknown): Record<string, unknown> =>
@@ -51,6 +53,8 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
     .option("--service <name...>", "import only these compose services")
     .option("--replace", "replace services the stack already has")
     .option("--import-file <path>", "also write a `pulumi import --file` document adopting the running containers")
+    .option("--profile <name...>", "also import the services of these compose profiles (as docker compose --profile)")
+    .option("--env-file <path...>", "variables for interpolation instead of the .env beside the file (later files win)")
     .action(
       (
         composePath: string,
@@ -61,6 +65,8 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
           service?: string[];
           replace?: boolean;
           importFile?: string;
+          profile?: string[];
+          envFile?: string[];
         },
       ) => {
         if (!fs.existsSync(composePath)) throw new ReleaseError(EXIT.usage, `no compose file at ${composePath}`);
@@ -88,7 +94,10 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
             composeDir: path.dirname(path.resolve(composePath)),
             host,
             rename,
+            environment: deps.environment ?? process.env,
             ...(opts.service ? { only: opts.service } : {}),
+            ...(opts.profile ? { profiles: opts.profile } : {}),
+            ...(opts.envFile ? { envFiles: opts.envFile } : {}),
           });
         } catch (e) {
           if (e instanceof ComposeError) throw new ReleaseError(EXIT.usage, `${composePath}: ${e.message}`);
@@ -110,6 +119,7 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
           opts.stack,
           dir,
           "the imported services would make the stack invalid; nothing written",
+          imported.secrets.map((secret) => secret.name),
         );
         const writes: PlannedWrite[] = [{ path: file, text: next, editsStackFile: true }];
         if (opts.importFile) {
@@ -132,6 +142,18 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
         out(
           `wrote services ${Object.keys(imported.services).join(", ")} into ${path.basename(file)} (compose project "${imported.project}")`,
         );
+        for (const [name, profiles] of Object.entries(imported.skipped)) {
+          err(`skipped services.${name}: only in profiles ${profiles.join(", ")} (--profile to import it)`);
+        }
+        if (imported.secrets.length > 0) {
+          out("secret values were not written; set them (the stack refers to them) with:");
+          for (const secret of imported.secrets) {
+            out(
+              `  pulumi config set --stack ${opts.stack} --secret --path '${CONFIG_NAMESPACE}:secrets.${secret.name}' ` +
+                `<the value of ${secret.from}>`,
+            );
+          }
+        }
         if (opts.importFile) {
           out(`wrote ${opts.importFile}; to adopt the running containers, run:`);
           for (const command of adoptionCommands(model, [host], opts.importFile)) out(`  ${command}`);

@@ -25,6 +25,16 @@ export function planRows(model: DeploymentModel): Record<string, string>[] {
     volumes: s.volumes.map((v) => `${v.name}:${v.target}${v.external ? " (external)" : ""}`).join(" ") || "-",
     binds: s.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ":ro" : ""}`).join(" ") || "-",
     healthcheck: s.healthcheck ? s.healthcheck.test.join(" ") : "-",
+    ...(s.entrypoint ? { entrypoint: s.entrypoint.join(" ") } : {}),
+    ...(s.shmSizeBytes !== undefined ? { shm: `${s.shmSizeBytes / 2 ** 20}m` } : {}),
+    ...(s.ipc ? { ipc: s.ipc } : {}),
+    ...(s.ulimits
+      ? {
+          ulimits: Object.entries(s.ulimits)
+            .map(([name, l]) => `${name}=${l.soft === l.hard ? l.soft : `${l.soft}:${l.hard}`}`)
+            .join(" "),
+        }
+      : {}),
   }));
 }
 

@@ -4,7 +4,7 @@
  */
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { LABEL_PREFIX, type GpuSpec, type HealthcheckSpec, type PortSpec } from "../config/specs";
+import { LABEL_PREFIX, type GpuSpec, type HealthcheckSpec, type PortSpec, type ServiceSpec } from "../config/specs";
 
 type ContainerArgs = docker.ContainerArgs;
 
@@ -96,4 +96,25 @@ export function endpointUrl(scheme: string, endpoint: PortSpec | undefined, host
   const address = endpoint.hostIp === "0.0.0.0" || endpoint.hostIp === "::" ? hostAddress : endpoint.hostIp;
   const forUrl = address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
   return `${scheme}://${forUrl}:${endpoint.host}`;
+}
+
+/** What GPU serving needs of the container's runtime: entrypoint, /dev/shm, IPC namespace, ulimits. */
+export function runtimeArgs(
+  spec: Pick<ServiceSpec, "entrypoint" | "shmSizeBytes" | "ipc" | "ulimits">,
+): Pick<ContainerArgs, "entrypoints" | "shmSize" | "ipcMode" | "ulimits"> {
+  return {
+    ...(spec.entrypoint ? { entrypoints: [...spec.entrypoint] } : {}),
+    // The docker provider takes /dev/shm in MiB; the schema allows whole MiB only.
+    ...(spec.shmSizeBytes !== undefined ? { shmSize: spec.shmSizeBytes / 2 ** 20 } : {}),
+    ...(spec.ipc ? { ipcMode: spec.ipc } : {}),
+    ...(spec.ulimits
+      ? {
+          ulimits: Object.entries(spec.ulimits).map(([name, limit]) => ({
+            name,
+            soft: limit.soft,
+            hard: limit.hard,
+          })),
+        }
+      : {}),
+  };
 }

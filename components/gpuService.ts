@@ -2,7 +2,15 @@ import * as docker from "@pulumi/docker";
 import type * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSpec } from "../config/specs";
-import { deviceRequests, endpointUrl, envArgs, healthcheckArgs, labelArgs, portArgs } from "./containerInputs";
+import {
+  deviceRequests,
+  endpointUrl,
+  envArgs,
+  healthcheckArgs,
+  labelArgs,
+  portArgs,
+  runtimeArgs,
+} from "./containerInputs";
 import type { DockerHost } from "./dockerHost";
 import { createImage } from "./serviceImage";
 import { volumeMounts } from "./serviceVolumes";
@@ -71,6 +79,7 @@ export class GpuService extends pulumi.ComponentResource {
         }),
         ...(args.command ? { command: [...args.command] } : {}),
         ...(args.user ? { user: args.user } : {}),
+        ...runtimeArgs(args),
         destroyGraceSeconds: args.stopGraceSeconds,
         mustRun: true,
       },

@@ -54,7 +54,7 @@ function buildImage(name: string, image: BuildImageSpec, host: DockerHost, paren
       ...(Object.keys(image.args).length > 0 ? { buildArgs: { ...image.args } } : {}),
       ...(image.target ? { target: image.target } : {}),
       noCache: image.noCache,
-      tags: [image.localTag],
+      tags: image.extraTag ? [image.localTag, image.extraTag] : [image.localTag],
       push: false,
       load: true,
       // Previews run on every pull request: they must not start multi-GB GPU image builds on the server.

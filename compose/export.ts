@@ -25,7 +25,7 @@ function service(s: ServiceSpec, stack: string): Record<string, unknown> {
       ...(s.image.target ? { target: s.image.target } : {}),
       ...(s.image.noCache ? { no_cache: true } : {}),
     };
-    out.image = s.image.localTag;
+    out.image = s.image.extraTag ?? s.image.localTag;
   }
   out.container_name = s.containerName;
   out.restart = s.restart;
@@ -68,7 +68,15 @@ function service(s: ServiceSpec, stack: string): Record<string, unknown> {
     };
   }
   if (s.command) out.command = [...s.command];
+  if (s.entrypoint) out.entrypoint = [...s.entrypoint];
   if (s.user) out.user = s.user;
+  if (s.shmSizeBytes !== undefined) out.shm_size = `${s.shmSizeBytes / 2 ** 20}m`;
+  if (s.ipc) out.ipc = s.ipc;
+  if (s.ulimits) {
+    out.ulimits = Object.fromEntries(
+      Object.entries(s.ulimits).map(([name, l]) => [name, l.soft === l.hard ? l.soft : { soft: l.soft, hard: l.hard }]),
+    );
+  }
   out.labels = { ...s.labels, [`${LABEL_PREFIX}service`]: s.name, [`${LABEL_PREFIX}stack`]: stack };
   out.stop_grace_period = `${s.stopGraceSeconds}s`;
   return out;

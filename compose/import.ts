@@ -1,30 +1,28 @@
 /**
- * Docker Compose file -> `services` stack config. Carries over what the Dockge stacks use and its common
- * variants; every key it cannot carry over is named in a warning, never dropped silently. Named volumes become
- * `external` references to the names Docker gave them (`<project>_<volume>`), so no data is left behind.
+ * Docker Compose file -> `services` stack config. The file is read as compose reads it (load.ts: merge keys,
+ * interpolation, .env, extends, profiles); each service is then carried over key by key. Every key it cannot
+ * carry over is named in a warning, never dropped silently; a value of the wrong shape is an error naming its
+ * compose key path. Named volumes become `external` references to the names Docker gave them, env values that
+ * look secret become `secretEnv` references (their values are never written).
  *
  * Pure: no Docker, no Pulumi. Errors are `ComposeError`s naming the compose key path.
  */
+import * as os from "node:os";
 import * as path from "node:path";
-import { isMap, parseDocument } from "yaml";
+import { CONFIG_NAMESPACE } from "../config/schema";
 import { durationSeconds } from "../config/serviceSpec";
 import { LABEL_PREFIX } from "../config/specs";
+import { ComposeError, isMap, listToMap, loadCompose, readEnvFile, type ComposeMap, type LoadOptions } from "./load";
+import * as fs from "node:fs";
 
-export class ComposeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ComposeError";
-  }
-}
+export { ComposeError } from "./load";
 
-export interface ImportOptions {
-  /** Folder of the compose file: relative build contexts and bind sources resolve against it. */
-  readonly composeDir: string;
+export interface ImportOptions extends LoadOptions {
   /** Host (a key of `hosts` in the stack) the services run on. */
   readonly host: string;
   /** Compose service name -> service name in the stack. */
   readonly rename?: Readonly<Record<string, string>>;
-  /** Only these compose services (default all). */
+  /** Only these compose services, whatever their profiles (default: what `docker compose up` starts). */
   readonly only?: readonly string[];
 }
 
@@ -37,28 +35,52 @@ export interface ImportedService {
   readonly config: Record<string, unknown>;
 }
 
+/** A value that looked secret: moved to `secrets.<name>` (to be set by hand), referenced by `secretEnv`. */
+export interface ImportedSecret {
+  readonly name: string;
+  /** Where the value is in the compose input, for the person who sets it. */
+  readonly from: string;
+  readonly env: string;
+  readonly service: string;
+}
+
 export interface ImportResult {
   /** Compose project name: top-level `name:`, else the compose file's folder. */
   readonly project: string;
   readonly services: Record<string, ImportedService>;
+  /** Secret values to set with `pulumi config set --secret --path 'gpu-services:secrets.<name>' …`. */
+  readonly secrets: ImportedSecret[];
+  /** Services `docker compose up` would not start (their profiles were not asked for). */
+  readonly skipped: Record<string, string[]>;
   /** Keys not carried over, each as `<compose path>: <why>`. */
   readonly warnings: string[];
 }
 
-const SERVICE_KEYS = new Set([
+/** Env names whose values are credentials (the same rule as the policy pack's). */
+export const SECRET_ENV_NAME = /TOKEN|KEY|PASSWORD|SECRET/i;
+
+const CARRIED = new Set([
   "image",
   "build",
   "ports",
   "volumes",
   "environment",
+  "env_file",
   "healthcheck",
   "restart",
   "deploy",
+  "gpus",
   "command",
+  "entrypoint",
   "user",
   "labels",
   "container_name",
   "stop_grace_period",
+  "shm_size",
+  "ipc",
+  "ulimits",
+  "profiles",
+  "extends",
 ]);
 
 /** Split a compose string command like a shell would (quotes, backslashes), without running a shell. */
@@ -100,75 +122,134 @@ export function parseImageRef(ref: string): { repository: string; tag?: string; 
   return { repository: m[1], ...(m[2] ? { tag: m[2] } : {}), ...(digest ? { digest } : {}) };
 }
 
-/** Compose durations (`30s`, `1m30s`, `1h`) are already Docker's. */
-const duration = (v: unknown) => String(v);
+const describeValue = (value: unknown) =>
+  value === null
+    ? "null"
+    : Array.isArray(value)
+      ? "a list"
+      : typeof value === "object"
+        ? "a map"
+        : `${typeof value} ${JSON.stringify(value)}`;
 
-function kv(list: unknown, where: string, warnings: string[]): Record<string, string> {
-  if (list === undefined || list === null) return {};
-  if (Array.isArray(list)) {
-    const out: Record<string, string> = {};
-    for (const item of list) {
-      const s = String(item);
-      const eq = s.indexOf("=");
-      if (eq < 0) {
-        warnings.push(
-          `${where}: "${s}" takes its value from the shell running compose; not carried over, set it in the stack`,
-        );
-        continue;
-      }
-      out[s.slice(0, eq)] = s.slice(eq + 1);
-    }
-    return out;
-  }
-  if (typeof list === "object") {
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(list as Record<string, unknown>)) {
-      if (v === null || v === undefined) {
-        warnings.push(
-          `${where}.${k}: takes its value from the shell running compose; not carried over, set it in the stack`,
-        );
-        continue;
-      }
-      out[k] = String(v);
-    }
-    return out;
-  }
-  throw new ComposeError(`${where}: must be a list of KEY=value or a map`);
+function shapeError(at: string, expected: string, value: unknown): ComposeError {
+  return new ComposeError(`${at}: must be ${expected} (got ${describeValue(value)})`);
 }
 
-function parsePort(p: unknown, where: string, warnings: string[]): Record<string, unknown> | undefined {
-  if (typeof p === "object" && p !== null) {
-    const o = p as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
+const isScalar = (value: unknown) => ["string", "number", "boolean"].includes(typeof value);
+
+/** A list, or an error naming the key. */
+function list(value: unknown, at: string, what: string): unknown[] {
+  if (!Array.isArray(value)) throw shapeError(at, what, value);
+  return value;
+}
+
+function map(value: unknown, at: string, what = "a map"): ComposeMap {
+  if (!isMap(value)) throw shapeError(at, what, value);
+  return value;
+}
+
+/** A command or entrypoint: a list as it is, a string split as a shell would. */
+function argv(value: unknown, at: string): string[] {
+  if (typeof value === "string") return splitCommand(value);
+  return list(value, at, "a list of arguments or a string").map((arg, i) => {
+    if (!isScalar(arg)) throw shapeError(`${at}[${i}]`, "a string", arg);
+    return String(arg);
+  });
+}
+
+/**
+ * environment, labels or build args: a list of KEY=value or a map. An environment variable without a value comes
+ * from the shell running compose; a label without one is empty.
+ */
+function keyValues(
+  value: unknown,
+  at: string,
+  shell: Readonly<Record<string, string | undefined>>,
+  warnings: string[],
+  bare: "from-shell" | "empty" = "from-shell",
+) {
+  if (value === undefined || value === null) return {};
+  let entries: ComposeMap;
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      if (!isScalar(item)) throw shapeError(`${at}[${i}]`, "KEY=value", item);
+    });
+    entries = listToMap(value);
+  } else entries = map(value, at, "a list of KEY=value or a map");
+  const out: Record<string, string> = {};
+  for (const [key, item] of Object.entries(entries)) {
+    if ((item === null || item === undefined) && bare === "empty") {
+      out[key] = "";
+      continue;
+    }
+    if (item === null || item === undefined) {
+      const fromShell = shell[key];
+      if (fromShell !== undefined) out[key] = fromShell;
+      else
+        warnings.push(
+          `${at}.${key}: takes its value from the shell running compose, where it is not set; not carried over`,
+        );
+      continue;
+    }
+    if (!isScalar(item)) throw shapeError(`${at}.${key}`, "a string, number or boolean", item);
+    out[key] = String(item);
+  }
+  return out;
+}
+
+/** `env_file`: a path or a list of paths or {path, required}; values in file order, later files winning. */
+function envFiles(value: unknown, at: string, composeDir: string): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  const entries = typeof value === "string" ? [value] : list(value, at, "a path or a list of paths");
+  const out: Record<string, string> = {};
+  entries.forEach((entry, i) => {
+    const where = `${at}${typeof value === "string" ? "" : `[${i}]`}`;
+    const spec = typeof entry === "string" ? { path: entry, required: true } : isMap(entry) ? entry : undefined;
+    if (!spec || typeof spec.path !== "string") throw shapeError(where, "a path or {path, required}", entry);
+    const file = path.resolve(composeDir, spec.path);
+    if (!fs.existsSync(file)) {
+      if (spec.required === false) return;
+      throw new ComposeError(`${where}: env file ${file} does not exist`);
+    }
+    Object.assign(out, readEnvFile(file, where));
+  });
+  return out;
+}
+
+function parsePort(p: unknown, at: string, warnings: string[]): Record<string, unknown> | undefined {
+  if (isMap(p)) {
+    for (const k of Object.keys(p)) {
       if (!["target", "published", "host_ip", "protocol", "mode", "name", "app_protocol"].includes(k)) {
-        warnings.push(`${where}.${k}: not carried over`);
+        warnings.push(`${at}.${k}: not carried over`);
       }
     }
-    if (o.published === undefined) {
-      warnings.push(`${where}: no published port (Docker would pick a random one); not carried over`);
+    if (p.target === undefined) throw new ComposeError(`${at}: a port in long syntax needs target`);
+    if (p.published === undefined || p.published === "") {
+      warnings.push(`${at}: no published port (Docker would pick a random one); not carried over`);
       return undefined;
     }
-    const published = Number(String(o.published));
+    const published = Number(String(p.published));
     if (!Number.isInteger(published)) {
-      warnings.push(`${where}: published port range "${o.published}" is not supported; not carried over`);
+      warnings.push(`${at}: published port range "${String(p.published)}" is not supported; not carried over`);
       return undefined;
     }
     return {
       host: published,
-      container: Number(o.target),
-      ...(o.protocol && o.protocol !== "tcp" ? { protocol: o.protocol } : {}),
-      ...(o.host_ip && o.host_ip !== "0.0.0.0" ? { hostIp: o.host_ip } : {}),
+      container: Number(p.target),
+      ...(p.protocol && p.protocol !== "tcp" ? { protocol: p.protocol } : {}),
+      ...(p.host_ip && p.host_ip !== "0.0.0.0" ? { hostIp: p.host_ip } : {}),
     };
   }
+  if (!isScalar(p)) throw shapeError(at, "a port such as 8080:80 or {target, published}", p);
   const s = String(p);
   const m = /^(?:(\[[^\]]+\]|\d+\.\d+\.\d+\.\d+):)?(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/.exec(s);
   if (!m) {
-    warnings.push(`${where}: "${s}" (ranges or an unknown form) is not supported; not carried over`);
+    warnings.push(`${at}: "${s}" (ranges or an unknown form) is not supported; not carried over`);
     return undefined;
   }
   const [, ip, host, container, protocol] = m;
   if (!host) {
-    warnings.push(`${where}: "${s}" publishes on a random host port; not carried over`);
+    warnings.push(`${at}: "${s}" publishes on a random host port; not carried over`);
     return undefined;
   }
   return {
@@ -179,49 +260,67 @@ function parsePort(p: unknown, where: string, warnings: string[]): Record<string
   };
 }
 
-/**
- * Read a compose file's text. `fileDir` names the folder the file lives in (project name and relative paths).
- */
-export function importCompose(text: string, options: ImportOptions): ImportResult {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new ComposeError(`not valid YAML: ${doc.errors.map((e) => e.message).join("; ")}`);
-  }
-  const root = doc.toJS() as Record<string, any> | null;
-  if (!root || typeof root !== "object" || !isMap(doc.contents))
-    throw new ComposeError("not a compose file: expected a map at the top");
-  if (!root.services || typeof root.services !== "object") throw new ComposeError("not a compose file: no services");
+/** camelCase of an env name: HF_TOKEN -> hfToken. */
+function secretNameOf(env: string): string {
+  return env.toLowerCase().replace(/[_-]+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
 
-  const warnings: string[] = [];
-  const project = String(root.name ?? path.basename(options.composeDir))
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]/g, "");
-  for (const key of Object.keys(root)) {
-    if (!["services", "volumes", "name", "version"].includes(key))
-      warnings.push(`${key}: top-level key not carried over`);
+/** The GPU request of one nvidia device reservation (`deploy…devices[]` or `gpus:`). */
+function gpuRequest(d: ComposeMap, where: string): Record<string, unknown> {
+  if (d.count !== undefined && d.device_ids !== undefined)
+    throw new ComposeError(`${where}: count and device_ids conflict`);
+  if (d.capabilities !== undefined && !Array.isArray(d.capabilities)) {
+    throw shapeError(`${where}.capabilities`, "a list such as [gpu]", d.capabilities);
   }
-  const topVolumes = (root.volumes ?? {}) as Record<
-    string,
-    { name?: string; external?: boolean | { name?: string } } | null
-  >;
-  const volumeName = (key: string) => {
-    const v = topVolumes[key] ?? {};
-    const externalName = typeof v.external === "object" ? v.external?.name : undefined;
-    if (v.name) return v.name;
-    if (externalName) return externalName;
-    if (v.external) return key;
+  if (d.device_ids !== undefined && !Array.isArray(d.device_ids)) {
+    throw shapeError(`${where}.device_ids`, "a list of device IDs", d.device_ids);
+  }
+  const count =
+    d.count === undefined ? undefined : String(d.count) === "all" || d.count === -1 ? "all" : Number(d.count);
+  if (typeof count === "number" && (!Number.isInteger(count) || count < 1)) {
+    throw shapeError(`${where}.count`, 'a whole number of at least 1, or "all"', d.count);
+  }
+  return {
+    ...(d.device_ids ? { deviceIds: (d.device_ids as unknown[]).map(String) } : { count: count ?? "all" }),
+    ...(d.capabilities ? { capabilities: (d.capabilities as unknown[]).map(String) } : {}),
+  };
+}
+
+/** Read a compose file's text; `options.composeDir` names the folder it lives in. */
+export function importCompose(text: string, options: ImportOptions): ImportResult {
+  const shell = options.environment ?? {};
+  const loaded = loadCompose(text, { ...options, ...(options.only ? { services: options.only } : {}) });
+  const warnings = [...loaded.warnings];
+  for (const key of loaded.otherTopLevel) warnings.push(`${key}: top-level key not carried over`);
+  const { project } = loaded;
+
+  const volumeName = (key: string, at: string): string => {
+    if (!(key in loaded.volumes)) {
+      warnings.push(
+        `${at}: named volume "${key}" is not declared under the top-level volumes (docker compose v2 refuses ` +
+          `that); taken as compose would name it, ${project}_${key}`,
+      );
+    }
+    const v = loaded.volumes[key] ?? {};
+    const external = v.external;
+    if (typeof v.name === "string" && v.name) return v.name;
+    if (isMap(external) && typeof external.name === "string") return external.name;
+    if (external === true) return key;
     return `${project}_${key}`;
   };
+  const home = shell.HOME ?? os.homedir();
+  const bindSource = (source: string, at: string) => {
+    if (source.startsWith("~")) {
+      warnings.push(`${at}: "~" is the home folder of the user running compose; taken as ${home}`);
+      return path.join(home, source.slice(1));
+    }
+    return path.resolve(options.composeDir, source);
+  };
 
-  const names = Object.keys(root.services);
-  for (const wanted of options.only ?? []) {
-    if (!names.includes(wanted))
-      throw new ComposeError(`no service "${wanted}" in the compose file; services: ${names.join(", ")}`);
-  }
+  const secrets: ImportedSecret[] = [];
+  const secretValues = new Map<string, string>();
   const services: Record<string, ImportedService> = {};
-  for (const composeName of names) {
-    if (options.only && !options.only.includes(composeName)) continue;
-    const svc = (root.services[composeName] ?? {}) as Record<string, any>;
+  for (const [composeName, svc] of Object.entries(loaded.services)) {
     const at = `services.${composeName}`;
     const name = options.rename?.[composeName] ?? composeName;
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) {
@@ -229,47 +328,53 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
         `${at}: "${name}" cannot be a service name here (lowercase letters, digits, -); rename it with --rename ${composeName}=<name>`,
       );
     }
-    for (const key of Object.keys(svc)) if (!SERVICE_KEYS.has(key)) warnings.push(`${at}.${key}: not carried over`);
+    for (const key of Object.keys(svc)) {
+      if (!CARRIED.has(key) && !key.startsWith("x-")) warnings.push(`${at}.${key}: not carried over`);
+    }
 
     const config: Record<string, unknown> = { host: options.host };
-    if (svc.container_name) config.containerName = String(svc.container_name);
+    if (svc.container_name !== undefined) config.containerName = String(svc.container_name);
 
     if (svc.build !== undefined) {
-      const b = typeof svc.build === "string" ? { context: svc.build } : (svc.build as Record<string, any>);
+      const b =
+        typeof svc.build === "string" ? { context: svc.build } : map(svc.build, `${at}.build`, "a path or a map");
       for (const k of Object.keys(b)) {
         if (!["context", "dockerfile", "args", "target", "no_cache"].includes(k))
           warnings.push(`${at}.build.${k}: not carried over`);
       }
       const context = String(b.context ?? ".");
-      const isUrl = /^(https?:\/\/|ssh:\/\/|git@)/.test(context);
+      const isUrl = /^(https?:\/\/|ssh:\/\/|git:\/\/|git@)/.test(context);
       // A git URL may carry its ref after #: the stack keeps them apart.
       const [url, ref] = isUrl ? context.split("#") : [context, undefined];
       const build: Record<string, unknown> = { context: isUrl ? url : path.resolve(options.composeDir, context) };
       if (ref) build.ref = ref;
       if (b.dockerfile && b.dockerfile !== "Dockerfile") build.dockerfile = String(b.dockerfile);
-      const args = kv(b.args, `${at}.build.args`, warnings);
+      const args = keyValues(b.args, `${at}.build.args`, shell, warnings);
       if (Object.keys(args).length > 0) build.args = args;
       if (b.target) build.target = String(b.target);
       if (b.no_cache === true) build.noCache = true;
+      // compose tags the build with `image:`; a name in this program's namespace is the one it gives builds anyway.
+      if (svc.image !== undefined && !String(svc.image).startsWith(`${CONFIG_NAMESPACE}/`))
+        build.tag = String(svc.image);
       config.build = build;
       if (!isUrl) {
         warnings.push(
-          `${at}.build.context: ${build.context} is a folder on this machine; to build on the server from ` +
+          `${at}.build.context: ${String(build.context)} is a folder on this machine; to build on the server from ` +
             "source, set build.context to the repository's git URL and pin a commit with npm run release",
         );
       }
-      if (svc.image)
-        warnings.push(`${at}.image: "${svc.image}" only names the built image in compose; not carried over`);
-    } else if (svc.image) {
+    } else if (svc.image !== undefined) {
+      if (!isScalar(svc.image)) throw shapeError(`${at}.image`, "an image name", svc.image);
       config.image = parseImageRef(String(svc.image));
     } else {
       throw new ComposeError(`${at}: has neither image nor build`);
     }
 
     if (svc.ports !== undefined) {
-      if (svc.network_mode === "host")
+      if (svc.network_mode === "host") {
         throw new ComposeError(`${at}: ports and network_mode: host conflict (host networking publishes nothing)`);
-      const ports = (svc.ports as unknown[])
+      }
+      const ports = list(svc.ports, `${at}.ports`, "a list of ports")
         .map((p, i) => parsePort(p, `${at}.ports[${i}]`, warnings))
         .filter((p) => p !== undefined);
       if (ports.length > 0) config.ports = ports;
@@ -277,79 +382,110 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
 
     const volumes: Record<string, unknown>[] = [];
     const binds: Record<string, unknown>[] = [];
-    ((svc.volumes ?? []) as unknown[]).forEach((v, i) => {
-      const where = `${at}.volumes[${i}]`;
-      let type: string;
-      let source: string | undefined;
-      let target: string;
-      let readOnly = false;
-      if (typeof v === "object" && v !== null) {
-        const o = v as Record<string, any>;
-        type = String(o.type ?? "volume");
-        source = o.source === undefined ? undefined : String(o.source);
-        target = String(o.target);
-        readOnly = o.read_only === true;
-        for (const k of Object.keys(o)) {
-          if (!["type", "source", "target", "read_only"].includes(k)) warnings.push(`${where}.${k}: not carried over`);
-        }
-      } else {
-        const parts = String(v).split(":");
-        if (parts.length === 1) {
-          type = "volume";
-          target = parts[0];
+    if (svc.volumes !== undefined) {
+      list(svc.volumes, `${at}.volumes`, "a list of mounts").forEach((v, i) => {
+        const where = `${at}.volumes[${i}]`;
+        let type: string;
+        let source: string | undefined;
+        let target: string;
+        let readOnly = false;
+        if (isMap(v)) {
+          type = String(v.type ?? "volume");
+          if (v.target === undefined) throw new ComposeError(`${where}: a mount in long syntax needs target`);
+          if (type === "bind" && (v.source === undefined || v.source === "")) {
+            throw new ComposeError(`${where}: a bind mount needs source (the host folder)`);
+          }
+          source = v.source === undefined ? undefined : String(v.source);
+          target = String(v.target);
+          readOnly = v.read_only === true;
+          for (const k of Object.keys(v)) {
+            if (!["type", "source", "target", "read_only", "bind", "volume"].includes(k))
+              warnings.push(`${where}.${k}: not carried over`);
+          }
+        } else if (isScalar(v)) {
+          const parts = String(v).split(":");
+          if (parts.length === 1) {
+            type = "volume";
+            target = parts[0];
+          } else {
+            source = parts[0];
+            target = parts[1];
+            readOnly = (parts[2] ?? "").split(",").includes("ro");
+            type = /^[./~]/.test(source) ? "bind" : "volume";
+          }
         } else {
-          source = parts[0];
-          target = parts[1];
-          const mode = parts[2] ?? "";
-          readOnly = mode.split(",").includes("ro");
-          type = /^[./~]/.test(source) ? "bind" : "volume";
+          throw shapeError(where, "a mount such as data:/data or {type, source, target}", v);
         }
-      }
-      if (type === "tmpfs" || (type === "volume" && source === undefined)) {
-        warnings.push(
-          `${where}: ${type === "tmpfs" ? "tmpfs" : "an anonymous volume"} on ${target} is not carried over (its data does not outlive the container anyway)`,
-        );
-        return;
-      }
-      if (type === "bind") {
-        const abs = source!.startsWith("~") ? source! : path.resolve(options.composeDir, source!);
-        if (source!.startsWith("~"))
-          warnings.push(`${where}: "~" is expanded by the shell running compose; write the absolute path in the stack`);
-        binds.push({ source: abs, target, ...(readOnly ? { readOnly: true } : {}) });
-      } else {
-        volumes.push({ name: volumeName(source!), target, external: true, ...(readOnly ? { readOnly: true } : {}) });
-      }
-    });
+        if (type === "tmpfs" || (type === "volume" && (source === undefined || source === ""))) {
+          warnings.push(
+            `${where}: ${type === "tmpfs" ? "tmpfs" : "an anonymous volume"} on ${target} is not carried over (its data does not outlive the container anyway)`,
+          );
+          return;
+        }
+        if (type === "bind")
+          binds.push({ source: bindSource(source!, where), target, ...(readOnly ? { readOnly: true } : {}) });
+        else if (type === "volume") {
+          volumes.push({
+            name: volumeName(source!, where),
+            target,
+            external: true,
+            ...(readOnly ? { readOnly: true } : {}),
+          });
+        } else warnings.push(`${where}: a ${type} mount is not carried over`);
+      });
+    }
     if (volumes.length > 0) config.volumes = volumes;
     if (binds.length > 0) config.binds = binds;
 
-    const env = kv(svc.environment, `${at}.environment`, warnings);
-    if (Object.keys(env).length > 0) config.env = env;
-    for (const k of Object.keys(env)) {
-      if (/TOKEN|KEY|PASSWORD|SECRET/i.test(k)) {
-        warnings.push(
-          `${at}.environment.${k}: looks secret; move it to secretEnv and set it with pulumi config set --secret`,
-        );
+    // env_file first, environment over it, as compose does; values that look secret go to secretEnv.
+    const env = {
+      ...envFiles(svc.env_file, `${at}.env_file`, options.composeDir),
+      ...keyValues(svc.environment, `${at}.environment`, shell, warnings),
+    };
+    const plain: Record<string, string> = {};
+    const secretEnv: Record<string, string> = {};
+    for (const [key, value] of Object.entries(env)) {
+      if (!SECRET_ENV_NAME.test(key)) {
+        plain[key] = value;
+        continue;
       }
+      let secretName = secretNameOf(key);
+      if (secretValues.has(secretName) && secretValues.get(secretName) !== value)
+        secretName = secretNameOf(`${name}_${key}`);
+      if (!secretValues.has(secretName)) {
+        secretValues.set(secretName, value);
+        secrets.push({ name: secretName, from: `${at}.environment.${key}`, env: key, service: name });
+      }
+      secretEnv[key] = secretName;
     }
+    if (Object.keys(plain).length > 0) config.env = plain;
+    if (Object.keys(secretEnv).length > 0) config.secretEnv = secretEnv;
 
-    if (svc.healthcheck) {
-      const h = svc.healthcheck as Record<string, any>;
+    if (svc.healthcheck !== undefined) {
+      const h = map(svc.healthcheck, `${at}.healthcheck`);
       if (h.disable === true && h.test !== undefined)
         throw new ComposeError(`${at}.healthcheck: disable: true and test conflict`);
       for (const k of Object.keys(h)) {
-        if (!["test", "interval", "timeout", "retries", "start_period", "disable"].includes(k))
+        if (!["test", "interval", "timeout", "retries", "start_period", "disable"].includes(k)) {
           warnings.push(`${at}.healthcheck.${k}: not carried over`);
+        }
       }
-      const test =
-        h.disable === true ? ["NONE"] : typeof h.test === "string" ? h.test : (h.test as unknown[]).map(String);
-      if (test !== undefined) {
+      if (h.test !== undefined && typeof h.test !== "string" && !Array.isArray(h.test)) {
+        throw shapeError(`${at}.healthcheck.test`, "a list such as [CMD, curl, -f, …] or a string", h.test);
+      }
+      if (h.disable === true) config.healthcheck = { test: ["NONE"] };
+      else if (h.test === undefined) {
+        warnings.push(
+          `${at}.healthcheck: has no test, so compose keeps the image's HEALTHCHECK test with these timings; ` +
+            "not carried over (a stack healthcheck names its test)",
+        );
+      } else {
         config.healthcheck = {
-          test,
-          ...(h.interval !== undefined ? { interval: duration(h.interval) } : {}),
-          ...(h.timeout !== undefined ? { timeout: duration(h.timeout) } : {}),
+          test: typeof h.test === "string" ? h.test : (h.test as unknown[]).map(String),
+          ...(h.interval !== undefined ? { interval: String(h.interval) } : {}),
+          ...(h.timeout !== undefined ? { timeout: String(h.timeout) } : {}),
           ...(h.retries !== undefined ? { retries: Number(h.retries) } : {}),
-          ...(h.start_period !== undefined ? { startPeriod: duration(h.start_period) } : {}),
+          ...(h.start_period !== undefined ? { startPeriod: String(h.start_period) } : {}),
         };
       }
     }
@@ -362,47 +498,79 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
       config.restart = "no"; // compose's default; the stack's default would be unless-stopped
     }
 
-    const deploy = svc.deploy as Record<string, any> | undefined;
-    if (deploy) {
+    if (svc.deploy !== undefined) {
+      const deploy = map(svc.deploy, `${at}.deploy`);
       for (const k of Object.keys(deploy)) if (k !== "resources") warnings.push(`${at}.deploy.${k}: not carried over`);
-      const resources = (deploy.resources ?? {}) as Record<string, any>;
+      const resources = deploy.resources === undefined ? {} : map(deploy.resources, `${at}.deploy.resources`);
       for (const k of Object.keys(resources))
         if (k !== "reservations") warnings.push(`${at}.deploy.resources.${k}: not carried over`);
-      const reservations = (resources.reservations ?? {}) as Record<string, any>;
-      for (const k of Object.keys(reservations))
+      const reservations =
+        resources.reservations === undefined ? {} : map(resources.reservations, `${at}.deploy.resources.reservations`);
+      for (const k of Object.keys(reservations)) {
         if (k !== "devices") warnings.push(`${at}.deploy.resources.reservations.${k}: not carried over`);
-      const devices = (reservations.devices ?? []) as Record<string, any>[];
-      devices.forEach((d, i) => {
-        const where = `${at}.deploy.resources.reservations.devices[${i}]`;
+      }
+      const devicesAt = `${at}.deploy.resources.reservations.devices`;
+      const devices =
+        reservations.devices === undefined ? [] : list(reservations.devices, devicesAt, "a list of device requests");
+      devices.forEach((entry, i) => {
+        const where = `${devicesAt}[${i}]`;
+        const d = map(entry, where, "a device request such as {driver: nvidia, count: 1, capabilities: [gpu]}");
         if (d.driver !== undefined && d.driver !== "nvidia") {
-          warnings.push(`${where}: driver "${d.driver}" is not carried over (only nvidia)`);
+          warnings.push(`${where}: driver "${String(d.driver)}" is not carried over (only nvidia)`);
           return;
         }
-        if (d.count !== undefined && d.device_ids !== undefined)
-          throw new ComposeError(`${where}: count and device_ids conflict`);
-        if (config.gpus) {
-          warnings.push(`${where}: a second device request is not carried over`);
-          return;
-        }
-        config.gpus = {
-          ...(d.device_ids
-            ? { deviceIds: (d.device_ids as unknown[]).map(String) }
-            : { count: d.count === "all" ? "all" : Number(d.count ?? 1) }),
-          ...(d.capabilities ? { capabilities: (d.capabilities as unknown[]).map(String) } : {}),
-        };
+        const request = gpuRequest(d, where);
+        if (config.gpus) warnings.push(`${where}: a second device request is not carried over`);
+        else config.gpus = request;
       });
     }
+    if (svc.gpus !== undefined) {
+      if (config.gpus) warnings.push(`${at}.gpus: a second device request is not carried over`);
+      else if (svc.gpus === "all") config.gpus = { count: "all" };
+      else {
+        const requests = list(svc.gpus, `${at}.gpus`, '"all" or a list of device requests');
+        config.gpus = gpuRequest(map(requests[0], `${at}.gpus[0]`), `${at}.gpus[0]`);
+        if (requests.length > 1) warnings.push(`${at}.gpus[1]: a second device request is not carried over`);
+      }
+    }
 
-    if (svc.command !== undefined)
-      config.command = Array.isArray(svc.command) ? svc.command.map(String) : splitCommand(String(svc.command));
+    if (svc.command !== undefined && svc.command !== null) config.command = argv(svc.command, `${at}.command`);
+    if (svc.entrypoint !== undefined && svc.entrypoint !== null) {
+      const entrypoint = argv(svc.entrypoint, `${at}.entrypoint`);
+      if (entrypoint.length > 0) config.entrypoint = entrypoint;
+      else warnings.push(`${at}.entrypoint: an empty entrypoint (clearing the image's) is not carried over`);
+    }
     if (svc.user !== undefined) config.user = String(svc.user);
-    if (svc.stop_grace_period !== undefined)
+    if (svc.stop_grace_period !== undefined) {
       config.stopGraceSeconds = Math.round(durationSeconds(String(svc.stop_grace_period)));
-    // Labels this program sets itself on every container (an exported file carries them) are written again.
-    const labels = Object.fromEntries(
-      Object.entries(kv(svc.labels, `${at}.labels`, warnings)).filter(([k]) => !k.startsWith(LABEL_PREFIX)),
-    );
-    if (Object.keys(labels).length > 0) config.labels = labels;
+    }
+    if (svc.shm_size !== undefined) {
+      if (!isScalar(svc.shm_size)) throw shapeError(`${at}.shm_size`, "a size such as 16g", svc.shm_size);
+      config.shmSize = typeof svc.shm_size === "number" ? svc.shm_size : String(svc.shm_size);
+    }
+    if (svc.ipc !== undefined) {
+      const ipc = String(svc.ipc);
+      if (["host", "private", "shareable"].includes(ipc)) config.ipc = ipc;
+      else warnings.push(`${at}.ipc: "${ipc}" (another container's IPC namespace) is not carried over`);
+    }
+    if (svc.ulimits !== undefined) {
+      const ulimits: Record<string, unknown> = {};
+      for (const [limit, value] of Object.entries(map(svc.ulimits, `${at}.ulimits`, "a map such as {memlock: -1}"))) {
+        const where = `${at}.ulimits.${limit}`;
+        if (typeof value === "number" || (typeof value === "string" && /^-?\d+$/.test(value)))
+          ulimits[limit] = Number(value);
+        else if (isMap(value) && value.soft !== undefined && value.hard !== undefined) {
+          ulimits[limit] = { soft: Number(value.soft), hard: Number(value.hard) };
+        } else throw shapeError(where, "a number or {soft, hard}", value);
+      }
+      if (Object.keys(ulimits).length > 0) config.ulimits = ulimits;
+    }
+    if (svc.labels !== undefined) {
+      const labels = keyValues(svc.labels, `${at}.labels`, shell, warnings, "empty");
+      const own = Object.keys(labels).filter((k) => k.startsWith(LABEL_PREFIX));
+      for (const k of own) delete labels[k]; // this program's own labels: it sets them itself
+      if (Object.keys(labels).length > 0) config.labels = labels;
+    }
 
     services[name] = {
       composeName,
@@ -410,5 +578,5 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
       config,
     };
   }
-  return { project, services, warnings };
+  return { project, services, secrets, skipped: loaded.skipped, warnings };
 }

@@ -91,6 +91,7 @@ function buildImage(ctx: ModelContext, name: string, build: BuildConfig): ImageS
     ...(build.target !== undefined ? { target: build.target } : {}),
     noCache: build.noCache,
     localTag: `${ctx.project}/${name}:${tagSafe(build.ref ?? `${ctx.stack}-local`)}`,
+    ...(build.tag !== undefined ? { extraTag: build.tag } : {}),
   };
 }
 

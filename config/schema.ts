@@ -10,9 +10,9 @@
  */
 import { z } from "zod";
 import type { RelatedPathParams } from "./problems";
-import { LABEL_PREFIX, RESTART_POLICIES } from "./specs";
+import { IPC_MODES, LABEL_PREFIX, RESTART_POLICIES, ULIMIT_NAMES } from "./specs";
 
-export { RESTART_POLICIES } from "./specs";
+export { IPC_MODES, RESTART_POLICIES, ULIMIT_NAMES } from "./specs";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const CONFIG_NAMESPACE = "gpu-services";
@@ -27,6 +27,8 @@ const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
 const REPOSITORY_RE =
   /^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** A repository with an optional tag: what `docker tag` takes as a target. */
+const IMAGE_NAME_RE = new RegExp(`${REPOSITORY_RE.source.slice(0, -1)}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$`);
 export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** A Go-style duration as Docker takes it: 30s, 1m30s, 500ms, 1h. */
@@ -75,6 +77,52 @@ const absolutePath = (where: string) =>
     .refine((p) => p.startsWith("/"), {
       error: (issue) => `must be an absolute path ${where} (got ${JSON.stringify(issue.input)})`,
     });
+
+/** Binary multiples, as Docker reads `16g`, `512m`, `2gb` (go-units RAMInBytes). */
+const SIZE_RE = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?$/i;
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
+
+/** Bytes in a Docker size: a number of bytes, or `16g`, `512m`, `2gb`, `1GiB`; undefined if it is not one. */
+export function sizeBytes(size: string | number): number | undefined {
+  if (typeof size === "number") return Number.isInteger(size) && size >= 0 ? size : undefined;
+  const match = SIZE_RE.exec(size.trim());
+  if (!match) return undefined;
+  const bytes = Number(match[1]) * SIZE_UNITS[match[2].toLowerCase()];
+  return Number.isFinite(bytes) ? Math.round(bytes) : undefined;
+}
+
+const MIB = 2 ** 20;
+
+/** /dev/shm's size: whole MiB from 1 MiB (Docker's provider takes MiB), given as `16g` or in bytes. */
+const shmSize = z.union([z.string(), z.number()]).superRefine((size, ctx) => {
+  const bytes = sizeBytes(size);
+  if (bytes === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must be a size such as 16g, 512m or a number of bytes (got ${JSON.stringify(size)})`,
+    });
+  } else if (bytes < MIB || bytes % MIB !== 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must be a whole number of MiB, at least 1m (got ${JSON.stringify(size)})`,
+    });
+  }
+});
+
+const ulimitNumber = z.int({ error: "must be a whole number, or -1 for unlimited" }).min(-1, {
+  error: "must be a whole number, or -1 for unlimited",
+});
+
+/** One resource limit: a number for soft and hard alike, or {soft, hard}; -1 is unlimited. */
+const ulimit = z
+  .union([ulimitNumber, z.strictObject({ soft: ulimitNumber, hard: ulimitNumber })], {
+    error: "must be a number (-1 for unlimited) or {soft, hard}",
+  })
+  .superRefine((limit, ctx) => {
+    if (typeof limit === "object" && limit.hard !== -1 && (limit.soft === -1 || limit.soft > limit.hard)) {
+      ctx.addIssue({ code: "custom", message: `soft (${limit.soft}) may not exceed hard (${limit.hard})` });
+    }
+  });
 
 /** Env variable names: the keys of `env` and `secretEnv`. */
 export const EnvNameSchema = z
@@ -177,6 +225,11 @@ export const BuildSchema = z
     target: z.string().min(1).optional(),
     /** Build without the layer cache (docker build --no-cache). */
     noCache: z.boolean().default(false),
+    /** One more name for the built image, such as compose's `image:` beside `build:` (sd-auto:78). */
+    tag: z
+      .string()
+      .regex(IMAGE_NAME_RE, { error: "must be an image name such as sd-auto:78 or ghcr.io/owner/name:tag" })
+      .optional(),
   })
   .superRefine((build, ctx) => {
     if (urlHasCredentials(build.context)) {
@@ -305,6 +358,14 @@ const ServiceFields = z.strictObject({
   healthcheck: HealthcheckSchema.optional(),
   command: z.array(z.string()).optional(),
   user: z.string().min(1).optional(),
+  /** Replaces the image's ENTRYPOINT: a list, as Docker takes it. */
+  entrypoint: z.array(z.string()).min(1, { error: "must list the program and its arguments" }).optional(),
+  /** Size of /dev/shm (PyTorch and NCCL with several GPUs need more than Docker's 64 MiB): 16g, 512m or bytes. */
+  shmSize: shmSize.optional(),
+  /** IPC namespace: host (NCCL across containers), shareable or private. */
+  ipc: z.enum(IPC_MODES, { error: `must be one of ${IPC_MODES.join(", ")}` }).optional(),
+  /** Resource limits by name (memlock: -1, stack: 67108864, nofile: {soft, hard}), as NVIDIA's images document. */
+  ulimits: z.record(z.enum(ULIMIT_NAMES, { error: `must be one of ${ULIMIT_NAMES.join(", ")}` }), ulimit).optional(),
   labels: z.record(LabelKeySchema, scalarValue).default({}),
   scheme: z.enum(["http", "https"], { error: "must be http or https" }).default("http"),
   /** The container port whose published host port is the service endpoint; default the first tcp port. */

@@ -4,9 +4,9 @@
  */
 import type { ModelContext } from "./context";
 import { buildImageSpec, checkImagePins } from "./imageSpec";
-import { ServiceSchema, type ServiceConfig } from "./schema";
+import { ServiceSchema, sizeBytes, type ServiceConfig } from "./schema";
 import { sortedRecord } from "./sorted";
-import type { GpuSpec, HealthcheckSpec, PortSpec, ServiceSpec } from "./specs";
+import type { GpuSpec, HealthcheckSpec, PortSpec, ServiceSpec, UlimitSpec } from "./specs";
 
 /** Seconds in a Docker duration such as 1m30s. */
 export function durationSeconds(duration: string): number {
@@ -44,6 +44,18 @@ export function gpuSpec(gpus: NonNullable<ServiceConfig["gpus"]>): GpuSpec {
     ...(gpus.deviceIds ? { deviceIds: gpus.deviceIds } : { count: gpus.count ?? 1 }),
     capabilities: gpus.capabilities,
   };
+}
+
+/** Limits as {soft, hard}, by name. */
+export function ulimitSpecs(ulimits: NonNullable<ServiceConfig["ulimits"]>): Record<string, UlimitSpec> {
+  return sortedRecord(
+    Object.fromEntries(
+      Object.entries(ulimits).map(([name, limit]) => [
+        name,
+        typeof limit === "number" ? { soft: limit, hard: limit } : { soft: limit.soft, hard: limit.hard },
+      ]),
+    ),
+  );
 }
 
 /** Its host exists and the secrets its env names are set: read from the raw value, as pins are. */
@@ -85,6 +97,10 @@ export function buildServiceSpec(ctx: ModelContext, name: string, service: Servi
     ...(service.healthcheck ? { healthcheck: healthcheckSpec(service.healthcheck) } : {}),
     ...(service.command ? { command: service.command } : {}),
     ...(service.user ? { user: service.user } : {}),
+    ...(service.entrypoint ? { entrypoint: service.entrypoint } : {}),
+    ...(service.shmSize !== undefined ? { shmSizeBytes: sizeBytes(service.shmSize)! } : {}),
+    ...(service.ipc ? { ipc: service.ipc } : {}),
+    ...(service.ulimits && Object.keys(service.ulimits).length > 0 ? { ulimits: ulimitSpecs(service.ulimits) } : {}),
     labels: sortedRecord(service.labels),
     scheme: service.scheme,
     ...(endpoint ? { endpoint } : {}),

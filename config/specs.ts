@@ -14,6 +14,25 @@ export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 export const IPC_MODES = ["private", "shareable", "host"] as const;
 export type IpcMode = (typeof IPC_MODES)[number];
 
+/** Resource limits Docker sets (`--ulimit <name>=…`). */
+export const ULIMIT_NAMES = [
+  "core",
+  "cpu",
+  "data",
+  "fsize",
+  "locks",
+  "memlock",
+  "msgqueue",
+  "nice",
+  "nofile",
+  "nproc",
+  "rss",
+  "rtprio",
+  "rttime",
+  "sigpending",
+  "stack",
+] as const;
+
 export interface RegistryAuthSpec {
   readonly address: string;
   readonly username: string;
@@ -63,6 +82,8 @@ export interface BuildImageSpec {
   readonly noCache: boolean;
   /** The tag the built image gets on the Docker host. */
   readonly localTag: string;
+  /** One more name the built image gets (compose's `image:` beside `build:`). */
+  readonly extraTag?: string;
 }
 
 export type ImageSpec = RegistryImageSpec | BuildImageSpec;

@@ -33,9 +33,24 @@ export function formatRelease(r: Release): string {
   return r.digest ?? r.tag ?? "latest";
 }
 
-/** The model of a stack file's text, checked against its neighbour stacks when their folder is given. */
-export function modelOf(text: string, stack: string, projectDir?: string): DeploymentModel {
-  const raw = parseStackText(text, undefined, `Pulumi.${stack}.yaml`);
+/**
+ * The model of a stack file's text, checked against its neighbour stacks when their folder is given.
+ * `pendingSecrets` are secrets the file refers to that are about to be set (`pulumi config set --secret`, which
+ * import-compose prints): the text is checked as it will be once they are.
+ */
+export function modelOf(
+  text: string,
+  stack: string,
+  projectDir?: string,
+  pendingSecrets: readonly string[] = [],
+): DeploymentModel {
+  let raw = parseStackText(text, undefined, `Pulumi.${stack}.yaml`);
+  if (pendingSecrets.length > 0) {
+    const current = raw.values.secrets;
+    const secrets = { ...(current !== null && typeof current === "object" ? current : {}) } as Record<string, unknown>;
+    for (const name of pendingSecrets) secrets[name] ??= "(to be set)";
+    raw = { ...raw, values: { ...raw.values, secrets }, secretKeys: new Set([...raw.secretKeys, "secrets"]) };
+  }
   return projectDir
     ? modelFromRaw(raw, stack, projectDir)
     : buildModel(raw.values, { stack, secretKeys: raw.secretKeys });
@@ -106,10 +121,11 @@ export function renderChecked(
   stack: string,
   projectDir: string | undefined,
   refusal: string,
+  pendingSecrets: readonly string[] = [],
 ): { text: string; model: DeploymentModel } {
   const text = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
   try {
-    return { text, model: modelOf(text, stack, projectDir) };
+    return { text, model: modelOf(text, stack, projectDir, pendingSecrets) };
   } catch (e) {
     if (e instanceof StackConfigError) throw new ReleaseError(EXIT.refused, `${refusal}:\n${e.message}`);
     throw e;
