@@ -42,6 +42,8 @@ export interface ImportedSecret {
   readonly from: string;
   readonly env: string;
   readonly service: string;
+  /** The value, in memory only: never written, never printed (the CLI prints where it is, `from`). */
+  readonly value: string;
 }
 
 export interface ImportResult {
@@ -260,6 +262,12 @@ function parsePort(p: unknown, at: string, warnings: string[]): Record<string, u
   };
 }
 
+/** A path inside the container as compose writes it: `/tmp/images/` -> `/tmp/images`. */
+function containerPath(target: string): string {
+  const clean = path.posix.normalize(target);
+  return clean.length > 1 ? clean.replace(/\/$/, "") : clean;
+}
+
 /** camelCase of an env name: HF_TOKEN -> hfToken. */
 function secretNameOf(env: string): string {
   return env.toLowerCase().replace(/[_-]+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -396,7 +404,7 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
             throw new ComposeError(`${where}: a bind mount needs source (the host folder)`);
           }
           source = v.source === undefined ? undefined : String(v.source);
-          target = String(v.target);
+          target = containerPath(String(v.target));
           readOnly = v.read_only === true;
           for (const k of Object.keys(v)) {
             if (!["type", "source", "target", "read_only", "bind", "volume"].includes(k))
@@ -406,10 +414,10 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
           const parts = String(v).split(":");
           if (parts.length === 1) {
             type = "volume";
-            target = parts[0];
+            target = containerPath(parts[0]);
           } else {
             source = parts[0];
-            target = parts[1];
+            target = containerPath(parts[1]);
             readOnly = (parts[2] ?? "").split(",").includes("ro");
             type = /^[./~]/.test(source) ? "bind" : "volume";
           }
@@ -454,7 +462,7 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
         secretName = secretNameOf(`${name}_${key}`);
       if (!secretValues.has(secretName)) {
         secretValues.set(secretName, value);
-        secrets.push({ name: secretName, from: `${at}.environment.${key}`, env: key, service: name });
+        secrets.push({ name: secretName, from: `${at}.environment.${key}`, env: key, service: name, value });
       }
       secretEnv[key] = secretName;
     }

@@ -293,12 +293,16 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   }
   const services: Record<string, ComposeMap> = {};
   const skipped: Record<string, string[]> = {};
+  // --profile, else COMPOSE_PROFILES; with none, the empty profile "" is the active one (a service listing ""
+  // starts on a plain `docker compose up`, as private-gpt's file relies on).
+  const fromEnv = options.environment?.COMPOSE_PROFILES?.split(",").filter(Boolean);
+  const active = options.profiles?.length ? options.profiles : fromEnv?.length ? fromEnv : [""];
   for (const name of names) {
     const resolved = resolveExtends(name, file, options, variables, unset, []);
     const profiles = profilesOf(resolved, `services.${name}`);
     const wanted = options.services
       ? options.services.includes(name)
-      : profiles.length === 0 || profiles.some((p) => (options.profiles ?? []).includes(p));
+      : profiles.length === 0 || profiles.some((p) => active.includes(p));
     if (wanted) services[name] = resolved;
     else if (!options.services) skipped[name] = profiles;
   }

@@ -365,7 +365,9 @@ const ServiceFields = z.strictObject({
   /** IPC namespace: host (NCCL across containers), shareable or private. */
   ipc: z.enum(IPC_MODES, { error: `must be one of ${IPC_MODES.join(", ")}` }).optional(),
   /** Resource limits by name (memlock: -1, stack: 67108864, nofile: {soft, hard}), as NVIDIA's images document. */
-  ulimits: z.record(z.enum(ULIMIT_NAMES, { error: `must be one of ${ULIMIT_NAMES.join(", ")}` }), ulimit).optional(),
+  ulimits: z
+    .partialRecord(z.enum(ULIMIT_NAMES, { error: `must be one of ${ULIMIT_NAMES.join(", ")}` }), ulimit)
+    .optional(),
   labels: z.record(LabelKeySchema, scalarValue).default({}),
   scheme: z.enum(["http", "https"], { error: "must be http or https" }).default("http"),
   /** The container port whose published host port is the service endpoint; default the first tcp port. */
