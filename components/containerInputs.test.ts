@@ -1,6 +1,6 @@
 /** The container inputs that are pure functions of a service's spec, without the Pulumi runtime. */
 import { describe, expect, it } from "vitest";
-import { deviceRequests, endpointUrl, healthcheckArgs, labelArgs, portArgs } from "./containerInputs";
+import { deviceRequests, endpointUrl, healthcheckArgs, labelArgs, portArgs, runtimeArgs } from "./containerInputs";
 
 describe("container inputs", () => {
   it("maps ports to the provider's names, in order", () => {
@@ -68,5 +68,25 @@ describe("container inputs", () => {
     expect(endpointUrl("http", { ...port, hostIp: "127.0.0.1" }, "10.30.11.45")).toBe("http://127.0.0.1:8055");
     expect(endpointUrl("http", { ...port, hostIp: "fd00::5" }, "gpu")).toBe("http://[fd00::5]:8055");
     expect(endpointUrl("http", undefined, "gpu")).toBeUndefined();
+  });
+
+  it("renders entrypoint, /dev/shm in MiB (as the docker provider takes it), ipc and ulimits, and nothing unset", () => {
+    expect(
+      runtimeArgs({
+        entrypoint: ["python3", "-m", "vllm.entrypoints.openai.api_server"],
+        shmSizeBytes: 16 * 2 ** 30,
+        ipc: "host",
+        ulimits: { memlock: { soft: -1, hard: -1 }, stack: { soft: 67108864, hard: 67108864 } },
+      }),
+    ).toEqual({
+      entrypoints: ["python3", "-m", "vllm.entrypoints.openai.api_server"],
+      shmSize: 16384,
+      ipcMode: "host",
+      ulimits: [
+        { name: "memlock", soft: -1, hard: -1 },
+        { name: "stack", soft: 67108864, hard: 67108864 },
+      ],
+    });
+    expect(runtimeArgs({})).toEqual({});
   });
 });

@@ -396,6 +396,34 @@ describe("export and round trip", () => {
   }
 });
 
+describe("the GPU-serving options round-trip", () => {
+  it("entrypoint, shm_size, ipc, ulimits and the build's image name: compose -> config -> compose -> config", async () => {
+    const text = `
+services:
+  llm:
+    build: {context: "https://github.com/example/llm.git#0123456789abcdef0123456789abcdef01234567"}
+    image: ghcr.io/example/llm:cuda
+    entrypoint: ["python3", "-m", "server"]
+    shm_size: 16g
+    ipc: host
+    ulimits: {memlock: -1, stack: 67108864, nofile: {soft: 65536, hard: 1048576}}
+    ports: ["8000:8000"]
+`;
+    const first = configs(imp(text, "llm"));
+    const model = modelFrom(first);
+    const exported = [...exportCompose(model).values()][0];
+    const { parse } = await import("yaml");
+    expect(parse(exported).services.llm).toMatchObject({
+      image: "ghcr.io/example/llm:cuda",
+      entrypoint: ["python3", "-m", "server"],
+      shm_size: "16384m",
+      ipc: "host",
+      ulimits: { memlock: -1, stack: 67108864, nofile: { soft: 65536, hard: 1048576 } },
+    });
+    expect(modelFrom(configs(imp(exported, "elsewhere")))).toEqual(model);
+  });
+});
+
 describe("adoption", () => {
   it("writes a pulumi import document for the running Dockge containers, under the program's names", () => {
     const model = modelFrom(

@@ -93,8 +93,13 @@ function allowedKeys(schema: z.ZodType, segments: readonly PropertyKey[]): strin
     if (!current) return [];
   }
   unwrap();
-  const shape = (current as { def?: { shape?: Record<string, unknown> } }).def?.shape;
-  return shape ? Object.keys(shape) : [];
+  const def = (current as { def?: { shape?: Record<string, unknown>; type?: string; keyType?: unknown } }).def;
+  if (def?.type === "record") {
+    // A record keyed by an enum (ulimits): its keys are the enum's values.
+    const keyOptions = (def.keyType as { options?: unknown[] } | undefined)?.options;
+    return keyOptions ? keyOptions.map(String) : [];
+  }
+  return def?.shape ? Object.keys(def.shape) : [];
 }
 
 /** ` (got 70000)` for a short scalar, nothing for objects, long values and values that must not be printed. */

@@ -359,4 +359,46 @@ export const BAD_CASES: readonly BadCase[] = [
     paths: ["hosts", "services.stt.host", "services.tts.host"],
     says: "is required",
   },
+  {
+    name: "shm size in an unknown unit",
+    mutate: (c) => (c.services.tts.shmSize = "16x"),
+    paths: ["services.tts.shmSize"],
+    says: 'must be a size such as 16g, 512m or a number of bytes (got "16x")',
+  },
+  {
+    name: "shm size that is not whole MiB",
+    mutate: (c) => (c.services.tts.shmSize = "100k"),
+    paths: ["services.tts.shmSize"],
+    says: 'must be a whole number of MiB, at least 1m (got "100k")',
+  },
+  {
+    name: "an IPC mode Docker does not know",
+    mutate: (c) => (c.services.tts.ipc = "shared"),
+    paths: ["services.tts.ipc"],
+    says: "must be one of private, shareable, host",
+  },
+  {
+    name: "a ulimit that does not exist",
+    mutate: (c) => (c.services.tts.ulimits = { memlocks: -1 }),
+    paths: ["services.tts.ulimits.memlocks"],
+    says: "unknown key; allowed here: core, cpu, data",
+  },
+  {
+    name: "a ulimit whose soft limit exceeds its hard one",
+    mutate: (c) => (c.services.tts.ulimits = { nofile: { soft: 2048, hard: 1024 } }),
+    paths: ["services.tts.ulimits.nofile"],
+    says: "soft (2048) may not exceed hard (1024)",
+  },
+  {
+    name: "an empty entrypoint",
+    mutate: (c) => (c.services.tts.entrypoint = []),
+    paths: ["services.tts.entrypoint"],
+    says: "must list the program and its arguments",
+  },
+  {
+    name: "a build tag that is not an image name",
+    mutate: (c) => (c.services.stt.build.tag = "Not An Image"),
+    paths: ["services.stt.build.tag"],
+    says: "must be an image name such as sd-auto:78",
+  },
 ];
