@@ -155,6 +155,40 @@ describe("outputs are checked before anything is written", () => {
   });
 });
 
+describe("import-compose and secret values", () => {
+  it("puts secret-looking env into secretEnv, writes no value anywhere, prints the commands without the value", async () => {
+    const dir = tempDir("secret-import");
+    const file = path.join(dir, "Pulumi.migrate.yaml");
+    fs.writeFileSync(
+      file,
+      "config:\n  gpu-services:hosts:\n    gpu-server:\n      dockerHost: ssh://agnes@10.30.11.45\n",
+    );
+    const composeDir = path.join(dir, "stacks", "stt");
+    fs.mkdirSync(composeDir, { recursive: true });
+    const compose = path.join(composeDir, "compose.yaml");
+    fs.writeFileSync(
+      compose,
+      "services:\n  stt:\n    image: x/stt:1\n    environment:\n      HF_TOKEN: hf_plain_s3cr3t\n      MODEL: large-v3\n",
+    );
+    const result = await composeCli(dir, [
+      "import-compose",
+      compose,
+      "--stack",
+      "migrate",
+      "--import-file",
+      path.join(dir, "imp.json"),
+    ]);
+    expect(result.code).toBe(EXIT.ok);
+    const written = fs.readFileSync(file, "utf8") + fs.readFileSync(path.join(dir, "imp.json"), "utf8");
+    expect(written).not.toContain("hf_plain_s3cr3t");
+    expect(written).toContain("secretEnv:\n        HF_TOKEN: hfToken");
+    expect(result.out).toContain(
+      "pulumi config set --stack migrate --secret --path 'gpu-services:secrets.hfToken' <the value of services.stt.environment.HF_TOKEN>",
+    );
+    expect(result.out + result.err).not.toContain("hf_plain_s3cr3t");
+  });
+});
+
 describe("the local-edits refusal fails closed", () => {
   const fakeResolve: typeof resolveDigest = async () => DIGEST;
 
