@@ -503,6 +503,32 @@ describe("the real engine", () => {
     }
   });
 
+  it("11b. a secret set the ordinary Pulumi way outside secrets is refused by the real CLI, naming its path, never shown", async () => {
+    const value = `e2e-misplaced-${process.pid}`;
+    const set = await world.ws.pulumi(
+      "config",
+      "set",
+      "--stack",
+      STACK,
+      "--secret",
+      "--path",
+      "gpu-services:services.web.env.API_TOKEN",
+      value,
+    );
+    expectExit(set, 0, "config set --secret --path services.web.env.API_TOKEN");
+    try {
+      const result = await world.ws.pulumi("preview", "--stack", STACK);
+      expectExit(result, "non-zero", "preview with a secret outside secrets");
+      expect(result.output).toContain(
+        `- services.web.env.API_TOKEN: is set with --secret, but only the "secrets" key holds secret values`,
+      );
+      expect(result.output).toContain("pulumi config set --secret --path 'gpu-services:secrets.apiToken' <value>");
+      expect(result.output).not.toContain(value);
+    } finally {
+      world.ws.restore(`Pulumi.${STACK}.yaml`);
+    }
+  });
+
   it("10. destroy: containers gone; managed (retained) and external volumes still there with their data", async () => {
     docker([
       "run",
