@@ -351,15 +351,9 @@ describe("the real engine", () => {
   it("7. the policy pack passes the good stack and fails a preview that breaks a rule, with the policy's message", async () => {
     const policyConfig = world.ws.file("policy/e2e.json");
     fs.writeFileSync(policyConfig, JSON.stringify({ "no-floating-image-tag": { requirePinnedImages: true } }));
-    const good = await world.ws.pulumi(
-      "preview",
-      "--stack",
-      STACK,
-      "--policy-pack",
-      "policy",
-      "--policy-pack-config",
-      policyConfig,
-    );
+    const previewWithPolicies = () =>
+      world.ws.pulumi("preview", "--stack", STACK, "--policy-pack", "policy", "--policy-pack-config", policyConfig);
+    const good = await previewWithPolicies();
     expectExit(good, 0, "preview with the policy pack");
     expect(good.output).toContain("gpu-services");
 
@@ -374,15 +368,7 @@ describe("the real engine", () => {
     text = text.replace(builtHealth, "$1");
     world.ws.write(`Pulumi.${STACK}.yaml`, text);
     try {
-      const bad = await world.ws.pulumi(
-        "preview",
-        "--stack",
-        STACK,
-        "--policy-pack",
-        "policy",
-        "--policy-pack-config",
-        policyConfig,
-      );
+      const bad = await previewWithPolicies();
       expectExit(bad, "non-zero", "preview that breaks the policies");
       expect(bad.output).toContain("no-floating-image-tag");
       expect(bad.output).toContain(`uses the floating tag "latest"`);
