@@ -36,28 +36,17 @@ function describeHost(hostName: string, daemon: string): string {
   return `host "${hostName}"${daemon.startsWith("unix:") ? "" : ` (${daemon})`}`;
 }
 
-function placeServices(
-  hosts: readonly HostSpec[],
-  services: readonly ServiceSpec[],
-  neighbours: readonly DeploymentModel[],
-): { neighbourServices: PlacedService[]; ownServices: PlacedService[] } {
-  const neighbourServices: PlacedService[] = [];
-  for (const neighbour of neighbours) {
-    const daemonOf = new Map(neighbour.hosts.map((host) => [host.name, host.dockerHost]));
-    for (const service of neighbour.services) {
-      neighbourServices.push({
-        stack: neighbour.stack,
-        service,
-        daemon: daemonOf.get(service.host)!,
-        hostName: service.host,
-      });
-    }
-  }
+/** One model's services on their hosts' daemons (a service on an unknown host is reported elsewhere). */
+function place(hosts: readonly HostSpec[], services: readonly ServiceSpec[], stack?: string): PlacedService[] {
   const daemonOf = new Map(hosts.map((host) => [host.name, host.dockerHost]));
-  const ownServices = services
+  return services
     .filter((service) => daemonOf.has(service.host))
-    .map((service) => ({ service, daemon: daemonOf.get(service.host)!, hostName: service.host }));
-  return { neighbourServices, ownServices };
+    .map((service) => ({
+      ...(stack !== undefined ? { stack } : {}),
+      service,
+      daemon: daemonOf.get(service.host)!,
+      hostName: service.host,
+    }));
 }
 
 /** Host ports, container names and managed volumes: each once per daemon. */
@@ -165,7 +154,10 @@ export function checkHosts(
   services: readonly ServiceSpec[],
   neighbours: readonly DeploymentModel[],
 ): void {
-  const { neighbourServices, ownServices } = placeServices(hosts, services, neighbours);
+  const neighbourServices = neighbours.flatMap((neighbour) =>
+    place(neighbour.hosts, neighbour.services, neighbour.stack),
+  );
+  const ownServices = place(hosts, services);
   checkNames(ctx, neighbourServices, ownServices);
   const all = [...neighbourServices, ...ownServices];
   for (const host of hosts)
