@@ -2,7 +2,7 @@
  * `npm run plan -- [--stack <stack>] [--json]`: the desired state of a stack, read from its Pulumi.<stack>.yaml
  * through the same validated model the Pulumi program uses. Needs no Pulumi CLI, no credentials, no Docker.
  */
-import type { DeploymentModel, ServiceSpec } from "../config/specs";
+import { MIB, type DeploymentModel, type ServiceSpec } from "../config/specs";
 import { loadStackModel } from "../config/stackConfig";
 import { EXIT } from "../release/errors";
 import { cliProgram, runCliSync, type CliDeps } from "./common";
@@ -26,7 +26,7 @@ export function planRows(model: DeploymentModel): Record<string, string>[] {
     binds: s.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ":ro" : ""}`).join(" ") || "-",
     healthcheck: s.healthcheck ? s.healthcheck.test.join(" ") : "-",
     ...(s.entrypoint ? { entrypoint: s.entrypoint.join(" ") } : {}),
-    ...(s.shmSizeBytes !== undefined ? { shm: `${s.shmSizeBytes / 2 ** 20}m` } : {}),
+    ...(s.shmSizeBytes !== undefined ? { shm: `${s.shmSizeBytes / MIB}m` } : {}),
     ...(s.ipc ? { ipc: s.ipc } : {}),
     ...(s.ulimits
       ? {

@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { StackConfigError } from "../config/problems";
 import type { DeploymentModel, ServiceSpec } from "../config/specs";
-import { DIGEST_RE, TAG_PATTERN } from "../config/schema";
+import { DIGEST_RE, GIT_REF_RE, TAG_PATTERN } from "../config/schema";
 import { EXIT, ReleaseError } from "../release/errors";
 import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
 import { writeAll } from "./files";
@@ -33,8 +33,6 @@ export interface HistoryEntry {
   readonly value: string;
   readonly release: Release;
 }
-
-const GIT_REF_SHAPE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,255}$/;
 
 function load(file: string, stack: string): { text: string; model: DeploymentModel } {
   const text = fs.readFileSync(file, "utf8");
@@ -79,7 +77,7 @@ async function resolveRelease(
         `services.${service.name} builds from a local folder (${image.context}); only git builds have releases`,
       );
     }
-    if (!GIT_REF_SHAPE.test(value)) throw new ReleaseError(EXIT.usage, `"${value}" is not a git branch, tag or commit`);
+    if (!GIT_REF_RE.test(value)) throw new ReleaseError(EXIT.usage, `"${value}" is not a git branch, tag or commit`);
     return { kind: "build", ref: resolveRef(image.context, value, timeoutMs) };
   }
   const env = deps.env ?? process.env;

@@ -4,7 +4,16 @@
  */
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { LABEL_PREFIX, type GpuSpec, type HealthcheckSpec, type PortSpec, type ServiceSpec } from "../config/specs";
+import {
+  isAnyAddress,
+  LABEL_PREFIX,
+  MIB,
+  SECRET_ENV_LABEL,
+  type GpuSpec,
+  type HealthcheckSpec,
+  type PortSpec,
+  type ServiceSpec,
+} from "../config/specs";
 
 type ContainerArgs = docker.ContainerArgs;
 
@@ -66,12 +75,6 @@ export interface OwnLabels {
   readonly secretEnvNames: readonly string[];
 }
 
-/**
- * The label naming the env variables whose values are secrets. The policy pack reads it: under the real engine
- * a policy sees container inputs as the provider checked them, with the secret marks of list elements gone.
- */
-export const SECRET_ENV_LABEL = `${LABEL_PREFIX}secret-env`;
-
 /** User labels and this program's own, sorted by key. */
 export function labelArgs(
   userLabels: Readonly<Record<string, string>>,
@@ -93,7 +96,7 @@ export function labelArgs(
 /** `scheme://address:port` of an endpoint: a port bound to one address is reached there, else at the host's. */
 export function endpointUrl(scheme: string, endpoint: PortSpec | undefined, hostAddress: string): string | undefined {
   if (!endpoint) return undefined;
-  const address = endpoint.hostIp === "0.0.0.0" || endpoint.hostIp === "::" ? hostAddress : endpoint.hostIp;
+  const address = isAnyAddress(endpoint.hostIp) ? hostAddress : endpoint.hostIp;
   const forUrl = address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
   return `${scheme}://${forUrl}:${endpoint.host}`;
 }
@@ -105,7 +108,7 @@ export function runtimeArgs(
   return {
     ...(spec.entrypoint ? { entrypoints: [...spec.entrypoint] } : {}),
     // The docker provider takes /dev/shm in MiB; the schema allows whole MiB only.
-    ...(spec.shmSizeBytes !== undefined ? { shmSize: spec.shmSizeBytes / 2 ** 20 } : {}),
+    ...(spec.shmSizeBytes !== undefined ? { shmSize: spec.shmSizeBytes / MIB } : {}),
     ...(spec.ipc ? { ipcMode: spec.ipc } : {}),
     ...(spec.ulimits
       ? {

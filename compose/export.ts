@@ -4,7 +4,7 @@
  * for compose to take from its environment.
  */
 import { stringify } from "yaml";
-import { LABEL_PREFIX, type DeploymentModel, type ServiceSpec } from "../config/specs";
+import { LABEL_PREFIX, MIB, type DeploymentModel, type ServiceSpec } from "../config/specs";
 
 /** Compose volume keys are names inside the file; the Docker name is in `name:`. */
 function volumeKey(name: string): string {
@@ -70,7 +70,7 @@ function service(s: ServiceSpec, stack: string): Record<string, unknown> {
   if (s.command) out.command = [...s.command];
   if (s.entrypoint) out.entrypoint = [...s.entrypoint];
   if (s.user) out.user = s.user;
-  if (s.shmSizeBytes !== undefined) out.shm_size = `${s.shmSizeBytes / 2 ** 20}m`;
+  if (s.shmSizeBytes !== undefined) out.shm_size = `${s.shmSizeBytes / MIB}m`;
   if (s.ipc) out.ipc = s.ipc;
   if (s.ulimits) {
     out.ulimits = Object.fromEntries(

@@ -9,9 +9,9 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
-import { CONFIG_NAMESPACE } from "../config/schema";
+import { CONFIG_NAMESPACE, SERVICE_NAME_RE } from "../config/schema";
 import { durationSeconds } from "../config/serviceSpec";
-import { LABEL_PREFIX } from "../config/specs";
+import { IPC_MODES, LABEL_PREFIX, SECRET_ENV_NAME, secretNameFor } from "../config/specs";
 import { ComposeError, isMap, listToMap, loadCompose, readEnvFile, type ComposeMap, type LoadOptions } from "./load";
 import * as fs from "node:fs";
 
@@ -57,9 +57,6 @@ export interface ImportResult {
   /** Keys not carried over, each as `<compose path>: <why>`. */
   readonly warnings: string[];
 }
-
-/** Env names whose values are credentials (the same rule as the policy pack's). */
-export const SECRET_ENV_NAME = /TOKEN|KEY|PASSWORD|SECRET/i;
 
 const CARRIED = new Set([
   "image",
@@ -268,11 +265,6 @@ function containerPath(target: string): string {
   return clean.length > 1 ? clean.replace(/\/$/, "") : clean;
 }
 
-/** camelCase of an env name: HF_TOKEN -> hfToken. */
-function secretNameOf(env: string): string {
-  return env.toLowerCase().replace(/[_-]+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
 /** The GPU request of one nvidia device reservation (`deploy…devices[]` or `gpus:`). */
 function gpuRequest(d: ComposeMap, where: string): Record<string, unknown> {
   if (d.count !== undefined && d.device_ids !== undefined)
@@ -331,7 +323,7 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
   for (const [composeName, svc] of Object.entries(loaded.services)) {
     const at = `services.${composeName}`;
     const name = options.rename?.[composeName] ?? composeName;
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) {
+    if (!SERVICE_NAME_RE.test(name)) {
       throw new ComposeError(
         `${at}: "${name}" cannot be a service name here (lowercase letters, digits, -); rename it with --rename ${composeName}=<name>`,
       );
@@ -457,9 +449,9 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
         plain[key] = value;
         continue;
       }
-      let secretName = secretNameOf(key);
+      let secretName = secretNameFor(key);
       if (secretValues.has(secretName) && secretValues.get(secretName) !== value)
-        secretName = secretNameOf(`${name}_${key}`);
+        secretName = secretNameFor(`${name}_${key}`);
       if (!secretValues.has(secretName)) {
         secretValues.set(secretName, value);
         secrets.push({ name: secretName, from: `${at}.environment.${key}`, env: key, service: name, value });
@@ -558,7 +550,7 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     }
     if (svc.ipc !== undefined) {
       const ipc = String(svc.ipc);
-      if (["host", "private", "shareable"].includes(ipc)) config.ipc = ipc;
+      if ((IPC_MODES as readonly string[]).includes(ipc)) config.ipc = ipc;
       else warnings.push(`${at}.ipc: "${ipc}" (another container's IPC namespace) is not carried over`);
     }
     if (svc.ulimits !== undefined) {

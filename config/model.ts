@@ -18,7 +18,7 @@ import { parsePath, StackConfigError, type ConfigProblem } from "./problems";
 import { CONFIG_NAMESPACE, HostSchema, ServiceSchema, StackConfigSchema } from "./schema";
 import { buildServiceSpec, checkServiceInStack } from "./serviceSpec";
 import { byName } from "./sorted";
-import type { DeploymentModel, HostSpec, ServiceSpec } from "./specs";
+import { secretNameFor, type DeploymentModel, type HostSpec, type ServiceSpec } from "./specs";
 
 export { addressOf } from "./hostSpec";
 export { formatPath, StackConfigError, type ConfigProblem } from "./problems";
@@ -64,7 +64,7 @@ function parseEntries<T>(ctx: ModelContext, raw: RawObject, key: "hosts" | "serv
 /** How to move a secret value from `path` into `secrets`, and what refers to it there. */
 function moveSecretHint(path: string): string {
   const env = /^services\.([a-z0-9-]+)\.env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(path);
-  const name = env ? env[2].toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : "<name>";
+  const name = env ? secretNameFor(env[2]) : "<name>";
   const refer = env
     ? `then set services.${env[1]}.secretEnv.${env[2]}: ${name}`
     : "then refer to it by name (services.<name>.secretEnv, hosts.<name>.registryAuth[].passwordSecret)";

@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import type { RelatedPathParams } from "./problems";
-import { IPC_MODES, LABEL_PREFIX, RESTART_POLICIES, ULIMIT_NAMES } from "./specs";
+import { IPC_MODES, isAnyAddress, LABEL_PREFIX, MIB, RESTART_POLICIES, ULIMIT_NAMES } from "./specs";
 
 export { IPC_MODES, RESTART_POLICIES, ULIMIT_NAMES } from "./specs";
 
@@ -20,7 +20,8 @@ export const CONFIG_NAMESPACE = "gpu-services";
 /** Tags that move: refused where a stack requires pinned images. */
 export const FLOATING_TAGS = ["latest", "main", "master", "develop", "dev", "edge", "nightly", "stable"] as const;
 
-const NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Names of hosts and services: lowercase letters, digits and -. */
+export const SERVICE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const CONTAINER_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
 /** A Docker repository (no tag, no digest): optional registry host[:port], then lowercase path components. */
@@ -28,7 +29,7 @@ const REPOSITORY_RE =
   /^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** A repository with an optional tag: what `docker tag` takes as a target. */
-const IMAGE_NAME_RE = new RegExp(`${REPOSITORY_RE.source.slice(0, -1)}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$`);
+const IMAGE_NAME_RE = new RegExp(`${REPOSITORY_RE.source.slice(0, -1)}(?::${TAG_RE.source.slice(1, -1)})?$`);
 export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** A Go-style duration as Docker takes it: 30s, 1m30s, 500ms, 1h. */
@@ -37,7 +38,7 @@ const DOCKER_HOST_RE = /^(unix:\/\/\/.+|ssh:\/\/(?:[^@/\s]+@)?[^@/\s:]+(?::\d+)?
 export const TAG_PATTERN = TAG_RE;
 export const GIT_URL_RE = /^(?:https?:\/\/|ssh:\/\/|git:\/\/|git@)[^\s#]+?(?:\.git)?$/;
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
-const GIT_REF_RE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,255}$/;
+export const GIT_REF_RE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,255}$/;
 /** The user-info part of a URL (`scheme://user:secret@`). */
 const URL_USERINFO_RE = /^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]*)@/i;
 
@@ -80,7 +81,7 @@ const absolutePath = (where: string) =>
 
 /** Binary multiples, as Docker reads `16g`, `512m`, `2gb` (go-units RAMInBytes). */
 const SIZE_RE = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?$/i;
-const SIZE_UNITS: Record<string, number> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 2 ** 10, m: MIB, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
 
 /** Bytes in a Docker size: a number of bytes, or `16g`, `512m`, `2gb`, `1GiB`; undefined if it is not one. */
 export function sizeBytes(size: string | number): number | undefined {
@@ -90,8 +91,6 @@ export function sizeBytes(size: string | number): number | undefined {
   const bytes = Number(match[1]) * SIZE_UNITS[match[2].toLowerCase()];
   return Number.isFinite(bytes) ? Math.round(bytes) : undefined;
 }
-
-const MIB = 2 ** 20;
 
 /** /dev/shm's size: whole MiB from 1 MiB (Docker's provider takes MiB), given as `16g` or in bytes. */
 const shmSize = z.union([z.string(), z.number()]).superRefine((size, ctx) => {
@@ -326,11 +325,10 @@ export function portsOverlap(
   a: { hostIp: string; protocol: string; host: number },
   b: { hostIp: string; protocol: string; host: number },
 ): boolean {
-  const anyAddress = (ip: string) => ip === "0.0.0.0" || ip === "::";
   return (
     a.protocol === b.protocol &&
     a.host === b.host &&
-    (a.hostIp === b.hostIp || anyAddress(a.hostIp) || anyAddress(b.hostIp))
+    (a.hostIp === b.hostIp || isAnyAddress(a.hostIp) || isAnyAddress(b.hostIp))
   );
 }
 
@@ -447,9 +445,12 @@ export const ServiceSchema = ServiceFields.superRefine((service, ctx) => {
 export const StackConfigSchema = z.strictObject({
   /** Refuse floating image tags (latest, branch names) and unpinned builds. */
   requirePinnedImages: z.boolean().default(false),
-  hosts: z.record(z.string().regex(NAME_RE, { error: "host names are lowercase letters, digits and -" }), z.unknown()),
+  hosts: z.record(
+    z.string().regex(SERVICE_NAME_RE, { error: "host names are lowercase letters, digits and -" }),
+    z.unknown(),
+  ),
   services: z.record(
-    z.string().regex(NAME_RE, { error: "service names are lowercase letters, digits and -" }),
+    z.string().regex(SERVICE_NAME_RE, { error: "service names are lowercase letters, digits and -" }),
     z.unknown(),
   ),
   /** Other stacks deployed to the same Docker hosts: their ports, GPUs, container and volume names are taken. */

@@ -6,19 +6,13 @@
  */
 import { Secret, type ResourceValidationArgs, type ResourceValidationPolicy } from "@pulumi/policy";
 import { FLOATING_TAGS } from "../config/schema";
-import { LABEL_PREFIX } from "../config/specs";
-
-/** As components/containerInputs.ts sets it (not imported: the pack loads no Pulumi program code). */
-const SECRET_ENV_LABEL = `${LABEL_PREFIX}secret-env`;
+import { SECRET_ENV_LABEL, SECRET_ENV_NAME } from "../config/specs";
 
 export const TYPES = {
   container: "docker:index/container:Container",
   remoteImage: "docker:index/remoteImage:RemoteImage",
   volume: "docker:index/volume:Volume",
 } as const;
-
-/** Env names that hold credentials. */
-export const SECRET_ENV_NAME = /TOKEN|KEY|PASSWORD|SECRET/i;
 
 /** The raw value of a property, where a Pulumi secret is still a `Secret` (the props proxy unwraps them). */
 function raw(obj: object, key: string | number): unknown {
