@@ -20,3 +20,8 @@ export class ReleaseError extends Error {
     this.name = "ReleaseError";
   }
 }
+
+/** What a remote that did not answer in time is reported with, and how to wait longer. */
+export function noAnswerWithin(remote: string, timeoutMs: number): string {
+  return `${remote} did not answer within ${Math.round(timeoutMs / 1000)} s (--timeout <seconds> to wait longer)`;
+}

@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { COMMIT_RE, redactUrl } from "../config/schema";
-import { EXIT, ReleaseError } from "./errors";
+import { EXIT, ReleaseError, noAnswerWithin } from "./errors";
 
 function git(args: string[], cwd?: string, timeoutMs?: number): string {
   return execFileSync("git", args, {
@@ -24,10 +24,7 @@ export function resolveRef(url: string, ref: string, timeoutMs = 30_000): string
     out = git(["ls-remote", "--", url, ref, `${ref}^{}`], undefined, timeoutMs);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ETIMEDOUT" || (e as { signal?: string }).signal === "SIGKILL") {
-      throw new ReleaseError(
-        EXIT.unresolved,
-        `git remote ${redactUrl(url)} did not answer within ${Math.round(timeoutMs / 1000)} s (--timeout <seconds> to wait longer)`,
-      );
+      throw new ReleaseError(EXIT.unresolved, noAnswerWithin(`git remote ${redactUrl(url)}`, timeoutMs));
     }
     const stderr = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim();
     throw new ReleaseError(EXIT.unresolved, `git ls-remote ${redactUrl(url)} failed: ${stderr}`);

@@ -4,7 +4,8 @@
  * Bearer challenge to the registry's token service (anonymous, or with credentials), then ask again.
  */
 import { createHash } from "node:crypto";
-import { EXIT, ReleaseError } from "./errors";
+import { DIGEST_RE } from "../config/schema";
+import { EXIT, ReleaseError, noAnswerWithin } from "./errors";
 
 /** Manifest media types a pull accepts: multi-platform indexes first, then single manifests. */
 export const MANIFEST_ACCEPT = [
@@ -53,13 +54,19 @@ function siteOf(host: string): string {
   return name.split(".").slice(-2).join(".");
 }
 
-/**
- * Whether credentials for `registry` may go to a token service at `realm`: over https (http only from a loopback
- * registry to a loopback realm, as Docker allows) and on the registry's own site.
- */
+/** Whether a token service may be asked at all: over https, or over http from a loopback registry to a loopback realm (as Docker allows). */
+function isSecureRealm(registry: string, realm: URL): boolean {
+  return (
+    realm.protocol === "https:" || (realm.protocol === "http:" && LOOPBACK.test(registry) && LOOPBACK.test(realm.host))
+  );
+}
+
+/** Whether credentials for `registry` may go to a token service at `realm`: a secure one, on the registry's own site. */
 export function mayReceiveCredentials(registry: string, realm: URL): boolean {
-  const secure = realm.protocol === "https:" || (LOOPBACK.test(registry) && LOOPBACK.test(realm.host));
-  return secure && siteOf(realm.host) === siteOf(registry === "docker.io" ? "registry-1.docker.io" : registry);
+  return (
+    isSecureRealm(registry, realm) &&
+    siteOf(realm.host) === siteOf(registry === "docker.io" ? "registry-1.docker.io" : registry)
+  );
 }
 
 /** Where a repository lives: `ghcr.io/owner/name` -> https://ghcr.io, `nginx` -> Docker Hub `library/nginx`. */
@@ -90,10 +97,7 @@ function bounded(doFetch: typeof fetch, timeoutMs: number, what: string) {
     } catch (e) {
       const error = e as Error;
       if (error.name === "TimeoutError" || error.name === "AbortError") {
-        throw new ReleaseError(
-          EXIT.unresolved,
-          `${what} did not answer within ${Math.round(timeoutMs / 1000)} s ` + "(--timeout <seconds> to wait longer)",
-        );
+        throw new ReleaseError(EXIT.unresolved, noAnswerWithin(what, timeoutMs));
       }
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       throw new ReleaseError(
@@ -118,8 +122,7 @@ async function fetchToken(
   } catch {
     throw new ReleaseError(EXIT.unresolved, `${where.registry} names a token service that is not a URL`);
   }
-  const loopbackHttp = realm.protocol === "http:" && LOOPBACK.test(where.registry) && LOOPBACK.test(realm.host);
-  if (realm.protocol !== "https:" && !loopbackHttp) {
+  if (!isSecureRealm(where.registry, realm)) {
     throw new ReleaseError(
       EXIT.unresolved,
       `${where.registry} names a token service that is not https (${realm.protocol}//${realm.host}); refusing to use it`,
@@ -202,7 +205,7 @@ export async function resolveDigest(
       .update(Buffer.from(await full.arrayBuffer()))
       .digest("hex")}`;
   }
-  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) {
+  if (!DIGEST_RE.test(digest)) {
     throw new ReleaseError(EXIT.unresolved, `${where.registry} returned an unexpected digest "${digest}"`);
   }
   if (reference.startsWith("sha256:") && digest !== reference) {

@@ -98,18 +98,24 @@ export function withRelease(
     if (e instanceof YamlEditError) throw new ReleaseError(EXIT.refused, `${e.message}; file left unchanged`);
     throw e;
   }
+  checkedModel(next, stack, projectDir, "the release would make the stack invalid; file left unchanged");
+  return next;
+}
+
+/** The model of a changed stack file's text; a text that is not valid config is refused with `refusal`. */
+function checkedModel(
+  text: string,
+  stack: string,
+  projectDir: string | undefined,
+  refusal: string,
+  pendingSecrets: readonly string[] = [],
+): DeploymentModel {
   try {
-    modelOf(next, stack, projectDir);
+    return modelOf(text, stack, projectDir, pendingSecrets);
   } catch (e) {
-    if (e instanceof StackConfigError) {
-      throw new ReleaseError(
-        EXIT.refused,
-        `the release would make the stack invalid; file left unchanged:\n${e.message}`,
-      );
-    }
+    if (e instanceof StackConfigError) throw new ReleaseError(EXIT.refused, `${refusal}:\n${e.message}`);
     throw e;
   }
-  return next;
 }
 
 /**
@@ -124,10 +130,5 @@ export function renderChecked(
   pendingSecrets: readonly string[] = [],
 ): { text: string; model: DeploymentModel } {
   const text = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
-  try {
-    return { text, model: modelOf(text, stack, projectDir, pendingSecrets) };
-  } catch (e) {
-    if (e instanceof StackConfigError) throw new ReleaseError(EXIT.refused, `${refusal}:\n${e.message}`);
-    throw e;
-  }
+  return { text, model: checkedModel(text, stack, projectDir, refusal, pendingSecrets) };
 }
