@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseDotenv } from "dotenv";
-import { parseDocument } from "yaml";
+import { yamlData } from "../config/yamlData";
 import { interpolate, InterpolationError } from "./interpolate";
 
 export class ComposeError extends Error {
@@ -56,29 +56,27 @@ export const isMap = (value: unknown): value is ComposeMap =>
 
 /** YAML with merge keys resolved, duplicate keys refused and aliases capped; `file` names another file. */
 export function parseComposeYaml(text: string, file?: string): unknown {
-  const doc = parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: true });
   const prefix = file ? `${file}: ` : "";
-  const error = doc.errors[0];
-  if (error) {
-    const at = error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "";
-    throw new ComposeError(`${prefix}not valid YAML${at}: ${error.message.split("\n")[0]}`);
-  }
+  return yamlData(
+    text,
+    { merge: true, maxAliasCount: 1000 },
+    (reason, detail) =>
+      new ComposeError(`${prefix}${reason === "invalid" ? "not valid YAML" : "cannot be read"}${detail}`),
+  );
+}
+
+/** A file's text, or a ComposeError saying `cannotRead` and why. */
+function readText(file: string, cannotRead: string): string {
   try {
-    return doc.toJS({ maxAliasCount: 1000 });
+    return fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new ComposeError(`${prefix}cannot be read: ${(e as Error).message}`);
+    throw new ComposeError(`${cannotRead} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
   }
 }
 
 /** A dotenv file's variables (compose reads `.env` and env files this way: no interpolation inside). */
 export function readEnvFile(file: string, where: string): Record<string, string> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new ComposeError(`${where}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
-  }
-  return parseDotenv(text);
+  return parseDotenv(readText(file, `${where}: cannot read ${file}`));
 }
 
 /** The variables for interpolation: the env files (or `.env`), then the command's environment over them. */
@@ -169,10 +167,9 @@ function mergeService(base: ComposeMap, override: ComposeMap): ComposeMap {
     } else if (BY_TARGET_LISTS.has(key) && Array.isArray(before) && Array.isArray(value)) {
       const targets = new Set(value.map(mountTarget));
       out[key] = [...before.filter((entry) => !targets.has(mountTarget(entry))), ...value];
-    } else if (isMap(before) && isMap(value) && key !== "healthcheck") {
-      out[key] = mergeService(before, value);
-    } else if (key === "healthcheck" && isMap(before) && isMap(value)) {
-      out[key] = { ...before, ...value };
+    } else if (isMap(before) && isMap(value)) {
+      // A healthcheck's keys are taken one by one; any other map merges down (build, deploy, …).
+      out[key] = key === "healthcheck" ? { ...before, ...value } : mergeService(before, value);
     } else {
       out[key] = value;
     }
@@ -215,12 +212,7 @@ function readComposeFile(
   variables: Readonly<Record<string, string>>,
   unset: Map<string, string>,
 ): ComposeFile {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new ComposeError(`cannot read the extended file ${file} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
-  }
+  const text = readText(file, `cannot read the extended file ${file}`);
   const data = interpolateAll(parseComposeYaml(text, file), path.basename(file), variables, unset);
   if (!isMap(data) || !isMap(data.services)) throw new ComposeError(`${file}: not a compose file: no services`);
   return { dir: path.dirname(file), services: data.services };
@@ -230,7 +222,6 @@ function readComposeFile(
 function resolveExtends(
   name: string,
   file: ComposeFile,
-  options: LoadOptions,
   variables: Readonly<Record<string, string>>,
   unset: Map<string, string>,
   seen: readonly string[],
@@ -256,7 +247,7 @@ function resolveExtends(
   if (!(spec.service in baseFile.services)) {
     throw new ComposeError(`${at}.extends: no service "${spec.service}"${spec.file ? ` in ${String(spec.file)}` : ""}`);
   }
-  let base = resolveExtends(spec.service, baseFile, options, variables, unset, [...seen, key]);
+  let base = resolveExtends(spec.service, baseFile, variables, unset, [...seen, key]);
   if (baseFile.dir !== file.dir) base = rebase(base, baseFile.dir);
   return mergeService(base, own);
 }
@@ -298,7 +289,7 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   const fromEnv = options.environment?.COMPOSE_PROFILES?.split(",").filter(Boolean);
   const active = options.profiles?.length ? options.profiles : fromEnv?.length ? fromEnv : [""];
   for (const name of names) {
-    const resolved = resolveExtends(name, file, options, variables, unset, []);
+    const resolved = resolveExtends(name, file, variables, unset, []);
     const profiles = profilesOf(resolved, `services.${name}`);
     const wanted = options.services
       ? options.services.includes(name)

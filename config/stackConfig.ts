@@ -6,11 +6,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseDocument } from "yaml";
 import { CONFIG_NAMESPACE } from "./schema";
 import { buildModel } from "./model";
 import { formatPath } from "./problems";
 import type { DeploymentModel } from "./specs";
+import { yamlData } from "./yamlData";
 
 export interface RawConfig {
   /** Values under the namespace, keys without the `gpu-services:` prefix. */
@@ -92,19 +92,12 @@ export function readStackFile(file: string, namespace = CONFIG_NAMESPACE): RawCo
 
 /** The YAML of a stack file as plain data, or a StackFileError naming the file and the line. */
 export function parseStackYaml(text: string, fileName = "the stack file"): { config?: Record<string, unknown> } | null {
-  // Duplicate keys are errors (uniqueKeys), and aliases are capped (maxAliasCount) against alias bombs.
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  const error = doc.errors[0];
-  if (error) {
-    const where = error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "";
-    throw new StackFileError(`${fileName} is not valid YAML${where}: ${error.message.split("\n")[0]}`);
-  }
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 100 });
-  } catch (error) {
-    throw new StackFileError(`${fileName} cannot be read: ${(error as Error).message}`);
-  }
+  const data = yamlData(
+    text,
+    { maxAliasCount: 100 },
+    (reason, detail) =>
+      new StackFileError(`${fileName} ${reason === "invalid" ? "is not valid YAML" : "cannot be read"}${detail}`),
+  );
   if (data !== null && data !== undefined && (typeof data !== "object" || Array.isArray(data))) {
     throw new StackFileError(`${fileName} is not a stack file: expected a map with a config key at the top`);
   }
