@@ -31,15 +31,6 @@ export interface ComposeDeps extends CliDeps {
 const asMap = (value: unknown): Record<string, unknown> =>
   value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
-/** The stack file's data, or a usage error naming the file and line. */
-function readStack(text: string, fileName: string) {
-  try {
-    return parseStackYaml(text, fileName);
-  } catch (error) {
-    throw new ReleaseError(EXIT.usage, (error as Error).message);
-  }
-}
-
 export async function main(argv: string[], deps: ComposeDeps = {}): Promise<number> {
   const { program, out, err, dir } = cliProgram("compose", "Docker Compose files to stack config and back", deps);
 
@@ -72,7 +63,8 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
         if (!fs.existsSync(composePath)) throw new ReleaseError(EXIT.usage, `no compose file at ${composePath}`);
         const file = stackFile(dir, opts.stack);
         const text = fs.readFileSync(file, "utf8");
-        const current = readStack(text, path.basename(file));
+        // A file that is not YAML is a StackFileError: exit 2, naming the file and line (cli/common.ts).
+        const current = parseStackYaml(text, path.basename(file));
         const doc = parseDocument(text);
         const hosts = Object.keys(asMap(current?.config?.[`${CONFIG_NAMESPACE}:hosts`]));
         const host = opts.host ?? (hosts.length === 1 ? hosts[0] : undefined);
