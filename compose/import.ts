@@ -286,6 +286,292 @@ function gpuRequest(d: ComposeMap, where: string): Record<string, unknown> {
   };
 }
 
+/** What carrying one service over shares: its compose key path, its folder, the shell's variables, the warnings. */
+interface ServiceScope {
+  /** `services.<compose name>`. */
+  readonly at: string;
+  readonly composeDir: string;
+  readonly shell: Readonly<Record<string, string | undefined>>;
+  readonly warnings: string[];
+}
+
+/** Names the file's mounts resolve to, as compose gives them. */
+interface MountNames {
+  /** The Docker name of a named volume. */
+  readonly volumeName: (key: string, at: string) => string;
+  /** The absolute host folder of a bind. */
+  readonly bindSource: (source: string, at: string) => string;
+}
+
+/** The secrets found so far across the file's services: one `secrets` entry per distinct value. */
+interface FoundSecrets {
+  readonly list: ImportedSecret[];
+  readonly values: Map<string, string>;
+}
+
+/** `build` (with `image:` as its extra tag) or `image`. */
+function imageConfig(svc: ComposeMap, { at, composeDir, shell, warnings }: ServiceScope): Record<string, unknown> {
+  if (svc.build !== undefined) {
+    const b = typeof svc.build === "string" ? { context: svc.build } : map(svc.build, `${at}.build`, "a path or a map");
+    for (const k of Object.keys(b)) {
+      if (!["context", "dockerfile", "args", "target", "no_cache"].includes(k))
+        warnings.push(`${at}.build.${k}: not carried over`);
+    }
+    const context = String(b.context ?? ".");
+    const isUrl = /^(https?:\/\/|ssh:\/\/|git:\/\/|git@)/.test(context);
+    // A git URL may carry its ref after #: the stack keeps them apart.
+    const [url, ref] = isUrl ? context.split("#") : [context, undefined];
+    const build: Record<string, unknown> = { context: isUrl ? url : path.resolve(composeDir, context) };
+    if (ref) build.ref = ref;
+    if (b.dockerfile && b.dockerfile !== "Dockerfile") build.dockerfile = String(b.dockerfile);
+    const args = keyValues(b.args, `${at}.build.args`, shell, warnings);
+    if (Object.keys(args).length > 0) build.args = args;
+    if (b.target) build.target = String(b.target);
+    if (b.no_cache === true) build.noCache = true;
+    // compose tags the build with `image:`; a name in this program's namespace is the one it gives builds anyway.
+    if (svc.image !== undefined && !String(svc.image).startsWith(`${CONFIG_NAMESPACE}/`)) build.tag = String(svc.image);
+    if (!isUrl) {
+      warnings.push(
+        `${at}.build.context: ${String(build.context)} is a folder on this machine; to build on the server from ` +
+          "source, set build.context to the repository's git URL and pin a commit with npm run release",
+      );
+    }
+    return { build };
+  }
+  if (svc.image !== undefined) {
+    if (!isScalar(svc.image)) throw shapeError(`${at}.image`, "an image name", svc.image);
+    return { image: parseImageRef(String(svc.image)) };
+  }
+  throw new ComposeError(`${at}: has neither image nor build`);
+}
+
+/** The published ports (those with a fixed host port). */
+function portsConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<string, unknown> {
+  if (svc.ports === undefined) return {};
+  if (svc.network_mode === "host") {
+    throw new ComposeError(`${at}: ports and network_mode: host conflict (host networking publishes nothing)`);
+  }
+  const ports = list(svc.ports, `${at}.ports`, "a list of ports")
+    .map((p, i) => parsePort(p, `${at}.ports[${i}]`, warnings))
+    .filter((p) => p !== undefined);
+  return ports.length > 0 ? { ports } : {};
+}
+
+/** Named volumes (as external references to their Docker names) and binds. */
+function mountsConfig(svc: ComposeMap, { at, warnings }: ServiceScope, names: MountNames): Record<string, unknown> {
+  const volumes: Record<string, unknown>[] = [];
+  const binds: Record<string, unknown>[] = [];
+  if (svc.volumes !== undefined) {
+    list(svc.volumes, `${at}.volumes`, "a list of mounts").forEach((v, i) => {
+      const where = `${at}.volumes[${i}]`;
+      let type: string;
+      let source: string | undefined;
+      let target: string;
+      let readOnly = false;
+      if (isMap(v)) {
+        type = String(v.type ?? "volume");
+        if (v.target === undefined) throw new ComposeError(`${where}: a mount in long syntax needs target`);
+        if (type === "bind" && (v.source === undefined || v.source === "")) {
+          throw new ComposeError(`${where}: a bind mount needs source (the host folder)`);
+        }
+        source = v.source === undefined ? undefined : String(v.source);
+        target = containerPath(String(v.target));
+        readOnly = v.read_only === true;
+        for (const k of Object.keys(v)) {
+          if (!["type", "source", "target", "read_only", "bind", "volume"].includes(k))
+            warnings.push(`${where}.${k}: not carried over`);
+        }
+      } else if (isScalar(v)) {
+        const parts = String(v).split(":");
+        if (parts.length === 1) {
+          type = "volume";
+          target = containerPath(parts[0]);
+        } else {
+          source = parts[0];
+          target = containerPath(parts[1]);
+          readOnly = (parts[2] ?? "").split(",").includes("ro");
+          type = /^[./~]/.test(source) ? "bind" : "volume";
+        }
+      } else {
+        throw shapeError(where, "a mount such as data:/data or {type, source, target}", v);
+      }
+      if (type === "tmpfs" || (type === "volume" && (source === undefined || source === ""))) {
+        warnings.push(
+          `${where}: ${type === "tmpfs" ? "tmpfs" : "an anonymous volume"} on ${target} is not carried over (its data does not outlive the container anyway)`,
+        );
+        return;
+      }
+      if (type === "bind")
+        binds.push({ source: names.bindSource(source!, where), target, ...(readOnly ? { readOnly: true } : {}) });
+      else if (type === "volume") {
+        volumes.push({
+          name: names.volumeName(source!, where),
+          target,
+          external: true,
+          ...(readOnly ? { readOnly: true } : {}),
+        });
+      } else warnings.push(`${where}: a ${type} mount is not carried over`);
+    });
+  }
+  return { ...(volumes.length > 0 ? { volumes } : {}), ...(binds.length > 0 ? { binds } : {}) };
+}
+
+/** `env_file` then `environment` over it, as compose does; values that look secret go to `secretEnv`. */
+function envConfig(svc: ComposeMap, scope: ServiceScope, name: string, found: FoundSecrets): Record<string, unknown> {
+  const { at, composeDir, shell, warnings } = scope;
+  const env = {
+    ...envFiles(svc.env_file, `${at}.env_file`, composeDir),
+    ...keyValues(svc.environment, `${at}.environment`, shell, warnings),
+  };
+  const plain: Record<string, string> = {};
+  const secretEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!SECRET_ENV_NAME.test(key)) {
+      plain[key] = value;
+      continue;
+    }
+    let secretName = secretNameFor(key);
+    if (found.values.has(secretName) && found.values.get(secretName) !== value)
+      secretName = secretNameFor(`${name}_${key}`);
+    if (!found.values.has(secretName)) {
+      found.values.set(secretName, value);
+      found.list.push({ name: secretName, from: `${at}.environment.${key}`, env: key, service: name, value });
+    }
+    secretEnv[key] = secretName;
+  }
+  return {
+    ...(Object.keys(plain).length > 0 ? { env: plain } : {}),
+    ...(Object.keys(secretEnv).length > 0 ? { secretEnv } : {}),
+  };
+}
+
+/** The healthcheck, when it names its test (or is disabled). */
+function healthcheckConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<string, unknown> {
+  if (svc.healthcheck === undefined) return {};
+  const h = map(svc.healthcheck, `${at}.healthcheck`);
+  if (h.disable === true && h.test !== undefined)
+    throw new ComposeError(`${at}.healthcheck: disable: true and test conflict`);
+  for (const k of Object.keys(h)) {
+    if (!["test", "interval", "timeout", "retries", "start_period", "disable"].includes(k)) {
+      warnings.push(`${at}.healthcheck.${k}: not carried over`);
+    }
+  }
+  if (h.test !== undefined && typeof h.test !== "string" && !Array.isArray(h.test)) {
+    throw shapeError(`${at}.healthcheck.test`, "a list such as [CMD, curl, -f, …] or a string", h.test);
+  }
+  if (h.disable === true) return { healthcheck: { test: ["NONE"] } };
+  if (h.test === undefined) {
+    warnings.push(
+      `${at}.healthcheck: has no test, so compose keeps the image's HEALTHCHECK test with these timings; ` +
+        "not carried over (a stack healthcheck names its test)",
+    );
+    return {};
+  }
+  return {
+    healthcheck: {
+      test: typeof h.test === "string" ? h.test : (h.test as unknown[]).map(String),
+      ...(h.interval !== undefined ? { interval: String(h.interval) } : {}),
+      ...(h.timeout !== undefined ? { timeout: String(h.timeout) } : {}),
+      ...(h.retries !== undefined ? { retries: Number(h.retries) } : {}),
+      ...(h.start_period !== undefined ? { startPeriod: String(h.start_period) } : {}),
+    },
+  };
+}
+
+/** The restart policy: compose's default is no (the stack's default would be unless-stopped). */
+function restartConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<string, unknown> {
+  if (svc.restart === undefined) return { restart: "no" };
+  const [policy, retries] = String(svc.restart).split(":");
+  if (retries) warnings.push(`${at}.restart: the retry limit ${retries} is not carried over`);
+  return { restart: policy };
+}
+
+/** The one NVIDIA device request, from `deploy.resources.reservations.devices` or `gpus:`. */
+function gpusConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<string, unknown> {
+  let gpus: Record<string, unknown> | undefined;
+  if (svc.deploy !== undefined) {
+    const deploy = map(svc.deploy, `${at}.deploy`);
+    for (const k of Object.keys(deploy)) if (k !== "resources") warnings.push(`${at}.deploy.${k}: not carried over`);
+    const resources = deploy.resources === undefined ? {} : map(deploy.resources, `${at}.deploy.resources`);
+    for (const k of Object.keys(resources))
+      if (k !== "reservations") warnings.push(`${at}.deploy.resources.${k}: not carried over`);
+    const reservations =
+      resources.reservations === undefined ? {} : map(resources.reservations, `${at}.deploy.resources.reservations`);
+    for (const k of Object.keys(reservations)) {
+      if (k !== "devices") warnings.push(`${at}.deploy.resources.reservations.${k}: not carried over`);
+    }
+    const devicesAt = `${at}.deploy.resources.reservations.devices`;
+    const devices =
+      reservations.devices === undefined ? [] : list(reservations.devices, devicesAt, "a list of device requests");
+    devices.forEach((entry, i) => {
+      const where = `${devicesAt}[${i}]`;
+      const d = map(entry, where, "a device request such as {driver: nvidia, count: 1, capabilities: [gpu]}");
+      if (d.driver !== undefined && d.driver !== "nvidia") {
+        warnings.push(`${where}: driver "${String(d.driver)}" is not carried over (only nvidia)`);
+        return;
+      }
+      const request = gpuRequest(d, where);
+      if (gpus) warnings.push(`${where}: a second device request is not carried over`);
+      else gpus = request;
+    });
+  }
+  if (svc.gpus !== undefined) {
+    if (gpus) warnings.push(`${at}.gpus: a second device request is not carried over`);
+    else if (svc.gpus === "all") gpus = { count: "all" };
+    else {
+      const requests = list(svc.gpus, `${at}.gpus`, '"all" or a list of device requests');
+      gpus = gpuRequest(map(requests[0], `${at}.gpus[0]`), `${at}.gpus[0]`);
+      if (requests.length > 1) warnings.push(`${at}.gpus[1]: a second device request is not carried over`);
+    }
+  }
+  return gpus ? { gpus } : {};
+}
+
+/** How the container runs: command, entrypoint, user, stop grace period, /dev/shm, IPC namespace, ulimits. */
+function runtimeConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  if (svc.command !== undefined && svc.command !== null) config.command = argv(svc.command, `${at}.command`);
+  if (svc.entrypoint !== undefined && svc.entrypoint !== null) {
+    const entrypoint = argv(svc.entrypoint, `${at}.entrypoint`);
+    if (entrypoint.length > 0) config.entrypoint = entrypoint;
+    else warnings.push(`${at}.entrypoint: an empty entrypoint (clearing the image's) is not carried over`);
+  }
+  if (svc.user !== undefined) config.user = String(svc.user);
+  if (svc.stop_grace_period !== undefined) {
+    config.stopGraceSeconds = Math.round(durationSeconds(String(svc.stop_grace_period)));
+  }
+  if (svc.shm_size !== undefined) {
+    if (!isScalar(svc.shm_size)) throw shapeError(`${at}.shm_size`, "a size such as 16g", svc.shm_size);
+    config.shmSize = typeof svc.shm_size === "number" ? svc.shm_size : String(svc.shm_size);
+  }
+  if (svc.ipc !== undefined) {
+    const ipc = String(svc.ipc);
+    if ((IPC_MODES as readonly string[]).includes(ipc)) config.ipc = ipc;
+    else warnings.push(`${at}.ipc: "${ipc}" (another container's IPC namespace) is not carried over`);
+  }
+  if (svc.ulimits !== undefined) {
+    const ulimits: Record<string, unknown> = {};
+    for (const [limit, value] of Object.entries(map(svc.ulimits, `${at}.ulimits`, "a map such as {memlock: -1}"))) {
+      const where = `${at}.ulimits.${limit}`;
+      if (typeof value === "number" || (typeof value === "string" && /^-?\d+$/.test(value)))
+        ulimits[limit] = Number(value);
+      else if (isMap(value) && value.soft !== undefined && value.hard !== undefined) {
+        ulimits[limit] = { soft: Number(value.soft), hard: Number(value.hard) };
+      } else throw shapeError(where, "a number or {soft, hard}", value);
+    }
+    if (Object.keys(ulimits).length > 0) config.ulimits = ulimits;
+  }
+  return config;
+}
+
+/** The user's labels, without this program's own (it sets them itself). */
+function labelsConfig(svc: ComposeMap, { at, shell, warnings }: ServiceScope): Record<string, unknown> {
+  if (svc.labels === undefined) return {};
+  const labels = keyValues(svc.labels, `${at}.labels`, shell, warnings, "empty");
+  for (const k of Object.keys(labels).filter((key) => key.startsWith(LABEL_PREFIX))) delete labels[k];
+  return Object.keys(labels).length > 0 ? { labels } : {};
+}
+
 /** Read a compose file's text; `options.composeDir` names the folder it lives in. */
 export function importCompose(text: string, options: ImportOptions): ImportResult {
   const shell = options.environment ?? {};
@@ -294,31 +580,32 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
   for (const key of loaded.otherTopLevel) warnings.push(`${key}: top-level key not carried over`);
   const { project } = loaded;
 
-  const volumeName = (key: string, at: string): string => {
-    if (!(key in loaded.volumes)) {
-      warnings.push(
-        `${at}: named volume "${key}" is not declared under the top-level volumes (docker compose v2 refuses ` +
-          `that); taken as compose would name it, ${project}_${key}`,
-      );
-    }
-    const v = loaded.volumes[key] ?? {};
-    const external = v.external;
-    if (typeof v.name === "string" && v.name) return v.name;
-    if (isMap(external) && typeof external.name === "string") return external.name;
-    if (external === true) return key;
-    return `${project}_${key}`;
-  };
   const home = shell.HOME ?? os.homedir();
-  const bindSource = (source: string, at: string) => {
-    if (source.startsWith("~")) {
-      warnings.push(`${at}: "~" is the home folder of the user running compose; taken as ${home}`);
-      return path.join(home, source.slice(1));
-    }
-    return path.resolve(options.composeDir, source);
+  const names: MountNames = {
+    volumeName: (key, at) => {
+      if (!(key in loaded.volumes)) {
+        warnings.push(
+          `${at}: named volume "${key}" is not declared under the top-level volumes (docker compose v2 refuses ` +
+            `that); taken as compose would name it, ${project}_${key}`,
+        );
+      }
+      const v = loaded.volumes[key] ?? {};
+      const external = v.external;
+      if (typeof v.name === "string" && v.name) return v.name;
+      if (isMap(external) && typeof external.name === "string") return external.name;
+      if (external === true) return key;
+      return `${project}_${key}`;
+    },
+    bindSource: (source, at) => {
+      if (source.startsWith("~")) {
+        warnings.push(`${at}: "~" is the home folder of the user running compose; taken as ${home}`);
+        return path.join(home, source.slice(1));
+      }
+      return path.resolve(options.composeDir, source);
+    },
   };
 
-  const secrets: ImportedSecret[] = [];
-  const secretValues = new Map<string, string>();
+  const found: FoundSecrets = { list: [], values: new Map() };
   const services: Record<string, ImportedService> = {};
   for (const [composeName, svc] of Object.entries(loaded.services)) {
     const at = `services.${composeName}`;
@@ -331,252 +618,26 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     for (const key of Object.keys(svc)) {
       if (!CARRIED.has(key) && !key.startsWith("x-")) warnings.push(`${at}.${key}: not carried over`);
     }
-
-    const config: Record<string, unknown> = { host: options.host };
-    if (svc.container_name !== undefined) config.containerName = String(svc.container_name);
-
-    if (svc.build !== undefined) {
-      const b =
-        typeof svc.build === "string" ? { context: svc.build } : map(svc.build, `${at}.build`, "a path or a map");
-      for (const k of Object.keys(b)) {
-        if (!["context", "dockerfile", "args", "target", "no_cache"].includes(k))
-          warnings.push(`${at}.build.${k}: not carried over`);
-      }
-      const context = String(b.context ?? ".");
-      const isUrl = /^(https?:\/\/|ssh:\/\/|git:\/\/|git@)/.test(context);
-      // A git URL may carry its ref after #: the stack keeps them apart.
-      const [url, ref] = isUrl ? context.split("#") : [context, undefined];
-      const build: Record<string, unknown> = { context: isUrl ? url : path.resolve(options.composeDir, context) };
-      if (ref) build.ref = ref;
-      if (b.dockerfile && b.dockerfile !== "Dockerfile") build.dockerfile = String(b.dockerfile);
-      const args = keyValues(b.args, `${at}.build.args`, shell, warnings);
-      if (Object.keys(args).length > 0) build.args = args;
-      if (b.target) build.target = String(b.target);
-      if (b.no_cache === true) build.noCache = true;
-      // compose tags the build with `image:`; a name in this program's namespace is the one it gives builds anyway.
-      if (svc.image !== undefined && !String(svc.image).startsWith(`${CONFIG_NAMESPACE}/`))
-        build.tag = String(svc.image);
-      config.build = build;
-      if (!isUrl) {
-        warnings.push(
-          `${at}.build.context: ${String(build.context)} is a folder on this machine; to build on the server from ` +
-            "source, set build.context to the repository's git URL and pin a commit with npm run release",
-        );
-      }
-    } else if (svc.image !== undefined) {
-      if (!isScalar(svc.image)) throw shapeError(`${at}.image`, "an image name", svc.image);
-      config.image = parseImageRef(String(svc.image));
-    } else {
-      throw new ComposeError(`${at}: has neither image nor build`);
-    }
-
-    if (svc.ports !== undefined) {
-      if (svc.network_mode === "host") {
-        throw new ComposeError(`${at}: ports and network_mode: host conflict (host networking publishes nothing)`);
-      }
-      const ports = list(svc.ports, `${at}.ports`, "a list of ports")
-        .map((p, i) => parsePort(p, `${at}.ports[${i}]`, warnings))
-        .filter((p) => p !== undefined);
-      if (ports.length > 0) config.ports = ports;
-    }
-
-    const volumes: Record<string, unknown>[] = [];
-    const binds: Record<string, unknown>[] = [];
-    if (svc.volumes !== undefined) {
-      list(svc.volumes, `${at}.volumes`, "a list of mounts").forEach((v, i) => {
-        const where = `${at}.volumes[${i}]`;
-        let type: string;
-        let source: string | undefined;
-        let target: string;
-        let readOnly = false;
-        if (isMap(v)) {
-          type = String(v.type ?? "volume");
-          if (v.target === undefined) throw new ComposeError(`${where}: a mount in long syntax needs target`);
-          if (type === "bind" && (v.source === undefined || v.source === "")) {
-            throw new ComposeError(`${where}: a bind mount needs source (the host folder)`);
-          }
-          source = v.source === undefined ? undefined : String(v.source);
-          target = containerPath(String(v.target));
-          readOnly = v.read_only === true;
-          for (const k of Object.keys(v)) {
-            if (!["type", "source", "target", "read_only", "bind", "volume"].includes(k))
-              warnings.push(`${where}.${k}: not carried over`);
-          }
-        } else if (isScalar(v)) {
-          const parts = String(v).split(":");
-          if (parts.length === 1) {
-            type = "volume";
-            target = containerPath(parts[0]);
-          } else {
-            source = parts[0];
-            target = containerPath(parts[1]);
-            readOnly = (parts[2] ?? "").split(",").includes("ro");
-            type = /^[./~]/.test(source) ? "bind" : "volume";
-          }
-        } else {
-          throw shapeError(where, "a mount such as data:/data or {type, source, target}", v);
-        }
-        if (type === "tmpfs" || (type === "volume" && (source === undefined || source === ""))) {
-          warnings.push(
-            `${where}: ${type === "tmpfs" ? "tmpfs" : "an anonymous volume"} on ${target} is not carried over (its data does not outlive the container anyway)`,
-          );
-          return;
-        }
-        if (type === "bind")
-          binds.push({ source: bindSource(source!, where), target, ...(readOnly ? { readOnly: true } : {}) });
-        else if (type === "volume") {
-          volumes.push({
-            name: volumeName(source!, where),
-            target,
-            external: true,
-            ...(readOnly ? { readOnly: true } : {}),
-          });
-        } else warnings.push(`${where}: a ${type} mount is not carried over`);
-      });
-    }
-    if (volumes.length > 0) config.volumes = volumes;
-    if (binds.length > 0) config.binds = binds;
-
-    // env_file first, environment over it, as compose does; values that look secret go to secretEnv.
-    const env = {
-      ...envFiles(svc.env_file, `${at}.env_file`, options.composeDir),
-      ...keyValues(svc.environment, `${at}.environment`, shell, warnings),
+    const scope: ServiceScope = { at, composeDir: options.composeDir, shell, warnings };
+    // In the order the stack file lists them (and the warnings come in).
+    const config: Record<string, unknown> = {
+      host: options.host,
+      ...(svc.container_name !== undefined ? { containerName: String(svc.container_name) } : {}),
+      ...imageConfig(svc, scope),
+      ...portsConfig(svc, scope),
+      ...mountsConfig(svc, scope, names),
+      ...envConfig(svc, scope, name, found),
+      ...healthcheckConfig(svc, scope),
+      ...restartConfig(svc, scope),
+      ...gpusConfig(svc, scope),
+      ...runtimeConfig(svc, scope),
+      ...labelsConfig(svc, scope),
     };
-    const plain: Record<string, string> = {};
-    const secretEnv: Record<string, string> = {};
-    for (const [key, value] of Object.entries(env)) {
-      if (!SECRET_ENV_NAME.test(key)) {
-        plain[key] = value;
-        continue;
-      }
-      let secretName = secretNameFor(key);
-      if (secretValues.has(secretName) && secretValues.get(secretName) !== value)
-        secretName = secretNameFor(`${name}_${key}`);
-      if (!secretValues.has(secretName)) {
-        secretValues.set(secretName, value);
-        secrets.push({ name: secretName, from: `${at}.environment.${key}`, env: key, service: name, value });
-      }
-      secretEnv[key] = secretName;
-    }
-    if (Object.keys(plain).length > 0) config.env = plain;
-    if (Object.keys(secretEnv).length > 0) config.secretEnv = secretEnv;
-
-    if (svc.healthcheck !== undefined) {
-      const h = map(svc.healthcheck, `${at}.healthcheck`);
-      if (h.disable === true && h.test !== undefined)
-        throw new ComposeError(`${at}.healthcheck: disable: true and test conflict`);
-      for (const k of Object.keys(h)) {
-        if (!["test", "interval", "timeout", "retries", "start_period", "disable"].includes(k)) {
-          warnings.push(`${at}.healthcheck.${k}: not carried over`);
-        }
-      }
-      if (h.test !== undefined && typeof h.test !== "string" && !Array.isArray(h.test)) {
-        throw shapeError(`${at}.healthcheck.test`, "a list such as [CMD, curl, -f, …] or a string", h.test);
-      }
-      if (h.disable === true) config.healthcheck = { test: ["NONE"] };
-      else if (h.test === undefined) {
-        warnings.push(
-          `${at}.healthcheck: has no test, so compose keeps the image's HEALTHCHECK test with these timings; ` +
-            "not carried over (a stack healthcheck names its test)",
-        );
-      } else {
-        config.healthcheck = {
-          test: typeof h.test === "string" ? h.test : (h.test as unknown[]).map(String),
-          ...(h.interval !== undefined ? { interval: String(h.interval) } : {}),
-          ...(h.timeout !== undefined ? { timeout: String(h.timeout) } : {}),
-          ...(h.retries !== undefined ? { retries: Number(h.retries) } : {}),
-          ...(h.start_period !== undefined ? { startPeriod: String(h.start_period) } : {}),
-        };
-      }
-    }
-
-    if (svc.restart !== undefined) {
-      const [policy, retries] = String(svc.restart).split(":");
-      config.restart = policy;
-      if (retries) warnings.push(`${at}.restart: the retry limit ${retries} is not carried over`);
-    } else {
-      config.restart = "no"; // compose's default; the stack's default would be unless-stopped
-    }
-
-    if (svc.deploy !== undefined) {
-      const deploy = map(svc.deploy, `${at}.deploy`);
-      for (const k of Object.keys(deploy)) if (k !== "resources") warnings.push(`${at}.deploy.${k}: not carried over`);
-      const resources = deploy.resources === undefined ? {} : map(deploy.resources, `${at}.deploy.resources`);
-      for (const k of Object.keys(resources))
-        if (k !== "reservations") warnings.push(`${at}.deploy.resources.${k}: not carried over`);
-      const reservations =
-        resources.reservations === undefined ? {} : map(resources.reservations, `${at}.deploy.resources.reservations`);
-      for (const k of Object.keys(reservations)) {
-        if (k !== "devices") warnings.push(`${at}.deploy.resources.reservations.${k}: not carried over`);
-      }
-      const devicesAt = `${at}.deploy.resources.reservations.devices`;
-      const devices =
-        reservations.devices === undefined ? [] : list(reservations.devices, devicesAt, "a list of device requests");
-      devices.forEach((entry, i) => {
-        const where = `${devicesAt}[${i}]`;
-        const d = map(entry, where, "a device request such as {driver: nvidia, count: 1, capabilities: [gpu]}");
-        if (d.driver !== undefined && d.driver !== "nvidia") {
-          warnings.push(`${where}: driver "${String(d.driver)}" is not carried over (only nvidia)`);
-          return;
-        }
-        const request = gpuRequest(d, where);
-        if (config.gpus) warnings.push(`${where}: a second device request is not carried over`);
-        else config.gpus = request;
-      });
-    }
-    if (svc.gpus !== undefined) {
-      if (config.gpus) warnings.push(`${at}.gpus: a second device request is not carried over`);
-      else if (svc.gpus === "all") config.gpus = { count: "all" };
-      else {
-        const requests = list(svc.gpus, `${at}.gpus`, '"all" or a list of device requests');
-        config.gpus = gpuRequest(map(requests[0], `${at}.gpus[0]`), `${at}.gpus[0]`);
-        if (requests.length > 1) warnings.push(`${at}.gpus[1]: a second device request is not carried over`);
-      }
-    }
-
-    if (svc.command !== undefined && svc.command !== null) config.command = argv(svc.command, `${at}.command`);
-    if (svc.entrypoint !== undefined && svc.entrypoint !== null) {
-      const entrypoint = argv(svc.entrypoint, `${at}.entrypoint`);
-      if (entrypoint.length > 0) config.entrypoint = entrypoint;
-      else warnings.push(`${at}.entrypoint: an empty entrypoint (clearing the image's) is not carried over`);
-    }
-    if (svc.user !== undefined) config.user = String(svc.user);
-    if (svc.stop_grace_period !== undefined) {
-      config.stopGraceSeconds = Math.round(durationSeconds(String(svc.stop_grace_period)));
-    }
-    if (svc.shm_size !== undefined) {
-      if (!isScalar(svc.shm_size)) throw shapeError(`${at}.shm_size`, "a size such as 16g", svc.shm_size);
-      config.shmSize = typeof svc.shm_size === "number" ? svc.shm_size : String(svc.shm_size);
-    }
-    if (svc.ipc !== undefined) {
-      const ipc = String(svc.ipc);
-      if ((IPC_MODES as readonly string[]).includes(ipc)) config.ipc = ipc;
-      else warnings.push(`${at}.ipc: "${ipc}" (another container's IPC namespace) is not carried over`);
-    }
-    if (svc.ulimits !== undefined) {
-      const ulimits: Record<string, unknown> = {};
-      for (const [limit, value] of Object.entries(map(svc.ulimits, `${at}.ulimits`, "a map such as {memlock: -1}"))) {
-        const where = `${at}.ulimits.${limit}`;
-        if (typeof value === "number" || (typeof value === "string" && /^-?\d+$/.test(value)))
-          ulimits[limit] = Number(value);
-        else if (isMap(value) && value.soft !== undefined && value.hard !== undefined) {
-          ulimits[limit] = { soft: Number(value.soft), hard: Number(value.hard) };
-        } else throw shapeError(where, "a number or {soft, hard}", value);
-      }
-      if (Object.keys(ulimits).length > 0) config.ulimits = ulimits;
-    }
-    if (svc.labels !== undefined) {
-      const labels = keyValues(svc.labels, `${at}.labels`, shell, warnings, "empty");
-      const own = Object.keys(labels).filter((k) => k.startsWith(LABEL_PREFIX));
-      for (const k of own) delete labels[k]; // this program's own labels: it sets them itself
-      if (Object.keys(labels).length > 0) config.labels = labels;
-    }
-
     services[name] = {
       composeName,
       composeContainer: svc.container_name ? String(svc.container_name) : `${project}-${composeName}-1`,
       config,
     };
   }
-  return { project, services, secrets, skipped: loaded.skipped, warnings };
+  return { project, services, secrets: found.list, skipped: loaded.skipped, warnings };
 }
