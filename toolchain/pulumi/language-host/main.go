@@ -171,6 +171,19 @@ func resolveModule(nodeBin, dir, module string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
+// nodeEntry is what a program run and a policy pack both start from: node on the PATH, the project's runtime
+// options, and an @pulumi/pulumi entry point (`module`) resolved from the program's folder.
+func nodeEntry(info *pulumirpc.ProgramInfo, module string) (nodeBin string, opts nodeOptions, entry string, err error) {
+	if nodeBin, err = exec.LookPath("node"); err != nil {
+		return "", opts, "", fmt.Errorf("could not find node on the PATH: %w", err)
+	}
+	if opts, err = parseNodeOptions(info.GetOptions().AsMap()); err != nil {
+		return "", opts, "", err
+	}
+	entry, err = resolveModule(nodeBin, info.GetProgramDirectory(), module)
+	return nodeBin, opts, entry, err
+}
+
 // pulumiPackageJSON is the part of a package.json that marks a Pulumi provider SDK.
 type pulumiPackageJSON struct {
 	Name    string `json:"name"`
@@ -306,15 +319,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	fail := func(err error) (*pulumirpc.RunResponse, error) {
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
-	nodeBin, err := exec.LookPath("node")
-	if err != nil {
-		return fail(fmt.Errorf("could not find node on the PATH: %w", err))
-	}
-	opts, err := parseNodeOptions(req.GetInfo().GetOptions().AsMap())
-	if err != nil {
-		return fail(err)
-	}
-	runPath, err := resolveModule(nodeBin, req.GetInfo().GetProgramDirectory(), "@pulumi/pulumi/cmd/run")
+	nodeBin, opts, runPath, err := nodeEntry(req.GetInfo(), "@pulumi/pulumi/cmd/run")
 	if err != nil {
 		return fail(err)
 	}
@@ -359,19 +364,11 @@ func (h *languageHost) RunPlugin(
 		return err
 	}
 	defer closer.Close()
-	nodeBin, err := exec.LookPath("node")
-	if err != nil {
-		return err
-	}
-	opts, err := parseNodeOptions(req.GetInfo().GetOptions().AsMap())
+	nodeBin, opts, runPath, err := nodeEntry(req.GetInfo(), "@pulumi/pulumi/cmd/run-policy-pack")
 	if err != nil {
 		return err
 	}
 	dir := req.GetInfo().GetProgramDirectory()
-	runPath, err := resolveModule(nodeBin, dir, "@pulumi/pulumi/cmd/run-policy-pack")
-	if err != nil {
-		return err
-	}
 	env := append(append([]string{}, req.GetEnv()...), opts.env()...)
 	args := append(append([]string{runPath}, opts.nodeArgs...), req.GetArgs()...)
 	args = append(args, dir)
