@@ -15,9 +15,9 @@ export function resolveNeighbours(
   if (!loaded) return [];
   const neighbours: DeploymentModel[] = [];
   sharesHostsWith.forEach((other, index) => {
+    if (sharesHostsWith.indexOf(other) < index) return;
     const at = ["sharesHostsWith", index];
     const neighbour = loaded.get(other);
-    if (sharesHostsWith.indexOf(other) < index) return;
     if (other === ctx.stack) ctx.add(at, "names this stack itself");
     else if (neighbour === undefined) ctx.add(at, `stack "${other}" was not loaded (is there a Pulumi.${other}.yaml?)`);
     else if (neighbour instanceof Error) {
