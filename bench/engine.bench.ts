@@ -5,8 +5,8 @@
  * scripts/pulumi-toolchain. Prints medians and the ratio. Run: npm run bench:engine
  * (BENCH_ENGINE_SIZES=1,10 BENCH_ENGINE_RUNS=1 to shorten it).
  */
-import { docker } from "../test/docker";
-import { buildWebImage, push, Registry } from "../e2e/fixtures";
+import { docker, pushAndDigest, Registry } from "../test/docker";
+import { buildWebImage } from "../e2e/fixtures";
 import { expectExit, Workspace, type RunResult } from "../e2e/workspace";
 
 const SIZES = (process.env.BENCH_ENGINE_SIZES ?? "1,10,50").split(",").map(Number);
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   try {
     const repository = `${registry.address}/bench/web`;
     buildWebImage(`${repository}:v1`, "bench");
-    const digest = push(`${repository}:v1`);
+    const digest = pushAndDigest(`${repository}:v1`);
     console.log(
       `real engine (${(await ws.pulumi("version")).stdout.trim()}), local dockerd, median of ${RUNS} run(s); ` +
         "seconds of wall time per command, the create not repeated",

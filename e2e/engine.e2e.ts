@@ -8,9 +8,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, freePort, waitFor } from "../test/docker";
+import { docker, freePort, pushAndDigest, Registry, waitFor } from "../test/docker";
 import { tempDir } from "../test/gitRepos";
-import { BuildKit, buildWebImage, GitServer, HEALTHCHECK_TEST, push, Registry } from "./fixtures";
+import { BuildKit, buildWebImage, GitServer, HEALTHCHECK_TEST } from "./fixtures";
 import { startProbe } from "./probe";
 import { expectExit, toolchainEnv, Workspace } from "./workspace";
 
@@ -147,7 +147,7 @@ describe("the real engine", () => {
       ["latest", true],
     ] as const) {
       buildWebImage(`${world.repo}:${tag}`, `web ${tag}`, healthy);
-      world.digests[tag] = push(`${world.repo}:${tag}`);
+      world.digests[tag] = pushAndDigest(`${world.repo}:${tag}`);
     }
     // Only the registry has them now: every pull of the stack really goes to it.
     const local = docker(["image", "ls", "--format", "{{.ID}}", world.repo]).split("\n").filter(Boolean);
@@ -163,20 +163,7 @@ describe("the real engine", () => {
     world.ws.write(`Pulumi.${STACK}.yaml`, stackFile({ webTag: "v1", builtCommit: world.commits[0] }));
     expectExit(await world.ws.pulumi("stack", "init", STACK, "--secrets-provider", "passphrase"), 0, "stack init");
     // The ordinary Pulumi way to set a secret: the CLI encrypts it into the stack file (and rewrites the file).
-    expectExit(
-      await world.ws.pulumi(
-        "config",
-        "set",
-        "--stack",
-        STACK,
-        "--secret",
-        "--path",
-        "gpu-services:secrets.apiKey",
-        SECRET_VALUE,
-      ),
-      0,
-      "config set --secret",
-    );
+    expectExit(await world.ws.setSecret(STACK, "gpu-services:secrets.apiKey", SECRET_VALUE), 0, "config set --secret");
     world.ws.commit("e2e stack");
   }, 300_000);
 
@@ -491,16 +478,7 @@ describe("the real engine", () => {
 
   it("11b. a secret set the ordinary Pulumi way outside secrets is refused by the real CLI, naming its path, never shown", async () => {
     const value = `e2e-misplaced-${process.pid}`;
-    const set = await world.ws.pulumi(
-      "config",
-      "set",
-      "--stack",
-      STACK,
-      "--secret",
-      "--path",
-      "gpu-services:services.web.env.API_TOKEN",
-      value,
-    );
+    const set = await world.ws.setSecret(STACK, "gpu-services:services.web.env.API_TOKEN", value);
     expectExit(set, 0, "config set --secret --path services.web.env.API_TOKEN");
     try {
       const result = await world.ws.pulumi("preview", "--stack", STACK);

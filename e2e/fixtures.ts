@@ -6,7 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { docker, freePort, waitFor } from "../test/docker";
+import { freePort, waitFor } from "../test/docker";
 import { git, tempDir } from "../test/gitRepos";
 
 /** The health endpoint the images serve, and the healthcheck that probes it from inside the container. */
@@ -59,65 +59,6 @@ export function buildWebImage(ref: string, marker: string, healthy = true): void
     stdio: ["ignore", "pipe", "pipe"],
   });
   fs.rmSync(dir, { recursive: true, force: true });
-}
-
-/** Push and return the manifest digest the registry gave it. */
-export function push(ref: string): string {
-  docker(["push", ref]);
-  const repo = ref.replace(/:[^:/]+$/, "");
-  const digests = JSON.parse(docker(["image", "inspect", "--format", "{{json .RepoDigests}}", ref])) as string[];
-  const found = digests.find((d) => d.startsWith(`${repo}@`));
-  if (!found) throw new Error(`no digest for ${ref}: ${digests.join(", ")}`);
-  return found.slice(repo.length + 1);
-}
-
-/** Debian's docker-registry on a fixed loopback port, which can be stopped and started again with its data. */
-export class Registry {
-  private child?: ChildProcess;
-  private constructor(
-    readonly port: number,
-    private readonly dir: string,
-  ) {}
-
-  static async start(): Promise<Registry> {
-    const registry = new Registry(await freePort(), tempDir("registry"));
-    fs.writeFileSync(
-      path.join(registry.dir, "config.yml"),
-      [
-        "version: 0.1",
-        "log: {level: error}",
-        `storage: {filesystem: {rootdirectory: ${path.join(registry.dir, "data")}}, delete: {enabled: true}}`,
-        `http: {addr: "127.0.0.1:${registry.port}"}`,
-        "",
-      ].join("\n"),
-    );
-    await registry.resume();
-    return registry;
-  }
-
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  async resume(): Promise<void> {
-    this.child = spawn("docker-registry", ["serve", path.join(this.dir, "config.yml")], { stdio: "ignore" });
-    await waitFor("the registry", async () => (await fetch(`http://${this.address}/v2/`)).status === 200);
-  }
-
-  /** Stop answering (the data stays). */
-  async pause(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill();
-    await exited;
-    this.child = undefined;
-  }
-
-  async remove(): Promise<void> {
-    await this.pause();
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
 /** A git daemon on loopback serving one bare repository (`git://127.0.0.1:<port>/web.git`). */

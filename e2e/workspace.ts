@@ -101,6 +101,11 @@ export class Workspace {
     return this.run("pulumi", [...args, "--non-interactive"]);
   }
 
+  /** `pulumi config set --secret --path <key> <value>`: the ordinary way, which encrypts it into the stack file. */
+  setSecret(stack: string, key: string, value: string): Promise<RunResult> {
+    return this.pulumi("config", "set", "--stack", stack, "--secret", "--path", key, value);
+  }
+
   /** One of the project's CLIs (`release`, `compose`, `plan`), as `npm run <cli> -- …` runs it. */
   cli(name: "release" | "compose" | "plan", ...args: string[]): Promise<RunResult> {
     return this.run(path.join(PROJECT_DIR, "node_modules", ".bin", "tsx"), [`cli/${name}.ts`, ...args]);

@@ -42,37 +42,56 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   throw new Error(`timed out waiting for ${what}`);
 }
 
-export interface LocalRegistry {
-  /** host:port, on the loopback address (Docker pushes to it over plain HTTP). */
-  readonly address: string;
-  stop(): void;
-}
+/**
+ * Debian's docker-registry on a free loopback port, storing in a temporary folder, without auth; it can be
+ * paused and resumed with its data (the port stays).
+ */
+export class Registry {
+  private child?: ChildProcess;
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
 
-/** Start Debian's docker-registry on a free loopback port, storing in a temporary folder, without auth. */
-export async function startRegistry(): Promise<LocalRegistry> {
-  const port = await freePort();
-  const dir = tempDir("registry");
-  const config = path.join(dir, "config.yml");
-  fs.writeFileSync(
-    config,
-    [
-      "version: 0.1",
-      "log: {level: error}",
-      `storage: {filesystem: {rootdirectory: ${path.join(dir, "data")}}, delete: {enabled: true}}`,
-      `http: {addr: "127.0.0.1:${port}"}`,
-      "",
-    ].join("\n"),
-  );
-  const child: ChildProcess = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
-  const address = `127.0.0.1:${port}`;
-  await waitFor("the registry", async () => (await fetch(`http://${address}/v2/`)).status === 200);
-  return {
-    address,
-    stop: () => {
-      child.kill();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  static async start(): Promise<Registry> {
+    const registry = new Registry(await freePort(), tempDir("registry"));
+    fs.writeFileSync(
+      path.join(registry.dir, "config.yml"),
+      [
+        "version: 0.1",
+        "log: {level: error}",
+        `storage: {filesystem: {rootdirectory: ${path.join(registry.dir, "data")}}, delete: {enabled: true}}`,
+        `http: {addr: "127.0.0.1:${registry.port}"}`,
+        "",
+      ].join("\n"),
+    );
+    await registry.resume();
+    return registry;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async resume(): Promise<void> {
+    this.child = spawn("docker-registry", ["serve", path.join(this.dir, "config.yml")], { stdio: "ignore" });
+    await waitFor("the registry", async () => (await fetch(`http://${this.address}/v2/`)).status === 200);
+  }
+
+  /** Stop answering (the data stays). */
+  async pause(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill();
+    await exited;
+    this.child = undefined;
+  }
+
+  async remove(): Promise<void> {
+    await this.pause();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -16,8 +16,7 @@ import {
   pushAndDigest,
   registryAvailable,
   requireDocker,
-  startRegistry,
-  type LocalRegistry,
+  Registry,
 } from "./docker";
 import { git, makeProjectRepo } from "./gitRepos";
 import { PROJECT_DIR } from "./harness";
@@ -25,13 +24,13 @@ import { PROJECT_DIR } from "./harness";
 const run = (dockerAvailable && registryAvailable) || requireDocker;
 
 describe.runIf(run)("a real registry", () => {
-  let registry: LocalRegistry;
+  let registry: Registry;
   let repo: string;
   const tags = { first: `sha-${"1".repeat(40)}`, second: `sha-${"2".repeat(40)}` };
   const digests: Record<string, string> = {};
 
   beforeAll(async () => {
-    registry = await startRegistry();
+    registry = await Registry.start();
     repo = `${registry.address}/jim0237/tts-v2-api-server`;
     for (const [name, tag] of Object.entries(tags)) {
       importTinyImage(`${repo}:${tag}`, `release ${name} ${Date.now()}\n`);
@@ -39,9 +38,9 @@ describe.runIf(run)("a real registry", () => {
     }
   }, 120_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     for (const tag of Object.values(tags)) docker(["image", "rm", "-f", `${repo}:${tag}`]);
-    registry?.stop();
+    await registry?.remove();
   });
 
   it("resolves each tag to the digest Docker pushed, and checks that a digest exists", async () => {
