@@ -605,6 +605,13 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     },
   };
 
+  if (Object.keys(loaded.services).length === 0) {
+    const profiles = [...new Set(Object.values(loaded.skipped).flat())].sort();
+    throw new ComposeError(
+      `no service to import: every service is in a profile that is not active (profiles: ${profiles.join(", ")}); ` +
+        "--profile <name>, or COMPOSE_PROFILES",
+    );
+  }
   const found: FoundSecrets = { list: [], values: new Map() };
   const services: Record<string, ImportedService> = {};
   for (const [composeName, svc] of Object.entries(loaded.services)) {

@@ -284,10 +284,11 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   }
   const services: Record<string, ComposeMap> = {};
   const skipped: Record<string, string[]> = {};
-  // --profile, else COMPOSE_PROFILES; with none, the empty profile "" is the active one (a service listing ""
-  // starts on a plain `docker compose up`, as private-gpt's file relies on).
-  const fromEnv = options.environment?.COMPOSE_PROFILES?.split(",").filter(Boolean);
-  const active = options.profiles?.length ? options.profiles : fromEnv?.length ? fromEnv : [""];
+  // --profile, else COMPOSE_PROFILES (the command's environment over .env, as compose reads every COMPOSE_
+  // variable); with none, the empty profile "" is the active one (a service listing "" starts on a plain
+  // `docker compose up`, as private-gpt's file relies on).
+  const fromEnv = variables.COMPOSE_PROFILES?.split(",").map((p) => p.trim());
+  const active = options.profiles?.length ? options.profiles : (fromEnv ?? [""]);
   for (const name of names) {
     const resolved = resolveExtends(name, file, variables, unset, []);
     const profiles = profilesOf(resolved, `services.${name}`);
