@@ -65,3 +65,40 @@ describe("COMPOSE_PROFILES from .env (issue 20, 1)", () => {
     );
   });
 });
+
+describe("interpolation inside env files, as compose-go's dotenv does (issue 20, 3)", () => {
+  it("the .env file and a service's env_file interpolate ${VAR:-default}; single quotes stay literal", () => {
+    const dir = project({
+      "compose.yaml":
+        "services:\n  a:\n    image: x/a:1\n    ports: ['${PORT}:8000']\n" +
+        "    environment: {FROM_SERVICE: svc}\n    env_file: app.env\n",
+      ".env": "BASE=/models\nMODEL_DIR=${BASE}/whisper\nPORT=${PORT_OVERRIDE:-8060}\n",
+      "app.env":
+        "URL=http://${HOSTNAME:-localhost}:8000\nLITERAL='${BASE}'\nQUOTED=\"${MODEL_DIR}/x\"\n" +
+        "FIRST=one\nSECOND=${FIRST}-two\nFROM_ENV=${FROM_SERVICE}\n",
+    });
+    const r = imp(dir);
+    expect(r.services.a.config.env).toEqual({
+      URL: "http://localhost:8000",
+      LITERAL: "${BASE}",
+      QUOTED: "/models/whisper/x",
+      FIRST: "one",
+      SECOND: "one-two",
+      FROM_ENV: "svc",
+      FROM_SERVICE: "svc",
+    });
+    expect(r.services.a.config.ports).toEqual([{ host: 8060, container: 8000 }]);
+  });
+
+  it("the command's environment wins inside env files too; a required variable unset is an error naming the file", () => {
+    const dir = project({
+      "compose.yaml": "services:\n  a:\n    image: x/a:1\n    env_file: app.env\n",
+      "app.env": "MODEL=${MODEL:-small}\n",
+    });
+    expect(imp(dir, { environment: { MODEL: "large" } }).services.a.config.env).toEqual({ MODEL: "large" });
+    fs.writeFileSync(path.join(dir, "app.env"), "TOKEN=${TOKEN:?set TOKEN}\n");
+    expect(() => imp(dir)).toThrow(
+      `services.a.env_file: ${path.join(dir, "app.env")}: required variable TOKEN is missing a value: set TOKEN`,
+    );
+  });
+});

@@ -12,7 +12,8 @@ import * as path from "node:path";
 import { CONFIG_NAMESPACE, SERVICE_NAME_RE } from "../config/schema";
 import { durationSeconds } from "../config/serviceSpec";
 import { IPC_MODES, LABEL_PREFIX, SECRET_ENV_NAME, secretNameFor } from "../config/specs";
-import { ComposeError, isMap, listToMap, loadCompose, readEnvFile, type ComposeMap, type LoadOptions } from "./load";
+import { readEnvFile } from "./envFile";
+import { ComposeError, isMap, listToMap, loadCompose, type ComposeMap, type LoadOptions } from "./load";
 import * as fs from "node:fs";
 
 export { ComposeError } from "./load";
@@ -196,8 +197,16 @@ function keyValues(
   return out;
 }
 
-/** `env_file`: a path or a list of paths or {path, required}; values in file order, later files winning. */
-function envFiles(value: unknown, at: string, composeDir: string): Record<string, string> {
+/**
+ * `env_file`: a path or a list of paths or {path, required}; values in file order, later files winning. Values
+ * interpolate as compose-go does: the project's variables first, then the service's `environment`.
+ */
+function envFiles(
+  value: unknown,
+  at: string,
+  composeDir: string,
+  lookup: (name: string) => string | undefined,
+): Record<string, string> {
   if (value === undefined || value === null) return {};
   const entries = typeof value === "string" ? [value] : list(value, at, "a path or a list of paths");
   const out: Record<string, string> = {};
@@ -210,7 +219,7 @@ function envFiles(value: unknown, at: string, composeDir: string): Record<string
       if (spec.required === false) return;
       throw new ComposeError(`${where}: env file ${file} does not exist`);
     }
-    Object.assign(out, readEnvFile(file, where));
+    Object.assign(out, readEnvFile(file, where, lookup, out));
   });
   return out;
 }
@@ -292,6 +301,8 @@ interface ServiceScope {
   readonly at: string;
   readonly composeDir: string;
   readonly shell: Readonly<Record<string, string | undefined>>;
+  /** The variables the compose file was interpolated with (env files interpolate with them too). */
+  readonly variables: Readonly<Record<string, string>>;
   readonly warnings: string[];
 }
 
@@ -418,11 +429,10 @@ function mountsConfig(svc: ComposeMap, { at, warnings }: ServiceScope, names: Mo
 
 /** `env_file` then `environment` over it, as compose does; values that look secret go to `secretEnv`. */
 function envConfig(svc: ComposeMap, scope: ServiceScope, name: string, found: FoundSecrets): Record<string, unknown> {
-  const { at, composeDir, shell, warnings } = scope;
-  const env = {
-    ...envFiles(svc.env_file, `${at}.env_file`, composeDir),
-    ...keyValues(svc.environment, `${at}.environment`, shell, warnings),
-  };
+  const { at, composeDir, shell, variables, warnings } = scope;
+  const environment = keyValues(svc.environment, `${at}.environment`, shell, warnings);
+  const lookup = (name: string) => variables[name] ?? environment[name];
+  const env = { ...envFiles(svc.env_file, `${at}.env_file`, composeDir, lookup), ...environment };
   const plain: Record<string, string> = {};
   const secretEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
@@ -625,7 +635,7 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     for (const key of Object.keys(svc)) {
       if (!CARRIED.has(key) && !key.startsWith("x-")) warnings.push(`${at}.${key}: not carried over`);
     }
-    const scope: ServiceScope = { at, composeDir: options.composeDir, shell, warnings };
+    const scope: ServiceScope = { at, composeDir: options.composeDir, shell, variables: loaded.variables, warnings };
     // In the order the stack file lists them (and the warnings come in).
     const config: Record<string, unknown> = {
       host: options.host,

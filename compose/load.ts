@@ -9,16 +9,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse as parseDotenv } from "dotenv";
 import { yamlData } from "../config/yamlData";
+import { readEnvFile } from "./envFile";
+import { ComposeError } from "./errors";
 import { interpolate, InterpolationError } from "./interpolate";
 
-export class ComposeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ComposeError";
-  }
-}
+export { ComposeError } from "./errors";
 
 export interface LoadOptions {
   /** Folder of the compose file: `.env`, env files, extended files and relative paths resolve against it. */
@@ -74,20 +70,24 @@ function readText(file: string, cannotRead: string): string {
   }
 }
 
-/** A dotenv file's variables (compose reads `.env` and env files this way: no interpolation inside). */
-export function readEnvFile(file: string, where: string): Record<string, string> {
-  return parseDotenv(readText(file, `${where}: cannot read ${file}`));
-}
-
-/** The variables for interpolation: the env files (or `.env`), then the command's environment over them. */
+/**
+ * The variables for interpolation: the env files (or `.env`), interpolated with the command's environment (as
+ * compose-go's dotenv does), then the command's environment over them.
+ */
 function variablesFor(options: LoadOptions): Record<string, string> {
   const variables: Record<string, string> = {};
+  const environment = options.environment ?? {};
   const files =
     options.envFiles ??
     (fs.existsSync(path.join(options.composeDir, ".env")) ? [path.join(options.composeDir, ".env")] : []);
-  for (const file of files) Object.assign(variables, readEnvFile(path.resolve(file), `--env-file ${file}`));
-  for (const [name, value] of Object.entries(options.environment ?? {}))
-    if (value !== undefined) variables[name] = value;
+  for (const file of files) {
+    const where = options.envFiles ? `--env-file ${file}` : ".env";
+    Object.assign(
+      variables,
+      readEnvFile(path.resolve(file), where, (name) => environment[name], variables),
+    );
+  }
+  for (const [name, value] of Object.entries(environment)) if (value !== undefined) variables[name] = value;
   return variables;
 }
 
