@@ -102,3 +102,24 @@ describe("interpolation inside env files, as compose-go's dotenv does (issue 20,
     );
   });
 });
+
+describe("extends (issue 19, defect 4)", () => {
+  it("services of the same name in two files of one folder are not a circle: the check keys on the resolved file", () => {
+    const dir = project({
+      "compose.yaml":
+        "services:\n  web:\n    extends: {service: base}\n  base:\n    extends: {file: other.yaml, service: web}\n",
+      "other.yaml": "services:\n  web:\n    extends: {service: base}\n  base:\n    image: x/other:1\n",
+    });
+    const r = imp(dir);
+    expect(r.services.web.config.image).toEqual({ repository: "x/other", tag: "1" });
+    expect(r.services.base.config.image).toEqual({ repository: "x/other", tag: "1" });
+  });
+
+  it("a real circle through another file is still one", () => {
+    const dir = project({
+      "compose.yaml": "services:\n  web:\n    extends: {file: other.yaml, service: web}\n",
+      "other.yaml": "services:\n  web:\n    extends: {file: ./sub/../other.yaml, service: web}\n",
+    });
+    expect(() => imp(dir)).toThrow("services extend each other in a circle");
+  });
+});

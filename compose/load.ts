@@ -203,6 +203,8 @@ function rebase(service: ComposeMap, dir: string): ComposeMap {
 }
 
 interface ComposeFile {
+  /** The file's resolved path (the main file: its folder and a name no other file can have). */
+  readonly file: string;
   readonly dir: string;
   readonly services: Record<string, unknown>;
 }
@@ -215,7 +217,7 @@ function readComposeFile(
   const text = readText(file, `cannot read the extended file ${file}`);
   const data = interpolateAll(parseComposeYaml(text, file), path.basename(file), variables, unset);
   if (!isMap(data) || !isMap(data.services)) throw new ComposeError(`${file}: not a compose file: no services`);
-  return { dir: path.dirname(file), services: data.services };
+  return { file, dir: path.dirname(file), services: data.services };
 }
 
 /** A service with its `extends` chain applied, in the folder of the file it came from. */
@@ -242,7 +244,7 @@ function resolveExtends(
     const other = path.resolve(file.dir, String(spec.file));
     baseFile = readComposeFile(other, variables, unset);
   }
-  const key = `${baseFile.dir}:${String(spec.file ?? "")}:${spec.service}`;
+  const key = `${baseFile.file}#${spec.service}`;
   if (seen.includes(key)) throw new ComposeError(`${at}.extends: services extend each other in a circle`);
   if (!(spec.service in baseFile.services)) {
     throw new ComposeError(`${at}.extends: no service "${spec.service}"${spec.file ? ` in ${String(spec.file)}` : ""}`);
@@ -275,7 +277,11 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   const project = String(data.name ?? path.basename(options.composeDir))
     .toLowerCase()
     .replace(/[^a-z0-9_-]/g, "");
-  const file: ComposeFile = { dir: options.composeDir, services: data.services };
+  const file: ComposeFile = {
+    file: path.join(options.composeDir, "\0main"),
+    dir: options.composeDir,
+    services: data.services,
+  };
   const names = Object.keys(data.services);
   for (const wanted of options.services ?? []) {
     if (!names.includes(wanted)) {
