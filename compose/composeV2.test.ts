@@ -123,3 +123,59 @@ describe("extends (issue 19, defect 4)", () => {
     expect(() => imp(dir)).toThrow("services extend each other in a circle");
   });
 });
+
+describe("top-level include, as compose 2.20+ reads it (issue 20, 2)", () => {
+  const files = {
+    "compose.yaml":
+      "include:\n  - rag/compose.yaml\n  - path: llm/compose.yaml\n    env_file: llm/custom.env\n" +
+      "services:\n  ui:\n    image: x/ui:1\n    ports: ['${UI_PORT:-3000}:3000']\n",
+    ".env": "LLM_TAG=7\n",
+    "rag/compose.yaml":
+      "services:\n  embed:\n    image: nvcr.io/nim/embed:${EMBED_TAG}\n    volumes: [./models:/models, cache:/cache]\n" +
+      "    env_file: embed.env\nvolumes:\n  cache: {}\n",
+    "rag/.env": "EMBED_TAG=1.2\n",
+    "rag/embed.env": "MODEL=${MODEL_NAME:-e5}\n",
+    "llm/compose.yaml":
+      "services:\n  llm:\n    image: x/llm:${LLM_TAG}\n    volumes: [{type: bind, source: ./cache, target: /c}]\n",
+    "llm/custom.env": "LLM_TAG=2\n",
+  };
+
+  it("its services are part of the project, with their own relative paths and .env; the including file's variables win", () => {
+    const dir = project(files);
+    const r = imp(dir);
+    expect(Object.keys(r.services).sort()).toEqual(["embed", "llm", "ui"]);
+    expect(r.services.embed.config).toMatchObject({
+      image: { repository: "nvcr.io/nim/embed", tag: "1.2" },
+      binds: [{ source: path.join(dir, "rag", "models"), target: "/models" }],
+      volumes: [{ name: "proj_cache", target: "/cache", external: true }],
+      env: { MODEL: "e5" },
+    });
+    expect(r.services.llm.config).toMatchObject({
+      image: { repository: "x/llm", tag: "7" },
+      binds: [{ source: path.join(dir, "llm", "cache"), target: "/c" }],
+    });
+    expect(r.warnings.join("\n")).not.toContain("include");
+  });
+
+  it("a service both included and local is refused, as compose refuses it", () => {
+    const dir = project({ ...files, "rag/compose.yaml": "services:\n  ui:\n    image: x/other-ui:1\n" });
+    expect(() => imp(dir)).toThrow(
+      "services.ui: the included file include[0] (rag/compose.yaml) defines it too; compose refuses a conflict",
+    );
+  });
+
+  it("refuses an include that is not a list, a file that includes itself, and a missing file", () => {
+    expect(() => imp(project({ "compose.yaml": "include: a.yaml\nservices: {}\n" }))).toThrow(
+      "include: must be a list of files or {path, project_directory, env_file}",
+    );
+    const loop = project({
+      "compose.yaml": "include: [a.yaml]\nservices:\n  x: {image: x/x:1}\n",
+      "a.yaml": "include: [b/b.yaml]\nservices: {}\n",
+      "b/b.yaml": "include: [../a.yaml]\nservices: {}\n",
+    });
+    expect(() => imp(loop)).toThrow("include cycle");
+    expect(() => imp(project({ "compose.yaml": "include: [nope.yaml]\nservices: {}\n" }))).toThrow(
+      "include[0]: cannot read the included file",
+    );
+  });
+});

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { readEnvFile } from "./envFile";
 import { ComposeError } from "./errors";
 import { resolveExtends, type ComposeFile } from "./extends";
+import { readIncludes } from "./include";
 import { interpolateAll, isMap, parseComposeYaml, type ComposeMap } from "./read";
 
 export { ComposeError } from "./errors";
@@ -82,11 +83,12 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   const variables = variablesFor(options);
   const unset = new Map<string, string>();
   const data = interpolateAll(raw, "", variables, unset) as ComposeMap;
+  if (data.services === undefined && data.include !== undefined) data.services = {};
   if (!isMap(data.services)) throw new ComposeError("not a compose file: no services");
 
   const warnings: string[] = [];
   const otherTopLevel = Object.keys(data).filter(
-    (key) => !["services", "volumes", "name", "version"].includes(key) && !key.startsWith("x-"),
+    (key) => !["services", "volumes", "name", "version", "include"].includes(key) && !key.startsWith("x-"),
   );
   const project = String(data.name ?? path.basename(options.composeDir))
     .toLowerCase()
@@ -96,7 +98,19 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
     dir: options.composeDir,
     services: data.services,
   };
-  const names = Object.keys(data.services);
+  const mainFile = path.join(options.composeDir, "\0main");
+  const included = readIncludes(data.include, { dir: options.composeDir, variables, unset, chain: [mainFile] });
+  const all: Record<string, ComposeMap> = {};
+  for (const name of Object.keys(data.services)) {
+    const resolved = resolveExtends(name, file, variables, unset, []);
+    const other = included.services[name];
+    if (other && JSON.stringify(other.service) !== JSON.stringify(resolved)) {
+      throw new ComposeError(`services.${name}: ${other.from} defines it too; compose refuses a conflict`);
+    }
+    all[name] = resolved;
+  }
+  for (const [name, { service }] of Object.entries(included.services)) all[name] ??= service;
+  const names = Object.keys(all);
   for (const wanted of options.services ?? []) {
     if (!names.includes(wanted)) {
       throw new ComposeError(`no service "${wanted}" in the compose file; services: ${names.join(", ")}`);
@@ -110,7 +124,7 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   const fromEnv = variables.COMPOSE_PROFILES?.split(",").map((p) => p.trim());
   const active = options.profiles?.length ? options.profiles : (fromEnv ?? [""]);
   for (const name of names) {
-    const resolved = resolveExtends(name, file, variables, unset, []);
+    const resolved = all[name];
     const profiles = profilesOf(resolved, `services.${name}`);
     const wanted = options.services
       ? options.services.includes(name)
@@ -121,6 +135,9 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   for (const [name, at] of unset) {
     warnings.push(`${at}: variable ${name} is not set; compose substitutes an empty string`);
   }
-  const volumes = isMap(data.volumes) ? (data.volumes as Record<string, ComposeMap | null>) : {};
+  const volumes = {
+    ...included.volumes,
+    ...(isMap(data.volumes) ? (data.volumes as Record<string, ComposeMap | null>) : {}),
+  };
   return { project, services, skipped, volumes, otherTopLevel, warnings, variables };
 }
