@@ -76,40 +76,36 @@ function profilesOf(service: ComposeMap, at: string): string[] {
   return profiles.map(String);
 }
 
-/** Read a compose file's text as `docker compose config` would, for the services `up` would start. */
-export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
-  const raw = parseComposeYaml(text);
-  if (!isMap(raw)) throw new ComposeError("not a compose file: expected a map at the top");
-  const variables = variablesFor(options);
-  const unset = new Map<string, string>();
-  const data = interpolateAll(raw, "", variables, unset) as ComposeMap;
-  if (data.services === undefined && data.include !== undefined) data.services = {};
-  if (!isMap(data.services)) throw new ComposeError("not a compose file: no services");
-
-  const warnings: string[] = [];
-  const otherTopLevel = Object.keys(data).filter(
-    (key) => !["services", "volumes", "name", "version", "include"].includes(key) && !key.startsWith("x-"),
-  );
-  const project = String(data.name ?? path.basename(options.composeDir))
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]/g, "");
-  const file: ComposeFile = {
-    file: path.join(options.composeDir, "\0main"),
-    dir: options.composeDir,
-    services: data.services,
-  };
-  const mainFile = path.join(options.composeDir, "\0main");
-  const included = readIncludes(data.include, { dir: options.composeDir, variables, unset, chain: [mainFile] });
-  const all: Record<string, ComposeMap> = {};
-  for (const name of Object.keys(data.services)) {
+/** Every service of the project, resolved (extends applied): the file's own, then the included ones. */
+function projectServices(
+  data: ComposeMap,
+  dir: string,
+  variables: Readonly<Record<string, string>>,
+  unset: Map<string, string>,
+): { services: Record<string, ComposeMap>; volumes: Record<string, ComposeMap | null> } {
+  const own = data.services as Record<string, unknown>;
+  const file: ComposeFile = { file: path.join(dir, "\0main"), dir, services: own };
+  const included = readIncludes(data.include, { dir, variables, unset, chain: [file.file] });
+  const services: Record<string, ComposeMap> = {};
+  for (const name of Object.keys(own)) {
     const resolved = resolveExtends(name, file, variables, unset, []);
     const other = included.services[name];
     if (other && JSON.stringify(other.service) !== JSON.stringify(resolved)) {
       throw new ComposeError(`services.${name}: ${other.from} defines it too; compose refuses a conflict`);
     }
-    all[name] = resolved;
+    services[name] = resolved;
   }
-  for (const [name, { service }] of Object.entries(included.services)) all[name] ??= service;
+  for (const [name, { service }] of Object.entries(included.services)) services[name] ??= service;
+  const volumes = isMap(data.volumes) ? (data.volumes as Record<string, ComposeMap | null>) : {};
+  return { services, volumes: { ...included.volumes, ...volumes } };
+}
+
+/** The services `up` would start, and those left out for their profiles. */
+function pickServices(
+  all: Record<string, ComposeMap>,
+  options: LoadOptions,
+  variables: Readonly<Record<string, string>>,
+): { services: Record<string, ComposeMap>; skipped: Record<string, string[]> } {
   const names = Object.keys(all);
   for (const wanted of options.services ?? []) {
     if (!names.includes(wanted)) {
@@ -124,20 +120,37 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   const fromEnv = variables.COMPOSE_PROFILES?.split(",").map((p) => p.trim());
   const active = options.profiles?.length ? options.profiles : (fromEnv ?? [""]);
   for (const name of names) {
-    const resolved = all[name];
-    const profiles = profilesOf(resolved, `services.${name}`);
+    const profiles = profilesOf(all[name], `services.${name}`);
     const wanted = options.services
       ? options.services.includes(name)
       : profiles.length === 0 || profiles.some((p) => active.includes(p));
-    if (wanted) services[name] = resolved;
+    if (wanted) services[name] = all[name];
     else if (!options.services) skipped[name] = profiles;
   }
+  return { services, skipped };
+}
+
+/** Read a compose file's text as `docker compose config` would, for the services `up` would start. */
+export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
+  const raw = parseComposeYaml(text);
+  if (!isMap(raw)) throw new ComposeError("not a compose file: expected a map at the top");
+  const variables = variablesFor(options);
+  const unset = new Map<string, string>();
+  const data = interpolateAll(raw, "", variables, unset) as ComposeMap;
+  if (data.services === undefined && data.include !== undefined) data.services = {};
+  if (!isMap(data.services)) throw new ComposeError("not a compose file: no services");
+
+  const otherTopLevel = Object.keys(data).filter(
+    (key) => !["services", "volumes", "name", "version", "include"].includes(key) && !key.startsWith("x-"),
+  );
+  const project = String(data.name ?? path.basename(options.composeDir))
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "");
+  const all = projectServices(data, options.composeDir, variables, unset);
+  const { services, skipped } = pickServices(all.services, options, variables);
+  const warnings: string[] = [];
   for (const [name, at] of unset) {
     warnings.push(`${at}: variable ${name} is not set; compose substitutes an empty string`);
   }
-  const volumes = {
-    ...included.volumes,
-    ...(isMap(data.volumes) ? (data.volumes as Record<string, ComposeMap | null>) : {}),
-  };
-  return { project, services, skipped, volumes, otherTopLevel, warnings, variables };
+  return { project, services, skipped, volumes: all.volumes, otherTopLevel, warnings, variables };
 }
