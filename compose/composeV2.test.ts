@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildModel } from "../config/model";
 import { tempDir } from "../test/gitRepos";
+import { exportCompose } from "./export";
 import { importCompose, type ImportOptions } from "./import";
 
 /** A folder holding these files; the compose file is `compose.yaml`. */
@@ -177,5 +178,49 @@ describe("top-level include, as compose 2.20+ reads it (issue 20, 2)", () => {
     expect(() => imp(project({ "compose.yaml": "include: [nope.yaml]\nservices: {}\n" }))).toThrow(
       "include[0]: cannot read the included file",
     );
+  });
+});
+
+describe("env names that are not shell identifiers (issue 20, 4)", () => {
+  it("Elasticsearch's and Java's dotted names come over, through the stack schema, as Docker takes them", () => {
+    const dir = project({
+      "compose.yaml":
+        "services:\n  es:\n    image: x/es:8\n    environment:\n      - node.name=es01\n      - discovery.type=single-node\n" +
+        "      - cluster.routing.allocation.disk.watermark.low=85%\n      - ES_JAVA_OPTS=-Xms1g\n      - xpack.security.enabled=false\n",
+    });
+    const spec = modelOf(imp(dir)).services[0];
+    expect(spec.env).toEqual({
+      ES_JAVA_OPTS: "-Xms1g",
+      "cluster.routing.allocation.disk.watermark.low": "85%",
+      "discovery.type": "single-node",
+      "node.name": "es01",
+      "xpack.security.enabled": "false",
+    });
+  });
+
+  it("what Docker refuses stays refused: an empty name, a name with =, a name with NUL", () => {
+    for (const bad of ["", "A=B", "A\0B"]) {
+      expect(() =>
+        buildModel(
+          { hosts: HOSTS, services: { a: { host: "gpu", image: { repository: "x/a" }, env: { [bad]: "1" } } } },
+          { stack: "dev" },
+        ),
+      ).toThrow("is not a valid env name");
+    }
+  });
+});
+
+describe("export-compose with env names that are not shell identifiers (issue 20, 4)", () => {
+  it("a secret env value is written as a variable compose can interpolate", () => {
+    const model = buildModel(
+      {
+        hosts: HOSTS,
+        services: { es: { host: "gpu", image: { repository: "x/es" }, secretEnv: { "elastic.password": "esPass" } } },
+        secrets: { esPass: "s3cret" },
+      },
+      { stack: "dev", secretKeys: new Set(["secrets"]) },
+    );
+    const text = [...exportCompose(model).values()][0];
+    expect(text).toContain("elastic.password: ${elastic_password}");
   });
 });

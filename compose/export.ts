@@ -41,7 +41,9 @@ function service(s: ServiceSpec, stack: string): Record<string, unknown> {
   ];
   if (mounts.length > 0) out.volumes = mounts;
   const env: Record<string, string> = { ...s.env };
-  for (const name of Object.keys(s.secretEnv)) env[name] = `\${${name}}`;
+  // A compose variable is a shell identifier; Docker's env names need not be (node.password -> node_password).
+  for (const name of Object.keys(s.secretEnv))
+    env[name] = `\${${name.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(?=\d)/, "_")}}`;
   if (Object.keys(env).length > 0) out.environment = env;
   if (s.healthcheck) {
     out.healthcheck = {
