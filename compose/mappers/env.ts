@@ -10,6 +10,12 @@ import { isMap, type ComposeMap } from "../read";
 import { keyValues, list, shapeError } from "../shape";
 import type { Mapper, ServiceScope } from "./scope";
 
+/** Env values with where each one is in the compose input (for the person who sets a secret by hand). */
+interface EnvValues {
+  readonly values: Record<string, string>;
+  readonly from: Record<string, string>;
+}
+
 /**
  * `env_file`: a path or a list of paths or {path, required}; values in file order, later files winning. Values
  * interpolate as compose-go does: the project's variables first, then the service's `environment`.
@@ -19,10 +25,10 @@ function envFiles(
   at: string,
   composeDir: string,
   lookup: (name: string) => string | undefined,
-): Record<string, string> {
-  if (value === undefined || value === null) return {};
+): EnvValues {
+  const out: EnvValues = { values: {}, from: {} };
+  if (value === undefined || value === null) return out;
   const entries = typeof value === "string" ? [value] : list(value, at, "a path or a list of paths");
-  const out: Record<string, string> = {};
   entries.forEach((entry, i) => {
     const where = `${at}${typeof value === "string" ? "" : `[${i}]`}`;
     const spec = typeof entry === "string" ? { path: entry, required: true } : isMap(entry) ? entry : undefined;
@@ -32,32 +38,55 @@ function envFiles(
       if (spec.required === false) return;
       throw new ComposeError(`${where}: env file ${file} does not exist`);
     }
-    Object.assign(out, readEnvFile(file, where, lookup, out));
+    for (const [key, v] of Object.entries(readEnvFile(file, where, lookup, out.values))) {
+      out.values[key] = v;
+      out.from[key] = `${key} in ${file} (${where})`;
+    }
   });
   return out;
 }
 
+/**
+ * Values that are flags, numbers or empty are not secrets, whatever their names say (`DISABLE_PASSWORD_LOGIN=false`,
+ * `MAX_TOKENS=4096`).
+ */
+const PLAIN_VALUE = /^(?:|true|false|yes|no|on|off|none|null|[-+]?\d+(?:\.\d+)?)$/i;
+
+/** Whether an env value is taken for a credential: its name says so (SECRET_ENV_NAME) and its value is no flag. */
+export function looksSecret(key: string, value: string): boolean {
+  return SECRET_ENV_NAME.test(key) && !PLAIN_VALUE.test(value.trim());
+}
+
+/**
+ * The `secrets` entry for a value: the env's own name (`hfToken`), else the service's (`yHfToken`), else that with
+ * a number; a name already bound to the same value is shared, one bound to another value is never taken.
+ */
+function secretFor(key: string, value: string, from: string, { name, found }: ServiceScope): string {
+  const word = key.replace(/[^A-Za-z0-9]+/g, "_");
+  const own = secretNameFor(`${name}_${word}`);
+  for (let n = 0; ; n++) {
+    const candidate = n === 0 ? secretNameFor(word) : n === 1 ? own : `${own}${n}`;
+    const bound = found.values.get(candidate);
+    if (bound === value) return candidate;
+    if (bound === undefined) {
+      found.values.set(candidate, value);
+      found.list.push({ name: candidate, from, env: key, service: name, value });
+      return candidate;
+    }
+  }
+}
+
 /** `env_file` then `environment` over it, as compose does; values that look secret go to `secretEnv`. */
 function envConfig(svc: ComposeMap, scope: ServiceScope): Record<string, unknown> {
-  const { at, composeDir, shell, variables, warnings, name, found } = scope;
+  const { at, composeDir, shell, variables, warnings } = scope;
   const environment = keyValues(svc.environment, `${at}.environment`, shell, warnings);
-  const lookup = (name: string) => variables[name] ?? environment[name];
-  const env = { ...envFiles(svc.env_file, `${at}.env_file`, composeDir, lookup), ...environment };
+  const files = envFiles(svc.env_file, `${at}.env_file`, composeDir, (v) => variables[v] ?? environment[v]);
   const plain: Record<string, string> = {};
   const secretEnv: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (!SECRET_ENV_NAME.test(key)) {
-      plain[key] = value;
-      continue;
-    }
-    let secretName = secretNameFor(key);
-    if (found.values.has(secretName) && found.values.get(secretName) !== value)
-      secretName = secretNameFor(`${name}_${key}`);
-    if (!found.values.has(secretName)) {
-      found.values.set(secretName, value);
-      found.list.push({ name: secretName, from: `${at}.environment.${key}`, env: key, service: name, value });
-    }
-    secretEnv[key] = secretName;
+  for (const [key, value] of Object.entries({ ...files.values, ...environment })) {
+    const from = key in environment ? `${at}.environment.${key}` : files.from[key];
+    if (looksSecret(key, value)) secretEnv[key] = secretFor(key, value, from, scope);
+    else plain[key] = value;
   }
   return {
     ...(Object.keys(plain).length > 0 ? { env: plain } : {}),
