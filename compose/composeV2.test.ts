@@ -280,3 +280,41 @@ describe("what goes to secretEnv (issue 20, 7; issue 19, defects 1 and 2)", () =
     expect(secret.from).toBe(`HF_TOKEN in ${path.join(dir, "app.env")} (services.a.env_file[1])`);
   });
 });
+
+describe("compose durations, strictly (issue 19, defect 3; issue 20, 8)", () => {
+  const grace = (value: string) =>
+    imp(project({ "compose.yaml": `services:\n  a:\n    image: x/a:1\n    stop_grace_period: ${value}\n` }));
+
+  it("takes Go durations as compose does: 1m30s, 500ms, 2h, 0", () => {
+    expect(grace("1m30s").services.a.config.stopGraceSeconds).toBe(90);
+    expect(grace("2m").services.a.config.stopGraceSeconds).toBe(120);
+    expect(grace('"0"').services.a.config.stopGraceSeconds).toBe(0);
+  });
+
+  it("refuses what compose refuses, naming the key path: a number without unit, a unit missing at the end, words", () => {
+    for (const bad of ['"10"', "10", '"abc"', '"1m30"', '"-5s"', '""']) {
+      expect(() => grace(bad), bad).toThrow(
+        /^services\.a\.stop_grace_period: .* is not a compose duration \(a number and a unit: 10s, 1m30s, 500ms\)$/,
+      );
+    }
+    expect(() =>
+      imp(
+        project({
+          "compose.yaml": "services:\n  a:\n    image: x/a:1\n    healthcheck: {test: [CMD, 'true'], interval: '30'}\n",
+        }),
+      ),
+    ).toThrow('services.a.healthcheck.interval: "30" is not a compose duration');
+  });
+
+  it("a part of a second is cut as compose cuts it, and said", () => {
+    const r = grace("1500ms");
+    expect(r.services.a.config.stopGraceSeconds).toBe(1);
+    expect(r.warnings).toContain("services.a.stop_grace_period: 1500ms is taken as 1 s (Docker takes whole seconds)");
+  });
+
+  it("without stop_grace_period, compose's 10 s, not the stack's 30 s", () => {
+    const r = imp(project({ "compose.yaml": "services:\n  a:\n    image: x/a:1\n" }));
+    expect(r.services.a.config.stopGraceSeconds).toBe(10);
+    expect(modelOf(r).services[0].stopGraceSeconds).toBe(10);
+  });
+});

@@ -4,7 +4,16 @@
 import { ComposeError } from "../errors";
 import type { ComposeMap } from "../read";
 import { map, shapeError } from "../shape";
+import { DURATION_RE } from "../../config/schema";
+import { composeDuration } from "../syntax";
 import type { Mapper, ServiceScope } from "./scope";
+
+/** A healthcheck duration checked as compose checks it, in the stack's form (`0` and `µs` as seconds). */
+function duration(value: unknown, key: string, at: string): Record<string, string> {
+  if (value === undefined) return {};
+  const seconds = composeDuration(value, at);
+  return { [key]: DURATION_RE.test(String(value)) ? String(value) : `${seconds}s` };
+}
 
 /** The healthcheck, when it names its test (or is disabled). */
 function healthcheckConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<string, unknown> {
@@ -31,10 +40,10 @@ function healthcheckConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Rec
   return {
     healthcheck: {
       test: typeof h.test === "string" ? h.test : (h.test as unknown[]).map(String),
-      ...(h.interval !== undefined ? { interval: String(h.interval) } : {}),
-      ...(h.timeout !== undefined ? { timeout: String(h.timeout) } : {}),
+      ...duration(h.interval, "interval", `${at}.healthcheck.interval`),
+      ...duration(h.timeout, "timeout", `${at}.healthcheck.timeout`),
       ...(h.retries !== undefined ? { retries: Number(h.retries) } : {}),
-      ...(h.start_period !== undefined ? { startPeriod: String(h.start_period) } : {}),
+      ...duration(h.start_period, "startPeriod", `${at}.healthcheck.start_period`),
     },
   };
 }

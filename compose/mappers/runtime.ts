@@ -2,12 +2,27 @@
  * How the container runs: `command`, `entrypoint`, `user`, `stop_grace_period`, `shm_size`, `ipc`, `ulimits`.
  */
 import { IPC_MODES } from "../../config/specs";
-import { durationSeconds } from "../../config/serviceSpec";
 import type { ComposeMap } from "../read";
 import { isMap } from "../read";
 import { isScalar, map, shapeError } from "../shape";
-import { argv } from "../syntax";
+import { argv, composeDuration } from "../syntax";
 import type { Mapper, ServiceScope } from "./scope";
+
+/** Compose's default grace: Docker's 10 s (compose sets none), not the stack's 30 s. */
+const COMPOSE_STOP_GRACE_SECONDS = 10;
+
+/** `stop_grace_period` in the whole seconds Docker takes, cut as compose cuts it; compose's default without it. */
+function stopGraceSeconds(svc: ComposeMap, at: string, warnings: string[]): number {
+  if (svc.stop_grace_period === undefined) return COMPOSE_STOP_GRACE_SECONDS;
+  const seconds = composeDuration(svc.stop_grace_period, `${at}.stop_grace_period`);
+  const whole = Math.trunc(seconds);
+  if (whole !== seconds) {
+    warnings.push(
+      `${at}.stop_grace_period: ${String(svc.stop_grace_period)} is taken as ${whole} s (Docker takes whole seconds)`,
+    );
+  }
+  return whole;
+}
 
 /** How the container runs: command, entrypoint, user, stop grace period, /dev/shm, IPC namespace, ulimits. */
 function runtimeConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<string, unknown> {
@@ -19,9 +34,7 @@ function runtimeConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<
     else warnings.push(`${at}.entrypoint: an empty entrypoint (clearing the image's) is not carried over`);
   }
   if (svc.user !== undefined) config.user = String(svc.user);
-  if (svc.stop_grace_period !== undefined) {
-    config.stopGraceSeconds = Math.round(durationSeconds(String(svc.stop_grace_period)));
-  }
+  config.stopGraceSeconds = stopGraceSeconds(svc, at, warnings);
   if (svc.shm_size !== undefined) {
     if (!isScalar(svc.shm_size)) throw shapeError(`${at}.shm_size`, "a size such as 16g", svc.shm_size);
     config.shmSize = typeof svc.shm_size === "number" ? svc.shm_size : String(svc.shm_size);
