@@ -318,3 +318,28 @@ describe("compose durations, strictly (issue 19, defect 3; issue 20, 8)", () => 
     expect(modelOf(r).services[0].stopGraceSeconds).toBe(10);
   });
 });
+
+describe("restart as compose runs it (issue 20, 9)", () => {
+  const restartOf = (svc: string) => {
+    const r = imp(project({ "compose.yaml": `services:\n  a:\n    image: x/a:1\n${svc}` }));
+    return { restart: modelOf(r).services[0].restart, warnings: r.warnings };
+  };
+
+  it("without restart: compose's no, whatever the stack's default", () => {
+    expect(restartOf("").restart).toBe("no");
+  });
+
+  it("deploy.restart_policy is what compose v2 runs, over restart: (its conditions mapped to Docker's policies)", () => {
+    expect(restartOf("    deploy: {restart_policy: {condition: any}}\n").restart).toBe("always");
+    expect(restartOf("    deploy: {restart_policy: {condition: none}}\n").restart).toBe("no");
+    expect(restartOf("    restart: always\n    deploy: {restart_policy: {condition: on-failure}}\n").restart).toBe(
+      "on-failure",
+    );
+    const limited = restartOf("    deploy: {restart_policy: {condition: on-failure, max_attempts: 3, delay: 5s}}\n");
+    expect(limited.restart).toBe("on-failure");
+    expect(limited.warnings).toEqual([
+      "services.a.deploy.restart_policy.max_attempts: the retry limit 3 is not carried over",
+      "services.a.deploy.restart_policy.delay: not carried over (Docker restarts with its own back-off)",
+    ]);
+  });
+});

@@ -35,7 +35,9 @@ function deployConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<s
   let gpus: Record<string, unknown> | undefined;
   if (svc.deploy !== undefined) {
     const deploy = map(svc.deploy, `${at}.deploy`);
-    for (const k of Object.keys(deploy)) if (k !== "resources") warnings.push(`${at}.deploy.${k}: not carried over`);
+    // restart_policy is the restart mapper's (restart.ts).
+    for (const k of Object.keys(deploy))
+      if (k !== "resources" && k !== "restart_policy") warnings.push(`${at}.deploy.${k}: not carried over`);
     const resources = deploy.resources === undefined ? {} : map(deploy.resources, `${at}.deploy.resources`);
     for (const k of Object.keys(resources))
       if (k !== "reservations") warnings.push(`${at}.deploy.resources.${k}: not carried over`);
