@@ -343,3 +343,44 @@ describe("restart as compose runs it (issue 20, 9)", () => {
     ]);
   });
 });
+
+describe("an interpolated volume or port that comes out empty (issue 20, 6)", () => {
+  const photos = (env: string, volume = "${UPLOAD_LOCATION}:/usr/src/app/upload") =>
+    project({
+      "compose.yaml": `services:\n  server:\n    image: x/immich:1\n    volumes: ['${volume}']\n`,
+      ".env": env,
+    });
+
+  it("a volume whose source is empty is refused as compose refuses it, naming the key path and the variable", () => {
+    expect(() => imp(photos("UPLOAD_LOCATION=\n"))).toThrow(
+      'services.server.volumes[0]: ":/usr/src/app/upload" has an empty section between colons (compose refuses it); ' +
+        "UPLOAD_LOCATION is empty or unset",
+    );
+    expect(() => imp(photos(""))).toThrow("empty section between colons");
+    expect(() => imp(photos("", "${CACHE}"))).toThrow(
+      "services.server.volumes[0]: an empty volume spec (compose refuses it); CACHE is empty or unset",
+    );
+    expect(() => imp(photos("", "./a:/b:ro:z"))).toThrow('"./a:/b:ro:z" has too many colons (compose refuses it)');
+  });
+
+  it("set, the same volume is the user's library, a bind", () => {
+    const dir = photos("UPLOAD_LOCATION=./library\n");
+    expect(imp(dir).services.server.config.binds).toEqual([
+      { source: path.join(dir, "library"), target: "/usr/src/app/upload" },
+    ]);
+  });
+
+  it("a port without its container part is refused as compose refuses it; one without its host part is random, said", () => {
+    const ports = (port: string, env = "") =>
+      imp(project({ "compose.yaml": `services:\n  a:\n    image: x/a:1\n    ports: ['${port}']\n`, ".env": env }));
+    expect(() => ports("${PORT}")).toThrow(
+      "services.a.ports[0]: an empty port spec (compose refuses it); PORT is empty or unset",
+    );
+    expect(() => ports("8000:${TARGET}")).toThrow(
+      'services.a.ports[0]: "8000:" has no container port (compose refuses it); TARGET is empty or unset',
+    );
+    expect(ports("${HOST_PORT}:8000").warnings).toContain(
+      'services.a.ports[0]: ":8000" publishes on a random host port; not carried over; HOST_PORT is empty or unset',
+    );
+  });
+});

@@ -134,6 +134,11 @@ function mountNames(loaded: ReturnType<typeof loadCompose>, options: ImportOptio
   };
 }
 
+/** `; A is empty or unset` (`; A, B are …`) for the variables a refused value used, or "". */
+function emptiedNote(names: readonly string[]): string {
+  return names.length === 0 ? "" : `; ${names.join(", ")} ${names.length > 1 ? "are" : "is"} empty or unset`;
+}
+
 /** One service's stack config: every key not carried named in a warning, then each mapper in turn. */
 function serviceConfig(svc: ComposeMap, scope: ServiceScope, host: string): Record<string, unknown> {
   for (const key of Object.keys(svc)) {
@@ -169,7 +174,7 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     const shell = options.environment ?? {};
     const scope: ServiceScope = {
       ...{ at, name, composeDir: options.composeDir, shell, variables: loaded.variables },
-      ...{ warnings, names, found },
+      ...{ warnings, names, found, emptied: (where: string) => emptiedNote(loaded.emptied(where)) },
     };
     services[name] = {
       composeName,

@@ -44,6 +44,8 @@ export interface LoadedCompose {
   /** Top-level keys besides services, volumes, name and version (and `x-` extensions). */
   readonly otherTopLevel: string[];
   readonly warnings: string[];
+  /** The variables empty or unset in the value at a key path of the compose file (not of included files). */
+  readonly emptied: (at: string) => readonly string[];
   /** The variables the file was interpolated with, for env files and extended files. */
   readonly variables: Readonly<Record<string, string>>;
 }
@@ -136,7 +138,8 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   if (!isMap(raw)) throw new ComposeError("not a compose file: expected a map at the top");
   const variables = variablesFor(options);
   const unset = new Map<string, string>();
-  const data = interpolateAll(raw, "", variables, unset) as ComposeMap;
+  const empty = new Map<string, string[]>();
+  const data = interpolateAll(raw, "", variables, unset, empty) as ComposeMap;
   if (data.services === undefined && data.include !== undefined) data.services = {};
   if (!isMap(data.services)) throw new ComposeError("not a compose file: no services");
 
@@ -152,5 +155,6 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   for (const [name, at] of unset) {
     warnings.push(`${at}: variable ${name} is not set; compose substitutes an empty string`);
   }
-  return { project, services, skipped, volumes: all.volumes, otherTopLevel, warnings, variables };
+  const emptied = (at: string) => empty.get(at) ?? [];
+  return { project, services, skipped, volumes: all.volumes, otherTopLevel, warnings, variables, emptied };
 }

@@ -43,17 +43,24 @@ export const keyPath = (at: string, key: string | number) =>
         : key
       : `${at}[${JSON.stringify(key)}]`;
 
-/** Every string value interpolated (keys are not, as in compose). */
+/**
+ * Every string value interpolated (keys are not, as in compose). `empty`, when given, hears of each key path
+ * whose value used a variable that is empty or unset (to name it when the value is refused).
+ */
 export function interpolateAll(
   value: unknown,
   at: string,
   variables: Readonly<Record<string, string>>,
   unset: Map<string, string>,
+  empty?: Map<string, string[]>,
 ): unknown {
   if (typeof value === "string") {
     try {
       return interpolate(value, {
-        lookup: (name) => variables[name],
+        lookup: (name) => {
+          if (empty && !variables[name]) empty.set(at, [...new Set([...(empty.get(at) ?? []), name])]);
+          return variables[name];
+        },
         onUnset: (name) => void (unset.has(name) || unset.set(name, at)),
       });
     } catch (e) {
@@ -61,10 +68,11 @@ export function interpolateAll(
       throw e;
     }
   }
-  if (Array.isArray(value)) return value.map((item, i) => interpolateAll(item, keyPath(at, i), variables, unset));
+  if (Array.isArray(value))
+    return value.map((item, i) => interpolateAll(item, keyPath(at, i), variables, unset, empty));
   if (isMap(value)) {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolateAll(v, keyPath(at, k), variables, unset)]),
+      Object.entries(value).map(([k, v]) => [k, interpolateAll(v, keyPath(at, k), variables, unset, empty)]),
     );
   }
   return value;

@@ -55,7 +55,16 @@ export function argv(value: unknown, at: string): string[] {
   });
 }
 
-export function parsePort(p: unknown, at: string, warnings: string[]): Record<string, unknown> | undefined {
+/**
+ * One entry of `ports`: the published port, or undefined (said in a warning) when it publishes none or a random
+ * one. `emptied` names the variables that came out empty in it, for the messages.
+ */
+export function parsePort(
+  p: unknown,
+  at: string,
+  warnings: string[],
+  emptied = "",
+): Record<string, unknown> | undefined {
   if (isMap(p)) {
     for (const k of Object.keys(p)) {
       if (!["target", "published", "host_ip", "protocol", "mode", "name", "app_protocol"].includes(k)) {
@@ -81,6 +90,13 @@ export function parsePort(p: unknown, at: string, warnings: string[]): Record<st
   }
   if (!isScalar(p)) throw shapeError(at, "a port such as 8080:80 or {target, published}", p);
   const s = String(p);
+  if (s === "") throw new ComposeError(`${at}: an empty port spec (compose refuses it)${emptied}`);
+  if (/:(\/\w+)?$/.test(s))
+    throw new ComposeError(`${at}: "${s}" has no container port (compose refuses it)${emptied}`);
+  if (/^(?:(\[[^\]]+\]|\d+\.\d+\.\d+\.\d+):)?:\d+(?:\/(tcp|udp))?$/.test(s)) {
+    warnings.push(`${at}: "${s}" publishes on a random host port; not carried over${emptied}`);
+    return undefined;
+  }
   const m = /^(?:(\[[^\]]+\]|\d+\.\d+\.\d+\.\d+):)?(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/.exec(s);
   if (!m) {
     warnings.push(`${at}: "${s}" (ranges or an unknown form) is not supported; not carried over`);

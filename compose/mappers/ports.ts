@@ -8,13 +8,13 @@ import { parsePort } from "../syntax";
 import type { Mapper, ServiceScope } from "./scope";
 
 /** The published ports (those with a fixed host port). */
-function portsConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<string, unknown> {
+function portsConfig(svc: ComposeMap, { at, warnings, emptied }: ServiceScope): Record<string, unknown> {
   if (svc.ports === undefined) return {};
   if (svc.network_mode === "host") {
     throw new ComposeError(`${at}: ports and network_mode: host conflict (host networking publishes nothing)`);
   }
   const ports = list(svc.ports, `${at}.ports`, "a list of ports")
-    .map((p, i) => parsePort(p, `${at}.ports[${i}]`, warnings))
+    .map((p, i) => parsePort(p, `${at}.ports[${i}]`, warnings, emptied(`${at}.ports[${i}]`)))
     .filter((p) => p !== undefined);
   return ports.length > 0 ? { ports } : {};
 }

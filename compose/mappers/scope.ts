@@ -41,6 +41,8 @@ export interface ServiceScope {
   /** The variables the compose file was interpolated with (env files interpolate with them too). */
   readonly variables: Readonly<Record<string, string>>;
   readonly warnings: string[];
+  /** `; NAME is empty or unset` for the variables empty in the value at a key path, or "". */
+  readonly emptied: (at: string) => string;
   readonly names: MountNames;
   readonly found: FoundSecrets;
 }
