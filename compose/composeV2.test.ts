@@ -384,3 +384,40 @@ describe("an interpolated volume or port that comes out empty (issue 20, 6)", ()
     );
   });
 });
+
+describe("several services on one GPU (issue 20, 5)", () => {
+  const gpu = (id: string) =>
+    `    deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: ['${id}'], capabilities: [gpu]}]}}}\n`;
+  const dir = () =>
+    project({
+      "compose.yaml":
+        "services:\n" +
+        ["embed", "rerank", "ocr", "parse", "vlm"].map((s) => `  ${s}:\n    image: x/${s}:1\n${gpu("0")}`).join("") +
+        `  llm:\n    image: x/llm:1\n${gpu("1")}`,
+    });
+
+  it("a device the compose file itself shares is imported with shareGpu on each service, and said", () => {
+    const r = imp(dir());
+    const shared = Object.entries(r.services)
+      .filter(([, s]) => s.config.shareGpu === true)
+      .map(([n]) => n);
+    expect(shared).toEqual(["embed", "rerank", "ocr", "parse", "vlm"]);
+    expect(r.warnings).toContain(
+      'services.embed, services.rerank, services.ocr, services.parse, services.vlm: share GPU "0" (device_ids), as ' +
+        "compose runs them; imported with shareGpu: true",
+    );
+    const model = modelOf(r);
+    expect(model.services.filter((s) => s.shareGpu).map((s) => s.name)).toEqual([
+      "embed",
+      "ocr",
+      "parse",
+      "rerank",
+      "vlm",
+    ]);
+  });
+
+  it("a service picked alone shares with nothing", () => {
+    const r = imp(dir(), { only: ["embed"] });
+    expect(r.services.embed.config.shareGpu).toBeUndefined();
+  });
+});

@@ -61,8 +61,12 @@ export interface ImportResult {
   readonly warnings: string[];
 }
 
-/** How import-compose fills one field of the deployed service: by a mapper, from the command, or not (why). */
-export type FilledBy = { readonly mapper: Mapper } | { readonly command: string } | { readonly notCarried: string };
+/** How import-compose fills one field of the deployed service: by a mapper, from the command, across services, or not (why). */
+export type FilledBy =
+  | { readonly mapper: Mapper }
+  | { readonly command: string }
+  | { readonly acrossServices: string }
+  | { readonly notCarried: string };
 
 /**
  * Every field of `ServiceSpec`, in the order the stack file lists them: how import-compose fills it. A field
@@ -81,7 +85,7 @@ export const FROM_COMPOSE = {
   healthcheck: { mapper: healthcheckMapper },
   restart: { mapper: restartMapper },
   gpus: { mapper: deployMapper },
-  shareGpu: { notCarried: "compose has no such flag; the stack's default (false)" },
+  shareGpu: { acrossServices: "true on services the compose file pins to one device (sharedDevices)" },
   entrypoint: { mapper: runtimeMapper },
   command: { mapper: runtimeMapper },
   user: { mapper: runtimeMapper },
@@ -148,6 +152,35 @@ function serviceConfig(svc: ComposeMap, scope: ServiceScope, host: string): Reco
   return Object.assign({ host }, ...MAPPERS.map((mapper) => mapper.map(svc, scope)));
 }
 
+/** The device IDs each service's GPU request pins. */
+const deviceIds = (config: Record<string, unknown>): string[] =>
+  ((config.gpus as { deviceIds?: string[] } | undefined)?.deviceIds ?? []).map(String);
+
+/**
+ * Services the compose file pins to one device share it on purpose (compose runs them so): each gets `shareGpu`,
+ * written right after its `gpus`, and one warning per device names them.
+ */
+function sharedDevices(services: Record<string, ImportedService>, warnings: string[]): void {
+  const users = new Map<string, string[]>();
+  for (const [name, s] of Object.entries(services))
+    for (const id of deviceIds(s.config)) users.set(id, [...(users.get(id) ?? []), name]);
+  const sharing = new Set<string>();
+  for (const [id, names] of users) {
+    if (names.length < 2) continue;
+    names.forEach((name) => sharing.add(name));
+    const composeNames = names.map((name) => `services.${services[name].composeName}`);
+    warnings.push(
+      `${composeNames.join(", ")}: share GPU "${id}" (device_ids), as compose runs them; imported with shareGpu: true`,
+    );
+  }
+  for (const name of sharing) {
+    const entries = Object.entries(services[name].config);
+    const at = entries.findIndex(([key]) => key === "gpus") + 1;
+    const config = Object.fromEntries([...entries.slice(0, at), ["shareGpu", true], ...entries.slice(at)]);
+    services[name] = { ...services[name], config };
+  }
+}
+
 /** Read a compose file's text; `options.composeDir` names the folder it lives in. */
 export function importCompose(text: string, options: ImportOptions): ImportResult {
   const loaded = loadCompose(text, { ...options, ...(options.only ? { services: options.only } : {}) });
@@ -182,5 +215,6 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
       config: serviceConfig(svc, scope, options.host),
     };
   }
+  sharedDevices(services, warnings);
   return { project: loaded.project, services, secrets: found.list, skipped: loaded.skipped, warnings };
 }
