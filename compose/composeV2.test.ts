@@ -12,6 +12,7 @@ import { buildModel } from "../config/model";
 import { tempDir } from "../test/gitRepos";
 import { exportCompose } from "./export";
 import { importCompose, type ImportOptions } from "./import";
+import { interpolate } from "./interpolate";
 
 /** A folder holding these files; the compose file is `compose.yaml`. */
 function project(files: Record<string, string>, name = "proj"): string {
@@ -419,5 +420,13 @@ describe("several services on one GPU (issue 20, 5)", () => {
   it("a service picked alone shares with nothing", () => {
     const r = imp(dir(), { only: ["embed"] });
     expect(r.services.embed.config.shareGpu).toBeUndefined();
+  });
+});
+
+describe("a $ before no name stays as it is, as compose-go's template leaves it", () => {
+  it("`$(id -u)` in the NVIDIA RAG blueprint's .env is no error", () => {
+    expect(interpolate("$(id -u) costs $5 and $", { lookup: () => undefined, onUnset: () => {} })).toBe(
+      "$(id -u) costs $5 and $",
+    );
   });
 });
