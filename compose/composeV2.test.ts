@@ -430,3 +430,21 @@ describe("a $ before no name stays as it is, as compose-go's template leaves it"
     );
   });
 });
+
+describe("COMPOSE_PROJECT_NAME from .env or the environment (issue 20, 1: every COMPOSE_ variable compose reads)", () => {
+  it("names the project over the top-level name:, so named volumes are the ones compose made", () => {
+    const dir = project({
+      "compose.yaml":
+        "name: photos\nservices:\n  a:\n    image: x/a:1\n    volumes: [data:/data]\nvolumes:\n  data: {}\n",
+      ".env": "COMPOSE_PROJECT_NAME=library\n",
+    });
+    const r = imp(dir);
+    expect(r.project).toBe("library");
+    expect(r.services.a.config.volumes).toEqual([{ name: "library_data", target: "/data", external: true }]);
+    expect(imp(dir, { environment: { COMPOSE_PROJECT_NAME: "shell" } }).project).toBe("shell");
+    expect(() => imp(dir, { environment: { COMPOSE_PROJECT_NAME: "My.Library" } })).toThrow(
+      'COMPOSE_PROJECT_NAME: "My.Library" is not a project name compose takes (lowercase letters, digits, _ and -, ' +
+        "starting with a letter or digit)",
+    );
+  });
+});

@@ -50,7 +50,7 @@ export interface ImportedService {
 }
 
 export interface ImportResult {
-  /** Compose project name: top-level `name:`, else the compose file's folder. */
+  /** Compose project name: COMPOSE_PROJECT_NAME, else the top-level `name:`, else the compose file's folder. */
   readonly project: string;
   readonly services: Record<string, ImportedService>;
   /** Secret values to set with `pulumi config set --secret --path 'gpu-services:secrets.<name>' …`. */

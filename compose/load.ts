@@ -33,7 +33,7 @@ export interface LoadOptions {
 }
 
 export interface LoadedCompose {
-  /** Compose project name: top-level `name:`, else the compose file's folder. */
+  /** Compose project name: COMPOSE_PROJECT_NAME, else the top-level `name:`, else the compose file's folder. */
   readonly project: string;
   /** The services `up` would start, resolved (interpolated, extends applied), in file order. */
   readonly services: Record<string, ComposeMap>;
@@ -76,6 +76,26 @@ function profilesOf(service: ComposeMap, at: string): string[] {
   if (profiles === undefined) return [];
   if (!Array.isArray(profiles)) throw new ComposeError(`${at}.profiles: must be a list of profile names`);
   return profiles.map(String);
+}
+
+/**
+ * The project's name as compose takes it: COMPOSE_PROJECT_NAME (the command's environment over .env), which
+ * compose checks, else the top-level `name:` or the folder, which it normalizes.
+ */
+function projectName(data: ComposeMap, dir: string, variables: Readonly<Record<string, string>>): string {
+  const fromEnv = variables.COMPOSE_PROJECT_NAME;
+  if (fromEnv) {
+    if (!/^[a-z0-9][a-z0-9_-]*$/.test(fromEnv)) {
+      throw new ComposeError(
+        `COMPOSE_PROJECT_NAME: "${fromEnv}" is not a project name compose takes (lowercase letters, digits, _ and -, ` +
+          "starting with a letter or digit)",
+      );
+    }
+    return fromEnv;
+  }
+  return String(data.name ?? path.basename(dir))
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "");
 }
 
 /** Every service of the project, resolved (extends applied): the file's own, then the included ones. */
@@ -146,9 +166,7 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   const otherTopLevel = Object.keys(data).filter(
     (key) => !["services", "volumes", "name", "version", "include"].includes(key) && !key.startsWith("x-"),
   );
-  const project = String(data.name ?? path.basename(options.composeDir))
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]/g, "");
+  const project = projectName(data, options.composeDir, variables);
   const all = projectServices(data, options.composeDir, variables, unset);
   const { services, skipped } = pickServices(all.services, options, variables);
   const warnings: string[] = [];
