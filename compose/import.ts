@@ -61,7 +61,10 @@ export interface ImportResult {
   readonly warnings: string[];
 }
 
-/** How import-compose fills one field of the deployed service: by a mapper, from the command, across services, or not (why). */
+/**
+ * How import-compose fills one field of the deployed service: by a mapper, from the command, across the services
+ * of the file, or not at all (and why).
+ */
 export type FilledBy =
   | { readonly mapper: Mapper }
   | { readonly command: string }
