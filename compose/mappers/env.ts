@@ -3,7 +3,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { SECRET_ENV_NAME, secretNameFor } from "../../config/specs";
+import { looksSecret, secretNameFor } from "../../config/specs";
 import { readEnvFile } from "../envFile";
 import { ComposeError } from "../errors";
 import { isMap, type ComposeMap } from "../read";
@@ -44,17 +44,6 @@ function envFiles(
     }
   });
   return out;
-}
-
-/**
- * Values that are flags, numbers or empty are not secrets, whatever their names say (`DISABLE_PASSWORD_LOGIN=false`,
- * `MAX_TOKENS=4096`).
- */
-const PLAIN_VALUE = /^(?:|true|false|yes|no|on|off|none|null|[-+]?\d+(?:\.\d+)?)$/i;
-
-/** Whether an env value is taken for a credential: its name says so (SECRET_ENV_NAME) and its value is no flag. */
-export function looksSecret(key: string, value: string): boolean {
-  return SECRET_ENV_NAME.test(key) && !PLAIN_VALUE.test(value.trim());
 }
 
 /**
