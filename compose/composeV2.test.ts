@@ -159,6 +159,20 @@ describe("top-level include, as compose 2.20+ reads it (issue 20, 2)", () => {
     expect(r.warnings.join("\n")).not.toContain("include");
   });
 
+  it("project_directory: the included file's paths and .env are those of the folder it names", () => {
+    const dir = project({
+      "compose.yaml": "include:\n  - path: [nim/compose.yaml, nim/override.yaml]\n    project_directory: data\n",
+      "nim/compose.yaml": "services:\n  nim:\n    image: x/nim:${NIM_TAG}\n    volumes: ['./cache:/opt/nim/.cache']\n",
+      "nim/override.yaml": "services:\n  nim:\n    environment: {NIM_LOG: debug}\n",
+      "data/.env": "NIM_TAG=1.8\n",
+    });
+    expect(imp(dir).services.nim.config).toMatchObject({
+      image: { repository: "x/nim", tag: "1.8" },
+      binds: [{ source: path.join(dir, "data", "cache"), target: "/opt/nim/.cache" }],
+      env: { NIM_LOG: "debug" },
+    });
+  });
+
   it("a service both included and local is refused, as compose refuses it", () => {
     const dir = project({ ...files, "rag/compose.yaml": "services:\n  ui:\n    image: x/other-ui:1\n" });
     expect(() => imp(dir)).toThrow(
