@@ -145,6 +145,17 @@ describe("import-compose", () => {
       "no compose file at /nope/compose.yaml",
     ],
     [
+      "a file whose every service is in a profile not active (COMPOSE_PROFILES from .env names none of them)",
+      (dir) => {
+        fs.mkdirSync(path.join(dir, "gpu"));
+        fs.writeFileSync(path.join(dir, "gpu", "compose.yaml"), "services:\n  a: {image: x/a:1, profiles: [cuda]}\n");
+        fs.writeFileSync(path.join(dir, "gpu", ".env"), "COMPOSE_PROFILES=rocm\n");
+        return ["import-compose", path.join(dir, "gpu", "compose.yaml"), "--stack", "migrate"];
+      },
+      EXIT.usage,
+      "no service to import: every service is in a profile that is not active (profiles: cuda)",
+    ],
+    [
       "a YAML syntax error",
       (dir) => {
         fs.writeFileSync(path.join(dir, "broken.yaml"), "services:\n  a:\n    image: [x\n");
