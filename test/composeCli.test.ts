@@ -137,6 +137,36 @@ describe("import-compose", () => {
     );
   });
 
+  it("writes the NVIDIA RAG blueprint's NIMs: six sharing GPU 0, Elasticsearch's dotted env names, one secret", async () => {
+    const { dir, file } = project();
+    const corpus = path.join(PROJECT_DIR, "test", "fixtures", "compose-corpus", "nvidia-rag");
+    const nims = await main(["import-compose", path.join(corpus, "nims.yaml"), "--stack", "migrate"], {
+      projectDir: dir,
+      out: () => {},
+      err: () => {},
+      environment: { NGC_API_KEY: "nvapi-test", USERID: "1000", HOME: "/home/agnes" },
+    });
+    expect(nims).toBe(EXIT.ok);
+    const services = (parseStackText(fs.readFileSync(file, "utf8")).values as any).services;
+    expect(Object.keys(services).filter((name) => services[name].shareGpu === true)).toHaveLength(6);
+    expect(services["nemotron-ocr"].secretEnv).toEqual({ NGC_API_KEY: "ngcApiKey" });
+    // In a stack of its own (the NIMs' secret is not set yet in the first).
+    const other = project();
+    const es = await cli(other.dir, [
+      "import-compose",
+      path.join(corpus, "vectordb.yaml"),
+      "--stack",
+      "migrate",
+      "--profile",
+      "elasticsearch",
+      "--service",
+      "elasticsearch",
+    ]);
+    expect(es.code).toBe(EXIT.ok);
+    const written = (parseStackText(fs.readFileSync(other.file, "utf8")).values as any).services;
+    expect(written.elasticsearch.env["discovery.type"]).toBe("single-node");
+  });
+
   const refused: [string, (dir: string) => string[], number, string, boolean?][] = [
     [
       "a compose file that does not exist",
