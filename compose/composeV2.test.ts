@@ -378,6 +378,17 @@ describe("an interpolated volume or port that comes out empty (issue 20, 6)", ()
     expect(() => imp(photos("", "./a:/b:ro:z"))).toThrow('"./a:/b:ro:z" has too many colons (compose refuses it)');
   });
 
+  it("in an included file too, the variable is named", () => {
+    const dir = project({
+      "compose.yaml": "include: [photos/compose.yaml]\n",
+      "photos/compose.yaml": "services:\n  server:\n    image: x/immich:1\n    volumes: ['${UPLOAD_LOCATION}:/data']\n",
+    });
+    expect(() => imp(dir)).toThrow(
+      'services.server.volumes[0]: ":/data" has an empty section between colons (compose refuses it); ' +
+        "UPLOAD_LOCATION is empty or unset",
+    );
+  });
+
   it("set, the same volume is the user's library, a bind", () => {
     const dir = photos("UPLOAD_LOCATION=./library\n");
     expect(imp(dir).services.server.config.binds).toEqual([

@@ -21,6 +21,8 @@ export interface IncludeScope {
   readonly variables: Readonly<Record<string, string>>;
   /** Variables used but set nowhere, with the first place they were used. */
   readonly unset: Map<string, string>;
+  /** Key paths (`services.…`) whose value used a variable that is empty or unset, with those variables. */
+  readonly empty: Map<string, string[]>;
   /** The files being included, outermost first (for cycles). */
   readonly chain: readonly string[];
 }
@@ -94,12 +96,16 @@ function readEntry(entry: IncludeEntry, at: string, scope: IncludeScope): Includ
   const out: Included = { services: {}, volumes: {} };
   for (const file of entry.paths) {
     const text = readText(file, `${at}: cannot read the included file ${file}`);
-    const data = interpolateAll(parseComposeYaml(text, file), path.basename(file), variables, scope.unset);
+    // Key paths from the file's top, as the mappers name them; an unset variable's place names the file first.
+    const unset = new Map<string, string>();
+    const data = interpolateAll(parseComposeYaml(text, file), "", variables, unset, scope.empty);
+    for (const [name, at] of unset) if (!scope.unset.has(name)) scope.unset.set(name, `${path.basename(file)}: ${at}`);
     if (!isMap(data)) throw new ComposeError(`${file}: not a compose file: expected a map at the top`);
     const inner = readIncludes(data.include, {
       dir: entry.projectDir,
       variables,
       unset: scope.unset,
+      empty: scope.empty,
       chain: [...scope.chain, entry.paths[0]],
     });
     for (const [name, s] of Object.entries(inner.services)) add(out.services, name, s.service, s.from);

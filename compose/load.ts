@@ -44,7 +44,7 @@ export interface LoadedCompose {
   /** Top-level keys besides services, volumes, name and version (and `x-` extensions). */
   readonly otherTopLevel: string[];
   readonly warnings: string[];
-  /** The variables empty or unset in the value at a key path of the compose file (not of included files). */
+  /** The variables empty or unset in the value at a key path of a service (of this file or an included one). */
   readonly emptied: (at: string) => readonly string[];
   /** The variables the file was interpolated with, for env files and extended files. */
   readonly variables: Readonly<Record<string, string>>;
@@ -104,10 +104,11 @@ function projectServices(
   dir: string,
   variables: Readonly<Record<string, string>>,
   unset: Map<string, string>,
+  empty: Map<string, string[]>,
 ): { services: Record<string, ComposeMap>; volumes: Record<string, ComposeMap | null> } {
   const own = data.services as Record<string, unknown>;
   const file: ComposeFile = { file: path.join(dir, "\0main"), dir, services: own };
-  const included = readIncludes(data.include, { dir, variables, unset, chain: [file.file] });
+  const included = readIncludes(data.include, { dir, variables, unset, empty, chain: [file.file] });
   const services: Record<string, ComposeMap> = {};
   for (const name of Object.keys(own)) {
     const resolved = resolveExtends(name, file, variables, unset, []);
@@ -167,7 +168,7 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
     (key) => !["services", "volumes", "name", "version", "include"].includes(key) && !key.startsWith("x-"),
   );
   const project = projectName(data, options.composeDir, variables);
-  const all = projectServices(data, options.composeDir, variables, unset);
+  const all = projectServices(data, options.composeDir, variables, unset, empty);
   const { services, skipped } = pickServices(all.services, options, variables);
   const warnings: string[] = [];
   for (const [name, at] of unset) {
