@@ -473,3 +473,15 @@ describe("COMPOSE_PROJECT_NAME from .env or the environment (issue 20, 1: every 
     );
   });
 });
+
+describe("env_file keys besides path and required", () => {
+  it("are named in a warning (the file is read as a dotenv file), never dropped silently", () => {
+    const dir = project({
+      "compose.yaml": "services:\n  a:\n    image: x/a:1\n    env_file: [{path: app.env, format: raw}]\n",
+      "app.env": "A=1\n",
+    });
+    expect(imp(dir).warnings).toContain(
+      "services.a.env_file[0].format: not carried over (the file is read as a dotenv file)",
+    );
+  });
+});

@@ -25,6 +25,7 @@ function envFiles(
   at: string,
   composeDir: string,
   lookup: (name: string) => string | undefined,
+  warnings: string[],
 ): EnvValues {
   const out: EnvValues = { values: {}, from: {} };
   if (value === undefined || value === null) return out;
@@ -33,6 +34,8 @@ function envFiles(
     const where = `${at}${typeof value === "string" ? "" : `[${i}]`}`;
     const spec = typeof entry === "string" ? { path: entry, required: true } : isMap(entry) ? entry : undefined;
     if (!spec || typeof spec.path !== "string") throw shapeError(where, "a path or {path, required}", entry);
+    for (const key of Object.keys(spec).filter((k) => k !== "path" && k !== "required"))
+      warnings.push(`${where}.${key}: not carried over (the file is read as a dotenv file)`);
     const file = path.resolve(composeDir, spec.path);
     if (!fs.existsSync(file)) {
       if (spec.required === false) return;
@@ -69,7 +72,7 @@ function secretFor(key: string, value: string, from: string, { name, found }: Se
 function envConfig(svc: ComposeMap, scope: ServiceScope): Record<string, unknown> {
   const { at, composeDir, shell, variables, warnings } = scope;
   const environment = keyValues(svc.environment, `${at}.environment`, shell, warnings);
-  const files = envFiles(svc.env_file, `${at}.env_file`, composeDir, (v) => variables[v] ?? environment[v]);
+  const files = envFiles(svc.env_file, `${at}.env_file`, composeDir, (v) => variables[v] ?? environment[v], warnings);
   const plain: Record<string, string> = {};
   const secretEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...files.values, ...environment })) {
