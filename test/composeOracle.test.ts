@@ -3,9 +3,9 @@
  * on real GPU compose files of public AI-serving projects (test/fixtures/compose-corpus, each byte for byte
  * with its source in source.json). For every file and service 1.29 accepts, what import-compose writes must
  * evaluate (through the stack's model) to what the oracle resolves: ports, named volumes by their real names,
- * absolute binds, environment, GPU reservation, command, entrypoint, user, restart, healthcheck, shm, ipc and
- * ulimits; whatever is not carried over must be named in a warning. Files 1.29 refuses (compose v2 syntax) are
- * still imported, and checked for what they are made of.
+ * absolute binds, environment, GPU reservation, command, entrypoint, user, restart, stop grace period,
+ * healthcheck, shm, ipc and ulimits; whatever is not carried over must be named in a warning. Files 1.29 refuses
+ * (compose v2 syntax) or reads otherwise than compose v2 are still imported, and checked for what they are made of.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -14,6 +14,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { buildModel } from "../config/model";
 import { sizeBytes } from "../config/schema";
+import { durationSeconds } from "../config/serviceSpec";
 import type { ServiceSpec } from "../config/specs";
 import { importCompose, splitCommand, type ImportResult } from "../compose/import";
 import { isMap } from "../compose/load";
@@ -216,6 +217,8 @@ interface Effective {
   shmSizeBytes?: number;
   ipc?: string;
   ulimits?: Record<string, { soft: number; hard: number }>;
+  /** Docker's whole seconds; compose sets none without stop_grace_period, and Docker's default is 10 s. */
+  stopGraceSeconds: number;
 }
 
 /** Keys the comparison covers; any other key the oracle shows must be named in a warning. */
@@ -300,6 +303,7 @@ function fromOracle(
     ...(svc.entrypoint !== undefined ? { entrypoint: argvOf(svc.entrypoint) } : {}),
     ...(svc.user !== undefined ? { user: String(svc.user) } : {}),
     restart: String(svc.restart ?? "no"),
+    stopGraceSeconds: svc.stop_grace_period === undefined ? 10 : Math.trunc(durationSeconds(svc.stop_grace_period)),
     ...(test && !hc.disable
       ? {
           // Docker's defaults where compose leaves a timing out.
@@ -346,6 +350,7 @@ function fromModel(spec: ServiceSpec, secretValues: Record<string, string>): Eff
     ...(spec.entrypoint ? { entrypoint: [...spec.entrypoint] } : {}),
     ...(spec.user ? { user: spec.user } : {}),
     restart: spec.restart,
+    stopGraceSeconds: spec.stopGraceSeconds,
     ...(spec.healthcheck
       ? {
           healthcheck: {
