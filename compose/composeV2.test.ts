@@ -485,3 +485,12 @@ describe("env_file keys besides path and required", () => {
     );
   });
 });
+
+describe("secret names the stack already has (issue 19, defect 1, across imports)", () => {
+  it("are never given to a new value: its printed command cannot overwrite another service's secret", () => {
+    const dir = project({ "compose.yaml": "services:\n  b: {image: x/b:1, environment: [HF_TOKEN=two]}\n" });
+    const r = imp(dir, { takenSecretNames: ["hfToken"] });
+    expect(r.services.b.config.secretEnv).toEqual({ HF_TOKEN: "bHfToken" });
+    expect(r.secrets.map((s) => s.name)).toEqual(["bHfToken"]);
+  });
+});

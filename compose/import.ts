@@ -38,6 +38,8 @@ export interface ImportOptions extends LoadOptions {
   readonly rename?: Readonly<Record<string, string>>;
   /** Only these compose services, whatever their profiles (default: what `docker compose up` starts). */
   readonly only?: readonly string[];
+  /** Names of `secrets` the stack already has or refers to: a new value never gets one (default none). */
+  readonly takenSecretNames?: readonly string[];
 }
 
 export interface ImportedService {
@@ -197,7 +199,7 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
     );
   }
   const names = mountNames(loaded, options, warnings);
-  const found: FoundSecrets = { list: [], values: new Map() };
+  const found: FoundSecrets = { list: [], values: new Map(), taken: new Set(options.takenSecretNames) };
   const services: Record<string, ImportedService> = {};
   for (const [composeName, svc] of Object.entries(loaded.services)) {
     const at = `services.${composeName}`;

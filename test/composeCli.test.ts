@@ -167,6 +167,19 @@ describe("import-compose", () => {
     expect(written.elasticsearch.env["discovery.type"]).toBe("single-node");
   });
 
+  it("gives a new secret value no name the stack already has, so its printed command overwrites nothing", async () => {
+    const { dir, file } = project();
+    fs.writeFileSync(file, MIGRATE + "  gpu-services:secrets:\n    hfToken:\n      secure: v1:abc\n");
+    const compose = path.join(dir, "compose.yaml");
+    fs.writeFileSync(compose, "services:\n  tts: {image: x/tts:1, environment: [HF_TOKEN=another]}\n");
+    const r = await cli(dir, ["import-compose", compose, "--stack", "migrate"]);
+    expect(r.code).toBe(EXIT.ok);
+    expect((parseStackText(fs.readFileSync(file, "utf8")).values as any).services.tts.secretEnv).toEqual({
+      HF_TOKEN: "ttsHfToken",
+    });
+    expect(r.out).toContain("'gpu-services:secrets.ttsHfToken' <the value of services.tts.environment.HF_TOKEN>");
+  });
+
   const refused: [string, (dir: string) => string[], number, string, boolean?][] = [
     [
       "a compose file that does not exist",

@@ -51,13 +51,15 @@ function envFiles(
 
 /**
  * The `secrets` entry for a value: the env's own name (`hfToken`), else the service's (`yHfToken`), else that with
- * a number; a name already bound to the same value is shared, one bound to another value is never taken.
+ * a number; a name already bound to the same value is shared, one bound to another value (or already in the
+ * stack) is never taken.
  */
 function secretFor(key: string, value: string, from: string, { name, found }: ServiceScope): string {
   const word = key.replace(/[^A-Za-z0-9]+/g, "_");
   const own = secretNameFor(`${name}_${word}`);
   for (let n = 0; ; n++) {
     const candidate = n === 0 ? secretNameFor(word) : n === 1 ? own : `${own}${n}`;
+    if (found.taken.has(candidate)) continue;
     const bound = found.values.get(candidate);
     if (bound === value) return candidate;
     if (bound === undefined) {

@@ -28,6 +28,8 @@ export interface MountNames {
 export interface FoundSecrets {
   readonly list: ImportedSecret[];
   readonly values: Map<string, string>;
+  /** Names the stack already has or refers to (their values unknown here): never given to a value. */
+  readonly taken: ReadonlySet<string>;
 }
 
 /** What carrying one service over shares. */
