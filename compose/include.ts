@@ -99,7 +99,8 @@ function readEntry(entry: IncludeEntry, at: string, scope: IncludeScope): Includ
     // Key paths from the file's top, as the mappers name them; an unset variable's place names the file first.
     const unset = new Map<string, string>();
     const data = interpolateAll(parseComposeYaml(text, file), "", variables, unset, scope.empty);
-    for (const [name, at] of unset) if (!scope.unset.has(name)) scope.unset.set(name, `${path.basename(file)}: ${at}`);
+    for (const [name, where] of unset)
+      if (!scope.unset.has(name)) scope.unset.set(name, `${path.basename(file)}: ${where}`);
     if (!isMap(data)) throw new ComposeError(`${file}: not a compose file: expected a map at the top`);
     const inner = readIncludes(data.include, {
       dir: entry.projectDir,
@@ -129,7 +130,8 @@ export function readIncludes(value: unknown, scope: IncludeScope): Included {
     const at = `include[${i}]`;
     const entry = entryOf(item, at, scope.dir);
     if (scope.chain.includes(entry.paths[0])) {
-      const files = [...scope.chain, entry.paths[0]].map((f) => path.relative(scope.dir, f) || f);
+      const loop = [...scope.chain.slice(scope.chain.indexOf(entry.paths[0])), entry.paths[0]];
+      const files = loop.map((f) => path.relative(scope.dir, f) || f);
       throw new ComposeError(`${at}: include cycle: ${files.join(" includes ")}`);
     }
     const included = readEntry(entry, at, scope);
