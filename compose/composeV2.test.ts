@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { buildModel } from "../config/model";
 import { tempDir } from "../test/gitRepos";
 import { exportCompose } from "./export";
-import { importCompose, type ImportOptions } from "./import";
+import { CARRIED, FROM_COMPOSE, importCompose, type ImportOptions } from "./import";
 import { interpolate } from "./interpolate";
 
 /** A folder holding these files; the compose file is `compose.yaml`. */
@@ -492,5 +492,25 @@ describe("secret names the stack already has (issue 19, defect 1, across imports
     const r = imp(dir, { takenSecretNames: ["hfToken"] });
     expect(r.services.b.config.secretEnv).toEqual({ HF_TOKEN: "bHfToken" });
     expect(r.secrets.map((s) => s.name)).toEqual(["bHfToken"]);
+  });
+});
+
+describe("FROM_COMPOSE: how import-compose fills each field of the deployed service", () => {
+  it("names every field a built service has (tsc holds it to ServiceSpec; this holds it to what the model builds)", () => {
+    const dir = project({
+      "compose.yaml":
+        "services:\n  a:\n    image: x/a:1\n    ports: ['8000:8000']\n    healthcheck: {test: [CMD, 'true']}\n" +
+        "    command: [serve]\n    entrypoint: [python]\n    user: '1000'\n    shm_size: 1g\n    ipc: host\n" +
+        "    ulimits: {memlock: -1}\n    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]}}}\n",
+    });
+    const spec = modelOf(imp(dir)).services[0];
+    expect(Object.keys(FROM_COMPOSE).sort()).toEqual(Object.keys(spec).sort());
+    expect([...CARRIED].sort()).toEqual(
+      [
+        ...["build", "command", "container_name", "deploy", "entrypoint", "env_file", "environment", "extends"],
+        ...["gpus", "healthcheck", "image", "ipc", "labels", "ports", "profiles", "restart", "shm_size"],
+        ...["stop_grace_period", "ulimits", "user", "volumes"],
+      ].sort(),
+    );
   });
 });
