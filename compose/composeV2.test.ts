@@ -193,6 +193,9 @@ describe("top-level include, as compose 2.20+ reads it (issue 20, 2)", () => {
     expect(() => imp(project({ "compose.yaml": "include: [nope.yaml]\nservices: {}\n" }))).toThrow(
       "include[0]: cannot read the included file",
     );
+    expect(() => imp(project({ "compose.yaml": "include: [oci://docker.io/x/rag:1]\nservices: {}\n" }))).toThrow(
+      'include[0].path: "oci://docker.io/x/rag:1" is a remote file; include a local copy instead',
+    );
   });
 });
 

@@ -53,7 +53,10 @@ function entryOf(entry: unknown, at: string, dir: string): IncludeEntry {
   for (const key of Object.keys(spec))
     if (!["path", "project_directory", "env_file"].includes(key))
       throw new ComposeError(`${at}.${key}: not an include key (path, project_directory, env_file)`);
-  const paths = strings(spec.path, `${at}.path`, "a file or a list of files").map((p) => path.resolve(dir, p));
+  const written = strings(spec.path, `${at}.path`, "a file or a list of files");
+  const remote = written.find((p) => /^(?:[a-z][a-z0-9+.-]*:\/\/|git@)/i.test(p));
+  if (remote) throw new ComposeError(`${at}.path: "${remote}" is a remote file; include a local copy instead`);
+  const paths = written.map((p) => path.resolve(dir, p));
   const projectDir =
     spec.project_directory === undefined ? path.dirname(paths[0]) : path.resolve(dir, String(spec.project_directory));
   const dotEnv = path.join(projectDir, ".env");
