@@ -31,6 +31,15 @@ export interface ComposeDeps extends CliDeps {
 const asMap = (value: unknown): Record<string, unknown> =>
   value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
+/** The `secrets` names a stack has or its services refer to: an import gives none of them to a new value. */
+function secretNamesOf(current: { config?: Record<string, unknown> } | null | undefined): string[] {
+  const services = Object.values(asMap(current?.config?.[`${CONFIG_NAMESPACE}:services`]));
+  return [
+    ...Object.keys(asMap(current?.config?.[`${CONFIG_NAMESPACE}:secrets`])),
+    ...services.flatMap((service) => Object.values(asMap(asMap(service).secretEnv)).map(String)),
+  ];
+}
+
 export async function main(argv: string[], deps: ComposeDeps = {}): Promise<number> {
   const { program, out, err, dir } = cliProgram("compose", "Docker Compose files to stack config and back", deps);
 
@@ -88,6 +97,7 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
             rename,
             environment: deps.environment ?? process.env,
             ...(opts.service ? { only: opts.service } : {}),
+            takenSecretNames: secretNamesOf(current),
             ...(opts.profile ? { profiles: opts.profile } : {}),
             ...(opts.envFile ? { envFiles: opts.envFile } : {}),
           });

@@ -39,6 +39,7 @@ describe("importing the seed's compose files", () => {
       ],
       binds: [{ source: "/home/agnes/voice-notes", target: "/app/vnotes" }],
       restart: "unless-stopped",
+      stopGraceSeconds: 10, // compose's default (issue 20, 8)
       gpus: { count: 1, capabilities: ["gpu"] },
     });
     expect(r.warnings).toEqual([
@@ -56,6 +57,7 @@ describe("importing the seed's compose files", () => {
       image: { repository: "ghcr.io/bmv234/tts-v2-api-server", tag: "latest" },
       ports: [{ host: 8055, container: 8000 }],
       restart: "unless-stopped",
+      stopGraceSeconds: 10, // compose's default (issue 20, 8)
       gpus: { count: 1, capabilities: ["gpu"] },
     });
     expect(r.warnings).toEqual([]);
@@ -70,6 +72,7 @@ describe("importing the seed's compose files", () => {
       env: { TTS_USE_HTTPS: "false" },
       healthcheck: { test: ["CMD", "curl", "-f", "http://localhost:8000/v1/models"] },
       restart: "no",
+      stopGraceSeconds: 10, // compose's default (issue 20, 8)
     });
   });
 
@@ -173,6 +176,7 @@ volumes:
       ],
       env: { MODEL: "large-v3", BEAM: "5", FLAG: "true" },
       restart: "no",
+      stopGraceSeconds: 10, // compose's default (issue 20, 8)
       labels: { "dockge.icon": "mic" },
     });
     expect(r.warnings).toEqual([]);
@@ -233,6 +237,7 @@ services:
       image: { repository: "x/b" },
       healthcheck: { test: ["NONE"] },
       restart: "no",
+      stopGraceSeconds: 10, // compose's default (issue 20, 8)
       gpus: { deviceIds: ["0", "GPU-1234"] },
       command: ["python", "-m", "server"],
     });
@@ -384,9 +389,13 @@ describe("export and round trip", () => {
       // Export names the containers and writes the defaults out; nothing else is added.
       for (const [name, config] of Object.entries(second)) {
         const { containerName, stopGraceSeconds, healthcheck, ...rest } = config as Record<string, any>;
-        const { healthcheck: firstHealthcheck, ...firstRest } = first[name] as Record<string, any>;
+        const {
+          healthcheck: firstHealthcheck,
+          stopGraceSeconds: firstGrace,
+          ...firstRest
+        } = first[name] as Record<string, any>;
         expect(containerName).toBe(`${name}-dev`);
-        expect(stopGraceSeconds).toBe(30);
+        expect(stopGraceSeconds).toBe(firstGrace);
         expect(rest).toEqual(firstRest);
         expect(healthcheck?.test).toEqual(firstHealthcheck?.test);
       }

@@ -11,22 +11,33 @@ function volumeKey(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
+/** `image`, and `build` for an image built on the host. */
+function imageKeys(image: ServiceSpec["image"]): Record<string, unknown> {
+  if (image.kind === "registry") return { image: image.ref };
+  return {
+    build: {
+      context: image.location,
+      ...(image.contextKind === "local" && image.dockerfile !== "Dockerfile" ? { dockerfile: image.dockerfile } : {}),
+      ...(Object.keys(image.args).length > 0 ? { args: { ...image.args } } : {}),
+      ...(image.target ? { target: image.target } : {}),
+      ...(image.noCache ? { no_cache: true } : {}),
+    },
+    image: image.extraTag ?? image.localTag,
+  };
+}
+
+/** The NVIDIA device request, as compose's `deploy.resources.reservations.devices`. */
+function deployKey(gpus: NonNullable<ServiceSpec["gpus"]>): Record<string, unknown> {
+  const device = {
+    driver: "nvidia",
+    ...(gpus.deviceIds ? { device_ids: [...gpus.deviceIds] } : { count: gpus.count }),
+    capabilities: [...gpus.capabilities],
+  };
+  return { resources: { reservations: { devices: [device] } } };
+}
+
 function service(s: ServiceSpec, stack: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (s.image.kind === "registry") {
-    out.image = s.image.ref;
-  } else {
-    out.build = {
-      context: s.image.location,
-      ...(s.image.contextKind === "local" && s.image.dockerfile !== "Dockerfile"
-        ? { dockerfile: s.image.dockerfile }
-        : {}),
-      ...(Object.keys(s.image.args).length > 0 ? { args: { ...s.image.args } } : {}),
-      ...(s.image.target ? { target: s.image.target } : {}),
-      ...(s.image.noCache ? { no_cache: true } : {}),
-    };
-    out.image = s.image.extraTag ?? s.image.localTag;
-  }
+  const out: Record<string, unknown> = imageKeys(s.image);
   out.container_name = s.containerName;
   out.restart = s.restart;
   // Short syntax: the long one's host_ip is not understood by docker-compose 1.x (Debian's), this is by both.
@@ -41,7 +52,9 @@ function service(s: ServiceSpec, stack: string): Record<string, unknown> {
   ];
   if (mounts.length > 0) out.volumes = mounts;
   const env: Record<string, string> = { ...s.env };
-  for (const name of Object.keys(s.secretEnv)) env[name] = `\${${name}}`;
+  // A compose variable is a shell identifier; Docker's env names need not be (node.password -> node_password).
+  for (const name of Object.keys(s.secretEnv))
+    env[name] = `\${${name.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(?=\d)/, "_")}}`;
   if (Object.keys(env).length > 0) out.environment = env;
   if (s.healthcheck) {
     out.healthcheck = {
@@ -52,21 +65,7 @@ function service(s: ServiceSpec, stack: string): Record<string, unknown> {
       start_period: s.healthcheck.startPeriod,
     };
   }
-  if (s.gpus) {
-    out.deploy = {
-      resources: {
-        reservations: {
-          devices: [
-            {
-              driver: "nvidia",
-              ...(s.gpus.deviceIds ? { device_ids: [...s.gpus.deviceIds] } : { count: s.gpus.count }),
-              capabilities: [...s.gpus.capabilities],
-            },
-          ],
-        },
-      },
-    };
-  }
+  if (s.gpus) out.deploy = deployKey(s.gpus);
   if (s.command) out.command = [...s.command];
   if (s.entrypoint) out.entrypoint = [...s.entrypoint];
   if (s.user) out.user = s.user;

@@ -2,7 +2,8 @@
  * Compose's variable interpolation, as the compose specification defines it: `$VAR`, `${VAR}`, `${VAR:-default}`,
  * `${VAR-default}`, `${VAR:?error}`, `${VAR?error}`, `${VAR:+alternative}`, `${VAR+alternative}`, defaults
  * that interpolate in turn (`${A:-${B:-c}}`), and `$$` for a literal `$`. The colon forms treat an empty value
- * as unset. An unset variable with no default is an empty string (compose warns), a `?` form an error.
+ * as unset. An unset variable with no default is an empty string (compose warns), a `?` form an error; a `$`
+ * before no name (`$(id -u)`, `$5`) stays as it is, as compose-go leaves it.
  */
 
 /** An interpolation that cannot be done: a malformed template, or a required variable unset. */
@@ -84,7 +85,11 @@ export function interpolate(template: string, scope: InterpolationScope): string
       i = end;
     } else {
       const name = NAME.exec(template.slice(i + 1))?.[0];
-      if (!name) throw new InterpolationError(`invalid interpolation format in "${template}": a "$" before no name`);
+      // compose-go's template matches no `$` before anything else (`$(id -u)`, `$5`): it stays as it is.
+      if (!name) {
+        out += "$";
+        continue;
+      }
       const value = scope.lookup(name);
       if (value === undefined) scope.onUnset(name);
       out += value ?? "";

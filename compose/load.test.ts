@@ -223,7 +223,13 @@ services:
     expect(result.services.stt.config.env).toEqual({ MODEL: "small" });
     expect(result.services.stt.config.secretEnv).toEqual({ HF_TOKEN: "hfToken", API_KEY: "apiKey" });
     expect(result.secrets.map(({ value: _, ...s }) => s)).toEqual([
-      { name: "hfToken", from: "services.stt.environment.HF_TOKEN", env: "HF_TOKEN", service: "stt" },
+      // The value is in the env file, not in environment (issue 19, defect 2).
+      {
+        name: "hfToken",
+        from: `HF_TOKEN in ${path.join(dir, "app.env")} (services.stt.env_file)`,
+        env: "HF_TOKEN",
+        service: "stt",
+      },
       { name: "apiKey", from: "services.stt.environment.API_KEY", env: "API_KEY", service: "stt" },
     ]);
     expect(JSON.stringify(result.services)).not.toMatch(/s3cr3t/);

@@ -9,16 +9,15 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse as parseDotenv } from "dotenv";
-import { yamlData } from "../config/yamlData";
-import { interpolate, InterpolationError } from "./interpolate";
+import { readEnvFile } from "./envFile";
+import { ComposeError } from "./errors";
+import { resolveExtends, type ComposeFile } from "./extends";
+import { readIncludes } from "./include";
+import { interpolateAll, isMap, parseComposeYaml, type ComposeMap } from "./read";
 
-export class ComposeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ComposeError";
-  }
-}
+export { ComposeError } from "./errors";
+export { listToMap } from "./extends";
+export { isMap, parseComposeYaml, type ComposeMap } from "./read";
 
 export interface LoadOptions {
   /** Folder of the compose file: `.env`, env files, extended files and relative paths resolve against it. */
@@ -33,10 +32,8 @@ export interface LoadOptions {
   readonly services?: readonly string[];
 }
 
-export type ComposeMap = Record<string, unknown>;
-
 export interface LoadedCompose {
-  /** Compose project name: top-level `name:`, else the compose file's folder. */
+  /** Compose project name: COMPOSE_PROJECT_NAME, else the top-level `name:`, else the compose file's folder. */
   readonly project: string;
   /** The services `up` would start, resolved (interpolated, extends applied), in file order. */
   readonly services: Record<string, ComposeMap>;
@@ -47,209 +44,31 @@ export interface LoadedCompose {
   /** Top-level keys besides services, volumes, name and version (and `x-` extensions). */
   readonly otherTopLevel: string[];
   readonly warnings: string[];
+  /** The variables empty or unset in the value at a key path of a service (of this file or an included one). */
+  readonly emptied: (at: string) => readonly string[];
   /** The variables the file was interpolated with, for env files and extended files. */
   readonly variables: Readonly<Record<string, string>>;
 }
 
-export const isMap = (value: unknown): value is ComposeMap =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
-
-/** YAML with merge keys resolved, duplicate keys refused and aliases capped; `file` names another file. */
-export function parseComposeYaml(text: string, file?: string): unknown {
-  const prefix = file ? `${file}: ` : "";
-  return yamlData(
-    text,
-    { merge: true, maxAliasCount: 1000 },
-    (reason, detail) =>
-      new ComposeError(`${prefix}${reason === "invalid" ? "not valid YAML" : "cannot be read"}${detail}`),
-  );
-}
-
-/** A file's text, or a ComposeError saying `cannotRead` and why. */
-function readText(file: string, cannotRead: string): string {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new ComposeError(`${cannotRead} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
-  }
-}
-
-/** A dotenv file's variables (compose reads `.env` and env files this way: no interpolation inside). */
-export function readEnvFile(file: string, where: string): Record<string, string> {
-  return parseDotenv(readText(file, `${where}: cannot read ${file}`));
-}
-
-/** The variables for interpolation: the env files (or `.env`), then the command's environment over them. */
+/**
+ * The variables for interpolation: the env files (or `.env`), interpolated with the command's environment (as
+ * compose-go's dotenv does), then the command's environment over them.
+ */
 function variablesFor(options: LoadOptions): Record<string, string> {
   const variables: Record<string, string> = {};
+  const environment = options.environment ?? {};
   const files =
     options.envFiles ??
     (fs.existsSync(path.join(options.composeDir, ".env")) ? [path.join(options.composeDir, ".env")] : []);
-  for (const file of files) Object.assign(variables, readEnvFile(path.resolve(file), `--env-file ${file}`));
-  for (const [name, value] of Object.entries(options.environment ?? {}))
-    if (value !== undefined) variables[name] = value;
+  for (const file of files) {
+    const where = options.envFiles ? `--env-file ${file}` : ".env";
+    Object.assign(
+      variables,
+      readEnvFile(path.resolve(file), where, (name) => environment[name], variables),
+    );
+  }
+  for (const [name, value] of Object.entries(environment)) if (value !== undefined) variables[name] = value;
   return variables;
-}
-
-const PATH_SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-const keyPath = (at: string, key: string | number) =>
-  typeof key === "number"
-    ? `${at}[${key}]`
-    : PATH_SEGMENT.test(key)
-      ? at
-        ? `${at}.${key}`
-        : key
-      : `${at}[${JSON.stringify(key)}]`;
-
-/** Every string value interpolated (keys are not, as in compose). */
-function interpolateAll(
-  value: unknown,
-  at: string,
-  variables: Readonly<Record<string, string>>,
-  unset: Map<string, string>,
-): unknown {
-  if (typeof value === "string") {
-    try {
-      return interpolate(value, {
-        lookup: (name) => variables[name],
-        onUnset: (name) => void (unset.has(name) || unset.set(name, at)),
-      });
-    } catch (e) {
-      if (e instanceof InterpolationError) throw new ComposeError(`${at}: ${e.message}`);
-      throw e;
-    }
-  }
-  if (Array.isArray(value)) return value.map((item, i) => interpolateAll(item, keyPath(at, i), variables, unset));
-  if (isMap(value)) {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolateAll(v, keyPath(at, k), variables, unset)]),
-    );
-  }
-  return value;
-}
-
-/** Keys whose lists merge rather than replace when a service extends another (compose specification). */
-const UNION_LISTS = new Set(["ports", "expose", "external_links", "dns", "dns_search", "tmpfs"]);
-const BY_TARGET_LISTS = new Set(["volumes", "devices"]);
-const KEYED_LISTS = new Set(["environment", "labels", "extra_hosts"]);
-
-/** `[A=1, B]` -> `{A: "1", B: null}`, as compose reads environment and labels given as lists. */
-export function listToMap(list: unknown[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const item of list) {
-    const text = String(item);
-    const eq = text.indexOf("=");
-    if (eq < 0) out[text] = null;
-    else out[text.slice(0, eq)] = text.slice(eq + 1);
-  }
-  return out;
-}
-
-function mountTarget(entry: unknown): string {
-  if (isMap(entry)) return String(entry.target ?? "");
-  const parts = String(entry).split(":");
-  return parts.length > 1 ? parts[1] : parts[0];
-}
-
-/** A service over the one it extends, by the compose specification's merge rules. */
-function mergeService(base: ComposeMap, override: ComposeMap): ComposeMap {
-  const out: ComposeMap = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    const before = out[key];
-    if (KEYED_LISTS.has(key) && (Array.isArray(before) || isMap(before)) && (Array.isArray(value) || isMap(value))) {
-      const asMap = (v: unknown) => (Array.isArray(v) ? listToMap(v) : (v as ComposeMap));
-      out[key] = { ...asMap(before), ...asMap(value) };
-    } else if (UNION_LISTS.has(key) && Array.isArray(before) && Array.isArray(value)) {
-      out[key] = [
-        ...before,
-        ...value.filter((item) => !before.some((b) => JSON.stringify(b) === JSON.stringify(item))),
-      ];
-    } else if (BY_TARGET_LISTS.has(key) && Array.isArray(before) && Array.isArray(value)) {
-      const targets = new Set(value.map(mountTarget));
-      out[key] = [...before.filter((entry) => !targets.has(mountTarget(entry))), ...value];
-    } else if (isMap(before) && isMap(value)) {
-      // A healthcheck's keys are taken one by one; any other map merges down (build, deploy, …).
-      out[key] = key === "healthcheck" ? { ...before, ...value } : mergeService(before, value);
-    } else {
-      out[key] = value;
-    }
-  }
-  return out;
-}
-
-/** Relative paths of a service from another folder, made absolute (as compose does for extended files). */
-function rebase(service: ComposeMap, dir: string): ComposeMap {
-  const out = { ...service };
-  const abs = (p: string) => (/^([a-z]+:\/\/|git@|~|\/)/.test(p) ? p : path.resolve(dir, p));
-  if (typeof out.build === "string") out.build = abs(out.build);
-  else if (isMap(out.build) && typeof out.build.context === "string")
-    out.build = { ...out.build, context: abs(out.build.context) };
-  else if (isMap(out.build) && out.build.context === undefined) out.build = { ...out.build, context: dir };
-  if (Array.isArray(out.volumes)) {
-    out.volumes = out.volumes.map((v) => {
-      if (isMap(v)) return v.type === "bind" && typeof v.source === "string" ? { ...v, source: abs(v.source) } : v;
-      const [source, ...rest] = String(v).split(":");
-      return rest.length > 0 && /^[./~]/.test(source) ? [abs(source), ...rest].join(":") : v;
-    });
-  }
-  const envFile = out.env_file;
-  if (typeof envFile === "string") out.env_file = abs(envFile);
-  else if (Array.isArray(envFile)) {
-    out.env_file = envFile.map((e) =>
-      typeof e === "string" ? abs(e) : isMap(e) ? { ...e, path: abs(String(e.path)) } : e,
-    );
-  }
-  return out;
-}
-
-interface ComposeFile {
-  readonly dir: string;
-  readonly services: Record<string, unknown>;
-}
-
-function readComposeFile(
-  file: string,
-  variables: Readonly<Record<string, string>>,
-  unset: Map<string, string>,
-): ComposeFile {
-  const text = readText(file, `cannot read the extended file ${file}`);
-  const data = interpolateAll(parseComposeYaml(text, file), path.basename(file), variables, unset);
-  if (!isMap(data) || !isMap(data.services)) throw new ComposeError(`${file}: not a compose file: no services`);
-  return { dir: path.dirname(file), services: data.services };
-}
-
-/** A service with its `extends` chain applied, in the folder of the file it came from. */
-function resolveExtends(
-  name: string,
-  file: ComposeFile,
-  variables: Readonly<Record<string, string>>,
-  unset: Map<string, string>,
-  seen: readonly string[],
-): ComposeMap {
-  const at = `services.${name}`;
-  const service = file.services[name];
-  if (service === null || service === undefined) return {};
-  if (!isMap(service)) throw new ComposeError(`${at}: must be a map of settings`);
-  const ext = service.extends;
-  if (ext === undefined) return service;
-  const { extends: _, ...own } = service;
-  const spec = typeof ext === "string" ? { service: ext } : isMap(ext) ? ext : undefined;
-  if (!spec || typeof spec.service !== "string") {
-    throw new ComposeError(`${at}.extends: must name a service (extends: base, or {service: base, file: other.yaml})`);
-  }
-  let baseFile = file;
-  if (spec.file !== undefined) {
-    const other = path.resolve(file.dir, String(spec.file));
-    baseFile = readComposeFile(other, variables, unset);
-  }
-  const key = `${baseFile.dir}:${String(spec.file ?? "")}:${spec.service}`;
-  if (seen.includes(key)) throw new ComposeError(`${at}.extends: services extend each other in a circle`);
-  if (!(spec.service in baseFile.services)) {
-    throw new ComposeError(`${at}.extends: no service "${spec.service}"${spec.file ? ` in ${String(spec.file)}` : ""}`);
-  }
-  let base = resolveExtends(spec.service, baseFile, variables, unset, [...seen, key]);
-  if (baseFile.dir !== file.dir) base = rebase(base, baseFile.dir);
-  return mergeService(base, own);
 }
 
 function profilesOf(service: ComposeMap, at: string): string[] {
@@ -259,24 +78,58 @@ function profilesOf(service: ComposeMap, at: string): string[] {
   return profiles.map(String);
 }
 
-/** Read a compose file's text as `docker compose config` would, for the services `up` would start. */
-export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
-  const raw = parseComposeYaml(text);
-  if (!isMap(raw)) throw new ComposeError("not a compose file: expected a map at the top");
-  const variables = variablesFor(options);
-  const unset = new Map<string, string>();
-  const data = interpolateAll(raw, "", variables, unset) as ComposeMap;
-  if (!isMap(data.services)) throw new ComposeError("not a compose file: no services");
-
-  const warnings: string[] = [];
-  const otherTopLevel = Object.keys(data).filter(
-    (key) => !["services", "volumes", "name", "version"].includes(key) && !key.startsWith("x-"),
-  );
-  const project = String(data.name ?? path.basename(options.composeDir))
+/**
+ * The project's name as compose takes it: COMPOSE_PROJECT_NAME (the command's environment over .env), which
+ * compose checks, else the top-level `name:` or the folder, which it normalizes.
+ */
+function projectName(data: ComposeMap, dir: string, variables: Readonly<Record<string, string>>): string {
+  const fromEnv = variables.COMPOSE_PROJECT_NAME;
+  if (fromEnv) {
+    if (!/^[a-z0-9][a-z0-9_-]*$/.test(fromEnv)) {
+      throw new ComposeError(
+        `COMPOSE_PROJECT_NAME: "${fromEnv}" is not a project name compose takes (lowercase letters, digits, _ and -, ` +
+          "starting with a letter or digit)",
+      );
+    }
+    return fromEnv;
+  }
+  return String(data.name ?? path.basename(dir))
     .toLowerCase()
     .replace(/[^a-z0-9_-]/g, "");
-  const file: ComposeFile = { dir: options.composeDir, services: data.services };
-  const names = Object.keys(data.services);
+}
+
+/** Every service of the project, resolved (extends applied): the file's own, then the included ones. */
+function projectServices(
+  data: ComposeMap,
+  dir: string,
+  variables: Readonly<Record<string, string>>,
+  unset: Map<string, string>,
+  empty: Map<string, string[]>,
+): { services: Record<string, ComposeMap>; volumes: Record<string, ComposeMap | null> } {
+  const own = data.services as Record<string, unknown>;
+  const file: ComposeFile = { file: path.join(dir, "\0main"), dir, services: own };
+  const included = readIncludes(data.include, { dir, variables, unset, empty, chain: [file.file] });
+  const services: Record<string, ComposeMap> = {};
+  for (const name of Object.keys(own)) {
+    const resolved = resolveExtends(name, file, variables, unset, []);
+    const other = included.services[name];
+    if (other && JSON.stringify(other.service) !== JSON.stringify(resolved)) {
+      throw new ComposeError(`services.${name}: ${other.from} defines it too; compose refuses a conflict`);
+    }
+    services[name] = resolved;
+  }
+  for (const [name, { service }] of Object.entries(included.services)) services[name] ??= service;
+  const volumes = isMap(data.volumes) ? (data.volumes as Record<string, ComposeMap | null>) : {};
+  return { services, volumes: { ...included.volumes, ...volumes } };
+}
+
+/** The services `up` would start, and those left out for their profiles. */
+function pickServices(
+  all: Record<string, ComposeMap>,
+  options: LoadOptions,
+  variables: Readonly<Record<string, string>>,
+): { services: Record<string, ComposeMap>; skipped: Record<string, string[]> } {
+  const names = Object.keys(all);
   for (const wanted of options.services ?? []) {
     if (!names.includes(wanted)) {
       throw new ComposeError(`no service "${wanted}" in the compose file; services: ${names.join(", ")}`);
@@ -284,22 +137,43 @@ export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   }
   const services: Record<string, ComposeMap> = {};
   const skipped: Record<string, string[]> = {};
-  // --profile, else COMPOSE_PROFILES; with none, the empty profile "" is the active one (a service listing ""
-  // starts on a plain `docker compose up`, as private-gpt's file relies on).
-  const fromEnv = options.environment?.COMPOSE_PROFILES?.split(",").filter(Boolean);
-  const active = options.profiles?.length ? options.profiles : fromEnv?.length ? fromEnv : [""];
+  // --profile, else COMPOSE_PROFILES (the command's environment over .env, as compose reads every COMPOSE_
+  // variable); with none, the empty profile "" is the active one (a service listing "" starts on a plain
+  // `docker compose up`, as private-gpt's file relies on).
+  const fromEnv = variables.COMPOSE_PROFILES?.split(",").map((p) => p.trim());
+  const active = options.profiles?.length ? options.profiles : (fromEnv ?? [""]);
   for (const name of names) {
-    const resolved = resolveExtends(name, file, variables, unset, []);
-    const profiles = profilesOf(resolved, `services.${name}`);
+    const profiles = profilesOf(all[name], `services.${name}`);
     const wanted = options.services
       ? options.services.includes(name)
       : profiles.length === 0 || profiles.some((p) => active.includes(p));
-    if (wanted) services[name] = resolved;
+    if (wanted) services[name] = all[name];
     else if (!options.services) skipped[name] = profiles;
   }
+  return { services, skipped };
+}
+
+/** Read a compose file's text as `docker compose config` would, for the services `up` would start. */
+export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
+  const raw = parseComposeYaml(text);
+  if (!isMap(raw)) throw new ComposeError("not a compose file: expected a map at the top");
+  const variables = variablesFor(options);
+  const unset = new Map<string, string>();
+  const empty = new Map<string, string[]>();
+  const data = interpolateAll(raw, "", variables, unset, empty) as ComposeMap;
+  if (data.services === undefined && data.include !== undefined) data.services = {};
+  if (!isMap(data.services)) throw new ComposeError("not a compose file: no services");
+
+  const otherTopLevel = Object.keys(data).filter(
+    (key) => !["services", "volumes", "name", "version", "include"].includes(key) && !key.startsWith("x-"),
+  );
+  const project = projectName(data, options.composeDir, variables);
+  const all = projectServices(data, options.composeDir, variables, unset, empty);
+  const { services, skipped } = pickServices(all.services, options, variables);
+  const warnings: string[] = [];
   for (const [name, at] of unset) {
     warnings.push(`${at}: variable ${name} is not set; compose substitutes an empty string`);
   }
-  const volumes = isMap(data.volumes) ? (data.volumes as Record<string, ComposeMap | null>) : {};
-  return { project, services, skipped, volumes, otherTopLevel, warnings, variables };
+  const emptied = (at: string) => empty.get(at) ?? [];
+  return { project, services, skipped, volumes: all.volumes, otherTopLevel, warnings, variables, emptied };
 }

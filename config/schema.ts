@@ -31,7 +31,8 @@ const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** A repository with an optional tag: what `docker tag` takes as a target. */
 const IMAGE_NAME_RE = new RegExp(`${REPOSITORY_RE.source.slice(0, -1)}(?::${TAG_RE.source.slice(1, -1)})?$`);
 export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
-export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** An env name as Docker takes it (Elasticsearch's `node.name` too): not empty, no `=`, no NUL (runc refuses it). */
+export const ENV_NAME_RE = /^[^=\0]+$/;
 /** A Go-style duration as Docker takes it: 30s, 1m30s, 500ms, 1h. */
 export const DURATION_RE = /^(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+$/;
 const DOCKER_HOST_RE = /^(unix:\/\/\/.+|ssh:\/\/(?:[^@/\s]+@)?[^@/\s:]+(?::\d+)?|tcp:\/\/[^/\s]+:\d+|npipe:\/\/.+)$/;
@@ -126,7 +127,7 @@ const ulimit = z
 /** Env variable names: the keys of `env` and `secretEnv`. */
 export const EnvNameSchema = z
   .string()
-  .regex(ENV_NAME_RE, { error: "is not a valid env name: letters, digits and _, not starting with a digit" });
+  .regex(ENV_NAME_RE, { error: "is not a valid env name: not empty, without = or NUL (what Docker takes)" });
 
 /** Keys of user labels: anything but the prefix this program's own labels use. */
 export const LabelKeySchema = z.string().refine((key) => !key.startsWith(LABEL_PREFIX), {

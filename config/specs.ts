@@ -16,6 +16,14 @@ export const SECRET_ENV_LABEL = `${LABEL_PREFIX}secret-env`;
 /** Env names whose values are credentials: import-compose moves them to secretEnv, the policy pack flags them. */
 export const SECRET_ENV_NAME = /TOKEN|KEY|PASSWORD|SECRET/i;
 
+/** Values that are flags, numbers or empty: no credential, whatever the name (`DISABLE_PASSWORD_LOGIN=false`). */
+const PLAIN_ENV_VALUE = /^(?:|true|false|yes|no|on|off|none|null|[-+]?\d+(?:\.\d+)?)$/i;
+
+/** An env value taken for a credential: its name says so and it is not a flag, a number or empty. */
+export function looksSecret(name: string, value: string): boolean {
+  return SECRET_ENV_NAME.test(name) && !PLAIN_ENV_VALUE.test(value.trim());
+}
+
 /** The `secrets` entry for an env variable, in camelCase: HF_TOKEN -> hfToken, tts-api_HF_TOKEN -> ttsApiHfToken. */
 export function secretNameFor(env: string): string {
   return env.toLowerCase().replace(/[_-]+([a-z0-9])/g, (_, c: string) => c.toUpperCase());

@@ -165,6 +165,15 @@ describe("policy pack", async () => {
     ]);
   });
 
+  it("no-plain-secret-env: a flag, number or empty value is no secret, whatever its name (the import's rule)", async () => {
+    const flags = await mutated((c) => {
+      c.services.tts.env.DISABLE_PASSWORD_LOGIN = "false";
+      c.services.tts.env.MAX_TOKENS = "4096";
+      c.services.tts.env.API_KEY = "";
+    });
+    expect(await violations(secretEnvValues, flags.get(T.container, "tts-container"))).toEqual([]);
+  });
+
   it("non-root-user (advisory): flags a container on the image's user, passes one with a user", async () => {
     expect((await violations(nonRootUser, prod.get(T.container, "tts-container")))[0]).toMatch(
       /^container tts-prod runs as the image's user/,

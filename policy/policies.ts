@@ -6,7 +6,7 @@
  */
 import { Secret, type ResourceValidationArgs, type ResourceValidationPolicy } from "@pulumi/policy";
 import { FLOATING_TAGS } from "../config/schema";
-import { SECRET_ENV_LABEL, SECRET_ENV_NAME } from "../config/specs";
+import { looksSecret, SECRET_ENV_LABEL } from "../config/specs";
 
 export const TYPES = {
   container: "docker:index/container:Container",
@@ -84,7 +84,8 @@ export const protectedVolumes: ResourceValidationPolicy = {
 
 export const secretEnvValues: ResourceValidationPolicy = {
   name: "no-plain-secret-env",
-  description: "An env value whose name looks secret (TOKEN, KEY, PASSWORD, SECRET) is a Pulumi secret.",
+  description:
+    "An env value that looks secret (a TOKEN, KEY, PASSWORD or SECRET name, no flag or number) is a Pulumi secret.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== TYPES.container) return;
@@ -99,7 +100,7 @@ export const secretEnvValues: ResourceValidationPolicy = {
       const item = raw(list, i);
       if (item instanceof Secret || typeof item !== "string") return;
       const name = item.split("=", 1)[0];
-      if (SECRET_ENV_NAME.test(name) && !declared.includes(name)) {
+      if (looksSecret(name, item.slice(name.length + 1)) && !declared.includes(name)) {
         report(
           `env ${name} of container ${args.props.name} is a plain string: move it to services.<name>.secretEnv ` +
             `and set the value with pulumi config set --secret --path 'gpu-services:secrets.<name>' <value>.`,

@@ -144,9 +144,9 @@ export const BAD_CASES: readonly BadCase[] = [
     says: "build from a git URL with ref set to a full commit, not from a local folder",
   },
   {
-    name: "invalid env name",
-    mutate: (c) => (c.services.tts.env["1BAD"] = "x"),
-    paths: ['services.tts.env["1BAD"]'],
+    name: "invalid env name (Docker takes any name but one with = or NUL)",
+    mutate: (c) => (c.services.tts.env["BAD=NAME"] = "x"),
+    paths: ['services.tts.env["BAD=NAME"]'],
     says: "is not a valid env name",
   },
   {

@@ -137,12 +137,66 @@ describe("import-compose", () => {
     );
   });
 
+  it("writes the NVIDIA RAG blueprint's NIMs: six sharing GPU 0, Elasticsearch's dotted env names, one secret", async () => {
+    const { dir, file } = project();
+    const corpus = path.join(PROJECT_DIR, "test", "fixtures", "compose-corpus", "nvidia-rag");
+    const nims = await main(["import-compose", path.join(corpus, "nims.yaml"), "--stack", "migrate"], {
+      projectDir: dir,
+      out: () => {},
+      err: () => {},
+      environment: { NGC_API_KEY: "nvapi-test", USERID: "1000", HOME: "/home/agnes" },
+    });
+    expect(nims).toBe(EXIT.ok);
+    const services = (parseStackText(fs.readFileSync(file, "utf8")).values as any).services;
+    expect(Object.keys(services).filter((name) => services[name].shareGpu === true)).toHaveLength(6);
+    expect(services["nemotron-ocr"].secretEnv).toEqual({ NGC_API_KEY: "ngcApiKey" });
+    // In a stack of its own (the NIMs' secret is not set yet in the first).
+    const other = project();
+    const es = await cli(other.dir, [
+      "import-compose",
+      path.join(corpus, "vectordb.yaml"),
+      "--stack",
+      "migrate",
+      "--profile",
+      "elasticsearch",
+      "--service",
+      "elasticsearch",
+    ]);
+    expect(es.code).toBe(EXIT.ok);
+    const written = (parseStackText(fs.readFileSync(other.file, "utf8")).values as any).services;
+    expect(written.elasticsearch.env["discovery.type"]).toBe("single-node");
+  });
+
+  it("gives a new secret value no name the stack already has, so its printed command overwrites nothing", async () => {
+    const { dir, file } = project();
+    fs.writeFileSync(file, MIGRATE + "  gpu-services:secrets:\n    hfToken:\n      secure: v1:abc\n");
+    const compose = path.join(dir, "compose.yaml");
+    fs.writeFileSync(compose, "services:\n  tts: {image: x/tts:1, environment: [HF_TOKEN=another]}\n");
+    const r = await cli(dir, ["import-compose", compose, "--stack", "migrate"]);
+    expect(r.code).toBe(EXIT.ok);
+    expect((parseStackText(fs.readFileSync(file, "utf8")).values as any).services.tts.secretEnv).toEqual({
+      HF_TOKEN: "ttsHfToken",
+    });
+    expect(r.out).toContain("'gpu-services:secrets.ttsHfToken' <the value of services.tts.environment.HF_TOKEN>");
+  });
+
   const refused: [string, (dir: string) => string[], number, string, boolean?][] = [
     [
       "a compose file that does not exist",
       () => ["import-compose", "/nope/compose.yaml", "--stack", "migrate"],
       EXIT.usage,
       "no compose file at /nope/compose.yaml",
+    ],
+    [
+      "a file whose every service is in a profile not active (COMPOSE_PROFILES from .env names none of them)",
+      (dir) => {
+        fs.mkdirSync(path.join(dir, "gpu"));
+        fs.writeFileSync(path.join(dir, "gpu", "compose.yaml"), "services:\n  a: {image: x/a:1, profiles: [cuda]}\n");
+        fs.writeFileSync(path.join(dir, "gpu", ".env"), "COMPOSE_PROFILES=rocm\n");
+        return ["import-compose", path.join(dir, "gpu", "compose.yaml"), "--stack", "migrate"];
+      },
+      EXIT.usage,
+      "no service to import: every service is in a profile that is not active (profiles: cuda)",
     ],
     [
       "a YAML syntax error",

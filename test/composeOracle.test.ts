@@ -3,9 +3,9 @@
  * on real GPU compose files of public AI-serving projects (test/fixtures/compose-corpus, each byte for byte
  * with its source in source.json). For every file and service 1.29 accepts, what import-compose writes must
  * evaluate (through the stack's model) to what the oracle resolves: ports, named volumes by their real names,
- * absolute binds, environment, GPU reservation, command, entrypoint, user, restart, healthcheck, shm, ipc and
- * ulimits; whatever is not carried over must be named in a warning. Files 1.29 refuses (compose v2 syntax) are
- * still imported, and checked for what they are made of.
+ * absolute binds, environment, GPU reservation, command, entrypoint, user, restart, stop grace period,
+ * healthcheck, shm, ipc and ulimits; whatever is not carried over must be named in a warning. Files 1.29 refuses
+ * (compose v2 syntax) or reads otherwise than compose v2 are still imported, and checked for what they are made of.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -14,6 +14,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { buildModel } from "../config/model";
 import { sizeBytes } from "../config/schema";
+import { durationSeconds } from "../config/serviceSpec";
 import type { ServiceSpec } from "../config/specs";
 import { importCompose, splitCommand, type ImportResult } from "../compose/import";
 import { isMap } from "../compose/load";
@@ -114,6 +115,39 @@ export const CASES: readonly Case[] = [
   },
   { dir: "tabbyapi", file: "docker-compose.yml", oracle: { why: "gpus: all" } },
   { dir: "xinference", file: "docker-compose.yml", oracle: { why: "env_file with path/required" } },
+  // Issue 20's features, in files of well-known projects. A dozen NIM services, five of them pinned to GPU 0, and
+  // the blueprint's .env (`export USERID=$(id -u)`, `${NGC_API_KEY}` inside it).
+  // USERID as the blueprint's README has it: `source deploy/compose/.env` first, so the shell ran `$(id -u)`.
+  {
+    dir: "nvidia-rag",
+    file: "nims.yaml",
+    env: { NGC_API_KEY: "nvapi-test", USERID: "1000" },
+    oracle: { why: "nested defaults ${A:-${B:-c}} (1.29 reads ${B:-c as the default and appends })" },
+  },
+  {
+    dir: "nvidia-rag",
+    run: "--profile elasticsearch",
+    file: "vectordb.yaml",
+    profiles: ["elasticsearch"],
+    oracle: { why: "$(mktemp) in milvus's command (compose v2 leaves a $ before no name as it is)" },
+  },
+  {
+    dir: "nvidia-rag-include",
+    file: "docker-compose.yaml",
+    env: { NVIDIA_API_KEY: "nvapi-test" },
+    oracle: { why: "top-level include" },
+  },
+  // The photo library's folder comes from .env (the project's example.env, trimmed to what the file uses).
+  {
+    dir: "immich",
+    file: "docker-compose.yml",
+    write: {
+      ".env":
+        "UPLOAD_LOCATION=./library\nDB_DATA_LOCATION=./postgres\nIMMICH_VERSION=v2\nDB_PASSWORD=postgres\n" +
+        "DB_USERNAME=postgres\nDB_DATABASE_NAME=immich\n",
+    },
+    oracle: { why: "healthcheck: {disable: false} (1.29 disables the healthcheck; v2 keeps the image's)" },
+  },
 ];
 
 /** A case's files in a fresh folder (the oracle wants the build folders to exist: they are made, empty). */
@@ -132,6 +166,14 @@ function projectOf(dir: string, file: string): string {
   return name ?? path.basename(dir);
 }
 
+/** `docker-compose config` writes a `$` of a value as `$$` (so that its output reads back): the value itself. */
+function unescapeDollars<T>(value: T): T {
+  if (typeof value === "string") return value.replace(/\$\$/g, "$") as T;
+  if (Array.isArray(value)) return value.map(unescapeDollars) as T;
+  if (isMap(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unescapeDollars(v)])) as T;
+  return value;
+}
+
 /** docker-compose 1.29's resolved config of the file (top-level name: dropped, the project given instead). */
 function oracle(c: Case, dir: string): { services: Record<string, Record<string, any>>; volumes: Record<string, any> } {
   const text = fs.readFileSync(path.join(dir, c.file), "utf8").replace(/^name:.*\n/m, "");
@@ -145,7 +187,7 @@ function oracle(c: Case, dir: string): { services: Record<string, Record<string,
       continue;
     }
     if (run.status !== 0) throw new Error(`docker-compose config refused ${c.dir}: ${run.stderr}`);
-    return parse(run.stdout);
+    return unescapeDollars(parse(run.stdout));
   }
   throw new Error("too many missing build folders");
 }
@@ -175,6 +217,8 @@ interface Effective {
   shmSizeBytes?: number;
   ipc?: string;
   ulimits?: Record<string, { soft: number; hard: number }>;
+  /** Docker's whole seconds; compose sets none without stop_grace_period, and Docker's default is 10 s. */
+  stopGraceSeconds: number;
 }
 
 /** Keys the comparison covers; any other key the oracle shows must be named in a warning. */
@@ -259,6 +303,7 @@ function fromOracle(
     ...(svc.entrypoint !== undefined ? { entrypoint: argvOf(svc.entrypoint) } : {}),
     ...(svc.user !== undefined ? { user: String(svc.user) } : {}),
     restart: String(svc.restart ?? "no"),
+    stopGraceSeconds: svc.stop_grace_period === undefined ? 10 : Math.trunc(durationSeconds(svc.stop_grace_period)),
     ...(test && !hc.disable
       ? {
           // Docker's defaults where compose leaves a timing out.
@@ -305,6 +350,7 @@ function fromModel(spec: ServiceSpec, secretValues: Record<string, string>): Eff
     ...(spec.entrypoint ? { entrypoint: [...spec.entrypoint] } : {}),
     ...(spec.user ? { user: spec.user } : {}),
     restart: spec.restart,
+    stopGraceSeconds: spec.stopGraceSeconds,
     ...(spec.healthcheck
       ? {
           healthcheck: {
@@ -360,8 +406,10 @@ describe.runIf(oracleAvailable || requireOracle)(
           const warn = (key: string) => expectedWarnings.push(`services.${imported.composeName}.${key}`);
           const want = fromOracle(svc, resolved.volumes ?? {}, project, warn);
           const spec = model.services.find((s) => s.name === name)!;
+          // A value several services use is one secret, listed with the first of them: found by its name.
+          const byName = Object.fromEntries(result.secrets.map((s) => [s.name, s.value]));
           const secretValues = Object.fromEntries(
-            result.secrets.filter((s) => s.service === name).map((s) => [s.env, s.value]),
+            Object.entries(spec.secretEnv).map(([env, secret]) => [env, byName[secret]]),
           );
           expect(fromModel(spec, secretValues), `${c.dir}/${imported.composeName}`).toEqual(want);
           for (const key of Object.keys(svc)) if (!COMPARED.has(key)) warn(key);
@@ -377,12 +425,76 @@ describe.runIf(oracleAvailable || requireOracle)(
   },
 );
 
-describe("compose v2 files docker-compose 1.29 refuses: imported all the same", () => {
-  const byDir = (dir: string) => {
-    const c = CASES.find((x) => x.dir === dir && !x.run)!;
+describe("compose v2 files docker-compose 1.29 refuses or reads otherwise: imported all the same", () => {
+  const byDir = (dir: string, run?: string) => {
+    const c = CASES.find((x) => x.dir === dir && x.run === run)!;
     const result = ours(c, workdir(c));
     return { result, model: modelOf(result) };
   };
+
+  it("nvidia-rag: six NIM services pinned to GPU 0 share it, as compose runs them; the LLM keeps GPUs 1 and 2", () => {
+    const { result, model } = byDir("nvidia-rag");
+    const onZero = model.services.filter((s) => s.gpus?.deviceIds?.includes("0"));
+    expect(onZero.map((s) => s.name).sort()).toEqual([
+      "graphic-elements",
+      "nemotron-ocr",
+      "nemotron-ranking-ms",
+      "nemotron-vlm-embedding-ms",
+      "page-elements",
+      "table-structure",
+    ]);
+    expect(onZero.every((s) => s.shareGpu)).toBe(true);
+    const llm = model.services.find((s) => s.name === "nim-llm")!;
+    expect({ gpus: llm.gpus, shareGpu: llm.shareGpu }).toEqual({
+      gpus: { deviceIds: ["1", "2"], capabilities: ["gpu"] },
+      shareGpu: false,
+    });
+    expect(result.warnings.filter((w) => w.includes('share GPU "0"'))).toHaveLength(1);
+    // The nested default ${NIM_NGC_API_KEY:-${NGC_API_KEY:-ngcapikey}} is the shell's key: one secret for all.
+    const ocr = model.services.find((s) => s.name === "nemotron-ocr")!;
+    expect(ocr.secretEnv).toEqual({ NGC_API_KEY: "ngcApiKey" });
+    expect(result.secrets.map((s) => [s.name, s.value])).toEqual([["ngcApiKey", "nvapi-test"]]);
+  });
+
+  it("nvidia-rag --profile elasticsearch: Elasticsearch's dotted env names; $(mktemp) in milvus's file is no error", () => {
+    const { model } = byDir("nvidia-rag", "--profile elasticsearch");
+    const es = model.services.find((s) => s.name === "elasticsearch")!;
+    expect(es.env).toMatchObject({
+      "discovery.type": "single-node",
+      "xpack.security.enabled": "false",
+      "cluster.routing.allocation.disk.threshold_enabled": "false",
+      "network.host": "0.0.0.0",
+    });
+    expect(es.volumes.map((v) => v.name)).toEqual(["rag-vol-elasticsearch"]);
+  });
+
+  it("nvidia-rag-include: the included vector DB and NIM files are part of the project, read in their folder", () => {
+    const c = CASES.find((x) => x.dir === "nvidia-rag-include")!;
+    const dir = workdir(c);
+    const result = ours(c, dir);
+    const model = modelOf(result);
+    expect(Object.keys(result.services).sort()).toEqual(["etcd", "milvus", "minio", "rag-playground", "rag-server"]);
+    // The NIMs of the included nims.yaml run on --profile local-nim; the vector DB of vectordb.yaml by default.
+    expect(result.skipped).toEqual({
+      "nemollm-inference": ["local-nim"],
+      "embedding-ms": ["local-nim"],
+      "ranking-ms": ["local-nim"],
+    });
+    const milvus = model.services.find((s) => s.name === "milvus")!;
+    expect(milvus.binds.map((b) => b.source)).toEqual([path.join(dir, "volumes", "milvus")]);
+  });
+
+  it("immich: the photo library is a bind from UPLOAD_LOCATION; left empty, the import refuses the volume", () => {
+    const c = CASES.find((x) => x.dir === "immich")!;
+    const dir = workdir(c);
+    const server = modelOf(ours(c, dir)).services.find((s) => s.name === "immich-server")!;
+    expect(server.binds.map((b) => `${b.source}:${b.target}`)).toContain(`${path.join(dir, "library")}:/data`);
+    fs.writeFileSync(path.join(dir, ".env"), "DB_DATA_LOCATION=./postgres\n");
+    expect(() => ours(c, dir)).toThrow(
+      'services.immich-server.volumes[0]: ":/data" has an empty section between colons (compose refuses it); ' +
+        "UPLOAD_LOCATION is empty or unset",
+    );
+  });
 
   it("invokeai: merge keys of an x- anchor, nested defaults from --env-file, a long bind, profiles", () => {
     const { result, model } = byDir("invokeai");
