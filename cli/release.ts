@@ -201,7 +201,7 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
         target = entries.find((e) => {
           const r = e.release;
           if (e.value === to) return true;
-          if (r.kind === "build") return to.length >= 7 && r.ref.startsWith(to);
+          if (r.kind === "build") return r.ref !== undefined && to.length >= 7 && r.ref.startsWith(to);
           return r.tag === to || r.digest === to;
         });
         if (!target) {

@@ -14,11 +14,15 @@ import { editScalars, YamlEditError, type ScalarEdit } from "./yamlEdit";
 /** What a release is: a registry tag and/or digest, or a git commit to build. */
 export type Release =
   | { readonly kind: "registry"; readonly tag?: string; readonly digest?: string }
-  | { readonly kind: "build"; readonly ref: string };
+  /** A git build at `ref`; no ref: the remote's default branch (the key is absent from the file). */
+  | { readonly kind: "build"; readonly ref?: string };
+
+/** How a build release without a ref is shown. */
+export const DEFAULT_BRANCH = "(no ref: the remote's default branch)";
 
 export function releaseOf(service: ServiceSpec): Release {
   const image = service.image;
-  if (image.kind === "build") return { kind: "build", ref: image.gitRef ?? image.context };
+  if (image.kind === "build") return { kind: "build", ...(image.gitRef !== undefined ? { ref: image.gitRef } : {}) };
   return {
     kind: "registry",
     ...(image.tag !== undefined ? { tag: image.tag } : {}),
@@ -28,7 +32,7 @@ export function releaseOf(service: ServiceSpec): Release {
 
 /** How a release is shown and compared: `tag@digest`, `digest`, `tag`, or the commit. */
 export function formatRelease(r: Release): string {
-  if (r.kind === "build") return r.ref;
+  if (r.kind === "build") return r.ref ?? DEFAULT_BRANCH;
   if (r.tag && r.digest) return `${r.tag}@${r.digest}`;
   return r.digest ?? r.tag ?? "latest";
 }

@@ -225,6 +225,24 @@ describe("history and rollback", () => {
     expect(tooFar.err).toContain("test/tts has no release 5 back (history has 3)");
     expect(fs.readFileSync(file, "utf8")).toBe(before);
   });
+
+  it("rolls back to a release that had no build.ref by removing the key, not by writing the context URL", async () => {
+    const files = BOTH();
+    const noRef = files["Pulumi.test.yaml"].replace(
+      /\n {8}# main on 2026-01-27[^\n]*\n {8}ref: c15893a73dc64eb5437e398a5fbf587947cd4d5c/,
+      "",
+    );
+    expect(noRef).not.toContain("ref:");
+    const dir = makeProjectRepo({ ...files, "Pulumi.test.yaml": noRef });
+    const file = path.join(dir, "Pulumi.test.yaml");
+    expect((await cli(dir, ["release", "test", "tts", "v1"])).code).toBe(EXIT.ok);
+    commitAll(dir, "tts v1", "Bob", "2026-11-02T10:00:00+00:00");
+
+    const back = await cli(dir, ["rollback", "test", "tts"]);
+    expect(back.err).toBe("");
+    expect(back.code).toBe(EXIT.ok);
+    expect(fs.readFileSync(file, "utf8")).toBe(noRef);
+  });
 });
 
 describe("release of a registry image", () => {
