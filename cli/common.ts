@@ -43,19 +43,21 @@ export function cliProgram(
   return { program, out, err, dir: deps.projectDir ?? path.resolve(__dirname, "..") };
 }
 
-/** The exit code for what a CLI threw, after saying what went wrong (never a raw stack trace for bad input). */
-export function exitCodeFor(program: Command, error: unknown, err: (s: string) => void): number {
-  if (error instanceof ReleaseError) {
-    err(`${program.name()}: ${error.message}`);
-    return error.exitCode;
-  }
-  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help, or bad arguments
+/** The exit code for what a CLI threw and what to say (never a raw stack trace for bad input). */
+export function failureOf(error: unknown): { code: number; message?: string } {
+  if (error instanceof ReleaseError) return { code: error.exitCode, message: error.message };
+  if (error instanceof CommanderError) return { code: error.exitCode === 0 ? EXIT.ok : EXIT.usage }; // commander said it
   if (error instanceof StackConfigError || error instanceof StackFileError) {
-    err(`${program.name()}: ${error.message}`);
-    return EXIT.usage;
+    return { code: EXIT.config, message: error.message };
   }
-  err(`${program.name()}: ${(error as Error).stack ?? error}`);
-  return EXIT.failure;
+  return { code: EXIT.failure, message: (error as Error).stack ?? String(error) };
+}
+
+/** The exit code for what a CLI threw, after saying what went wrong. */
+export function exitCodeFor(program: Command, error: unknown, err: (s: string) => void): number {
+  const { code, message } = failureOf(error);
+  if (message !== undefined) err(`${program.name()}: ${message}`);
+  return code;
 }
 
 /** Run a program and turn what it throws into the exit codes of `EXIT`. */

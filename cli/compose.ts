@@ -5,12 +5,11 @@
  *                  [--replace] [--import-file <path>]
  *   export-compose --stack <stack> [--out <dir>]
  *
- * Exit codes as the release CLI's (release/errors.ts): 2 bad input, 4 refused; nothing is written then.
+ * Exit codes: EXIT (release/errors.ts), listed in the README; nothing is written on any error.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { StackConfigError } from "../config/problems";
 import { CONFIG_NAMESPACE } from "../config/schema";
 import { loadStackModel, parseStackYaml } from "../config/stackConfig";
 import { adoptionCommands, findContainerId, importFile } from "../compose/adopt";
@@ -63,7 +62,7 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
         if (!fs.existsSync(composePath)) throw new ReleaseError(EXIT.usage, `no compose file at ${composePath}`);
         const file = stackFile(dir, opts.stack);
         const text = fs.readFileSync(file, "utf8");
-        // A file that is not YAML is a StackFileError: exit 2, naming the file and line (cli/common.ts).
+        // A file that is not YAML is a StackFileError: EXIT.config, naming the file and line (cli/common.ts).
         const current = parseStackYaml(text, path.basename(file));
         const doc = parseDocument(text);
         const hosts = Object.keys(asMap(current?.config?.[`${CONFIG_NAMESPACE}:hosts`]));
@@ -160,13 +159,7 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
     .option("--out <dir>", "folder for the files", "compose-export")
     .action((opts: { stack: string; out: string }) => {
       stackFile(dir, opts.stack);
-      let model;
-      try {
-        model = loadStackModel(opts.stack, dir);
-      } catch (e) {
-        if (e instanceof StackConfigError) throw new ReleaseError(EXIT.refused, e.message);
-        throw e;
-      }
+      const model = loadStackModel(opts.stack, dir);
       const outStat = fs.lstatSync(opts.out, { throwIfNoEntry: false });
       if (outStat && !outStat.isDirectory()) {
         throw new ReleaseError(

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { EXIT } from "../release/errors";
 import { main } from "./plan";
 
 describe("plan", () => {
@@ -32,9 +33,9 @@ describe("plan", () => {
     expect(plans[1].services.map((s: { ports: string }) => s.ports)).toEqual(["8056->8000/tcp"]);
   });
 
-  it("fails with exit code 1 and names the stacks that exist for an unknown stack", () => {
+  it("fails with EXIT.usage and names the stacks that exist for an unknown stack", () => {
     const { code, err } = capture(["--stack", "staging"]);
-    expect(code).toBe(1);
-    expect(err).toBe('Stack "staging" has no Pulumi.staging.yaml; stacks here: prod, test');
+    expect(code).toBe(EXIT.usage);
+    expect(err).toBe('plan: unknown stack "staging": no Pulumi.staging.yaml; stacks: prod, test');
   });
 });

@@ -5,7 +5,7 @@
 import { MIB, type DeploymentModel, type ServiceSpec } from "../config/specs";
 import { loadStackModel } from "../config/stackConfig";
 import { EXIT } from "../release/errors";
-import { cliProgram, runCliSync, type CliDeps } from "./common";
+import { cliProgram, failureOf, runCliSync, stackFile, type CliDeps } from "./common";
 
 function imageOf(s: ServiceSpec): string {
   return s.image.kind === "registry" ? `pull ${s.image.ref}` : `build ${s.image.location}`;
@@ -54,7 +54,7 @@ export function main(argv: string[], deps: CliDeps = {}): number {
     "Print the desired state of stacks from their Pulumi.<stack>.yaml (no Pulumi CLI needed)",
     deps,
   );
-  let failed = false;
+  const failures: number[] = [];
   program
     .option("--stack <stack...>", "stacks to print", ["prod", "test"])
     .option("--json", "print JSON for scripts")
@@ -62,10 +62,13 @@ export function main(argv: string[], deps: CliDeps = {}): number {
       const models: DeploymentModel[] = [];
       for (const stack of opts.stack) {
         try {
+          stackFile(dir, stack);
           models.push(loadStackModel(stack, dir));
         } catch (error) {
-          failed = true;
-          err((error as Error).message);
+          // The other stacks are still printed; the exit code is the first failure's.
+          const failure = failureOf(error);
+          failures.push(failure.code);
+          err(`plan: ${failure.message}`);
         }
       }
       if (opts.json)
@@ -79,7 +82,7 @@ export function main(argv: string[], deps: CliDeps = {}): number {
       else out(models.map(renderPlan).join("\n\n"));
     });
   const code = runCliSync(program, argv, err);
-  return code === EXIT.ok && failed ? EXIT.failure : code;
+  return code === EXIT.ok && failures.length > 0 ? failures[0] : code;
 }
 
 if (require.main === module) process.exitCode = main(process.argv.slice(2));

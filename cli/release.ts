@@ -6,11 +6,10 @@
  *   rollback <stack> <service> [--to <value|n>]       write the previous (or the chosen) release back
  *   status   <stack>                                  what config says each service runs
  *
- * Then `pulumi up --stack <stack>` deploys it. Exit codes: see release/errors.ts (EXIT).
+ * Then `pulumi up --stack <stack>` deploys it. Exit codes: EXIT (release/errors.ts), listed in the README.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { StackConfigError } from "../config/problems";
 import type { DeploymentModel, ServiceSpec } from "../config/specs";
 import { DIGEST_RE, GIT_REF_RE, TAG_PATTERN } from "../config/schema";
 import { EXIT, ReleaseError } from "../release/errors";
@@ -36,12 +35,7 @@ export interface HistoryEntry {
 
 function load(file: string, stack: string): { text: string; model: DeploymentModel } {
   const text = fs.readFileSync(file, "utf8");
-  try {
-    return { text, model: modelOf(text, stack, path.dirname(file)) };
-  } catch (e) {
-    if (e instanceof StackConfigError) throw new ReleaseError(EXIT.refused, e.message);
-    throw e;
-  }
+  return { text, model: modelOf(text, stack, path.dirname(file)) };
 }
 
 /** Past releases of a service, newest first: one entry per commit that changed its release. */

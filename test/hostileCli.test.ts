@@ -420,7 +420,7 @@ describe("registries that misbehave", () => {
 });
 
 describe("no raw stack traces", () => {
-  it("release status of a malformed, a duplicate-key and an alias-bomb stack file: exit 2 naming the file", async () => {
+  it("release status of a malformed, a duplicate-key and an alias-bomb stack file: EXIT.config naming the file", async () => {
     for (const [text, says] of [
       ["config:\n  gpu-services:hosts: [\n", "Pulumi.bad.yaml is not valid YAML at line"],
       ["config:\n  a: 1\n  a: 2\n", "Map keys must be unique"],
@@ -432,18 +432,18 @@ describe("no raw stack traces", () => {
       const dir = tempDir("bad-stack");
       fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), text);
       const result = await releaseCli(dir, ["status", "bad"]);
-      expect(result.code).toBe(EXIT.usage);
+      expect(result.code).toBe(EXIT.config);
       expect(result.err).toContain(says);
       expect(result.err).not.toMatch(/\n\s+at /);
     }
   });
 
-  it("import-compose into a stack file with a YAML error: exit 2, the file unchanged", async () => {
+  it("import-compose into a stack file with a YAML error: EXIT.config, the file unchanged", async () => {
     const dir = tempDir("bad-target");
     const file = path.join(dir, "Pulumi.migrate.yaml");
     fs.writeFileSync(file, "config:\n  gpu-services:hosts: {gpu-server: {dockerHost: x}\n");
     const result = await composeCli(dir, ["import-compose", COMPOSE, "--stack", "migrate"]);
-    expect(result.code).toBe(EXIT.usage);
+    expect(result.code).toBe(EXIT.config);
     expect(result.err).toContain("Pulumi.migrate.yaml is not valid YAML");
     expect(fs.readFileSync(file, "utf8")).toBe("config:\n  gpu-services:hosts: {gpu-server: {dockerHost: x}\n");
   });
