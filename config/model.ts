@@ -21,9 +21,8 @@ import { byName } from "./sorted";
 import { secretNameFor, type DeploymentModel, type HostSpec, type ServiceSpec } from "./specs";
 
 export { addressOf } from "./hostSpec";
-export { formatPath, StackConfigError, type ConfigProblem } from "./problems";
+export { formatPath, StackConfigError } from "./problems";
 export { durationSeconds } from "./serviceSpec";
-export * from "./specs";
 
 export interface BuildModelOptions {
   readonly stack: string;

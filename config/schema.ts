@@ -12,8 +12,6 @@ import { z } from "zod";
 import type { RelatedPathParams } from "./problems";
 import { IPC_MODES, isAnyAddress, LABEL_PREFIX, MIB, RESTART_POLICIES, ULIMIT_NAMES } from "./specs";
 
-export { IPC_MODES, RESTART_POLICIES, ULIMIT_NAMES } from "./specs";
-
 /** The config namespace: the project name in Pulumi.yaml. */
 export const CONFIG_NAMESPACE = "gpu-services";
 
