@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EXIT } from "../release/errors";
-import { main } from "./plan";
+import { buildModel } from "../config/model";
+import { main, planRows } from "./plan";
 
 describe("plan", () => {
   afterEach(() => vi.restoreAllMocks());
@@ -37,5 +38,29 @@ describe("plan", () => {
     const { code, err } = capture(["--stack", "staging"]);
     expect(code).toBe(EXIT.usage);
     expect(err).toBe('plan: unknown stack "staging": no Pulumi.staging.yaml; stacks: prod, test');
+  });
+});
+
+describe("plan rows", () => {
+  it("writes an IPv6 host address in brackets, as Docker and compose do: [::]:8060, never :::8060", () => {
+    const model = buildModel(
+      {
+        hosts: { lab: { dockerHost: "unix:///var/run/docker.sock" } },
+        services: {
+          web: {
+            host: "lab",
+            image: { repository: "nginx", tag: "1.27" },
+            ports: [
+              { host: 8060, container: 80, hostIp: "::" },
+              { host: 8061, container: 81, hostIp: "::1" },
+              { host: 8062, container: 82, hostIp: "127.0.0.1" },
+              { host: 8063, container: 83 },
+            ],
+          },
+        },
+      },
+      { stack: "dev" },
+    );
+    expect(planRows(model)[0].ports).toBe("[::]:8060->80/tcp [::1]:8061->81/tcp 127.0.0.1:8062->82/tcp 8063->83/tcp");
   });
 });

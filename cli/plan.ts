@@ -2,7 +2,7 @@
  * `npm run plan -- [--stack <stack>] [--json]`: the desired state of a stack, read from its Pulumi.<stack>.yaml
  * through the same validated model the Pulumi program uses. Needs no Pulumi CLI, no credentials, no Docker.
  */
-import { MIB, type DeploymentModel, type ServiceSpec } from "../config/specs";
+import { addressForPort, MIB, type DeploymentModel, type ServiceSpec } from "../config/specs";
 import { loadStackModel } from "../config/stackConfig";
 import { EXIT } from "../release/errors";
 import { cliProgram, failureOf, runCliSync, stackFile, type CliDeps } from "./common";
@@ -19,7 +19,9 @@ export function planRows(model: DeploymentModel): Record<string, string>[] {
     container: s.containerName,
     image: imageOf(s),
     ports: s.ports
-      .map((p) => `${p.hostIp === "0.0.0.0" ? "" : `${p.hostIp}:`}${p.host}->${p.container}/${p.protocol}`)
+      .map(
+        (p) => `${p.hostIp === "0.0.0.0" ? "" : `${addressForPort(p.hostIp)}:`}${p.host}->${p.container}/${p.protocol}`,
+      )
       .join(" "),
     gpus: s.gpus ? (s.gpus.deviceIds ? `devices ${s.gpus.deviceIds.join(",")}` : String(s.gpus.count)) : "-",
     volumes: s.volumes.map((v) => `${v.name}:${v.target}${v.external ? " (external)" : ""}`).join(" ") || "-",

@@ -5,6 +5,7 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  addressForPort,
   isAnyAddress,
   LABEL_PREFIX,
   MIB,
@@ -97,8 +98,7 @@ export function labelArgs(
 export function endpointUrl(scheme: string, endpoint: PortSpec | undefined, hostAddress: string): string | undefined {
   if (!endpoint) return undefined;
   const address = isAnyAddress(endpoint.hostIp) ? hostAddress : endpoint.hostIp;
-  const forUrl = address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
-  return `${scheme}://${forUrl}:${endpoint.host}`;
+  return `${scheme}://${addressForPort(address)}:${endpoint.host}`;
 }
 
 /** What GPU serving needs of the container's runtime: entrypoint, /dev/shm, IPC namespace, ulimits. */

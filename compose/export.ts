@@ -4,7 +4,7 @@
  * for compose to take from its environment.
  */
 import { stringify } from "yaml";
-import { LABEL_PREFIX, MIB, type DeploymentModel, type ServiceSpec } from "../config/specs";
+import { addressForPort, LABEL_PREFIX, MIB, type DeploymentModel, type ServiceSpec } from "../config/specs";
 
 /** Compose volume keys are names inside the file; the Docker name is in `name:`. */
 function volumeKey(name: string): string {
@@ -31,9 +31,7 @@ function service(s: ServiceSpec, stack: string): Record<string, unknown> {
   out.restart = s.restart;
   // Short syntax: the long one's host_ip is not understood by docker-compose 1.x (Debian's), this is by both.
   if (s.ports.length > 0) {
-    out.ports = s.ports.map(
-      (p) => `${p.hostIp.includes(":") ? `[${p.hostIp}]` : p.hostIp}:${p.host}:${p.container}/${p.protocol}`,
-    );
+    out.ports = s.ports.map((p) => `${addressForPort(p.hostIp)}:${p.host}:${p.container}/${p.protocol}`);
   }
   const mounts = [
     ...s.volumes.map((v) => ({ type: "volume", source: volumeKey(v.name), target: v.target, read_only: v.readOnly })),

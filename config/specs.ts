@@ -29,6 +29,11 @@ export function isAnyAddress(ip: string): boolean {
   return ip === "0.0.0.0" || ip === "::";
 }
 
+/** An address as it is written before `:port`: IPv6 in brackets (`[::1]`), IPv4 and names as they are. */
+export function addressForPort(address: string): string {
+  return address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
+}
+
 /** Docker restart policies. */
 export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
