@@ -63,4 +63,20 @@ describe("plan rows", () => {
     );
     expect(planRows(model)[0].ports).toBe("[::]:8060->80/tcp [::1]:8061->81/tcp 127.0.0.1:8062->82/tcp 8063->83/tcp");
   });
+
+  it("prints a CPU limit, and no row without one", () => {
+    const model = buildModel(
+      {
+        hosts: { lab: { dockerHost: "unix:///var/run/docker.sock" } },
+        services: {
+          tts: { host: "lab", image: { repository: "nginx", tag: "1.27" }, cpus: 1.5 },
+          stt: { host: "lab", image: { repository: "nginx", tag: "1.27" } },
+        },
+      },
+      { stack: "dev" },
+    );
+    const [stt, tts] = planRows(model);
+    expect(tts.cpus).toBe("1.5");
+    expect("cpus" in stt).toBe(false);
+  });
 });

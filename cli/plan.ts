@@ -30,6 +30,7 @@ export function planRows(model: DeploymentModel): Record<string, string>[] {
     ...(s.entrypoint ? { entrypoint: s.entrypoint.join(" ") } : {}),
     ...(s.shmSizeBytes !== undefined ? { shm: `${s.shmSizeBytes / MIB}m` } : {}),
     ...(s.ipc ? { ipc: s.ipc } : {}),
+    ...(s.cpus !== undefined ? { cpus: String(s.cpus) } : {}),
     ...(s.ulimits
       ? {
           ulimits: Object.entries(s.ulimits)

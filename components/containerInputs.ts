@@ -101,12 +101,14 @@ export function endpointUrl(scheme: string, endpoint: PortSpec | undefined, host
   return `${scheme}://${addressForPort(address)}:${endpoint.host}`;
 }
 
-/** What GPU serving needs of the container's runtime: entrypoint, /dev/shm, IPC namespace, ulimits. */
+/** What GPU serving needs of the container's runtime: entrypoint, /dev/shm, IPC namespace, ulimits, CPU limit. */
 export function runtimeArgs(
-  spec: Pick<ServiceSpec, "entrypoint" | "shmSizeBytes" | "ipc" | "ulimits">,
-): Pick<ContainerArgs, "entrypoints" | "shmSize" | "ipcMode" | "ulimits"> {
+  spec: Pick<ServiceSpec, "entrypoint" | "shmSizeBytes" | "ipc" | "ulimits" | "cpus">,
+): Pick<ContainerArgs, "entrypoints" | "shmSize" | "ipcMode" | "ulimits" | "cpus"> {
   return {
     ...(spec.entrypoint ? { entrypoints: [...spec.entrypoint] } : {}),
+    // The docker provider takes Docker's --cpus as a decimal string.
+    ...(spec.cpus !== undefined ? { cpus: String(spec.cpus) } : {}),
     // The docker provider takes /dev/shm in MiB; the schema allows whole MiB only.
     ...(spec.shmSizeBytes !== undefined ? { shmSize: spec.shmSizeBytes / MIB } : {}),
     ...(spec.ipc ? { ipcMode: spec.ipc } : {}),

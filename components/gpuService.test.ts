@@ -115,6 +115,15 @@ describe("GpuService", () => {
     expect(e.outputs.tts.endpoint).toBeUndefined();
   });
 
+  it("limits the container's CPUs as configured (Docker's --cpus, as the provider takes it: a string)", async () => {
+    const e = await evaluate(
+      config((c) => (c.services.tts.cpus = 1.5)),
+      "prod",
+    );
+    expect(e.get(T.container, "tts-container").inputs.cpus).toBe("1.5");
+    expect(e.get(T.container, "stt-container").inputs.cpus).toBeUndefined();
+  });
+
   it("publishes the endpoint on the bound address when a port is bound to one", async () => {
     const e = await evaluate(
       config((c) => (c.services.tts.ports[0].hostIp = "192.168.7.2")),

@@ -70,6 +70,7 @@ function service(s: ServiceSpec, stack: string): Record<string, unknown> {
   if (s.user) out.user = s.user;
   if (s.shmSizeBytes !== undefined) out.shm_size = `${s.shmSizeBytes / MIB}m`;
   if (s.ipc) out.ipc = s.ipc;
+  if (s.cpus !== undefined) out.cpus = s.cpus;
   if (s.ulimits) {
     out.ulimits = Object.fromEntries(
       Object.entries(s.ulimits).map(([name, l]) => [name, l.soft === l.hard ? l.soft : { soft: l.soft, hard: l.hard }]),

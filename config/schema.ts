@@ -358,6 +358,11 @@ const ServiceFields = z.strictObject({
   entrypoint: z.array(z.string()).min(1, { error: "must list the program and its arguments" }).optional(),
   /** Size of /dev/shm (PyTorch and NCCL with several GPUs need more than Docker's 64 MiB): 16g, 512m or bytes. */
   shmSize: shmSize.optional(),
+  /** CPU limit in CPUs (Docker's --cpus): 1.5 is at most one and a half CPUs' time; absent: no limit. */
+  cpus: z
+    .number({ error: "must be a number of CPUs such as 2 or 1.5" })
+    .positive({ error: "must be a number of CPUs above 0, such as 2 or 1.5" })
+    .optional(),
   /** IPC namespace: host (NCCL across containers), shareable or private. */
   ipc: z.enum(IPC_MODES, { error: `must be one of ${IPC_MODES.join(", ")}` }).optional(),
   /** Resource limits by name (memlock: -1, stack: 67108864, nofile: {soft, hard}), as NVIDIA's images document. */

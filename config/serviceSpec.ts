@@ -99,6 +99,7 @@ export function buildServiceSpec(ctx: ModelContext, name: string, service: Servi
     ...(service.user ? { user: service.user } : {}),
     ...(service.entrypoint ? { entrypoint: service.entrypoint } : {}),
     ...(service.shmSize !== undefined ? { shmSizeBytes: sizeBytes(service.shmSize)! } : {}),
+    ...(service.cpus !== undefined ? { cpus: service.cpus } : {}),
     ...(service.ipc ? { ipc: service.ipc } : {}),
     ...(service.ulimits && Object.keys(service.ulimits).length > 0 ? { ulimits: ulimitSpecs(service.ulimits) } : {}),
     labels: sortedRecord(service.labels),

@@ -196,6 +196,8 @@ export interface ServiceSpec {
   readonly user?: string;
   /** Size of /dev/shm in bytes; absent: Docker's 64 MiB. */
   readonly shmSizeBytes?: number;
+  /** CPU limit in CPUs (Docker's --cpus); absent: no limit. */
+  readonly cpus?: number;
   /** IPC namespace; absent: Docker's default. */
   readonly ipc?: IpcMode;
   /** Resource limits by name (memlock, stack, nofile, ...), sorted; -1 is unlimited; absent: Docker's. */

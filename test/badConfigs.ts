@@ -378,6 +378,12 @@ export const BAD_CASES: readonly BadCase[] = [
     says: "must be one of private, shareable, host",
   },
   {
+    name: "a CPU limit of zero",
+    mutate: (c) => (c.services.tts.cpus = 0),
+    paths: ["services.tts.cpus"],
+    says: "must be a number of CPUs above 0",
+  },
+  {
     name: "a ulimit that does not exist",
     mutate: (c) => (c.services.tts.ulimits = { memlocks: -1 }),
     paths: ["services.tts.ulimits.memlocks"],
