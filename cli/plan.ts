@@ -3,6 +3,7 @@
  * through the same validated model the Pulumi program uses. Needs no Pulumi CLI, no credentials, no Docker.
  */
 import { addressForPort, MIB, type DeploymentModel, type ServiceSpec } from "../config/specs";
+import { carriedWith, carry, notCarried, type PerKey } from "../config/perKey";
 import { loadStackModel } from "../config/stackConfig";
 import { EXIT } from "../release/errors";
 import { cliProgram, failureOf, runCliSync, stackFile, type CliDeps } from "./common";
@@ -11,34 +12,58 @@ function imageOf(s: ServiceSpec): string {
   return s.image.kind === "registry" ? `pull ${s.image.ref}` : `build ${s.image.location}`;
 }
 
-/** One row per service, in the order of the model. */
-export function planRows(model: DeploymentModel): Record<string, string>[] {
-  return model.services.map((s) => ({
-    service: s.name,
-    host: s.host,
-    container: s.containerName,
-    image: imageOf(s),
+type Row = Readonly<Record<string, string>>;
+
+const NOT_PLACEMENT = "the plan shows where a service runs and what it takes of the host, not how it is configured";
+
+/** The plan's columns, per key of the spec, in the order they are printed. */
+export const PLAN_COLUMNS = {
+  name: (s) => ({ service: s.name }),
+  host: (s) => ({ host: s.host }),
+  containerName: (s) => ({ container: s.containerName }),
+  image: (s) => ({ image: imageOf(s) }),
+  ports: (s) => ({
     ports: s.ports
       .map(
         (p) => `${p.hostIp === "0.0.0.0" ? "" : `${addressForPort(p.hostIp)}:`}${p.host}->${p.container}/${p.protocol}`,
       )
       .join(" "),
+  }),
+  gpus: (s) => ({
     gpus: s.gpus ? (s.gpus.deviceIds ? `devices ${s.gpus.deviceIds.join(",")}` : String(s.gpus.count)) : "-",
+  }),
+  volumes: (s) => ({
     volumes: s.volumes.map((v) => `${v.name}:${v.target}${v.external ? " (external)" : ""}`).join(" ") || "-",
-    binds: s.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ":ro" : ""}`).join(" ") || "-",
-    healthcheck: s.healthcheck ? s.healthcheck.test.join(" ") : "-",
-    ...(s.entrypoint ? { entrypoint: s.entrypoint.join(" ") } : {}),
-    ...(s.shmSizeBytes !== undefined ? { shm: `${s.shmSizeBytes / MIB}m` } : {}),
-    ...(s.ipc ? { ipc: s.ipc } : {}),
-    ...(s.cpus !== undefined ? { cpus: String(s.cpus) } : {}),
-    ...(s.ulimits
+  }),
+  binds: (s) => ({ binds: s.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ":ro" : ""}`).join(" ") || "-" }),
+  healthcheck: (s) => ({ healthcheck: s.healthcheck ? s.healthcheck.test.join(" ") : "-" }),
+  entrypoint: (s): Row => (s.entrypoint ? { entrypoint: s.entrypoint.join(" ") } : {}),
+  shmSizeBytes: (s): Row => (s.shmSizeBytes !== undefined ? { shm: `${s.shmSizeBytes / MIB}m` } : {}),
+  ipc: (s): Row => (s.ipc ? { ipc: s.ipc } : {}),
+  cpus: (s): Row => (s.cpus !== undefined ? { cpus: String(s.cpus) } : {}),
+  ulimits: (s): Row =>
+    s.ulimits
       ? {
           ulimits: Object.entries(s.ulimits)
             .map(([name, l]) => `${name}=${l.soft === l.hard ? l.soft : `${l.soft}:${l.hard}`}`)
             .join(" "),
         }
-      : {}),
-  }));
+      : {},
+  env: notCarried(`${NOT_PLACEMENT}; export-compose writes it`),
+  secretEnv: notCarried(`${NOT_PLACEMENT}; export-compose writes the names`),
+  shareGpu: notCarried("a rule of the GPU accounting, which buildModel has checked; the gpus column shows the request"),
+  restart: notCarried(NOT_PLACEMENT),
+  command: notCarried(NOT_PLACEMENT),
+  user: notCarried(NOT_PLACEMENT),
+  labels: notCarried(NOT_PLACEMENT),
+  scheme: notCarried("the endpoint URL is a stack output (pulumi stack output, npm run summary)"),
+  endpoint: carriedWith("ports"),
+  stopGraceSeconds: notCarried(NOT_PLACEMENT),
+} satisfies PerKey<ServiceSpec, Row>;
+
+/** One row per service, in the order of the model. */
+export function planRows(model: DeploymentModel): Record<string, string>[] {
+  return model.services.map((s) => Object.assign({}, ...carry(PLAN_COLUMNS, s)));
 }
 
 export function renderPlan(model: DeploymentModel): string {

@@ -17,6 +17,7 @@ import {
   protectedVolumes,
   secretEnvValues,
 } from "./policies";
+import { POLICY_VIEW } from "./serviceView";
 
 /**
  * Inputs as the policy analyzer hands them over: secrets as `Secret` values behind a proxy; or, with
@@ -181,5 +182,12 @@ describe("policy pack", async () => {
       const values = readStackFile(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`)).values;
       expect(config["no-floating-image-tag"].requirePinnedImages).toBe(values.requirePinnedImages === true);
     }
+  });
+});
+
+describe("the policy pack's view of a service", () => {
+  it("names every policy of the pack at some key of the spec", () => {
+    const named = new Set(Object.values(POLICY_VIEW).flatMap((entry) => ("checkedBy" in entry ? entry.checkedBy : [])));
+    expect(POLICIES.filter((policy) => !named.has(policy)).map((policy) => policy.name)).toEqual([]);
   });
 });
