@@ -10,8 +10,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { CONFIG_NAMESPACE } from "../config/schema";
-import { loadStackModel, parseStackYaml } from "../config/stackConfig";
+import { CONFIG_NAMESPACE } from "../stackConfig/serviceSchema";
+import { loadStackModel, parseStackYaml } from "../stackConfig/read";
 import { adoptionCommands, findContainerId, importFile } from "../compose/adopt";
 import { exportCompose } from "../compose/export";
 import { ComposeError, importCompose } from "../compose/import";

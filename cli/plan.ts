@@ -2,9 +2,9 @@
  * `npm run plan -- [--stack <stack>] [--json]`: the desired state of a stack, read from its Pulumi.<stack>.yaml
  * through the same validated model the Pulumi program uses. Needs no Pulumi CLI, no credentials, no Docker.
  */
-import { addressForPort, MIB, type DeploymentModel, type ServiceSpec } from "../config/specs";
-import { carriedWith, carry, notCarried, type PerKey } from "../config/perKey";
-import { loadStackModel } from "../config/stackConfig";
+import { addressForPort, MIB, type DeploymentModel, type ServiceSpec } from "../model/types";
+import { carriedWith, carry, notCarried, type PerKey } from "../model/perKey";
+import { loadStackModel } from "../stackConfig/read";
 import { EXIT } from "../release/errors";
 import { cliProgram, failureOf, runCliSync, stackFile, type CliDeps } from "./common";
 

@@ -10,8 +10,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { DeploymentModel, ServiceSpec } from "../config/specs";
-import { DIGEST_RE, GIT_REF_RE, TAG_PATTERN } from "../config/schema";
+import type { DeploymentModel, ServiceSpec } from "../model/types";
+import { DIGEST_RE, GIT_REF_RE, TAG_PATTERN } from "../stackConfig/serviceSchema";
 import { EXIT, ReleaseError } from "../release/errors";
 import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
 import { writeAll } from "./files";

@@ -15,8 +15,8 @@ import {
   type HealthcheckSpec,
   type PortSpec,
   type ServiceSpec,
-} from "../config/specs";
-import { carriedWith, carry, notCarried, type PerKey } from "../config/perKey";
+} from "../model/types";
+import { carriedWith, carry, notCarried, type PerKey } from "../model/perKey";
 import type { ServiceImage } from "./serviceImage";
 import type { ServiceMounts } from "./serviceVolumes";
 
@@ -175,7 +175,7 @@ export const CONTAINER_INPUTS = {
   ...runtimeEntries,
   stopGraceSeconds: ({ service }) => ({ destroyGraceSeconds: service.stopGraceSeconds }),
   host: notCarried("the container is registered with its host's docker provider: a resource option, not an input"),
-  shareGpu: notCarried("only the model's GPU accounting reads it (config/hostChecks.ts); Docker shares GPUs anyway"),
+  shareGpu: notCarried("only the model's GPU accounting reads it (model/hostChecks.ts); Docker shares GPUs anyway"),
   scheme: notCarried(NOT_AN_INPUT),
   endpoint: notCarried(NOT_AN_INPUT),
 } satisfies PerKey<ServiceSpec, Partial<ContainerArgs>, ContainerSource>;

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildModel } from "../config/model";
+import { buildModel } from "../model/buildModel";
 import { evaluate, PROJECT_DIR, T } from "../test/harness";
 import { importFile } from "./adopt";
 import { exportCompose } from "./export";
@@ -331,7 +331,7 @@ services:
 
 describe("export and round trip", () => {
   it("exports the real prod stack as one compose file per host with every field", async () => {
-    const { loadStackModel } = await import("../config/stackConfig");
+    const { loadStackModel } = await import("../stackConfig/read");
     const files = exportCompose(loadStackModel("prod", PROJECT_DIR));
     expect([...files.keys()]).toEqual(["prod-gpu-server.compose.yaml"]);
     const { parse } = await import("yaml");

@@ -4,8 +4,8 @@
  * for compose to take from its environment.
  */
 import { stringify } from "yaml";
-import { carriedWith, carry, notCarried, type PerKey } from "../config/perKey";
-import { addressForPort, LABEL_PREFIX, MIB, type DeploymentModel, type ServiceSpec } from "../config/specs";
+import { carriedWith, carry, notCarried, type PerKey } from "../model/perKey";
+import { addressForPort, LABEL_PREFIX, MIB, type DeploymentModel, type ServiceSpec } from "../model/types";
 
 /** Compose volume keys are names inside the file; the Docker name is in `name:`. */
 function volumeKey(name: string): string {

@@ -9,9 +9,9 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
-import { CONFIG_NAMESPACE, SERVICE_NAME_RE } from "../config/schema";
-import { durationSeconds } from "../config/serviceSpec";
-import { IPC_MODES, LABEL_PREFIX, SECRET_ENV_NAME, secretNameFor } from "../config/specs";
+import { CONFIG_NAMESPACE, SERVICE_NAME_RE } from "../stackConfig/serviceSchema";
+import { durationSeconds } from "../model/buildService";
+import { IPC_MODES, LABEL_PREFIX, SECRET_ENV_NAME, secretNameFor } from "../model/types";
 import { ComposeError, isMap, listToMap, loadCompose, readEnvFile, type ComposeMap, type LoadOptions } from "./load";
 import * as fs from "node:fs";
 

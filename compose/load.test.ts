@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildModel } from "../config/model";
+import { buildModel } from "../model/buildModel";
 import { tempDir } from "../test/gitRepos";
 import { ComposeError, importCompose } from "./import";
 import { interpolate, InterpolationError } from "./interpolate";

@@ -5,8 +5,8 @@
  * `validateResource` directly.
  */
 import { Secret, type ResourceValidationArgs, type ResourceValidationPolicy } from "@pulumi/policy";
-import { FLOATING_TAGS } from "../config/schema";
-import { SECRET_ENV_LABEL, SECRET_ENV_NAME } from "../config/specs";
+import { FLOATING_TAGS } from "../stackConfig/serviceSchema";
+import { SECRET_ENV_LABEL, SECRET_ENV_NAME } from "../model/types";
 
 export const TYPES = {
   container: "docker:index/container:Container",

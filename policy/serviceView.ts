@@ -3,8 +3,8 @@
  * in the resources the program registers, or why none does. A key added to the spec is a type error here until
  * it says which.
  */
-import { notCarried, type EveryKey } from "../config/perKey";
-import type { ServiceSpec } from "../config/specs";
+import { notCarried, type EveryKey } from "../model/perKey";
+import type { ServiceSpec } from "../model/types";
 import {
   gpuContainerRestartsAndReportsHealth,
   nonRootUser,
@@ -22,7 +22,7 @@ export interface CheckedBy {
 
 const checkedBy = (as: string, ...policies: ResourceValidationPolicy[]): CheckedBy => ({ checkedBy: policies, as });
 
-const MODEL = "the model checks it across the stack and its neighbours (config/hostChecks.ts); no policy repeats that";
+const MODEL = "the model checks it across the stack and its neighbours (model/hostChecks.ts); no policy repeats that";
 const TUNING = "a tuning choice of the service; no rule about it";
 
 export const POLICY_VIEW = {

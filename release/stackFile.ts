@@ -3,11 +3,11 @@
  * with the yaml Document API so comments, key order and layout stay as they are everywhere else.
  */
 import { isMap, parseDocument, type Document } from "yaml";
-import { buildModel } from "../config/model";
-import { StackConfigError } from "../config/problems";
-import type { DeploymentModel, ServiceSpec } from "../config/specs";
-import { CONFIG_NAMESPACE } from "../config/schema";
-import { modelFromRaw, parseStackText } from "../config/stackConfig";
+import { buildModel } from "../model/buildModel";
+import { StackConfigError } from "../stackConfig/problems";
+import type { DeploymentModel, ServiceSpec } from "../model/types";
+import { CONFIG_NAMESPACE } from "../stackConfig/serviceSchema";
+import { modelFromRaw, parseStackText } from "../stackConfig/read";
 import { EXIT, ReleaseError } from "./errors";
 import { editScalars, YamlEditError, type ScalarEdit } from "./yamlEdit";
 

@@ -8,9 +8,9 @@ import { describe, expect, it } from "vitest";
 import { CONTAINER_INPUTS, type ContainerSource } from "../components/containerInputs";
 import { PLAN_COLUMNS } from "../cli/plan";
 import { COMPOSE_KEYS } from "../compose/export";
-import { buildModel } from "../config/model";
-import type { EveryKey, PerKey } from "../config/perKey";
-import type { ServiceSpec } from "../config/specs";
+import { buildModel } from "../model/buildModel";
+import type { EveryKey, PerKey } from "../model/perKey";
+import type { ServiceSpec } from "../model/types";
 import { POLICY_VIEW, type CheckedBy } from "../policy/serviceView";
 
 /** ServiceSpec with one more optional key, as a newcomer would add one. */

@@ -4,8 +4,8 @@
  * stack's keys only.
  */
 import type { ModelContext } from "./context";
-import { portsOverlap } from "./schema";
-import type { DeploymentModel, GpuSpec, HostSpec, ServiceSpec } from "./specs";
+import { portsOverlap } from "../stackConfig/serviceSchema";
+import type { DeploymentModel, GpuSpec, HostSpec, ServiceSpec } from "./types";
 
 /** A service as seen on a Docker daemon: this stack's, or a neighbour stack's. */
 interface PlacedService {

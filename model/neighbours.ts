@@ -1,6 +1,6 @@
 /** The stacks named in `sharesHostsWith`: loaded beforehand, checked against this one. */
 import type { ModelContext } from "./context";
-import type { DeploymentModel } from "./specs";
+import type { DeploymentModel } from "./types";
 
 /**
  * The models of the neighbour stacks this one is checked against; a neighbour that is this stack, is missing or

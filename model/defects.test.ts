@@ -5,8 +5,8 @@ import * as util from "node:util";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { GpuServiceArgs } from "../components/gpuService";
 import { goodConfig } from "../test/badConfigs";
-import { buildModel, StackConfigError } from "./model";
-import type { DeploymentModel, RestartPolicy } from "./specs";
+import { buildModel, StackConfigError } from "./buildModel";
+import type { DeploymentModel, RestartPolicy } from "./types";
 
 function problems(raw: unknown, neighbours?: ReadonlyMap<string, DeploymentModel | Error>): string[] {
   try {
@@ -115,7 +115,7 @@ describe("GpuServiceArgs", () => {
 
 describe("stack files as the Pulumi CLI writes them", () => {
   it("reads a quoted top-level scalar as the engine hands it to the program (JSON where it is JSON)", async () => {
-    const { parseStackText } = await import("./stackConfig");
+    const { parseStackText } = await import("../stackConfig/read");
     // `pulumi config set --path …` rewrites the file and quotes top-level scalars: `requirePinnedImages: "true"`.
     const raw = parseStackText(
       'config:\n  gpu-services:requirePinnedImages: "true"\n  gpu-services:note: "010"\n  gpu-services:sharesHostsWith: "[\\"test\\"]"\n',

@@ -12,17 +12,17 @@
 import { z } from "zod";
 import { createContext, type ModelContext } from "./context";
 import { checkHosts } from "./hostChecks";
-import { buildHostSpec } from "./hostSpec";
+import { buildHostSpec } from "./buildHost";
 import { resolveNeighbours } from "./neighbours";
-import { parsePath, StackConfigError, type ConfigProblem } from "./problems";
-import { CONFIG_NAMESPACE, HostSchema, ServiceSchema, StackConfigSchema } from "./schema";
-import { buildServiceSpec, checkServiceInStack } from "./serviceSpec";
+import { parsePath, StackConfigError, type ConfigProblem } from "../stackConfig/problems";
+import { CONFIG_NAMESPACE, HostSchema, ServiceSchema, StackConfigSchema } from "../stackConfig/serviceSchema";
+import { buildServiceSpec, checkServiceInStack } from "./buildService";
 import { byName } from "./sorted";
-import { secretNameFor, type DeploymentModel, type HostSpec, type ServiceSpec } from "./specs";
+import { secretNameFor, type DeploymentModel, type HostSpec, type ServiceSpec } from "./types";
 
-export { addressOf } from "./hostSpec";
-export { formatPath, StackConfigError } from "./problems";
-export { durationSeconds } from "./serviceSpec";
+export { addressOf } from "./buildHost";
+export { formatPath, StackConfigError } from "../stackConfig/problems";
+export { durationSeconds } from "./buildService";
 
 export interface BuildModelOptions {
   readonly stack: string;

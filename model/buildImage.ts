@@ -3,8 +3,8 @@ import * as path from "node:path";
 import type { z } from "zod";
 import type { ModelContext } from "./context";
 import { sortedRecord } from "./sorted";
-import { BuildSchema, COMMIT_RE, FLOATING_TAGS, GIT_URL_RE, ImageSchema } from "./schema";
-import type { ImageSpec } from "./specs";
+import { BuildSchema, COMMIT_RE, FLOATING_TAGS, GIT_URL_RE, ImageSchema } from "../stackConfig/serviceSchema";
+import type { ImageSpec } from "./types";
 
 type ImageConfig = z.output<typeof ImageSchema>;
 type BuildConfig = z.output<typeof BuildSchema>;

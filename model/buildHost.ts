@@ -1,7 +1,7 @@
 /** One host of the stack: its spec, and the secrets its registry credentials name. */
 import type { ModelContext } from "./context";
-import type { HostConfig } from "./schema";
-import type { GpuInventory, HostSpec } from "./specs";
+import type { HostConfig } from "../stackConfig/serviceSchema";
+import type { GpuInventory, HostSpec } from "./types";
 
 /** The address clients use for a Docker host URI: ssh://agnes@10.30.11.45 -> 10.30.11.45. */
 export function addressOf(dockerHost: string): string {

@@ -6,11 +6,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE } from "./schema";
-import { buildModel } from "./model";
+import { CONFIG_NAMESPACE } from "./serviceSchema";
+import { buildModel } from "../model/buildModel";
 import { formatPath } from "./problems";
-import type { DeploymentModel } from "./specs";
-import { yamlData } from "./yamlData";
+import type { DeploymentModel } from "../model/types";
+import { yamlData } from "../formats/yamlData";
 
 export interface RawConfig {
   /** Values under the namespace, keys without the `gpu-services:` prefix. */

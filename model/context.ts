@@ -3,7 +3,7 @@
  * one list its problems go to.
  */
 import type { z } from "zod";
-import { formatPath, zodProblems, type ConfigProblem } from "./problems";
+import { formatPath, zodProblems, type ConfigProblem } from "../stackConfig/problems";
 
 export interface ModelContext {
   readonly stack: string;

@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import type { RelatedPathParams } from "./problems";
-import { IPC_MODES, isAnyAddress, LABEL_PREFIX, MIB, RESTART_POLICIES, ULIMIT_NAMES } from "./specs";
+import { IPC_MODES, isAnyAddress, LABEL_PREFIX, MIB, RESTART_POLICIES, ULIMIT_NAMES } from "../model/types";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const CONFIG_NAMESPACE = "gpu-services";

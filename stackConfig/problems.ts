@@ -3,7 +3,7 @@
  * the translation of zod issues into those problems. Nothing here needs the Pulumi runtime.
  */
 import { z } from "zod";
-import { CONFIG_NAMESPACE } from "./schema";
+import { CONFIG_NAMESPACE } from "./serviceSchema";
 
 export interface ConfigProblem {
   /** Full key path below the config namespace, for example `services.stt.ports[0].host`. */

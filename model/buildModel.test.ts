@@ -4,8 +4,8 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BAD_CASES, goodConfig } from "../test/badConfigs";
-import { addressOf, buildModel, durationSeconds, formatPath, StackConfigError } from "./model";
-import { loadStackModel, readStackFile, SECRET_PLACEHOLDER } from "./stackConfig";
+import { addressOf, buildModel, durationSeconds, formatPath, StackConfigError } from "./buildModel";
+import { loadStackModel, readStackFile, SECRET_PLACEHOLDER } from "../stackConfig/read";
 
 const projectDir = path.resolve(__dirname, "..");
 

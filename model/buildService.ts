@@ -3,10 +3,10 @@
  * pins), and the plain spec components deploy.
  */
 import type { ModelContext } from "./context";
-import { buildImageSpec, checkImagePins } from "./imageSpec";
-import { ServiceSchema, sizeBytes, type ServiceConfig } from "./schema";
+import { buildImageSpec, checkImagePins } from "./buildImage";
+import { ServiceSchema, sizeBytes, type ServiceConfig } from "../stackConfig/serviceSchema";
 import { sortedRecord } from "./sorted";
-import type { GpuSpec, HealthcheckSpec, PortSpec, ServiceSpec, UlimitSpec } from "./specs";
+import type { GpuSpec, HealthcheckSpec, PortSpec, ServiceSpec, UlimitSpec } from "./types";
 
 /** Seconds in a Docker duration such as 1m30s. */
 export function durationSeconds(duration: string): number {
