@@ -2,8 +2,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
-import { StackConfigError } from "../stackConfig/problems";
-import { listStacks, StackFileError } from "../stackConfig/read";
+import { StackConfigError, StackFileError } from "../stackConfig";
+import { listStacks } from "../model";
 import { EXIT, ReleaseError } from "../release/errors";
 import { checkStackName } from "./files";
 

@@ -10,8 +10,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { CONFIG_NAMESPACE } from "../stackConfig/serviceSchema";
-import { loadStackModel, parseStackYaml } from "../stackConfig/read";
+import { asPlainObject } from "../formats";
+import { CONFIG_NAMESPACE, parseStackYaml } from "../stackConfig";
+import { loadStackModel } from "../model";
 import { adoptionCommands, findContainerId, importFile } from "../compose/adopt";
 import { exportCompose } from "../compose/export";
 import { ComposeError, importCompose } from "../compose/import";
@@ -26,9 +27,6 @@ export interface ComposeDeps extends CliDeps {
   /** The environment compose files are interpolated with (default: this process's). */
   readonly environment?: Readonly<Record<string, string | undefined>>;
 }
-
-const asMap = (value: unknown): Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
 export async function main(argv: string[], deps: ComposeDeps = {}): Promise<number> {
   const { program, out, err, dir } = cliProgram("compose", "Docker Compose files to stack config and back", deps);
@@ -65,7 +63,7 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
         // A file that is not YAML is a StackFileError: EXIT.config, naming the file and line (cli/common.ts).
         const current = parseStackYaml(text, path.basename(file));
         const doc = parseDocument(text);
-        const hosts = Object.keys(asMap(current?.config?.[`${CONFIG_NAMESPACE}:hosts`]));
+        const hosts = Object.keys(asPlainObject(current?.config?.[`${CONFIG_NAMESPACE}:hosts`]));
         const host = opts.host ?? (hosts.length === 1 ? hosts[0] : undefined);
         if (!host || !hosts.includes(host)) {
           throw new ReleaseError(

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EXIT } from "../release/errors";
-import { buildModel } from "../model/buildModel";
+import { buildModel } from "../model";
 import { main, planRows } from "./plan";
 
 describe("plan", () => {

@@ -2,9 +2,16 @@
  * `npm run plan -- [--stack <stack>] [--json]`: the desired state of a stack, read from its Pulumi.<stack>.yaml
  * through the same validated model the Pulumi program uses. Needs no Pulumi CLI, no credentials, no Docker.
  */
-import { addressForPort, MIB, type DeploymentModel, type ServiceSpec } from "../model/types";
-import { carriedWith, carry, notCarried, type PerKey } from "../model/perKey";
-import { loadStackModel } from "../stackConfig/read";
+import { addressForPort, MIB } from "../formats";
+import {
+  type DeploymentModel,
+  type ServiceSpec,
+  carriedWith,
+  carry,
+  notCarried,
+  type PerKey,
+  loadStackModel,
+} from "../model";
 import { EXIT } from "../release/errors";
 import { cliProgram, failureOf, runCliSync, stackFile, type CliDeps } from "./common";
 

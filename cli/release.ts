@@ -10,8 +10,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { DeploymentModel, ServiceSpec } from "../model/types";
-import { DIGEST_RE, GIT_REF_RE, TAG_PATTERN } from "../stackConfig/serviceSchema";
+import type { DeploymentModel, ServiceSpec } from "../model";
+import { DIGEST_RE, GIT_REF_RE, TAG_RE } from "../formats";
 import { EXIT, ReleaseError } from "../release/errors";
 import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
 import { writeAll } from "./files";
@@ -83,7 +83,7 @@ async function resolveRelease(
   if (digest !== undefined && !DIGEST_RE.test(digest)) {
     throw new ReleaseError(EXIT.usage, `"${digest}" is not a digest: sha256: followed by 64 lowercase hex digits`);
   }
-  if (tag !== undefined && !TAG_PATTERN.test(tag)) {
+  if (tag !== undefined && !TAG_RE.test(tag)) {
     throw new ReleaseError(EXIT.usage, `"${tag}" is not a Docker tag (letters, digits, _ . -, at most 128)`);
   }
   // A digest is checked to exist; a tag is resolved to the digest it points at now.

@@ -5,18 +5,17 @@
  */
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { addressForPort, isAnyAddress, LABEL_PREFIX, MIB, SECRET_ENV_LABEL } from "../formats";
 import {
-  addressForPort,
-  isAnyAddress,
-  LABEL_PREFIX,
-  MIB,
-  SECRET_ENV_LABEL,
   type GpuSpec,
   type HealthcheckSpec,
   type PortSpec,
   type ServiceSpec,
-} from "../model/types";
-import { carriedWith, carry, notCarried, type PerKey } from "../model/perKey";
+  carriedWith,
+  carry,
+  notCarried,
+  type PerKey,
+} from "../model";
 import type { ServiceImage } from "./serviceImage";
 import type { ServiceMounts } from "./serviceVolumes";
 

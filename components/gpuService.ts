@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import type * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceSpec } from "../model/types";
+import type { ServiceSpec } from "../model";
 import { containerArgs, endpointUrl } from "./containerInputs";
 import type { DockerHost } from "./dockerHost";
 import { createImage } from "./serviceImage";

@@ -1,6 +1,6 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { buildModel } from "../model/buildModel";
+import { buildModel } from "../model";
 import { exportCompose } from "./export";
 
 describe("export-compose", () => {

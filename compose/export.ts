@@ -4,8 +4,8 @@
  * for compose to take from its environment.
  */
 import { stringify } from "yaml";
-import { carriedWith, carry, notCarried, type PerKey } from "../model/perKey";
-import { addressForPort, LABEL_PREFIX, MIB, type DeploymentModel, type ServiceSpec } from "../model/types";
+import { carriedWith, carry, notCarried, type PerKey, type DeploymentModel, type ServiceSpec } from "../model";
+import { addressForPort, LABEL_PREFIX, MIB } from "../formats";
 
 /** Compose volume keys are names inside the file; the Docker name is in `name:`. */
 function volumeKey(name: string): string {

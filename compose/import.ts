@@ -9,9 +9,8 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
-import { CONFIG_NAMESPACE, SERVICE_NAME_RE } from "../stackConfig/serviceSchema";
-import { durationSeconds } from "../model/buildService";
-import { IPC_MODES, LABEL_PREFIX, SECRET_ENV_NAME, secretNameFor } from "../model/types";
+import { CONFIG_NAMESPACE } from "../stackConfig";
+import { SERVICE_NAME_RE, durationSeconds, IPC_MODES, LABEL_PREFIX, SECRET_ENV_NAME, secretNameFor } from "../formats";
 import { ComposeError, isMap, listToMap, loadCompose, readEnvFile, type ComposeMap, type LoadOptions } from "./load";
 import * as fs from "node:fs";
 

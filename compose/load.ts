@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseDotenv } from "dotenv";
-import { yamlData } from "../formats/yamlData";
+import { yamlData } from "../formats";
 import { interpolate, InterpolationError } from "./interpolate";
 
 export class ComposeError extends Error {

@@ -1,13 +1,8 @@
 /** One host of the stack: its spec, and the secrets its registry credentials name. */
 import type { ModelContext } from "./context";
-import type { HostConfig } from "../stackConfig/serviceSchema";
+import { addressOf } from "../formats";
+import type { HostConfig } from "../stackConfig";
 import type { GpuInventory, HostSpec } from "./types";
-
-/** The address clients use for a Docker host URI: ssh://agnes@10.30.11.45 -> 10.30.11.45. */
-export function addressOf(dockerHost: string): string {
-  const match = /^(?:ssh|tcp):\/\/(?:[^@/]+@)?(\[[^\]]+\]|[^:/]+)/.exec(dockerHost);
-  return match ? match[1] : "localhost";
-}
 
 function gpuInventory(gpus: NonNullable<HostConfig["gpus"]>): GpuInventory {
   if (typeof gpus === "number") return { count: gpus };

@@ -3,7 +3,8 @@ import * as path from "node:path";
 import type { z } from "zod";
 import type { ModelContext } from "./context";
 import { sortedRecord } from "./sorted";
-import { BuildSchema, COMMIT_RE, FLOATING_TAGS, GIT_URL_RE, ImageSchema } from "../stackConfig/serviceSchema";
+import { BuildSchema, ImageSchema } from "../stackConfig";
+import { COMMIT_RE, FLOATING_TAGS, GIT_URL_RE } from "../formats";
 import type { ImageSpec } from "./types";
 
 type ImageConfig = z.output<typeof ImageSchema>;

@@ -4,8 +4,10 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BAD_CASES, goodConfig } from "../test/badConfigs";
-import { addressOf, buildModel, durationSeconds, formatPath, StackConfigError } from "./buildModel";
-import { loadStackModel, readStackFile, SECRET_PLACEHOLDER } from "../stackConfig/read";
+import { addressOf, durationSeconds, formatPath } from "../formats";
+import { buildModel } from "./buildModel";
+import { StackConfigError, readStackFile, SECRET_PLACEHOLDER } from "../stackConfig";
+import { loadStackModel } from "./load";
 
 const projectDir = path.resolve(__dirname, "..");
 

@@ -14,15 +14,18 @@ import { createContext, type ModelContext } from "./context";
 import { checkHosts } from "./hostChecks";
 import { buildHostSpec } from "./buildHost";
 import { resolveNeighbours } from "./neighbours";
-import { parsePath, StackConfigError, type ConfigProblem } from "../stackConfig/problems";
-import { CONFIG_NAMESPACE, HostSchema, ServiceSchema, StackConfigSchema } from "../stackConfig/serviceSchema";
+import { asPlainObject, parsePath, secretNameFor, type PlainObject } from "../formats";
+import {
+  StackConfigError,
+  type ConfigProblem,
+  CONFIG_NAMESPACE,
+  HostSchema,
+  ServiceSchema,
+  StackConfigSchema,
+} from "../stackConfig";
 import { buildServiceSpec, checkServiceInStack } from "./buildService";
 import { byName } from "./sorted";
-import { secretNameFor, type DeploymentModel, type HostSpec, type ServiceSpec } from "./types";
-
-export { addressOf } from "./buildHost";
-export { formatPath, StackConfigError } from "../stackConfig/problems";
-export { durationSeconds } from "./buildService";
+import type { DeploymentModel, HostSpec, ServiceSpec } from "./types";
 
 export interface BuildModelOptions {
   readonly stack: string;
@@ -38,21 +41,16 @@ export interface BuildModelOptions {
   readonly neighbours?: ReadonlyMap<string, DeploymentModel | Error>;
 }
 
-type RawObject = Record<string, unknown>;
-
-const asObject = (value: unknown): RawObject =>
-  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as RawObject) : {};
-
 /** A top-level key on its own, so one bad key does not hide the value of another. */
-function topLevel<K extends keyof typeof StackConfigSchema.shape>(raw: RawObject, key: K) {
+function topLevel<K extends keyof typeof StackConfigSchema.shape>(raw: PlainObject, key: K) {
   const parsed = StackConfigSchema.shape[key].safeParse(raw[key]);
   return parsed.success ? (parsed.data as z.output<(typeof StackConfigSchema.shape)[K]>) : undefined;
 }
 
 /** Each entry of `hosts` or `services` parsed on its own, so one bad entry does not hide the others' problems. */
-function parseEntries<T>(ctx: ModelContext, raw: RawObject, key: "hosts" | "services", schema: z.ZodType<T>) {
+function parseEntries<T>(ctx: ModelContext, raw: PlainObject, key: "hosts" | "services", schema: z.ZodType<T>) {
   const parsed: [string, T][] = [];
-  for (const [name, value] of Object.entries(asObject(raw[key]))) {
+  for (const [name, value] of Object.entries(asPlainObject(raw[key]))) {
     const result = schema.safeParse(value);
     if (result.success) parsed.push([name, result.data]);
     else ctx.addZod(result.error, schema, value, [key, name]);
@@ -104,16 +102,16 @@ function checkSecretsOutsideSecrets(
  */
 export function buildModel(raw: unknown, options: BuildModelOptions): DeploymentModel {
   const problems: ConfigProblem[] = [];
-  const rawConfig = asObject(raw);
+  const rawConfig = asPlainObject(raw);
   // The names, even when a value is invalid (reported by the schema without its value).
-  const secretNames = Object.keys(asObject(rawConfig.secrets)).sort();
+  const secretNames = Object.keys(asPlainObject(rawConfig.secrets)).sort();
   const ctx = createContext(
     {
       stack: options.stack,
       project: options.project ?? CONFIG_NAMESPACE,
       requirePinned: topLevel(rawConfig, "requirePinnedImages") ?? false,
       secretNames,
-      hostNames: Object.keys(asObject(rawConfig.hosts)),
+      hostNames: Object.keys(asPlainObject(rawConfig.hosts)),
     },
     problems,
     (path) => path[0] === "secrets",
@@ -129,8 +127,8 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
   const hosts: HostSpec[] = parseEntries(ctx, rawConfig, "hosts", HostSchema).map(([name, host]) =>
     buildHostSpec(ctx, name, host),
   );
-  for (const [name, service] of Object.entries(asObject(rawConfig.services))) {
-    checkServiceInStack(ctx, name, asObject(service));
+  for (const [name, service] of Object.entries(asPlainObject(rawConfig.services))) {
+    checkServiceInStack(ctx, name, asPlainObject(service));
   }
   const services: ServiceSpec[] = parseEntries(ctx, rawConfig, "services", ServiceSchema).map(([name, service]) =>
     buildServiceSpec(ctx, name, service),

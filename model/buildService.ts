@@ -4,18 +4,10 @@
  */
 import type { ModelContext } from "./context";
 import { buildImageSpec, checkImagePins } from "./buildImage";
-import { ServiceSchema, sizeBytes, type ServiceConfig } from "../stackConfig/serviceSchema";
+import { ServiceSchema, type ServiceConfig } from "../stackConfig";
+import { durationSeconds, sizeBytes } from "../formats";
 import { sortedRecord } from "./sorted";
 import type { GpuSpec, HealthcheckSpec, PortSpec, ServiceSpec, UlimitSpec } from "./types";
-
-/** Seconds in a Docker duration such as 1m30s. */
-export function durationSeconds(duration: string): number {
-  const units: Record<string, number> = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-  let total = 0;
-  for (const match of duration.matchAll(/(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/g))
-    total += Number(match[1]) * units[match[2]];
-  return total;
-}
 
 /** The published port that is the service's endpoint: the given container port over tcp, or the first tcp port. */
 export function endpointOf(ports: readonly PortSpec[], endpointPort: number | undefined): PortSpec | undefined {

@@ -3,7 +3,8 @@
  * one list its problems go to.
  */
 import type { z } from "zod";
-import { formatPath, zodProblems, type ConfigProblem } from "../stackConfig/problems";
+import { formatPath } from "../formats";
+import { zodProblems, type ConfigProblem } from "../stackConfig";
 
 export interface ModelContext {
   readonly stack: string;

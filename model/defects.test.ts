@@ -5,8 +5,10 @@ import * as util from "node:util";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { GpuServiceArgs } from "../components/gpuService";
 import { goodConfig } from "../test/badConfigs";
-import { buildModel, StackConfigError } from "./buildModel";
-import type { DeploymentModel, RestartPolicy } from "./types";
+import { buildModel } from "./buildModel";
+import { StackConfigError } from "../stackConfig";
+import type { DeploymentModel } from "./types";
+import type { RestartPolicy } from "../formats";
 
 function problems(raw: unknown, neighbours?: ReadonlyMap<string, DeploymentModel | Error>): string[] {
   try {

@@ -4,7 +4,7 @@
  * stack's keys only.
  */
 import type { ModelContext } from "./context";
-import { portsOverlap } from "../stackConfig/serviceSchema";
+import { portsOverlap } from "../formats";
 import type { DeploymentModel, GpuSpec, HostSpec, ServiceSpec } from "./types";
 
 /** A service as seen on a Docker daemon: this stack's, or a neighbour stack's. */

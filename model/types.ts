@@ -1,65 +1,9 @@
 /**
- * The deployment model: plain, validated, sorted data that components, the plan printout, the compose export
- * and the release tools read. `buildModel` (model.ts) is the only producer; nothing here validates anything.
+ * The deployment model's types: plain, validated, sorted data that components, the plan printout, the compose
+ * export and the release tools read. `buildModel` (buildModel.ts) is the only producer; nothing here validates
+ * anything.
  */
-
-/** Label keys this project sets on every container; user labels may not use the prefix. */
-export const LABEL_PREFIX = "gpu-services.";
-
-/**
- * The label naming the env variables whose values are secrets (GpuService sets it). The policy pack reads it:
- * under the real engine a policy sees container inputs as the provider checked them, with the secret marks of
- * list elements gone.
- */
-export const SECRET_ENV_LABEL = `${LABEL_PREFIX}secret-env`;
-
-/** Env names whose values are credentials: import-compose moves them to secretEnv, the policy pack flags them. */
-export const SECRET_ENV_NAME = /TOKEN|KEY|PASSWORD|SECRET/i;
-
-/** The `secrets` entry for an env variable, in camelCase: HF_TOKEN -> hfToken, tts-api_HF_TOKEN -> ttsApiHfToken. */
-export function secretNameFor(env: string): string {
-  return env.toLowerCase().replace(/[_-]+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-/** Bytes in a MiB: Docker's provider takes /dev/shm in MiB, compose and the plan print it as `<n>m`. */
-export const MIB = 2 ** 20;
-
-/** A published port's address that means every address of the host. */
-export function isAnyAddress(ip: string): boolean {
-  return ip === "0.0.0.0" || ip === "::";
-}
-
-/** An address as it is written before `:port`: IPv6 in brackets (`[::1]`), IPv4 and names as they are. */
-export function addressForPort(address: string): string {
-  return address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
-}
-
-/** Docker restart policies. */
-export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
-export type RestartPolicy = (typeof RESTART_POLICIES)[number];
-
-/** IPC namespace modes a container may take. */
-export const IPC_MODES = ["private", "shareable", "host"] as const;
-export type IpcMode = (typeof IPC_MODES)[number];
-
-/** Resource limits Docker sets (`--ulimit <name>=…`). */
-export const ULIMIT_NAMES = [
-  "core",
-  "cpu",
-  "data",
-  "fsize",
-  "locks",
-  "memlock",
-  "msgqueue",
-  "nice",
-  "nofile",
-  "nproc",
-  "rss",
-  "rtprio",
-  "rttime",
-  "sigpending",
-  "stack",
-] as const;
+import type { IpcMode, RestartPolicy } from "../formats";
 
 export interface RegistryAuthSpec {
   readonly address: string;

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { Secret, type ResourceValidationArgs } from "@pulumi/policy";
 import { secretsPreservingProxy } from "@pulumi/policy/secret";
 import { describe, expect, it } from "vitest";
-import { readStackFile } from "../stackConfig/read";
+import { readStackFile } from "../stackConfig";
 import { goodConfig } from "../test/badConfigs";
 import { evaluate, evaluateStackFile, PROJECT_DIR, SECRET_SIG, SIG_KEY, T, type Registered } from "../test/harness";
 import {

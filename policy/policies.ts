@@ -5,8 +5,7 @@
  * `validateResource` directly.
  */
 import { Secret, type ResourceValidationArgs, type ResourceValidationPolicy } from "@pulumi/policy";
-import { FLOATING_TAGS } from "../stackConfig/serviceSchema";
-import { SECRET_ENV_LABEL, SECRET_ENV_NAME } from "../model/types";
+import { FLOATING_TAGS, SECRET_ENV_LABEL, SECRET_ENV_NAME } from "../formats";
 
 export const TYPES = {
   container: "docker:index/container:Container",

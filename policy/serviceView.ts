@@ -3,8 +3,7 @@
  * in the resources the program registers, or why none does. A key added to the spec is a type error here until
  * it says which.
  */
-import { notCarried, type EveryKey } from "../model/perKey";
-import type { ServiceSpec } from "../model/types";
+import { notCarried, type EveryKey, type ServiceSpec } from "../model";
 import {
   gpuContainerRestartsAndReportsHealth,
   nonRootUser,

@@ -1,7 +1,7 @@
 /** Git, run for real: refs of a remote, the history of a stack file, local edits. */
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { COMMIT_RE, redactUrl } from "../stackConfig/serviceSchema";
+import { COMMIT_RE, redactUrl } from "../formats";
 import { EXIT, ReleaseError, noAnswerWithin } from "./errors";
 
 function git(args: string[], cwd?: string, timeoutMs?: number): string {

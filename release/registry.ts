@@ -4,7 +4,7 @@
  * Bearer challenge to the registry's token service (anonymous, or with credentials), then ask again.
  */
 import { createHash } from "node:crypto";
-import { DIGEST_RE } from "../stackConfig/serviceSchema";
+import { DIGEST_RE } from "../formats";
 import { EXIT, ReleaseError, noAnswerWithin } from "./errors";
 
 /** Manifest media types a pull accepts: multi-platform indexes first, then single manifests. */

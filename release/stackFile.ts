@@ -3,11 +3,9 @@
  * with the yaml Document API so comments, key order and layout stay as they are everywhere else.
  */
 import { isMap, parseDocument, type Document } from "yaml";
-import { buildModel } from "../model/buildModel";
-import { StackConfigError } from "../stackConfig/problems";
-import type { DeploymentModel, ServiceSpec } from "../model/types";
-import { CONFIG_NAMESPACE } from "../stackConfig/serviceSchema";
-import { modelFromRaw, parseStackText } from "../stackConfig/read";
+import { buildModel, type DeploymentModel, type ServiceSpec, modelFromRaw } from "../model";
+import { asPlainObject } from "../formats";
+import { CONFIG_NAMESPACE, parseStackText, StackConfigError } from "../stackConfig";
 import { EXIT, ReleaseError } from "./errors";
 import { editScalars, YamlEditError, type ScalarEdit } from "./yamlEdit";
 
@@ -51,7 +49,7 @@ export function modelOf(
   let raw = parseStackText(text, undefined, `Pulumi.${stack}.yaml`);
   if (pendingSecrets.length > 0) {
     const current = raw.values.secrets;
-    const secrets = { ...(current !== null && typeof current === "object" ? current : {}) } as Record<string, unknown>;
+    const secrets = { ...asPlainObject(current) };
     for (const name of pendingSecrets) secrets[name] ??= "(to be set)";
     raw = { ...raw, values: { ...raw.values, secrets }, secretKeys: new Set([...raw.secretKeys, "secrets"]) };
   }

@@ -6,11 +6,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE } from "./serviceSchema";
-import { buildModel } from "../model/buildModel";
-import { formatPath } from "./problems";
-import type { DeploymentModel } from "../model/types";
-import { yamlData } from "../formats/yamlData";
+import { CONFIG_NAMESPACE } from "./namespace";
+import { buildModel, type DeploymentModel } from "../model";
+import { formatPath, isPlainObject, yamlData } from "../formats";
 
 export interface RawConfig {
   /** Values under the namespace, keys without the `gpu-services:` prefix. */
@@ -57,7 +55,7 @@ export function readRuntimeConfig(namespace = CONFIG_NAMESPACE): RawConfig {
 
 /** A value with its `secure:` entries as SECRET_PLACEHOLDER, and the paths (below `at`) where they were. */
 function stripSecure(v: unknown, at: readonly PropertyKey[], paths: string[]): unknown {
-  if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+  if (isPlainObject(v)) {
     const keys = Object.keys(v);
     if (keys.length === 1 && keys[0] === "secure") {
       paths.push(formatPath(at));
@@ -141,59 +139,4 @@ export function toEngineConfig(
     config[`${namespace}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   }
   return { config, secretKeys: [...raw.secretKeys].map((k) => `${namespace}:${k}`) };
-}
-
-/**
- * The model of a stack from its raw config, checked against the stacks it names in `sharesHostsWith` (read
- * from their files in the project folder).
- */
-export function modelFromRaw(raw: RawConfig, stack: string, projectDir: string): DeploymentModel {
-  // The engine says only which top-level keys hold a secret; the stack file says where.
-  const ownFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
-  let secretPaths = raw.secretPaths;
-  if (secretPaths === undefined && [...raw.secretKeys].some((key) => key !== "secrets") && fs.existsSync(ownFile)) {
-    try {
-      secretPaths = readStackFile(ownFile).secretPaths;
-    } catch {
-      secretPaths = undefined; // the key is still named
-    }
-  }
-  const names = Array.isArray(raw.values.sharesHostsWith)
-    ? raw.values.sharesHostsWith.filter((n) => typeof n === "string")
-    : [];
-  const neighbours = new Map<string, DeploymentModel | Error>();
-  for (const name of names as string[]) {
-    const file = path.join(projectDir, `Pulumi.${name}.yaml`);
-    if (name === stack || !fs.existsSync(file)) continue;
-    try {
-      const theirs = readStackFile(file);
-      neighbours.set(
-        name,
-        buildModel(theirs.values, { stack: name, secretKeys: theirs.secretKeys, secretPaths: theirs.secretPaths }),
-      );
-    } catch (e) {
-      neighbours.set(name, e as Error);
-    }
-  }
-  return buildModel(raw.values, { stack, secretKeys: raw.secretKeys, secretPaths, neighbours });
-}
-
-/** Model of a stack straight from its file in the project folder. */
-export function loadStackModel(stack: string, projectDir: string): DeploymentModel {
-  const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(file)) {
-    throw new Error(
-      `Stack "${stack}" has no ${path.basename(file)}; stacks here: ${listStacks(projectDir).join(", ")}`,
-    );
-  }
-  return modelFromRaw(readStackFile(file), stack, projectDir);
-}
-
-/** Stacks that have a Pulumi.<stack>.yaml in the project folder. */
-export function listStacks(projectDir: string): string[] {
-  return fs
-    .readdirSync(projectDir)
-    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-    .filter((s): s is string => s !== undefined)
-    .sort();
 }

@@ -3,7 +3,7 @@
  * path, before a single resource (not even a provider or a component) is registered.
  */
 import { describe, expect, it } from "vitest";
-import { StackConfigError } from "../model/buildModel";
+import { StackConfigError } from "../stackConfig";
 import { BAD_CASES, goodConfig } from "./badConfigs";
 import { evaluate, T, type Registered } from "./harness";
 

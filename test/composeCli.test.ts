@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../cli/compose";
-import { parseStackText } from "../stackConfig/read";
+import { parseStackText } from "../stackConfig";
 import { EXIT } from "../release/errors";
 import { tempDir } from "./gitRepos";
 import { PROJECT_DIR } from "./harness";

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackFile, toEngineConfig, type RawConfig } from "../stackConfig/read";
+import { readStackFile, toEngineConfig, type RawConfig } from "../stackConfig";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 

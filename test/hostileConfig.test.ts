@@ -3,8 +3,8 @@
  * error messages, stack files that are not YAML. Each case failed before its fix.
  */
 import { describe, expect, it } from "vitest";
-import { buildModel, StackConfigError } from "../model/buildModel";
-import { modelFromRaw, parseStackText, StackFileError } from "../stackConfig/read";
+import { buildModel, modelFromRaw } from "../model";
+import { StackConfigError, parseStackText, StackFileError } from "../stackConfig";
 import { goodConfig } from "./badConfigs";
 import { evaluate } from "./harness";
 

@@ -8,9 +8,7 @@ import { describe, expect, it } from "vitest";
 import { CONTAINER_INPUTS, type ContainerSource } from "../components/containerInputs";
 import { PLAN_COLUMNS } from "../cli/plan";
 import { COMPOSE_KEYS } from "../compose/export";
-import { buildModel } from "../model/buildModel";
-import type { EveryKey, PerKey } from "../model/perKey";
-import type { ServiceSpec } from "../model/types";
+import { buildModel, type EveryKey, type PerKey, type ServiceSpec } from "../model";
 import { POLICY_VIEW, type CheckedBy } from "../policy/serviceView";
 
 /** ServiceSpec with one more optional key, as a newcomer would add one. */

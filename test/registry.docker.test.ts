@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../cli/release";
-import { parseStackText } from "../stackConfig/read";
+import { parseStackText } from "../stackConfig";
 import { EXIT } from "../release/errors";
 import { resolveDigest } from "../release/registry";
 import {

@@ -10,7 +10,7 @@ import { main, type ReleaseDeps } from "../cli/release";
 import { EXIT } from "../release/errors";
 import { git, makeProjectRepo, makeSourceRepo, redirectGitUrl, type SourceRepo } from "./gitRepos";
 import { evaluate, PROJECT_DIR, T } from "./harness";
-import { parseStackText } from "../stackConfig/read";
+import { parseStackText } from "../stackConfig";
 
 const TTS_URL = "https://github.com/jim0237/TTS-V2-API-Server.git";
 const REAL = (name: string) => fs.readFileSync(path.join(PROJECT_DIR, name), "utf8");

@@ -6,8 +6,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { StackConfigError } from "../model/buildModel";
-import { loadStackModel, readStackFile } from "../stackConfig/read";
+import { StackConfigError, readStackFile } from "../stackConfig";
+import { loadStackModel } from "../model";
 import { tempDir } from "./gitRepos";
 import { evaluate, PROJECT_DIR, T, type Registered } from "./harness";
 
