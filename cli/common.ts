@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { StackConfigError, StackFileError } from "../stackConfig";
 import { listStacks } from "../model";
-import { EXIT, ReleaseError } from "../release/errors";
+import { EXIT, CliError } from "./errors";
 import { checkStackName } from "./files";
 
 export interface CliDeps {
@@ -15,11 +15,11 @@ export interface CliDeps {
 }
 
 /** The path of a stack's file, or a usage error naming the stacks that exist. */
-export function stackFile(dir: string, stack: string): string {
+export function stackFilePath(dir: string, stack: string): string {
   checkStackName(stack);
   const file = path.join(dir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) {
-    throw new ReleaseError(
+    throw new CliError(
       EXIT.usage,
       `unknown stack "${stack}": no ${path.basename(file)}; stacks: ${listStacks(dir).join(", ") || "(none)"}`,
     );
@@ -45,7 +45,7 @@ export function cliProgram(
 
 /** The exit code for what a CLI threw and what to say (never a raw stack trace for bad input). */
 export function failureOf(error: unknown): { code: number; message?: string } {
-  if (error instanceof ReleaseError) return { code: error.exitCode, message: error.message };
+  if (error instanceof CliError) return { code: error.exitCode, message: error.message };
   if (error instanceof CommanderError) return { code: error.exitCode === 0 ? EXIT.ok : EXIT.usage }; // commander said it
   if (error instanceof StackConfigError || error instanceof StackFileError) {
     return { code: EXIT.config, message: error.message };

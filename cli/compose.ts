@@ -5,7 +5,7 @@
  *                  [--replace] [--import-file <path>]
  *   export-compose --stack <stack> [--out <dir>]
  *
- * Exit codes: EXIT (release/errors.ts), listed in the README; nothing is written on any error.
+ * Exit codes: EXIT (cli/errors.ts), listed in the README; nothing is written on any error.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -16,10 +16,10 @@ import { loadStackModel } from "../model";
 import { adoptionCommands, findContainerId, importFile } from "../compose/adopt";
 import { exportCompose } from "../compose/export";
 import { ComposeError, importCompose } from "../compose/import";
-import { EXIT, ReleaseError } from "../release/errors";
-import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
+import { EXIT, CliError } from "./errors";
+import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
 import { writeAll, type PlannedWrite } from "./files";
-import { renderChecked } from "../release/stackFile";
+import { renderChecked } from "../stackEdit";
 
 export interface ComposeDeps extends CliDeps {
   /** Finds a running container's ID on a host (default: `docker -H <host> inspect`). */
@@ -57,8 +57,8 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
           envFile?: string[];
         },
       ) => {
-        if (!fs.existsSync(composePath)) throw new ReleaseError(EXIT.usage, `no compose file at ${composePath}`);
-        const file = stackFile(dir, opts.stack);
+        if (!fs.existsSync(composePath)) throw new CliError(EXIT.usage, `no compose file at ${composePath}`);
+        const file = stackFilePath(dir, opts.stack);
         const text = fs.readFileSync(file, "utf8");
         // A file that is not YAML is a StackFileError: EXIT.config, naming the file and line (cli/common.ts).
         const current = parseStackYaml(text, path.basename(file));
@@ -66,7 +66,7 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
         const hosts = Object.keys(asPlainObject(current?.config?.[`${CONFIG_NAMESPACE}:hosts`]));
         const host = opts.host ?? (hosts.length === 1 ? hosts[0] : undefined);
         if (!host || !hosts.includes(host)) {
-          throw new ReleaseError(
+          throw new CliError(
             EXIT.usage,
             `say which host the services run on with --host; hosts in stack "${opts.stack}": ${hosts.join(", ") || "(none: add one first)"}`,
           );
@@ -74,7 +74,7 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
         const rename: Record<string, string> = {};
         for (const r of opts.rename ?? []) {
           const [from, to] = r.split("=");
-          if (!from || !to) throw new ReleaseError(EXIT.usage, `--rename takes from=to (got "${r}")`);
+          if (!from || !to) throw new CliError(EXIT.usage, `--rename takes from=to (got "${r}")`);
           rename[from] = to;
         }
         let imported;
@@ -89,14 +89,14 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
             ...(opts.envFile ? { envFiles: opts.envFile } : {}),
           });
         } catch (e) {
-          if (e instanceof ComposeError) throw new ReleaseError(EXIT.usage, `${composePath}: ${e.message}`);
+          if (e instanceof ComposeError) throw new CliError(EXIT.usage, `${composePath}: ${e.message}`);
           throw e;
         }
         const path_ = ["config", `${CONFIG_NAMESPACE}:services`];
         if (!doc.hasIn(path_)) doc.setIn(path_, doc.createNode({}));
         for (const [name, s] of Object.entries(imported.services)) {
           if (doc.hasIn([...path_, name]) && !opts.replace) {
-            throw new ReleaseError(
+            throw new CliError(
               EXIT.refused,
               `stack "${opts.stack}" already has services.${name}; --replace to overwrite it, or --rename`,
             );
@@ -156,14 +156,11 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
     .requiredOption("--stack <stack>", "stack to export")
     .option("--out <dir>", "folder for the files", "compose-export")
     .action((opts: { stack: string; out: string }) => {
-      stackFile(dir, opts.stack);
+      stackFilePath(dir, opts.stack);
       const model = loadStackModel(opts.stack, dir);
       const outStat = fs.lstatSync(opts.out, { throwIfNoEntry: false });
       if (outStat && !outStat.isDirectory()) {
-        throw new ReleaseError(
-          EXIT.usage,
-          `--out ${opts.out} is not a folder (it is an existing file); nothing written`,
-        );
+        throw new CliError(EXIT.usage, `--out ${opts.out} is not a folder (it is an existing file); nothing written`);
       }
       if (!outStat) fs.mkdirSync(opts.out, { recursive: true });
       const files = [...exportCompose(model)].map(([name, text]) => ({ path: path.join(opts.out, name), text }));

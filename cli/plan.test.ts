@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { EXIT } from "../release/errors";
+import { EXIT } from "./errors";
 import { buildModel } from "../model";
 import { main, planRows } from "./plan";
 

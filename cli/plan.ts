@@ -12,8 +12,8 @@ import {
   type PerKey,
   loadStackModel,
 } from "../model";
-import { EXIT } from "../release/errors";
-import { cliProgram, failureOf, runCliSync, stackFile, type CliDeps } from "./common";
+import { EXIT } from "./errors";
+import { cliProgram, failureOf, runCliSync, stackFilePath, type CliDeps } from "./common";
 
 function imageOf(s: ServiceSpec): string {
   return s.image.kind === "registry" ? `pull ${s.image.ref}` : `build ${s.image.location}`;
@@ -97,7 +97,7 @@ export function main(argv: string[], deps: CliDeps = {}): number {
       const models: DeploymentModel[] = [];
       for (const stack of opts.stack) {
         try {
-          stackFile(dir, stack);
+          stackFilePath(dir, stack);
           models.push(loadStackModel(stack, dir));
         } catch (error) {
           // The other stacks are still printed; the exit code is the first failure's.

@@ -6,19 +6,20 @@
  *   rollback <stack> <service> [--to <value|n>]       write the previous (or the chosen) release back
  *   status   <stack>                                  what config says each service runs
  *
- * Then `pulumi up --stack <stack>` deploys it. Exit codes: EXIT (release/errors.ts), listed in the README.
+ * Then `pulumi up --stack <stack>` deploys it. Exit codes: EXIT (cli/errors.ts), listed in the README.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DeploymentModel, ServiceSpec } from "../model";
 import { DIGEST_RE, GIT_REF_RE, TAG_RE } from "../formats";
-import { EXIT, ReleaseError } from "../release/errors";
-import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
+import { EXIT, CliError } from "./errors";
+import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
 import { writeAll } from "./files";
 import { fileHistory, localEditsRefusal, resolveRef } from "../release/git";
 import { credentialsFrom } from "../release/credentials";
 import { DEFAULT_TIMEOUT_MS, locate, resolveDigest } from "../release/registry";
-import { findService, formatRelease, modelOf, releaseOf, withRelease, type Release } from "../release/stackFile";
+import { findService, formatRelease, releaseOf, withRelease, type Release } from "../release/releases";
+import { modelOf } from "../stackEdit";
 
 export interface ReleaseDeps extends CliDeps {
   readonly resolveDigest?: typeof resolveDigest;
@@ -66,12 +67,12 @@ async function resolveRelease(
   const image = service.image;
   if (image.kind === "build") {
     if (image.contextKind !== "git") {
-      throw new ReleaseError(
+      throw new CliError(
         EXIT.usage,
         `services.${service.name} builds from a local folder (${image.context}); only git builds have releases`,
       );
     }
-    if (!GIT_REF_RE.test(value)) throw new ReleaseError(EXIT.usage, `"${value}" is not a git branch, tag or commit`);
+    if (!GIT_REF_RE.test(value)) throw new CliError(EXIT.usage, `"${value}" is not a git branch, tag or commit`);
     return { kind: "build", ref: resolveRef(image.context, value, timeoutMs) };
   }
   const env = deps.env ?? process.env;
@@ -81,10 +82,10 @@ async function resolveRelease(
   const tag = at >= 0 ? value.slice(0, at) : DIGEST_RE.test(value) ? undefined : value;
   const digest = at >= 0 ? value.slice(at + 1) : DIGEST_RE.test(value) ? value : undefined;
   if (digest !== undefined && !DIGEST_RE.test(digest)) {
-    throw new ReleaseError(EXIT.usage, `"${digest}" is not a digest: sha256: followed by 64 lowercase hex digits`);
+    throw new CliError(EXIT.usage, `"${digest}" is not a digest: sha256: followed by 64 lowercase hex digits`);
   }
   if (tag !== undefined && !TAG_RE.test(tag)) {
-    throw new ReleaseError(EXIT.usage, `"${tag}" is not a Docker tag (letters, digits, _ . -, at most 128)`);
+    throw new CliError(EXIT.usage, `"${tag}" is not a Docker tag (letters, digits, _ . -, at most 128)`);
   }
   // A digest is checked to exist; a tag is resolved to the digest it points at now.
   const pinned = await resolve(image.repository, digest ?? tag!, { credentialsFor, timeoutMs });
@@ -109,7 +110,7 @@ function write(file: string, stack: string, service: string, release: Release, d
 
 function refuseLocalEdits(file: string): void {
   const why = localEditsRefusal(file);
-  if (why) throw new ReleaseError(EXIT.refused, `${why} (file left unchanged)`);
+  if (why) throw new CliError(EXIT.refused, `${why} (file left unchanged)`);
 }
 
 export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<number> {
@@ -133,9 +134,9 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
     .action(async (stack: string, service: string, value: string, opts: { timeout: string }) => {
       const seconds = Number(opts.timeout);
       if (!Number.isFinite(seconds) || seconds <= 0) {
-        throw new ReleaseError(EXIT.usage, `--timeout takes a number of seconds (got "${opts.timeout}")`);
+        throw new CliError(EXIT.usage, `--timeout takes a number of seconds (got "${opts.timeout}")`);
       }
-      const file = stackFile(dir, stack);
+      const file = stackFilePath(dir, stack);
       refuseLocalEdits(file);
       const release = await resolveRelease(findService(load(file, stack).model, service), value, deps, seconds * 1000);
       write(file, stack, service, release, deps);
@@ -148,7 +149,7 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
     .argument("<service>")
     .option("--json", "print JSON")
     .action((stack: string, service: string, opts: { json?: boolean }) => {
-      const file = stackFile(dir, stack);
+      const file = stackFilePath(dir, stack);
       findService(load(file, stack).model, service);
       const entries = releaseHistory(file, stack, service);
       if (opts.json) {
@@ -174,7 +175,7 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
     .argument("<service>")
     .option("--to <value|n>", "a past release, by value or by number in `history` (1 = the one before now)")
     .action((stack: string, service: string, opts: { to?: string }) => {
-      const file = stackFile(dir, stack);
+      const file = stackFilePath(dir, stack);
       refuseLocalEdits(file);
       const current = formatRelease(releaseOf(findService(load(file, stack).model, service)));
       const entries = releaseHistory(file, stack, service);
@@ -185,7 +186,7 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
         const base = entries.length > 0 && entries[0].value === current ? 0 : -1;
         target = entries[base + n];
         if (!target || n < 1) {
-          throw new ReleaseError(
+          throw new CliError(
             EXIT.unresolved,
             `${stack}/${service} has no release ${n} back (history has ${entries.length})`,
           );
@@ -199,7 +200,7 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
           return r.tag === to || r.digest === to;
         });
         if (!target) {
-          throw new ReleaseError(
+          throw new CliError(
             EXIT.unresolved,
             `"${to}" is not a past release of ${stack}/${service}; see: npm run release -- history ${stack} ${service}`,
           );
@@ -214,7 +215,7 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
     .argument("<stack>")
     .option("--json", "print JSON")
     .action((stack: string, opts: { json?: boolean }) => {
-      const { model } = load(stackFile(dir, stack), stack);
+      const { model } = load(stackFilePath(dir, stack), stack);
       const rows = model.services.map((s) => ({
         service: s.name,
         source: s.image.kind === "registry" ? s.image.repository : s.image.context,

@@ -5,8 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { goodConfig } from "../test/badConfigs";
-import { evaluate, registryDigests, T, valueOf } from "../test/harness";
+import { goodConfig } from "../test/support/badConfigs";
+import { evaluate, registryDigests, T, valueOf } from "../test/support/harness";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
 

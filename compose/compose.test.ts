@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildModel } from "../model";
-import { evaluate, PROJECT_DIR, T } from "../test/harness";
+import { evaluate, PROJECT_DIR, T } from "../test/support/harness";
 import { importFile } from "./adopt";
 import { exportCompose } from "./export";
 import { ComposeError } from "./load";

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildModel } from "../model";
-import { tempDir } from "../test/gitRepos";
+import { tempDir } from "../test/support/gitRepos";
 import { ComposeError, loadCompose } from "./load";
 import { importCompose } from "./import";
 import { interpolate, InterpolationError } from "./interpolate";

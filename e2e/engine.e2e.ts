@@ -8,11 +8,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, freePort, pushAndDigest, Registry, waitFor } from "../test/docker";
-import { tempDir } from "../test/gitRepos";
-import { BuildKit, buildWebImage, GitServer, HEALTHCHECK_TEST } from "./fixtures";
-import { startProbe } from "./probe";
-import { expectExit, toolchainEnv, Workspace } from "./workspace";
+import { docker, freePort, pushAndDigest, Registry, waitFor } from "../test/support/docker";
+import { tempDir } from "../test/support/gitRepos";
+import { BuildKit, buildWebImage, GitServer, HEALTHCHECK_TEST } from "../test/support/e2eFixtures";
+import { startProbe } from "../test/support/probe";
+import { expectExit, toolchainEnv, Workspace } from "../test/support/workspace";
 
 const STACK = "e2e";
 const SECRET_VALUE = `e2e-secret-${process.pid}-value`;
@@ -40,7 +40,7 @@ interface World {
 const world = {} as World;
 const dockerHost = "unix:///var/run/docker.sock";
 
-function stackFile(opts: { webTag: Tag; builtCommit: string; extra?: string }): string {
+function stackFileText(opts: { webTag: Tag; builtCommit: string; extra?: string }): string {
   const test = `[${HEALTHCHECK_TEST.map((t) => JSON.stringify(t)).join(", ")}]`;
   const health = Object.entries(HEALTH)
     .map(([k, v]) => `        ${k}: ${v}`)
@@ -160,7 +160,7 @@ describe("the real engine", () => {
     const run = `e2e${process.pid}`;
     world.volumes = { managed: `${run}-models`, external: `${run}-shared`, adopted: `${run}-adopted` };
     docker(["volume", "create", world.volumes.external]);
-    world.ws.write(`Pulumi.${STACK}.yaml`, stackFile({ webTag: "v1", builtCommit: world.commits[0] }));
+    world.ws.write(`Pulumi.${STACK}.yaml`, stackFileText({ webTag: "v1", builtCommit: world.commits[0] }));
     expectExit(await world.ws.pulumi("stack", "init", STACK, "--secrets-provider", "passphrase"), 0, "stack init");
     // The ordinary Pulumi way to set a secret: the CLI encrypts it into the stack file (and rewrites the file).
     expectExit(await world.ws.setSecret(STACK, "gpu-services:secrets.apiKey", SECRET_VALUE), 0, "config set --secret");

@@ -3,7 +3,7 @@
  */
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BAD_CASES, goodConfig } from "../test/badConfigs";
+import { BAD_CASES, goodConfig } from "../test/support/badConfigs";
 import { addressOf, durationSeconds, formatPath } from "../formats";
 import { buildModel } from "./buildModel";
 import { StackConfigError, readStackFile, SECRET_PLACEHOLDER } from "../stackConfig";

@@ -4,7 +4,7 @@
 import * as util from "node:util";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { GpuServiceArgs } from "../components/gpuService";
-import { goodConfig } from "../test/badConfigs";
+import { goodConfig } from "../test/support/badConfigs";
 import { buildModel } from "./buildModel";
 import { StackConfigError } from "../stackConfig";
 import type { DeploymentModel } from "./types";

@@ -7,8 +7,16 @@ import { Secret, type ResourceValidationArgs } from "@pulumi/policy";
 import { secretsPreservingProxy } from "@pulumi/policy/secret";
 import { describe, expect, it } from "vitest";
 import { readStackFile } from "../stackConfig";
-import { goodConfig } from "../test/badConfigs";
-import { evaluate, evaluateStackFile, PROJECT_DIR, SECRET_SIG, SIG_KEY, T, type Registered } from "../test/harness";
+import { goodConfig } from "../test/support/badConfigs";
+import {
+  evaluate,
+  evaluateStackFile,
+  PROJECT_DIR,
+  SECRET_SIG,
+  SIG_KEY,
+  T,
+  type Registered,
+} from "../test/support/harness";
 import {
   POLICIES,
   gpuContainerRestartsAndReportsHealth,

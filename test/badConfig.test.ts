@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { StackConfigError } from "../stackConfig";
-import { BAD_CASES, goodConfig } from "./badConfigs";
-import { evaluate, T, type Registered } from "./harness";
+import { BAD_CASES, goodConfig } from "./support/badConfigs";
+import { evaluate, T, type Registered } from "./support/harness";
 
 async function run(values: Record<string, unknown>, stack: string, secretKeys: readonly string[] = []) {
   let resources: Registered[] = [];

@@ -16,8 +16,8 @@ import { buildModel, type ServiceSpec } from "../model";
 import { sizeBytes } from "../formats";
 import { importCompose, splitCommand, type ImportResult } from "../compose/import";
 import { isMap } from "../compose/load";
-import { tempDir } from "./gitRepos";
-import { PROJECT_DIR } from "./harness";
+import { tempDir } from "./support/gitRepos";
+import { PROJECT_DIR } from "./support/harness";
 
 const CORPUS = path.join(PROJECT_DIR, "test", "fixtures", "compose-corpus");
 const HOME = "/home/agnes";

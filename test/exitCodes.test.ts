@@ -9,9 +9,9 @@ import { describe, expect, it } from "vitest";
 import { main as compose } from "../cli/compose";
 import { main as plan } from "../cli/plan";
 import { main as release } from "../cli/release";
-import { EXIT } from "../release/errors";
-import { tempDir } from "./gitRepos";
-import { PROJECT_DIR } from "./harness";
+import { EXIT } from "../cli/errors";
+import { tempDir } from "./support/gitRepos";
+import { PROJECT_DIR } from "./support/harness";
 
 const COMPOSE = path.join(PROJECT_DIR, "test", "fixtures", "compose", "tts-v2-service", "compose.yaml");
 

@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main as compose } from "../cli/compose";
 import { main as plan } from "../cli/plan";
 import { main as release } from "../cli/release";
-import { EXIT } from "../release/errors";
+import { EXIT } from "../cli/errors";
 import { resolveDigest } from "../release/registry";
-import { makeProjectRepo, tempDir } from "./gitRepos";
-import { PROJECT_DIR } from "./harness";
+import { makeProjectRepo, tempDir } from "./support/gitRepos";
+import { PROJECT_DIR } from "./support/harness";
 
 const REAL = (name: string) => fs.readFileSync(path.join(PROJECT_DIR, name), "utf8");
 const COMPOSE = path.join(PROJECT_DIR, "test", "fixtures", "compose", "tts-v2-service", "compose.yaml");

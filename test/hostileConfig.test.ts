@@ -5,8 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { buildModel, modelFromRaw } from "../model";
 import { StackConfigError, parseStackText, StackFileError } from "../stackConfig";
-import { goodConfig } from "./badConfigs";
-import { evaluate } from "./harness";
+import { goodConfig } from "./support/badConfigs";
+import { evaluate } from "./support/harness";
 
 function problemsOf(fn: () => unknown): string[] {
   try {

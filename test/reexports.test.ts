@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
 import { expect, it } from "vitest";
-import { PROJECT_DIR } from "./harness";
+import { PROJECT_DIR } from "./support/harness";
 
 const SKIP = new Set(["node_modules", "toolchain", "bin", ".git"]);
 

@@ -2,8 +2,8 @@
  * Secret values (registry token, secret env) reach the providers and containers only as Pulumi secrets.
  */
 import { expect, it } from "vitest";
-import { goodConfig } from "./badConfigs";
-import { evaluate, SECRET_SIG, SIG_KEY, T } from "./harness";
+import { goodConfig } from "./support/badConfigs";
+import { evaluate, SECRET_SIG, SIG_KEY, T } from "./support/harness";
 
 const isSecret = (v: unknown): v is { value: unknown } =>
   v !== null && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;

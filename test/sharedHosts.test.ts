@@ -8,8 +8,8 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { StackConfigError, readStackFile } from "../stackConfig";
 import { loadStackModel } from "../model";
-import { tempDir } from "./gitRepos";
-import { evaluate, PROJECT_DIR, T, type Registered } from "./harness";
+import { tempDir } from "./support/gitRepos";
+import { evaluate, PROJECT_DIR, T, type Registered } from "./support/harness";
 
 const REAL = (name: string) => fs.readFileSync(path.join(PROJECT_DIR, name), "utf8");
 

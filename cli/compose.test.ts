@@ -6,11 +6,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../cli/compose";
+import { main } from "./compose";
 import { parseStackText } from "../stackConfig";
-import { EXIT } from "../release/errors";
-import { tempDir } from "./gitRepos";
-import { PROJECT_DIR } from "./harness";
+import { EXIT } from "./errors";
+import { tempDir } from "../test/support/gitRepos";
+import { PROJECT_DIR } from "../test/support/harness";
 
 const FIXTURES = path.join(PROJECT_DIR, "test", "fixtures", "compose");
 const MIGRATE = [

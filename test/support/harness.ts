@@ -5,9 +5,9 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackFile, toEngineConfig, type RawConfig } from "../stackConfig";
+import { readStackFile, toEngineConfig, type RawConfig } from "../../stackConfig";
 
-export const PROJECT_DIR = path.resolve(__dirname, "..");
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
 export interface Registered {
   readonly type: string;
@@ -147,7 +147,7 @@ export async function evaluate(
   pulumi.runtime.setAllConfig(config, secretKeys);
   process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(secretKeys);
 
-  const { deploy } = await import("../program");
+  const { deploy } = await import("../../program");
   const services = deploy();
   const outputs: Evaluation["outputs"] = {};
   for (const [name, o] of Object.entries(services)) {

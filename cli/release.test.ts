@@ -6,10 +6,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main, type ReleaseDeps } from "../cli/release";
-import { EXIT } from "../release/errors";
-import { git, makeProjectRepo, makeSourceRepo, redirectGitUrl, type SourceRepo } from "./gitRepos";
-import { evaluate, PROJECT_DIR, T } from "./harness";
+import { main, type ReleaseDeps } from "./release";
+import { EXIT } from "./errors";
+import { git, makeProjectRepo, makeSourceRepo, redirectGitUrl, type SourceRepo } from "../test/support/gitRepos";
+import { evaluate, PROJECT_DIR, T } from "../test/support/harness";
 import { parseStackText } from "../stackConfig";
 
 const TTS_URL = "https://github.com/jim0237/TTS-V2-API-Server.git";
@@ -347,9 +347,9 @@ describe("release of a registry image", () => {
 
   it("reports a tag the registry does not have with exit code 3", async () => {
     const dir = makeProjectRepo(BOTH());
-    const { ReleaseError } = await import("../release/errors");
+    const { CliError } = await import("./errors");
     const r = await cli(dir, ["release", "prod", "tts", "sha-nope"], async () => {
-      throw new ReleaseError(EXIT.unresolved, "ghcr.io/jim0237/tts-v2-api-server:sha-nope does not exist in ghcr.io");
+      throw new CliError(EXIT.unresolved, "ghcr.io/jim0237/tts-v2-api-server:sha-nope does not exist in ghcr.io");
     });
     expect(r.code).toBe(EXIT.unresolved);
     expect(r.err).toBe("release: ghcr.io/jim0237/tts-v2-api-server:sha-nope does not exist in ghcr.io");

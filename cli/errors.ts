@@ -16,17 +16,13 @@ export const EXIT = {
   config: 5,
 } as const;
 
-export class ReleaseError extends Error {
+/** An error a CLI reports as its message alone, exiting with `exitCode` (one of EXIT). */
+export class CliError extends Error {
   constructor(
     readonly exitCode: number,
     message: string,
   ) {
     super(message);
-    this.name = "ReleaseError";
+    this.name = "CliError";
   }
-}
-
-/** What a remote that did not answer in time is reported with, and how to wait longer. */
-export function noAnswerWithin(remote: string, timeoutMs: number): string {
-  return `${remote} did not answer within ${Math.round(timeoutMs / 1000)} s (--timeout <seconds> to wait longer)`;
 }

@@ -6,8 +6,8 @@
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { git, tempDir } from "../test/gitRepos";
-import { PROJECT_DIR } from "../test/harness";
+import { git, tempDir } from "./gitRepos";
+import { PROJECT_DIR } from "./harness";
 
 export interface RunResult {
   readonly code: number;
