@@ -108,6 +108,7 @@ describe("endpointPort", () => {
   });
 });
 
+// Type-level: vitest runs these as no-ops; `npm run typecheck` (tsc over every .ts, run in CI) checks them.
 describe("GpuServiceArgs", () => {
   it("keeps the model's types: restart is a restart policy, not any string", () => {
     expectTypeOf<GpuServiceArgs["restart"]>().toEqualTypeOf<RestartPolicy>();

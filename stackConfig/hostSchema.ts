@@ -40,18 +40,14 @@ export const GpuInventorySchema = z
     });
   });
 
+/** A host, each field documented in fieldDocs.ts (the README's config reference is checked against it). */
 export const HostSchema = z.strictObject({
-  /** Docker host URI: unix:///var/run/docker.sock, ssh://user@host, tcp://host:2376. */
   dockerHost: z.string().regex(DOCKER_HOST_RE, {
     error: "must be a Docker host URI: unix:///var/run/docker.sock, ssh://user@host[:port] or tcp://host:port",
   }),
-  /** Address clients use to reach published ports; derived from dockerHost when absent. */
   address: z.string().min(1).optional(),
-  /** The host's NVIDIA GPUs: a count, or {count, devices: [{id, memoryGiB}]}; requests may not exceed them. */
   gpus: GpuInventorySchema.optional(),
-  /** Extra ssh options for ssh:// hosts, for example ["-o", "StrictHostKeyChecking=yes"]. */
   sshOpts: z.array(z.string()).optional(),
-  /** Registry credentials used to pull images on this host. */
   registryAuth: z.array(RegistryAuthSchema).optional(),
 });
 

@@ -78,8 +78,8 @@ export const HealthcheckSchema = z
     }
   });
 
-const ServiceFields = z.strictObject({
-  /** Name of the host (a key of `hosts`) the service runs on. */
+/** The fields of a service, each documented in fieldDocs.ts (the README's config reference is checked against it). */
+export const ServiceFields = z.strictObject({
   host: z.string().min(1),
   containerName: z
     .string()
@@ -91,10 +91,8 @@ const ServiceFields = z.strictObject({
   volumes: z.array(VolumeSchema).default([]),
   binds: z.array(BindSchema).default([]),
   env: z.record(EnvNameSchema, scalarValue).default({}),
-  /** Env name -> name of an entry in the `secrets` config key. */
   secretEnv: z.record(EnvNameSchema, z.string().min(1)).default({}),
   gpus: GpuSchema.optional(),
-  /** This service shares its GPUs with others: left out of the host's exclusive GPU accounting. */
   shareGpu: z.boolean().default(false),
   restart: z
     .enum(RESTART_POLICIES, { error: `must be one of ${RESTART_POLICIES.join(", ")}` })
@@ -102,26 +100,19 @@ const ServiceFields = z.strictObject({
   healthcheck: HealthcheckSchema.optional(),
   command: z.array(z.string()).optional(),
   user: z.string().min(1).optional(),
-  /** Replaces the image's ENTRYPOINT: a list, as Docker takes it. */
   entrypoint: z.array(z.string()).min(1, { error: "must list the program and its arguments" }).optional(),
-  /** Size of /dev/shm (PyTorch and NCCL with several GPUs need more than Docker's 64 MiB): 16g, 512m or bytes. */
   shmSize: shmSize.optional(),
-  /** CPU limit in CPUs (Docker's --cpus): 1.5 is at most one and a half CPUs' time; absent: no limit. */
   cpus: z
     .number({ error: "must be a number of CPUs such as 2 or 1.5" })
     .positive({ error: "must be a number of CPUs above 0, such as 2 or 1.5" })
     .optional(),
-  /** IPC namespace: host (NCCL across containers), shareable or private. */
   ipc: z.enum(IPC_MODES, { error: `must be one of ${IPC_MODES.join(", ")}` }).optional(),
-  /** Resource limits by name (memlock: -1, stack: 67108864, nofile: {soft, hard}), as NVIDIA's images document. */
   ulimits: z
     .partialRecord(z.enum(ULIMIT_NAMES, { error: `must be one of ${ULIMIT_NAMES.join(", ")}` }), ulimit)
     .optional(),
   labels: z.record(LabelKeySchema, scalarValue).default({}),
   scheme: z.enum(["http", "https"], { error: "must be http or https" }).default("http"),
-  /** The container port whose published host port is the service endpoint; default the first tcp port. */
   endpointPort: port("a container port listed in ports").optional(),
-  /** Seconds Docker waits after SIGTERM before it kills the container. */
   stopGraceSeconds: z.int().min(0).max(3600).default(30),
 });
 
