@@ -113,13 +113,100 @@ function refuseLocalEdits(file: string): void {
   if (why) throw new CliError(EXIT.refused, `${why} (file left unchanged)`);
 }
 
+/** The past release `--to` names: a number back from the current one (default 1), or a value. */
+function rollbackTarget(stack: string, service: string, current: string, entries: HistoryEntry[], to?: string) {
+  if (to === undefined || /^\d+$/.test(to)) {
+    const n = to === undefined ? 1 : Number(to);
+    // Entry 0 is the release committed now; n counts back from it.
+    const base = entries.length > 0 && entries[0].value === current ? 0 : -1;
+    const target = entries[base + n];
+    if (!target || n < 1) {
+      throw new CliError(
+        EXIT.unresolved,
+        `${stack}/${service} has no release ${n} back (history has ${entries.length})`,
+      );
+    }
+    return target;
+  }
+  const target = entries.find((e) => {
+    const r = e.release;
+    if (e.value === to) return true;
+    if (r.kind === "build") return r.ref !== undefined && to.length >= 7 && r.ref.startsWith(to);
+    return r.tag === to || r.digest === to;
+  });
+  if (!target) {
+    throw new CliError(
+      EXIT.unresolved,
+      `"${to}" is not a past release of ${stack}/${service}; see: npm run release -- history ${stack} ${service}`,
+    );
+  }
+  return target;
+}
+
+interface Io {
+  readonly out: (line: string) => void;
+  readonly dir: string;
+  readonly deps: ReleaseDeps;
+}
+
+async function releaseCommand(stack: string, service: string, value: string, timeout: string, io: Io) {
+  const seconds = Number(timeout);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new CliError(EXIT.usage, `--timeout takes a number of seconds (got "${timeout}")`);
+  }
+  const file = stackFilePath(io.dir, stack);
+  refuseLocalEdits(file);
+  const release = await resolveRelease(findService(load(file, stack).model, service), value, io.deps, seconds * 1000);
+  write(file, stack, service, release, io.deps);
+}
+
+function historyCommand(stack: string, service: string, json: boolean, io: Io): void {
+  const file = stackFilePath(io.dir, stack);
+  findService(load(file, stack).model, service);
+  const entries = releaseHistory(file, stack, service);
+  if (json) {
+    io.out(
+      JSON.stringify(
+        entries.map(({ release: _, ...e }) => e),
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  if (entries.length === 0) io.out(`no committed releases of ${stack}/${service} yet`);
+  entries.forEach((e, i) =>
+    io.out(`${String(i).padStart(2)}  ${e.commit.slice(0, 12)}  ${e.date}  ${e.author}  ${e.value}`),
+  );
+}
+
+function rollbackCommand(stack: string, service: string, to: string | undefined, io: Io): void {
+  const file = stackFilePath(io.dir, stack);
+  refuseLocalEdits(file);
+  const current = formatRelease(releaseOf(findService(load(file, stack).model, service)));
+  const target = rollbackTarget(stack, service, current, releaseHistory(file, stack, service), to);
+  write(file, stack, service, target.release, io.deps);
+}
+
+function statusCommand(stack: string, json: boolean, io: Io): void {
+  const { model } = load(stackFilePath(io.dir, stack), stack);
+  const rows = model.services.map((s) => ({
+    service: s.name,
+    source: s.image.kind === "registry" ? s.image.repository : s.image.context,
+    kind: s.image.kind === "registry" ? (s.image.track ? "pull (tracking)" : "pull") : "build",
+    release: formatRelease(releaseOf(s)),
+  }));
+  if (json) io.out(JSON.stringify(rows, null, 2));
+  else for (const r of rows) io.out(`${r.service.padEnd(12)} ${r.kind.padEnd(15)} ${r.source}  ${r.release}`);
+}
+
 export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<number> {
   const { program, out, err, dir } = cliProgram(
     "release",
     "Releases and rollbacks as one pinned value in Pulumi.<stack>.yaml",
     deps,
   );
-
+  const io: Io = { out, dir, deps };
   program
     .command("release")
     .description("resolve a tag, digest or git ref and pin it for a service")
@@ -131,101 +218,31 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
       "how long the registry or git remote may take to answer",
       String(DEFAULT_TIMEOUT_MS / 1000),
     )
-    .action(async (stack: string, service: string, value: string, opts: { timeout: string }) => {
-      const seconds = Number(opts.timeout);
-      if (!Number.isFinite(seconds) || seconds <= 0) {
-        throw new CliError(EXIT.usage, `--timeout takes a number of seconds (got "${opts.timeout}")`);
-      }
-      const file = stackFilePath(dir, stack);
-      refuseLocalEdits(file);
-      const release = await resolveRelease(findService(load(file, stack).model, service), value, deps, seconds * 1000);
-      write(file, stack, service, release, deps);
-    });
-
+    .action((stack: string, service: string, value: string, opts: { timeout: string }) =>
+      releaseCommand(stack, service, value, opts.timeout, io),
+    );
   program
     .command("history")
     .description("past releases of a service from the git history of its stack file, newest first")
     .argument("<stack>")
     .argument("<service>")
     .option("--json", "print JSON")
-    .action((stack: string, service: string, opts: { json?: boolean }) => {
-      const file = stackFilePath(dir, stack);
-      findService(load(file, stack).model, service);
-      const entries = releaseHistory(file, stack, service);
-      if (opts.json) {
-        out(
-          JSON.stringify(
-            entries.map(({ release: _, ...e }) => e),
-            null,
-            2,
-          ),
-        );
-        return;
-      }
-      if (entries.length === 0) out(`no committed releases of ${stack}/${service} yet`);
-      entries.forEach((e, i) =>
-        out(`${String(i).padStart(2)}  ${e.commit.slice(0, 12)}  ${e.date}  ${e.author}  ${e.value}`),
-      );
-    });
-
+    .action((stack: string, service: string, opts: { json?: boolean }) =>
+      historyCommand(stack, service, Boolean(opts.json), io),
+    );
   program
     .command("rollback")
     .description("write the previous release of a service (or the one given) back")
     .argument("<stack>")
     .argument("<service>")
     .option("--to <value|n>", "a past release, by value or by number in `history` (1 = the one before now)")
-    .action((stack: string, service: string, opts: { to?: string }) => {
-      const file = stackFilePath(dir, stack);
-      refuseLocalEdits(file);
-      const current = formatRelease(releaseOf(findService(load(file, stack).model, service)));
-      const entries = releaseHistory(file, stack, service);
-      let target: HistoryEntry | undefined;
-      if (opts.to === undefined || /^\d+$/.test(opts.to)) {
-        const n = opts.to === undefined ? 1 : Number(opts.to);
-        // Entry 0 is the release committed now; n counts back from it.
-        const base = entries.length > 0 && entries[0].value === current ? 0 : -1;
-        target = entries[base + n];
-        if (!target || n < 1) {
-          throw new CliError(
-            EXIT.unresolved,
-            `${stack}/${service} has no release ${n} back (history has ${entries.length})`,
-          );
-        }
-      } else {
-        const to = opts.to;
-        target = entries.find((e) => {
-          const r = e.release;
-          if (e.value === to) return true;
-          if (r.kind === "build") return r.ref !== undefined && to.length >= 7 && r.ref.startsWith(to);
-          return r.tag === to || r.digest === to;
-        });
-        if (!target) {
-          throw new CliError(
-            EXIT.unresolved,
-            `"${to}" is not a past release of ${stack}/${service}; see: npm run release -- history ${stack} ${service}`,
-          );
-        }
-      }
-      write(file, stack, service, target.release, deps);
-    });
-
+    .action((stack: string, service: string, opts: { to?: string }) => rollbackCommand(stack, service, opts.to, io));
   program
     .command("status")
     .description("what the stack file says each service runs")
     .argument("<stack>")
     .option("--json", "print JSON")
-    .action((stack: string, opts: { json?: boolean }) => {
-      const { model } = load(stackFilePath(dir, stack), stack);
-      const rows = model.services.map((s) => ({
-        service: s.name,
-        source: s.image.kind === "registry" ? s.image.repository : s.image.context,
-        kind: s.image.kind === "registry" ? (s.image.track ? "pull (tracking)" : "pull") : "build",
-        release: formatRelease(releaseOf(s)),
-      }));
-      if (opts.json) out(JSON.stringify(rows, null, 2));
-      else for (const r of rows) out(`${r.service.padEnd(12)} ${r.kind.padEnd(15)} ${r.source}  ${r.release}`);
-    });
-
+    .action((stack: string, opts: { json?: boolean }) => statusCommand(stack, Boolean(opts.json), io));
   return runCli(program, argv, err);
 }
 
