@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EXIT } from "./errors";
-import { buildModel } from "../model";
+import { labModel, NGINX } from "../test/support/models";
 import { main, planRows } from "./plan";
 
 describe("plan", () => {
@@ -43,38 +43,22 @@ describe("plan", () => {
 
 describe("plan rows", () => {
   it("writes an IPv6 host address in brackets, as Docker and compose do: [::]:8060, never :::8060", () => {
-    const model = buildModel(
-      {
-        hosts: { lab: { dockerHost: "unix:///var/run/docker.sock" } },
-        services: {
-          web: {
-            host: "lab",
-            image: { repository: "nginx", tag: "1.27" },
-            ports: [
-              { host: 8060, container: 80, hostIp: "::" },
-              { host: 8061, container: 81, hostIp: "::1" },
-              { host: 8062, container: 82, hostIp: "127.0.0.1" },
-              { host: 8063, container: 83 },
-            ],
-          },
-        },
+    const model = labModel({
+      web: {
+        image: NGINX,
+        ports: [
+          { host: 8060, container: 80, hostIp: "::" },
+          { host: 8061, container: 81, hostIp: "::1" },
+          { host: 8062, container: 82, hostIp: "127.0.0.1" },
+          { host: 8063, container: 83 },
+        ],
       },
-      { stack: "dev" },
-    );
+    });
     expect(planRows(model)[0].ports).toBe("[::]:8060->80/tcp [::1]:8061->81/tcp 127.0.0.1:8062->82/tcp 8063->83/tcp");
   });
 
   it("prints a CPU limit, and no row without one", () => {
-    const model = buildModel(
-      {
-        hosts: { lab: { dockerHost: "unix:///var/run/docker.sock" } },
-        services: {
-          tts: { host: "lab", image: { repository: "nginx", tag: "1.27" }, cpus: 1.5 },
-          stt: { host: "lab", image: { repository: "nginx", tag: "1.27" } },
-        },
-      },
-      { stack: "dev" },
-    );
+    const model = labModel({ tts: { image: NGINX, cpus: 1.5 }, stt: { image: NGINX } });
     const [stt, tts] = planRows(model);
     expect(tts.cpus).toBe("1.5");
     expect("cpus" in stt).toBe(false);
