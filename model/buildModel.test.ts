@@ -4,7 +4,6 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BAD_CASES, goodConfig } from "../test/support/badConfigs";
-import { addressOf, durationSeconds, formatPath } from "../formats";
 import { buildModel } from "./buildModel";
 import { StackConfigError, readStackFile, SECRET_PLACEHOLDER } from "../stackConfig";
 import { loadStackModel } from "./load";
@@ -200,27 +199,5 @@ describe("buildModel on bad config", () => {
 
   it("the good config itself passes", () => {
     expect(buildModel(goodConfig(), { stack: "prod" }).services).toHaveLength(2);
-  });
-});
-
-describe("helpers", () => {
-  it("formats key paths as people write them", () => {
-    expect(formatPath(["services", "stt", "ports", 0, "host"])).toBe("services.stt.ports[0].host");
-    expect(formatPath(["services", "tts", "env", "1BAD"])).toBe('services.tts.env["1BAD"]');
-    expect(formatPath([])).toBe("");
-  });
-
-  it("derives the client address from the Docker host URI", () => {
-    expect(addressOf("ssh://agnes@10.30.11.45")).toBe("10.30.11.45");
-    expect(addressOf("ssh://gpu.lan:2222")).toBe("gpu.lan");
-    expect(addressOf("tcp://[fd00::5]:2376")).toBe("[fd00::5]");
-    expect(addressOf("unix:///var/run/docker.sock")).toBe("localhost");
-  });
-
-  it("reads Docker durations", () => {
-    expect(durationSeconds("30s")).toBe(30);
-    expect(durationSeconds("1m30s")).toBe(90);
-    expect(durationSeconds("500ms")).toBe(0.5);
-    expect(durationSeconds("1h")).toBe(3600);
   });
 });
