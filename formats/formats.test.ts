@@ -24,4 +24,10 @@ describe("formats", () => {
     expect(durationSeconds("500ms")).toBe(0.5);
     expect(durationSeconds("1h")).toBe(3600);
   });
+
+  it("refuses what is not a whole duration instead of reading part of it: 10, abc, 1m30, 30 s", () => {
+    for (const text of ["10", "abc", "1m30", "30 s", ""]) {
+      expect(() => durationSeconds(text), text).toThrow(`"${text}" is not a duration such as 30s, 1m30s or 500ms`);
+    }
+  });
 });
