@@ -6,6 +6,7 @@ import type { ModelContext } from "./context";
 import { buildImageSpec, checkImagePins } from "./buildImage";
 import { ServiceSchema, type ServiceConfig } from "../stackConfig";
 import { durationSeconds, sizeBytes } from "../formats";
+import { definedOnly, type Complete, type EveryKey } from "./perKey";
 import { sortedRecord } from "./sorted";
 import type { GpuSpec, HealthcheckSpec, PortSpec, ServiceSpec, UlimitSpec } from "./types";
 
@@ -70,10 +71,43 @@ export function checkServiceInStack(ctx: ModelContext, name: string, raw: Record
   }
 }
 
-/** The spec of a service whose config parsed. */
+/**
+ * Which key of the spec each key of a service's config becomes: a key added to the schema is a type error here
+ * until it says which (or that it is not carried, and why).
+ */
+export const SPEC_KEY_OF = {
+  host: "host",
+  containerName: "containerName",
+  image: "image",
+  build: "image",
+  ports: "ports",
+  volumes: "volumes",
+  binds: "binds",
+  env: "env",
+  secretEnv: "secretEnv",
+  gpus: "gpus",
+  shareGpu: "shareGpu",
+  restart: "restart",
+  healthcheck: "healthcheck",
+  command: "command",
+  user: "user",
+  entrypoint: "entrypoint",
+  shmSize: "shmSizeBytes",
+  cpus: "cpus",
+  ipc: "ipc",
+  ulimits: "ulimits",
+  labels: "labels",
+  scheme: "scheme",
+  endpointPort: "endpoint",
+  stopGraceSeconds: "stopGraceSeconds",
+} as const satisfies EveryKey<ServiceConfig, keyof ServiceSpec>;
+
+/**
+ * The spec of a service whose config parsed. Every key of the spec is given (`undefined` where an optional one
+ * is unset, then left out), so a key added to ServiceSpec is a type error here until it is built.
+ */
 export function buildServiceSpec(ctx: ModelContext, name: string, service: ServiceConfig): ServiceSpec {
-  const endpoint = endpointOf(service.ports, service.endpointPort);
-  return {
+  const spec: Complete<ServiceSpec> = {
     name,
     host: service.host,
     containerName: service.containerName ?? `${name}-${ctx.stack}`,
@@ -83,20 +117,21 @@ export function buildServiceSpec(ctx: ModelContext, name: string, service: Servi
     binds: service.binds,
     env: sortedRecord(service.env),
     secretEnv: sortedRecord(service.secretEnv),
-    ...(service.gpus ? { gpus: gpuSpec(service.gpus) } : {}),
+    gpus: service.gpus ? gpuSpec(service.gpus) : undefined,
     shareGpu: service.shareGpu,
     restart: service.restart,
-    ...(service.healthcheck ? { healthcheck: healthcheckSpec(service.healthcheck) } : {}),
-    ...(service.command ? { command: service.command } : {}),
-    ...(service.user ? { user: service.user } : {}),
-    ...(service.entrypoint ? { entrypoint: service.entrypoint } : {}),
-    ...(service.shmSize !== undefined ? { shmSizeBytes: sizeBytes(service.shmSize)! } : {}),
-    ...(service.cpus !== undefined ? { cpus: service.cpus } : {}),
-    ...(service.ipc ? { ipc: service.ipc } : {}),
-    ...(service.ulimits && Object.keys(service.ulimits).length > 0 ? { ulimits: ulimitSpecs(service.ulimits) } : {}),
+    healthcheck: service.healthcheck ? healthcheckSpec(service.healthcheck) : undefined,
+    command: service.command || undefined,
+    user: service.user || undefined,
+    entrypoint: service.entrypoint || undefined,
+    shmSizeBytes: service.shmSize !== undefined ? sizeBytes(service.shmSize)! : undefined,
+    cpus: service.cpus,
+    ipc: service.ipc || undefined,
+    ulimits: service.ulimits && Object.keys(service.ulimits).length > 0 ? ulimitSpecs(service.ulimits) : undefined,
     labels: sortedRecord(service.labels),
     scheme: service.scheme,
-    ...(endpoint ? { endpoint } : {}),
+    endpoint: endpointOf(service.ports, service.endpointPort),
     stopGraceSeconds: service.stopGraceSeconds,
   };
+  return definedOnly(spec);
 }

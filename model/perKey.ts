@@ -58,3 +58,11 @@ export function notCarriedKeys<Spec, Out, Source>(
   }
   return out;
 }
+
+/** Every key of `T` given, optional ones possibly `undefined`: a literal of this type misses no key. */
+export type Complete<T> = { [Key in keyof Required<T>]: T[Key] | undefined };
+
+/** The object without its `undefined` entries, in the same order: a `Complete<T>` as the `T` it stands for. */
+export function definedOnly<T extends object>(complete: Complete<T>): T {
+  return Object.fromEntries(Object.entries(complete).filter(([, value]) => value !== undefined)) as T;
+}
