@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfigError } from "./config/problems";
+import { StackConfigError } from "./stackConfig";
 import { deploy, type ServiceOutputs } from "./program";
 
 /**

@@ -5,9 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DockerHost } from "./components/dockerHost";
 import { GpuService } from "./components/gpuService";
-import type { DeploymentModel } from "./config/specs";
-import { CONFIG_NAMESPACE } from "./config/schema";
-import { modelFromRaw, readRuntimeConfig } from "./config/stackConfig";
+import { type DeploymentModel, modelFromRaw } from "./model";
+import { CONFIG_NAMESPACE, readRuntimeConfig } from "./stackConfig";
 
 /** Stack outputs of one service (`pulumi stack output --json` gives `ServiceOutputValues` per service). */
 export interface ServiceOutputs {

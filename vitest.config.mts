@@ -1,16 +1,11 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
+// Every *.test.ts in the project (unit tests beside their code, cross-cutting ones in test/); the e2e has its own
+// config (e2e/vitest.config.mts, *.e2e.ts).
 export default defineConfig({
   test: {
-    include: [
-      "test/**/*.test.ts",
-      "components/**/*.test.ts",
-      "config/**/*.test.ts",
-      "cli/**/*.test.ts",
-      "release/**/*.test.ts",
-      "policy/**/*.test.ts",
-      "compose/**/*.test.ts",
-    ],
+    include: ["**/*.test.ts"],
+    exclude: [...configDefaults.exclude, "toolchain/**", "bin/**"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

@@ -6,8 +6,8 @@
 import { performance } from "node:perf_hooks";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { buildModel } from "../config/model";
-import { toEngineConfig } from "../config/stackConfig";
+import { buildModel } from "../model";
+import { toEngineConfig } from "../stackConfig";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,10,100,500").split(",").map(Number);
 /** Runs per size: many for the small sizes, whose times are a few milliseconds and noisy. */

@@ -2,9 +2,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
-import { StackConfigError } from "../config/problems";
-import { listStacks, StackFileError } from "../config/stackConfig";
-import { EXIT, ReleaseError } from "../release/errors";
+import { StackConfigError, StackFileError } from "../stackConfig";
+import { listStacks } from "../model";
+import { EXIT, CliError } from "./errors";
 import { checkStackName } from "./files";
 
 export interface CliDeps {
@@ -15,11 +15,11 @@ export interface CliDeps {
 }
 
 /** The path of a stack's file, or a usage error naming the stacks that exist. */
-export function stackFile(dir: string, stack: string): string {
+export function stackFilePath(dir: string, stack: string): string {
   checkStackName(stack);
   const file = path.join(dir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) {
-    throw new ReleaseError(
+    throw new CliError(
       EXIT.usage,
       `unknown stack "${stack}": no ${path.basename(file)}; stacks: ${listStacks(dir).join(", ") || "(none)"}`,
     );
@@ -43,19 +43,21 @@ export function cliProgram(
   return { program, out, err, dir: deps.projectDir ?? path.resolve(__dirname, "..") };
 }
 
-/** The exit code for what a CLI threw, after saying what went wrong (never a raw stack trace for bad input). */
-export function exitCodeFor(program: Command, error: unknown, err: (s: string) => void): number {
-  if (error instanceof ReleaseError) {
-    err(`${program.name()}: ${error.message}`);
-    return error.exitCode;
-  }
-  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help, or bad arguments
+/** The exit code for what a CLI threw and what to say (never a raw stack trace for bad input). */
+export function failureOf(error: unknown): { code: number; message?: string } {
+  if (error instanceof CliError) return { code: error.exitCode, message: error.message };
+  if (error instanceof CommanderError) return { code: error.exitCode === 0 ? EXIT.ok : EXIT.usage }; // commander said it
   if (error instanceof StackConfigError || error instanceof StackFileError) {
-    err(`${program.name()}: ${error.message}`);
-    return EXIT.usage;
+    return { code: EXIT.config, message: error.message };
   }
-  err(`${program.name()}: ${(error as Error).stack ?? error}`);
-  return EXIT.failure;
+  return { code: EXIT.failure, message: (error as Error).stack ?? String(error) };
+}
+
+/** The exit code for what a CLI threw, after saying what went wrong. */
+export function exitCodeFor(program: Command, error: unknown, err: (s: string) => void): number {
+  const { code, message } = failureOf(error);
+  if (message !== undefined) err(`${program.name()}: ${message}`);
+  return code;
 }
 
 /** Run a program and turn what it throws into the exit codes of `EXIT`. */

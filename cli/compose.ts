@@ -5,21 +5,21 @@
  *                  [--replace] [--import-file <path>]
  *   export-compose --stack <stack> [--out <dir>]
  *
- * Exit codes as the release CLI's (release/errors.ts): 2 bad input, 4 refused; nothing is written then.
+ * Exit codes: EXIT (cli/errors.ts), listed in the README; nothing is written on any error.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseDocument } from "yaml";
-import { StackConfigError } from "../config/problems";
-import { CONFIG_NAMESPACE } from "../config/schema";
-import { loadStackModel, parseStackYaml } from "../config/stackConfig";
+import { parseDocument, type Document } from "yaml";
+import { asPlainObject } from "../formats";
+import { CONFIG_NAMESPACE, parseStackYaml } from "../stackConfig";
+import { loadStackModel, type DeploymentModel } from "../model";
 import { adoptionCommands, findContainerId, importFile } from "../compose/adopt";
 import { exportCompose } from "../compose/export";
 import { ComposeError, importCompose } from "../compose/import";
-import { EXIT, ReleaseError } from "../release/errors";
-import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
+import { EXIT, CliError } from "./errors";
+import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
 import { writeAll, type PlannedWrite } from "./files";
-import { renderChecked } from "../release/stackFile";
+import { renderChecked } from "../stackEdit";
 
 export interface ComposeDeps extends CliDeps {
   /** Finds a running container's ID on a host (default: `docker -H <host> inspect`). */
@@ -28,21 +28,191 @@ export interface ComposeDeps extends CliDeps {
   readonly environment?: Readonly<Record<string, string | undefined>>;
 }
 
-const asMap = (value: unknown): Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+interface ImportOptions {
+  readonly stack: string;
+  readonly host?: string;
+  readonly rename?: string[];
+  readonly service?: string[];
+  readonly replace?: boolean;
+  readonly importFile?: string;
+  readonly profile?: string[];
+  readonly envFile?: string[];
+}
+
+interface Io {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+  readonly dir: string;
+  readonly deps: ComposeDeps;
+}
+
+type Imported = ReturnType<typeof importCompose>;
+
+/** The host the services go to: --host, or the stack's only one; a usage error naming the hosts otherwise. */
+function chooseHost(stack: string, hosts: readonly string[], asked: string | undefined): string {
+  const host = asked ?? (hosts.length === 1 ? hosts[0] : undefined);
+  if (!host || !hosts.includes(host)) {
+    throw new CliError(
+      EXIT.usage,
+      `say which host the services run on with --host; hosts in stack "${stack}": ${hosts.join(", ") || "(none: add one first)"}`,
+    );
+  }
+  return host;
+}
+
+function parseRenames(renames: readonly string[] = []): Record<string, string> {
+  const rename: Record<string, string> = {};
+  for (const r of renames) {
+    const [from, to] = r.split("=");
+    if (!from || !to) throw new CliError(EXIT.usage, `--rename takes from=to (got "${r}")`);
+    rename[from] = to;
+  }
+  return rename;
+}
 
 /** The `secrets` names a stack has or its services refer to: an import gives none of them to a new value. */
 function secretNamesOf(current: { config?: Record<string, unknown> } | null | undefined): string[] {
-  const services = Object.values(asMap(current?.config?.[`${CONFIG_NAMESPACE}:services`]));
+  const services = Object.values(asPlainObject(current?.config?.[`${CONFIG_NAMESPACE}:services`]));
   return [
-    ...Object.keys(asMap(current?.config?.[`${CONFIG_NAMESPACE}:secrets`])),
-    ...services.flatMap((service) => Object.values(asMap(asMap(service).secretEnv)).map(String)),
+    ...Object.keys(asPlainObject(current?.config?.[`${CONFIG_NAMESPACE}:secrets`])),
+    ...services.flatMap((service) => Object.values(asPlainObject(asPlainObject(service).secretEnv)).map(String)),
   ];
+}
+
+/** The compose file's services as stack config; a ComposeError is bad input, naming the file. */
+function readCompose(
+  composePath: string,
+  host: string,
+  takenSecretNames: string[],
+  opts: ImportOptions,
+  io: Io,
+): Imported {
+  try {
+    return importCompose(fs.readFileSync(composePath, "utf8"), {
+      composeDir: path.dirname(path.resolve(composePath)),
+      host,
+      rename: parseRenames(opts.rename),
+      environment: io.deps.environment ?? process.env,
+      ...(opts.service ? { only: opts.service } : {}),
+      takenSecretNames,
+      ...(opts.profile ? { profiles: opts.profile } : {}),
+      ...(opts.envFile ? { envFiles: opts.envFile } : {}),
+    });
+  } catch (e) {
+    if (e instanceof ComposeError) throw new CliError(EXIT.usage, `${composePath}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The services set into the stack file's document; one the stack has already is refused without --replace. */
+function mergeServices(doc: Document, imported: Imported, opts: ImportOptions): void {
+  const at = ["config", `${CONFIG_NAMESPACE}:services`];
+  if (!doc.hasIn(at)) doc.setIn(at, doc.createNode({}));
+  for (const [name, s] of Object.entries(imported.services)) {
+    if (doc.hasIn([...at, name]) && !opts.replace) {
+      throw new CliError(
+        EXIT.refused,
+        `stack "${opts.stack}" already has services.${name}; --replace to overwrite it, or --rename`,
+      );
+    }
+    doc.setIn([...at, name], doc.createNode(s.config));
+  }
+}
+
+/** The `pulumi import --file` document adopting the running containers (a warning for each not found). */
+function adoptionWrite(model: DeploymentModel, host: string, imported: Imported, file: string, io: Io): PlannedWrite {
+  const find = io.deps.findContainerId ?? findContainerId;
+  const ids = new Map<string, string>();
+  const dockerHost = model.hosts.find((h) => h.name === host)!.dockerHost;
+  for (const [name, s] of Object.entries(imported.services)) {
+    const id = find(dockerHost, [s.composeContainer, `${imported.project}_${s.composeName}_1`]);
+    if (id) ids.set(name, id);
+    else
+      io.err(
+        `warning: no running container ${s.composeContainer} on ${dockerHost}: services.${name} is not in the import file`,
+      );
+  }
+  return { path: file, text: `${JSON.stringify(importFile(model, ids), null, 2)}\n` };
+}
+
+/** What was written, skipped and left to do: the secrets to set, the adoption commands. */
+function reportImport(
+  file: string,
+  host: string,
+  model: DeploymentModel,
+  imported: Imported,
+  opts: ImportOptions,
+  io: Io,
+) {
+  for (const w of imported.warnings) io.err(`warning: ${w}`);
+  io.out(
+    `wrote services ${Object.keys(imported.services).join(", ")} into ${path.basename(file)} (compose project "${imported.project}")`,
+  );
+  for (const [name, profiles] of Object.entries(imported.skipped)) {
+    io.err(`skipped services.${name}: only in profiles ${profiles.join(", ")} (--profile to import it)`);
+  }
+  if (imported.secrets.length > 0) {
+    io.out("secret values were not written; set them (the stack refers to them) with:");
+    for (const secret of imported.secrets) {
+      io.out(
+        `  pulumi config set --stack ${opts.stack} --secret --path '${CONFIG_NAMESPACE}:secrets.${secret.name}' ` +
+          `<the value of ${secret.from}>`,
+      );
+    }
+  }
+  if (opts.importFile) {
+    io.out(`wrote ${opts.importFile}; to adopt the running containers, run:`);
+    for (const command of adoptionCommands(model, [host], opts.importFile)) io.out(`  ${command}`);
+  }
+}
+
+function importComposeCommand(composePath: string, opts: ImportOptions, io: Io): void {
+  if (!fs.existsSync(composePath)) throw new CliError(EXIT.usage, `no compose file at ${composePath}`);
+  const file = stackFilePath(io.dir, opts.stack);
+  const text = fs.readFileSync(file, "utf8");
+  // A file that is not YAML is a StackFileError: EXIT.config, naming the file and line (cli/common.ts).
+  const current = parseStackYaml(text, path.basename(file));
+  const doc = parseDocument(text);
+  const host = chooseHost(
+    opts.stack,
+    Object.keys(asPlainObject(current?.config?.[`${CONFIG_NAMESPACE}:hosts`])),
+    opts.host,
+  );
+  const imported = readCompose(composePath, host, secretNamesOf(current), opts, io);
+  mergeServices(doc, imported, opts);
+  const { text: next, model } = renderChecked(
+    doc,
+    opts.stack,
+    io.dir,
+    "the imported services would make the stack invalid; nothing written",
+    imported.secrets.map((secret) => secret.name),
+  );
+  const writes: PlannedWrite[] = [{ path: file, text: next, editsStackFile: true }];
+  if (opts.importFile) writes.push(adoptionWrite(model, host, imported, opts.importFile, io));
+  // Every output checked first, then each written whole: a refused import file leaves the stack file as it was.
+  writeAll(writes);
+  reportImport(file, host, model, imported, opts, io);
+}
+
+function exportComposeCommand(opts: { stack: string; out: string }, io: Io): void {
+  stackFilePath(io.dir, opts.stack);
+  const model = loadStackModel(opts.stack, io.dir);
+  const outStat = fs.lstatSync(opts.out, { throwIfNoEntry: false });
+  if (outStat && !outStat.isDirectory()) {
+    throw new CliError(EXIT.usage, `--out ${opts.out} is not a folder (it is an existing file); nothing written`);
+  }
+  if (!outStat) fs.mkdirSync(opts.out, { recursive: true });
+  const files = [...exportCompose(model)].map(([name, text]) => ({ path: path.join(opts.out, name), text }));
+  writeAll(files);
+  for (const written of files) io.out(written.path);
+  if (model.services.some((s) => Object.keys(s.secretEnv).length > 0)) {
+    io.err("warning: secret env values are not written; compose takes them from its environment (${NAME})");
+  }
 }
 
 export async function main(argv: string[], deps: ComposeDeps = {}): Promise<number> {
   const { program, out, err, dir } = cliProgram("compose", "Docker Compose files to stack config and back", deps);
-
+  const io: Io = { out, err, dir, deps };
   program
     .command("import-compose")
     .description("write the services of a compose file into Pulumi.<stack>.yaml")
@@ -55,144 +225,13 @@ export async function main(argv: string[], deps: ComposeDeps = {}): Promise<numb
     .option("--import-file <path>", "also write a `pulumi import --file` document adopting the running containers")
     .option("--profile <name...>", "also import the services of these compose profiles (as docker compose --profile)")
     .option("--env-file <path...>", "variables for interpolation instead of the .env beside the file (later files win)")
-    .action(
-      (
-        composePath: string,
-        opts: {
-          stack: string;
-          host?: string;
-          rename?: string[];
-          service?: string[];
-          replace?: boolean;
-          importFile?: string;
-          profile?: string[];
-          envFile?: string[];
-        },
-      ) => {
-        if (!fs.existsSync(composePath)) throw new ReleaseError(EXIT.usage, `no compose file at ${composePath}`);
-        const file = stackFile(dir, opts.stack);
-        const text = fs.readFileSync(file, "utf8");
-        // A file that is not YAML is a StackFileError: exit 2, naming the file and line (cli/common.ts).
-        const current = parseStackYaml(text, path.basename(file));
-        const doc = parseDocument(text);
-        const hosts = Object.keys(asMap(current?.config?.[`${CONFIG_NAMESPACE}:hosts`]));
-        const host = opts.host ?? (hosts.length === 1 ? hosts[0] : undefined);
-        if (!host || !hosts.includes(host)) {
-          throw new ReleaseError(
-            EXIT.usage,
-            `say which host the services run on with --host; hosts in stack "${opts.stack}": ${hosts.join(", ") || "(none: add one first)"}`,
-          );
-        }
-        const rename: Record<string, string> = {};
-        for (const r of opts.rename ?? []) {
-          const [from, to] = r.split("=");
-          if (!from || !to) throw new ReleaseError(EXIT.usage, `--rename takes from=to (got "${r}")`);
-          rename[from] = to;
-        }
-        let imported;
-        try {
-          imported = importCompose(fs.readFileSync(composePath, "utf8"), {
-            composeDir: path.dirname(path.resolve(composePath)),
-            host,
-            rename,
-            environment: deps.environment ?? process.env,
-            ...(opts.service ? { only: opts.service } : {}),
-            takenSecretNames: secretNamesOf(current),
-            ...(opts.profile ? { profiles: opts.profile } : {}),
-            ...(opts.envFile ? { envFiles: opts.envFile } : {}),
-          });
-        } catch (e) {
-          if (e instanceof ComposeError) throw new ReleaseError(EXIT.usage, `${composePath}: ${e.message}`);
-          throw e;
-        }
-        const path_ = ["config", `${CONFIG_NAMESPACE}:services`];
-        if (!doc.hasIn(path_)) doc.setIn(path_, doc.createNode({}));
-        for (const [name, s] of Object.entries(imported.services)) {
-          if (doc.hasIn([...path_, name]) && !opts.replace) {
-            throw new ReleaseError(
-              EXIT.refused,
-              `stack "${opts.stack}" already has services.${name}; --replace to overwrite it, or --rename`,
-            );
-          }
-          doc.setIn([...path_, name], doc.createNode(s.config));
-        }
-        const { text: next, model } = renderChecked(
-          doc,
-          opts.stack,
-          dir,
-          "the imported services would make the stack invalid; nothing written",
-          imported.secrets.map((secret) => secret.name),
-        );
-        const writes: PlannedWrite[] = [{ path: file, text: next, editsStackFile: true }];
-        if (opts.importFile) {
-          const find = deps.findContainerId ?? findContainerId;
-          const ids = new Map<string, string>();
-          const dockerHost = model.hosts.find((h) => h.name === host)!.dockerHost;
-          for (const [name, s] of Object.entries(imported.services)) {
-            const id = find(dockerHost, [s.composeContainer, `${imported.project}_${s.composeName}_1`]);
-            if (id) ids.set(name, id);
-            else
-              err(
-                `warning: no running container ${s.composeContainer} on ${dockerHost}: services.${name} is not in the import file`,
-              );
-          }
-          writes.push({ path: opts.importFile, text: `${JSON.stringify(importFile(model, ids), null, 2)}\n` });
-        }
-        // Every output checked first, then each written whole: a refused import file leaves the stack file as it was.
-        writeAll(writes);
-        for (const w of imported.warnings) err(`warning: ${w}`);
-        out(
-          `wrote services ${Object.keys(imported.services).join(", ")} into ${path.basename(file)} (compose project "${imported.project}")`,
-        );
-        for (const [name, profiles] of Object.entries(imported.skipped)) {
-          err(`skipped services.${name}: only in profiles ${profiles.join(", ")} (--profile to import it)`);
-        }
-        if (imported.secrets.length > 0) {
-          out("secret values were not written; set them (the stack refers to them) with:");
-          for (const secret of imported.secrets) {
-            out(
-              `  pulumi config set --stack ${opts.stack} --secret --path '${CONFIG_NAMESPACE}:secrets.${secret.name}' ` +
-                `<the value of ${secret.from}>`,
-            );
-          }
-        }
-        if (opts.importFile) {
-          out(`wrote ${opts.importFile}; to adopt the running containers, run:`);
-          for (const command of adoptionCommands(model, [host], opts.importFile)) out(`  ${command}`);
-        }
-      },
-    );
-
+    .action((composePath: string, opts: ImportOptions) => importComposeCommand(composePath, opts, io));
   program
     .command("export-compose")
     .description("write one compose file per host of a stack")
     .requiredOption("--stack <stack>", "stack to export")
     .option("--out <dir>", "folder for the files", "compose-export")
-    .action((opts: { stack: string; out: string }) => {
-      stackFile(dir, opts.stack);
-      let model;
-      try {
-        model = loadStackModel(opts.stack, dir);
-      } catch (e) {
-        if (e instanceof StackConfigError) throw new ReleaseError(EXIT.refused, e.message);
-        throw e;
-      }
-      const outStat = fs.lstatSync(opts.out, { throwIfNoEntry: false });
-      if (outStat && !outStat.isDirectory()) {
-        throw new ReleaseError(
-          EXIT.usage,
-          `--out ${opts.out} is not a folder (it is an existing file); nothing written`,
-        );
-      }
-      if (!outStat) fs.mkdirSync(opts.out, { recursive: true });
-      const files = [...exportCompose(model)].map(([name, text]) => ({ path: path.join(opts.out, name), text }));
-      writeAll(files);
-      for (const written of files) out(written.path);
-      if (model.services.some((s) => Object.keys(s.secretEnv).length > 0)) {
-        err("warning: secret env values are not written; compose takes them from its environment (${NAME})");
-      }
-    });
-
+    .action((opts: { stack: string; out: string }) => exportComposeCommand(opts, io));
   return runCli(program, argv, err);
 }
 

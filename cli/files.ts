@@ -6,14 +6,14 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { EXIT, ReleaseError } from "../release/errors";
+import { EXIT, CliError } from "./errors";
 
 /** Stack names as Pulumi allows them in a file name: letters, digits, `_`, `.`, `-`; not starting with a dot. */
 export const STACK_NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$/;
 
 export function checkStackName(stack: string): void {
   if (!STACK_NAME_RE.test(stack)) {
-    throw new ReleaseError(
+    throw new CliError(
       EXIT.usage,
       `${JSON.stringify(stack)} is not a stack name: letters, digits, _ . - (at most 100, not starting with a dot)`,
     );
@@ -71,10 +71,10 @@ export function writeAll(writes: readonly PlannedWrite[]): void {
   const seen = new Set<string>();
   for (const write of writes) {
     const resolved = path.resolve(write.path);
-    if (seen.has(resolved)) throw new ReleaseError(EXIT.usage, `${write.path} would be written twice`);
+    if (seen.has(resolved)) throw new CliError(EXIT.usage, `${write.path} would be written twice`);
     seen.add(resolved);
     const refused = refusal(write);
-    if (refused) throw new ReleaseError(refused.code, `${refused.message}; nothing written`);
+    if (refused) throw new CliError(refused.code, `${refused.message}; nothing written`);
   }
   for (const write of writes) writeWhole(write.path, write.text);
 }

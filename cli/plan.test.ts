@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { main } from "./plan";
+import { EXIT } from "./errors";
+import { labModel, NGINX } from "../test/support/models";
+import { main, planRows } from "./plan";
 
 describe("plan", () => {
   afterEach(() => vi.restoreAllMocks());
@@ -32,9 +34,33 @@ describe("plan", () => {
     expect(plans[1].services.map((s: { ports: string }) => s.ports)).toEqual(["8056->8000/tcp"]);
   });
 
-  it("fails with exit code 1 and names the stacks that exist for an unknown stack", () => {
+  it("fails with EXIT.usage and names the stacks that exist for an unknown stack", () => {
     const { code, err } = capture(["--stack", "staging"]);
-    expect(code).toBe(1);
-    expect(err).toBe('Stack "staging" has no Pulumi.staging.yaml; stacks here: prod, test');
+    expect(code).toBe(EXIT.usage);
+    expect(err).toBe('plan: unknown stack "staging": no Pulumi.staging.yaml; stacks: prod, test');
+  });
+});
+
+describe("plan rows", () => {
+  it("writes an IPv6 host address in brackets, as Docker and compose do: [::]:8060, never :::8060", () => {
+    const model = labModel({
+      web: {
+        image: NGINX,
+        ports: [
+          { host: 8060, container: 80, hostIp: "::" },
+          { host: 8061, container: 81, hostIp: "::1" },
+          { host: 8062, container: 82, hostIp: "127.0.0.1" },
+          { host: 8063, container: 83 },
+        ],
+      },
+    });
+    expect(planRows(model)[0].ports).toBe("[::]:8060->80/tcp [::1]:8061->81/tcp 127.0.0.1:8062->82/tcp 8063->83/tcp");
+  });
+
+  it("prints a CPU limit, and no row without one", () => {
+    const model = labModel({ tts: { image: NGINX, cpus: 1.5 }, stt: { image: NGINX } });
+    const [stt, tts] = planRows(model);
+    expect(tts.cpus).toBe("1.5");
+    expect("cpus" in stt).toBe(false);
   });
 });

@@ -2,40 +2,75 @@
  * `npm run plan -- [--stack <stack>] [--json]`: the desired state of a stack, read from its Pulumi.<stack>.yaml
  * through the same validated model the Pulumi program uses. Needs no Pulumi CLI, no credentials, no Docker.
  */
-import { MIB, type DeploymentModel, type ServiceSpec } from "../config/specs";
-import { loadStackModel } from "../config/stackConfig";
-import { EXIT } from "../release/errors";
-import { cliProgram, runCliSync, type CliDeps } from "./common";
+import { addressForPort, MIB } from "../formats";
+import {
+  type DeploymentModel,
+  type ServiceSpec,
+  carriedWith,
+  carry,
+  notCarried,
+  type PerKey,
+  loadStackModel,
+} from "../model";
+import { EXIT } from "./errors";
+import { cliProgram, failureOf, runCliSync, stackFilePath, type CliDeps } from "./common";
 
 function imageOf(s: ServiceSpec): string {
   return s.image.kind === "registry" ? `pull ${s.image.ref}` : `build ${s.image.location}`;
 }
 
-/** One row per service, in the order of the model. */
-export function planRows(model: DeploymentModel): Record<string, string>[] {
-  return model.services.map((s) => ({
-    service: s.name,
-    host: s.host,
-    container: s.containerName,
-    image: imageOf(s),
+type Row = Readonly<Record<string, string>>;
+
+const NOT_PLACEMENT = "the plan shows where a service runs and what it takes of the host, not how it is configured";
+
+/** The plan's columns, per key of the spec, in the order they are printed. */
+export const PLAN_COLUMNS = {
+  name: (s) => ({ service: s.name }),
+  host: (s) => ({ host: s.host }),
+  containerName: (s) => ({ container: s.containerName }),
+  image: (s) => ({ image: imageOf(s) }),
+  ports: (s) => ({
     ports: s.ports
-      .map((p) => `${p.hostIp === "0.0.0.0" ? "" : `${p.hostIp}:`}${p.host}->${p.container}/${p.protocol}`)
+      .map(
+        (p) => `${p.hostIp === "0.0.0.0" ? "" : `${addressForPort(p.hostIp)}:`}${p.host}->${p.container}/${p.protocol}`,
+      )
       .join(" "),
+  }),
+  gpus: (s) => ({
     gpus: s.gpus ? (s.gpus.deviceIds ? `devices ${s.gpus.deviceIds.join(",")}` : String(s.gpus.count)) : "-",
+  }),
+  volumes: (s) => ({
     volumes: s.volumes.map((v) => `${v.name}:${v.target}${v.external ? " (external)" : ""}`).join(" ") || "-",
-    binds: s.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ":ro" : ""}`).join(" ") || "-",
-    healthcheck: s.healthcheck ? s.healthcheck.test.join(" ") : "-",
-    ...(s.entrypoint ? { entrypoint: s.entrypoint.join(" ") } : {}),
-    ...(s.shmSizeBytes !== undefined ? { shm: `${s.shmSizeBytes / MIB}m` } : {}),
-    ...(s.ipc ? { ipc: s.ipc } : {}),
-    ...(s.ulimits
+  }),
+  binds: (s) => ({ binds: s.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ":ro" : ""}`).join(" ") || "-" }),
+  healthcheck: (s) => ({ healthcheck: s.healthcheck ? s.healthcheck.test.join(" ") : "-" }),
+  entrypoint: (s): Row => (s.entrypoint ? { entrypoint: s.entrypoint.join(" ") } : {}),
+  shmSizeBytes: (s): Row => (s.shmSizeBytes !== undefined ? { shm: `${s.shmSizeBytes / MIB}m` } : {}),
+  ipc: (s): Row => (s.ipc ? { ipc: s.ipc } : {}),
+  cpus: (s): Row => (s.cpus !== undefined ? { cpus: String(s.cpus) } : {}),
+  ulimits: (s): Row =>
+    s.ulimits
       ? {
           ulimits: Object.entries(s.ulimits)
             .map(([name, l]) => `${name}=${l.soft === l.hard ? l.soft : `${l.soft}:${l.hard}`}`)
             .join(" "),
         }
-      : {}),
-  }));
+      : {},
+  env: notCarried(`${NOT_PLACEMENT}; export-compose writes it`),
+  secretEnv: notCarried(`${NOT_PLACEMENT}; export-compose writes the names`),
+  shareGpu: notCarried("a rule of the GPU accounting, which buildModel has checked; the gpus column shows the request"),
+  restart: notCarried(NOT_PLACEMENT),
+  command: notCarried(NOT_PLACEMENT),
+  user: notCarried(NOT_PLACEMENT),
+  labels: notCarried(NOT_PLACEMENT),
+  scheme: notCarried("the endpoint URL is a stack output (pulumi stack output, npm run summary)"),
+  endpoint: carriedWith("ports"),
+  stopGraceSeconds: notCarried(NOT_PLACEMENT),
+} satisfies PerKey<ServiceSpec, Row>;
+
+/** One row per service, in the order of the model. */
+export function planRows(model: DeploymentModel): Record<string, string>[] {
+  return model.services.map((s) => Object.assign({}, ...carry(PLAN_COLUMNS, s)));
 }
 
 export function renderPlan(model: DeploymentModel): string {
@@ -54,7 +89,7 @@ export function main(argv: string[], deps: CliDeps = {}): number {
     "Print the desired state of stacks from their Pulumi.<stack>.yaml (no Pulumi CLI needed)",
     deps,
   );
-  let failed = false;
+  const failures: number[] = [];
   program
     .option("--stack <stack...>", "stacks to print", ["prod", "test"])
     .option("--json", "print JSON for scripts")
@@ -62,10 +97,13 @@ export function main(argv: string[], deps: CliDeps = {}): number {
       const models: DeploymentModel[] = [];
       for (const stack of opts.stack) {
         try {
+          stackFilePath(dir, stack);
           models.push(loadStackModel(stack, dir));
         } catch (error) {
-          failed = true;
-          err((error as Error).message);
+          // The other stacks are still printed; the exit code is the first failure's.
+          const failure = failureOf(error);
+          failures.push(failure.code);
+          err(`plan: ${failure.message}`);
         }
       }
       if (opts.json)
@@ -79,7 +117,7 @@ export function main(argv: string[], deps: CliDeps = {}): number {
       else out(models.map(renderPlan).join("\n\n"));
     });
   const code = runCliSync(program, argv, err);
-  return code === EXIT.ok && failed ? EXIT.failure : code;
+  return code === EXIT.ok && failures.length > 0 ? failures[0] : code;
 }
 
 if (require.main === module) process.exitCode = main(process.argv.slice(2));

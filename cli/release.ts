@@ -6,20 +6,20 @@
  *   rollback <stack> <service> [--to <value|n>]       write the previous (or the chosen) release back
  *   status   <stack>                                  what config says each service runs
  *
- * Then `pulumi up --stack <stack>` deploys it. Exit codes: see release/errors.ts (EXIT).
+ * Then `pulumi up --stack <stack>` deploys it. Exit codes: EXIT (cli/errors.ts), listed in the README.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { StackConfigError } from "../config/problems";
-import type { DeploymentModel, ServiceSpec } from "../config/specs";
-import { DIGEST_RE, GIT_REF_RE, TAG_PATTERN } from "../config/schema";
-import { EXIT, ReleaseError } from "../release/errors";
-import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
+import type { DeploymentModel, ServiceSpec } from "../model";
+import { DIGEST_RE, GIT_REF_RE, TAG_RE } from "../formats";
+import { EXIT, CliError } from "./errors";
+import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
 import { writeAll } from "./files";
 import { fileHistory, localEditsRefusal, resolveRef } from "../release/git";
 import { credentialsFrom } from "../release/credentials";
 import { DEFAULT_TIMEOUT_MS, locate, resolveDigest } from "../release/registry";
-import { findService, formatRelease, modelOf, releaseOf, withRelease, type Release } from "../release/stackFile";
+import { findService, formatRelease, releaseOf, withRelease, type Release } from "../release/releases";
+import { modelOf } from "../stackEdit";
 
 export interface ReleaseDeps extends CliDeps {
   readonly resolveDigest?: typeof resolveDigest;
@@ -36,12 +36,7 @@ export interface HistoryEntry {
 
 function load(file: string, stack: string): { text: string; model: DeploymentModel } {
   const text = fs.readFileSync(file, "utf8");
-  try {
-    return { text, model: modelOf(text, stack, path.dirname(file)) };
-  } catch (e) {
-    if (e instanceof StackConfigError) throw new ReleaseError(EXIT.refused, e.message);
-    throw e;
-  }
+  return { text, model: modelOf(text, stack, path.dirname(file)) };
 }
 
 /** Past releases of a service, newest first: one entry per commit that changed its release. */
@@ -72,12 +67,12 @@ async function resolveRelease(
   const image = service.image;
   if (image.kind === "build") {
     if (image.contextKind !== "git") {
-      throw new ReleaseError(
+      throw new CliError(
         EXIT.usage,
         `services.${service.name} builds from a local folder (${image.context}); only git builds have releases`,
       );
     }
-    if (!GIT_REF_RE.test(value)) throw new ReleaseError(EXIT.usage, `"${value}" is not a git branch, tag or commit`);
+    if (!GIT_REF_RE.test(value)) throw new CliError(EXIT.usage, `"${value}" is not a git branch, tag or commit`);
     return { kind: "build", ref: resolveRef(image.context, value, timeoutMs) };
   }
   const env = deps.env ?? process.env;
@@ -87,10 +82,10 @@ async function resolveRelease(
   const tag = at >= 0 ? value.slice(0, at) : DIGEST_RE.test(value) ? undefined : value;
   const digest = at >= 0 ? value.slice(at + 1) : DIGEST_RE.test(value) ? value : undefined;
   if (digest !== undefined && !DIGEST_RE.test(digest)) {
-    throw new ReleaseError(EXIT.usage, `"${digest}" is not a digest: sha256: followed by 64 lowercase hex digits`);
+    throw new CliError(EXIT.usage, `"${digest}" is not a digest: sha256: followed by 64 lowercase hex digits`);
   }
-  if (tag !== undefined && !TAG_PATTERN.test(tag)) {
-    throw new ReleaseError(EXIT.usage, `"${tag}" is not a Docker tag (letters, digits, _ . -, at most 128)`);
+  if (tag !== undefined && !TAG_RE.test(tag)) {
+    throw new CliError(EXIT.usage, `"${tag}" is not a Docker tag (letters, digits, _ . -, at most 128)`);
   }
   // A digest is checked to exist; a tag is resolved to the digest it points at now.
   const pinned = await resolve(image.repository, digest ?? tag!, { credentialsFor, timeoutMs });
@@ -115,7 +110,94 @@ function write(file: string, stack: string, service: string, release: Release, d
 
 function refuseLocalEdits(file: string): void {
   const why = localEditsRefusal(file);
-  if (why) throw new ReleaseError(EXIT.refused, `${why} (file left unchanged)`);
+  if (why) throw new CliError(EXIT.refused, `${why} (file left unchanged)`);
+}
+
+/** The past release `--to` names: a number back from the current one (default 1), or a value. */
+function rollbackTarget(stack: string, service: string, current: string, entries: HistoryEntry[], to?: string) {
+  if (to === undefined || /^\d+$/.test(to)) {
+    const n = to === undefined ? 1 : Number(to);
+    // Entry 0 is the release committed now; n counts back from it.
+    const base = entries.length > 0 && entries[0].value === current ? 0 : -1;
+    const target = entries[base + n];
+    if (!target || n < 1) {
+      throw new CliError(
+        EXIT.unresolved,
+        `${stack}/${service} has no release ${n} back (history has ${entries.length})`,
+      );
+    }
+    return target;
+  }
+  const target = entries.find((e) => {
+    const r = e.release;
+    if (e.value === to) return true;
+    if (r.kind === "build") return r.ref !== undefined && to.length >= 7 && r.ref.startsWith(to);
+    return r.tag === to || r.digest === to;
+  });
+  if (!target) {
+    throw new CliError(
+      EXIT.unresolved,
+      `"${to}" is not a past release of ${stack}/${service}; see: npm run release -- history ${stack} ${service}`,
+    );
+  }
+  return target;
+}
+
+interface Io {
+  readonly out: (line: string) => void;
+  readonly dir: string;
+  readonly deps: ReleaseDeps;
+}
+
+async function releaseCommand(stack: string, service: string, value: string, timeout: string, io: Io) {
+  const seconds = Number(timeout);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new CliError(EXIT.usage, `--timeout takes a number of seconds (got "${timeout}")`);
+  }
+  const file = stackFilePath(io.dir, stack);
+  refuseLocalEdits(file);
+  const release = await resolveRelease(findService(load(file, stack).model, service), value, io.deps, seconds * 1000);
+  write(file, stack, service, release, io.deps);
+}
+
+function historyCommand(stack: string, service: string, json: boolean, io: Io): void {
+  const file = stackFilePath(io.dir, stack);
+  findService(load(file, stack).model, service);
+  const entries = releaseHistory(file, stack, service);
+  if (json) {
+    io.out(
+      JSON.stringify(
+        entries.map(({ release: _, ...e }) => e),
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  if (entries.length === 0) io.out(`no committed releases of ${stack}/${service} yet`);
+  entries.forEach((e, i) =>
+    io.out(`${String(i).padStart(2)}  ${e.commit.slice(0, 12)}  ${e.date}  ${e.author}  ${e.value}`),
+  );
+}
+
+function rollbackCommand(stack: string, service: string, to: string | undefined, io: Io): void {
+  const file = stackFilePath(io.dir, stack);
+  refuseLocalEdits(file);
+  const current = formatRelease(releaseOf(findService(load(file, stack).model, service)));
+  const target = rollbackTarget(stack, service, current, releaseHistory(file, stack, service), to);
+  write(file, stack, service, target.release, io.deps);
+}
+
+function statusCommand(stack: string, json: boolean, io: Io): void {
+  const { model } = load(stackFilePath(io.dir, stack), stack);
+  const rows = model.services.map((s) => ({
+    service: s.name,
+    source: s.image.kind === "registry" ? s.image.repository : s.image.context,
+    kind: s.image.kind === "registry" ? (s.image.track ? "pull (tracking)" : "pull") : "build",
+    release: formatRelease(releaseOf(s)),
+  }));
+  if (json) io.out(JSON.stringify(rows, null, 2));
+  else for (const r of rows) io.out(`${r.service.padEnd(12)} ${r.kind.padEnd(15)} ${r.source}  ${r.release}`);
 }
 
 export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<number> {
@@ -124,7 +206,7 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
     "Releases and rollbacks as one pinned value in Pulumi.<stack>.yaml",
     deps,
   );
-
+  const io: Io = { out, dir, deps };
   program
     .command("release")
     .description("resolve a tag, digest or git ref and pin it for a service")
@@ -136,101 +218,31 @@ export async function main(argv: string[], deps: ReleaseDeps = {}): Promise<numb
       "how long the registry or git remote may take to answer",
       String(DEFAULT_TIMEOUT_MS / 1000),
     )
-    .action(async (stack: string, service: string, value: string, opts: { timeout: string }) => {
-      const seconds = Number(opts.timeout);
-      if (!Number.isFinite(seconds) || seconds <= 0) {
-        throw new ReleaseError(EXIT.usage, `--timeout takes a number of seconds (got "${opts.timeout}")`);
-      }
-      const file = stackFile(dir, stack);
-      refuseLocalEdits(file);
-      const release = await resolveRelease(findService(load(file, stack).model, service), value, deps, seconds * 1000);
-      write(file, stack, service, release, deps);
-    });
-
+    .action((stack: string, service: string, value: string, opts: { timeout: string }) =>
+      releaseCommand(stack, service, value, opts.timeout, io),
+    );
   program
     .command("history")
     .description("past releases of a service from the git history of its stack file, newest first")
     .argument("<stack>")
     .argument("<service>")
     .option("--json", "print JSON")
-    .action((stack: string, service: string, opts: { json?: boolean }) => {
-      const file = stackFile(dir, stack);
-      findService(load(file, stack).model, service);
-      const entries = releaseHistory(file, stack, service);
-      if (opts.json) {
-        out(
-          JSON.stringify(
-            entries.map(({ release: _, ...e }) => e),
-            null,
-            2,
-          ),
-        );
-        return;
-      }
-      if (entries.length === 0) out(`no committed releases of ${stack}/${service} yet`);
-      entries.forEach((e, i) =>
-        out(`${String(i).padStart(2)}  ${e.commit.slice(0, 12)}  ${e.date}  ${e.author}  ${e.value}`),
-      );
-    });
-
+    .action((stack: string, service: string, opts: { json?: boolean }) =>
+      historyCommand(stack, service, Boolean(opts.json), io),
+    );
   program
     .command("rollback")
     .description("write the previous release of a service (or the one given) back")
     .argument("<stack>")
     .argument("<service>")
     .option("--to <value|n>", "a past release, by value or by number in `history` (1 = the one before now)")
-    .action((stack: string, service: string, opts: { to?: string }) => {
-      const file = stackFile(dir, stack);
-      refuseLocalEdits(file);
-      const current = formatRelease(releaseOf(findService(load(file, stack).model, service)));
-      const entries = releaseHistory(file, stack, service);
-      let target: HistoryEntry | undefined;
-      if (opts.to === undefined || /^\d+$/.test(opts.to)) {
-        const n = opts.to === undefined ? 1 : Number(opts.to);
-        // Entry 0 is the release committed now; n counts back from it.
-        const base = entries.length > 0 && entries[0].value === current ? 0 : -1;
-        target = entries[base + n];
-        if (!target || n < 1) {
-          throw new ReleaseError(
-            EXIT.unresolved,
-            `${stack}/${service} has no release ${n} back (history has ${entries.length})`,
-          );
-        }
-      } else {
-        const to = opts.to;
-        target = entries.find((e) => {
-          const r = e.release;
-          if (e.value === to) return true;
-          if (r.kind === "build") return to.length >= 7 && r.ref.startsWith(to);
-          return r.tag === to || r.digest === to;
-        });
-        if (!target) {
-          throw new ReleaseError(
-            EXIT.unresolved,
-            `"${to}" is not a past release of ${stack}/${service}; see: npm run release -- history ${stack} ${service}`,
-          );
-        }
-      }
-      write(file, stack, service, target.release, deps);
-    });
-
+    .action((stack: string, service: string, opts: { to?: string }) => rollbackCommand(stack, service, opts.to, io));
   program
     .command("status")
     .description("what the stack file says each service runs")
     .argument("<stack>")
     .option("--json", "print JSON")
-    .action((stack: string, opts: { json?: boolean }) => {
-      const { model } = load(stackFile(dir, stack), stack);
-      const rows = model.services.map((s) => ({
-        service: s.name,
-        source: s.image.kind === "registry" ? s.image.repository : s.image.context,
-        kind: s.image.kind === "registry" ? (s.image.track ? "pull (tracking)" : "pull") : "build",
-        release: formatRelease(releaseOf(s)),
-      }));
-      if (opts.json) out(JSON.stringify(rows, null, 2));
-      else for (const r of rows) out(`${r.service.padEnd(12)} ${r.kind.padEnd(15)} ${r.source}  ${r.release}`);
-    });
-
+    .action((stack: string, opts: { json?: boolean }) => statusCommand(stack, Boolean(opts.json), io));
   return runCli(program, argv, err);
 }
 

@@ -70,15 +70,17 @@ describe("container inputs", () => {
     expect(endpointUrl("http", undefined, "gpu")).toBeUndefined();
   });
 
-  it("renders entrypoint, /dev/shm in MiB (as the docker provider takes it), ipc and ulimits, and nothing unset", () => {
+  it("renders entrypoint, /dev/shm in MiB (as the docker provider takes it), ipc, ulimits and cpus, and nothing unset", () => {
     expect(
       runtimeArgs({
+        cpus: 1.5,
         entrypoint: ["python3", "-m", "vllm.entrypoints.openai.api_server"],
         shmSizeBytes: 16 * 2 ** 30,
         ipc: "host",
         ulimits: { memlock: { soft: -1, hard: -1 }, stack: { soft: 67108864, hard: 67108864 } },
       }),
     ).toEqual({
+      cpus: "1.5",
       entrypoints: ["python3", "-m", "vllm.entrypoints.openai.api_server"],
       shmSize: 16384,
       ipcMode: "host",

@@ -1,19 +1,23 @@
 /**
- * The inputs of a service's `docker.Container` that are pure functions of its spec: ports, GPU device
- * requests, healthcheck, env and labels, and the endpoint URL. No resources are created here.
+ * Everything that turns a service into the inputs of its `docker.Container` (ports, GPU device requests,
+ * healthcheck, env, labels, runtime options, ...), one entry per key of its spec, and its endpoint URL. No
+ * resources are created here: the image and the volumes come in made.
  */
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { addressForPort, isAnyAddress, LABEL_PREFIX, MIB, SECRET_ENV_LABEL } from "../formats";
 import {
-  isAnyAddress,
-  LABEL_PREFIX,
-  MIB,
-  SECRET_ENV_LABEL,
   type GpuSpec,
   type HealthcheckSpec,
   type PortSpec,
   type ServiceSpec,
-} from "../config/specs";
+  carriedWith,
+  carry,
+  notCarried,
+  type PerKey,
+} from "../model";
+import type { ServiceImage } from "./serviceImage";
+import type { ServiceMounts } from "./serviceVolumes";
 
 type ContainerArgs = docker.ContainerArgs;
 
@@ -97,27 +101,86 @@ export function labelArgs(
 export function endpointUrl(scheme: string, endpoint: PortSpec | undefined, hostAddress: string): string | undefined {
   if (!endpoint) return undefined;
   const address = isAnyAddress(endpoint.hostIp) ? hostAddress : endpoint.hostIp;
-  const forUrl = address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
-  return `${scheme}://${forUrl}:${endpoint.host}`;
+  return `${scheme}://${addressForPort(address)}:${endpoint.host}`;
 }
 
-/** What GPU serving needs of the container's runtime: entrypoint, /dev/shm, IPC namespace, ulimits. */
-export function runtimeArgs(
-  spec: Pick<ServiceSpec, "entrypoint" | "shmSizeBytes" | "ipc" | "ulimits">,
-): Pick<ContainerArgs, "entrypoints" | "shmSize" | "ipcMode" | "ulimits"> {
-  return {
-    ...(spec.entrypoint ? { entrypoints: [...spec.entrypoint] } : {}),
-    // The docker provider takes /dev/shm in MiB; the schema allows whole MiB only.
-    ...(spec.shmSizeBytes !== undefined ? { shmSize: spec.shmSizeBytes / MIB } : {}),
-    ...(spec.ipc ? { ipcMode: spec.ipc } : {}),
-    ...(spec.ulimits
-      ? {
-          ulimits: Object.entries(spec.ulimits).map(([name, limit]) => ({
-            name,
-            soft: limit.soft,
-            hard: limit.hard,
-          })),
-        }
-      : {}),
-  };
+/** What GPU serving needs of the container's runtime, per key: entrypoint, /dev/shm, IPC, ulimits, CPU limit. */
+const RUNTIME_INPUTS = {
+  entrypoint: (spec: Pick<ServiceSpec, "entrypoint">): Partial<ContainerArgs> =>
+    spec.entrypoint ? { entrypoints: [...spec.entrypoint] } : {},
+  // The docker provider takes Docker's --cpus as a decimal string.
+  cpus: (spec: Pick<ServiceSpec, "cpus">): Partial<ContainerArgs> =>
+    spec.cpus !== undefined ? { cpus: String(spec.cpus) } : {},
+  // The docker provider takes /dev/shm in MiB; the schema allows whole MiB only.
+  shmSizeBytes: (spec: Pick<ServiceSpec, "shmSizeBytes">): Partial<ContainerArgs> =>
+    spec.shmSizeBytes !== undefined ? { shmSize: spec.shmSizeBytes / MIB } : {},
+  ipc: (spec: Pick<ServiceSpec, "ipc">): Partial<ContainerArgs> => (spec.ipc ? { ipcMode: spec.ipc } : {}),
+  ulimits: (spec: Pick<ServiceSpec, "ulimits">): Partial<ContainerArgs> =>
+    spec.ulimits
+      ? { ulimits: Object.entries(spec.ulimits).map(([name, limit]) => ({ name, soft: limit.soft, hard: limit.hard })) }
+      : {},
+};
+
+type RuntimeSpec = Pick<ServiceSpec, keyof typeof RUNTIME_INPUTS>;
+
+/** The runtime options of a service's container (RUNTIME_INPUTS), and nothing for what is unset. */
+export function runtimeArgs(spec: Partial<RuntimeSpec>): Partial<ContainerArgs> {
+  return Object.assign({}, ...Object.values(RUNTIME_INPUTS).map((input) => input(spec)));
+}
+
+/** A service as GpuService holds it: its spec (secret env as values), and the image and mounts it created. */
+export interface ContainerSource {
+  /** The service's name (the component's). */
+  readonly name: string;
+  readonly stack: string;
+  readonly service: Omit<ServiceSpec, "name" | "host" | "secretEnv">;
+  /** Env name -> value, Pulumi secrets. */
+  readonly secretEnv: Readonly<Record<string, pulumi.Input<string>>>;
+  readonly image: ServiceImage;
+  readonly mounts: ServiceMounts;
+}
+
+/** Each runtime input as an entry of the container table: a function of the source's spec. */
+const runtimeEntries = Object.fromEntries(
+  Object.entries(RUNTIME_INPUTS).map(([key, input]) => [key, (src: ContainerSource) => input(src.service)]),
+) as { readonly [K in keyof typeof RUNTIME_INPUTS]: (src: ContainerSource) => Partial<ContainerArgs> };
+
+const NOT_AN_INPUT = "part of the endpoint URL, a GpuService output (endpointUrl), not a container input";
+
+/** The container's inputs, per key of the spec. */
+export const CONTAINER_INPUTS = {
+  containerName: ({ service }) => ({ name: service.containerName }),
+  image: ({ image }) => ({ image: image.containerImage }),
+  restart: ({ service }) => ({ restart: service.restart }),
+  ports: ({ service }) => ({ ports: portArgs(service.ports) }),
+  volumes: ({ mounts }) => ({ mounts: mounts.mounts }),
+  binds: ({ mounts }) => (mounts.binds.length > 0 ? { volumes: mounts.binds } : {}),
+  env: ({ service, secretEnv }) => ({ envs: envArgs(service.env, secretEnv) }),
+  secretEnv: carriedWith("env"),
+  gpus: ({ service }) => deviceRequests(service.gpus),
+  healthcheck: ({ service }) => healthcheckArgs(service.healthcheck),
+  labels: ({ name, stack, service, image, secretEnv }) => ({
+    labels: labelArgs(service.labels, {
+      service: name,
+      stack,
+      release: image.release,
+      image: image.identity,
+      secretEnvNames: Object.keys(secretEnv),
+    }),
+  }),
+  name: carriedWith("labels"),
+  command: ({ service }) => (service.command ? { command: [...service.command] } : {}),
+  user: ({ service }) => (service.user ? { user: service.user } : {}),
+  ...runtimeEntries,
+  stopGraceSeconds: ({ service }) => ({ destroyGraceSeconds: service.stopGraceSeconds }),
+  host: notCarried("the container is registered with its host's docker provider: a resource option, not an input"),
+  shareGpu: notCarried("only the model's GPU accounting reads it (model/hostChecks.ts); Docker shares GPUs anyway"),
+  scheme: notCarried(NOT_AN_INPUT),
+  endpoint: notCarried(NOT_AN_INPUT),
+} satisfies PerKey<ServiceSpec, Partial<ContainerArgs>, ContainerSource>;
+
+/** Every input of a service's `docker.Container`: one per key of its spec (CONTAINER_INPUTS), and it must run. */
+export function containerArgs(source: ContainerSource): ContainerArgs {
+  const args: Partial<ContainerArgs> = Object.assign({}, ...carry(CONTAINER_INPUTS, source));
+  return { ...args, image: source.image.containerImage, mustRun: true };
 }

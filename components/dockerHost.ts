@@ -19,10 +19,16 @@ export interface DockerHostArgs {
   readonly address: string;
   /** Extra ssh options for `ssh://` hosts. Default: none. */
   readonly sshOpts?: readonly string[];
-  /** Credentials for pulling images on this host. Default: none (public images only). */
+  /** Credentials for pulling images on this host, and for the base images of builds. Default: none (public images only). */
   readonly registryAuth?: readonly DockerHostRegistryAuth[];
   /** Whether services on this host build images, which needs a `docker-build` provider. Default: false. */
   readonly builds?: boolean;
+}
+
+/** The host's registry credentials as both providers take them (address, username, password as a secret). */
+function registryCredentials(auth: readonly DockerHostRegistryAuth[] | undefined) {
+  if (!auth || auth.length === 0) return undefined;
+  return auth.map((a) => ({ address: a.address, username: a.username, password: pulumi.secret(a.password) }));
 }
 
 /**
@@ -44,25 +50,23 @@ export class DockerHost extends pulumi.ComponentResource {
     super("gpu-services:index:DockerHost", name, {}, opts);
     this.address = args.address;
     this.dockerHost = args.dockerHost;
+    const credentials = registryCredentials(args.registryAuth);
     this.provider = new docker.Provider(
       `${name}-docker`,
       {
         host: args.dockerHost,
         ...(args.sshOpts && args.sshOpts.length > 0 ? { sshOpts: [...args.sshOpts] } : {}),
-        ...(args.registryAuth && args.registryAuth.length > 0
-          ? {
-              registryAuth: args.registryAuth.map((a) => ({
-                address: a.address,
-                username: a.username,
-                password: pulumi.secret(a.password),
-              })),
-            }
-          : {}),
+        ...(credentials ? { registryAuth: credentials } : {}),
       },
       { parent: this },
     );
     if (args.builds) {
-      this.buildProvider = new dockerbuild.Provider(`${name}-build`, { host: args.dockerHost }, { parent: this });
+      // BuildKit pulls the base images: a private one needs the same credentials as the host's pulls.
+      this.buildProvider = new dockerbuild.Provider(
+        `${name}-build`,
+        { host: args.dockerHost, ...(credentials ? { registries: credentials } : {}) },
+        { parent: this },
+      );
     }
     this.registerOutputs({ address: this.address });
   }

@@ -5,8 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { goodConfig } from "../test/badConfigs";
-import { evaluate, registryDigests, T, valueOf } from "../test/harness";
+import { goodConfig } from "../test/support/badConfigs";
+import { evaluate, registryDigests, T, valueOf } from "../test/support/harness";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
 
@@ -113,6 +113,15 @@ describe("GpuService", () => {
     expect(c.destroyGraceSeconds).toBe(120);
     // No tcp port: no endpoint.
     expect(e.outputs.tts.endpoint).toBeUndefined();
+  });
+
+  it("limits the container's CPUs as configured (Docker's --cpus, as the provider takes it: a string)", async () => {
+    const e = await evaluate(
+      config((c) => (c.services.tts.cpus = 1.5)),
+      "prod",
+    );
+    expect(e.get(T.container, "tts-container").inputs.cpus).toBe("1.5");
+    expect(e.get(T.container, "stt-container").inputs.cpus).toBeUndefined();
   });
 
   it("publishes the endpoint on the bound address when a port is bound to one", async () => {

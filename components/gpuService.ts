@@ -1,16 +1,8 @@
 import * as docker from "@pulumi/docker";
 import type * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceSpec } from "../config/specs";
-import {
-  deviceRequests,
-  endpointUrl,
-  envArgs,
-  healthcheckArgs,
-  labelArgs,
-  portArgs,
-  runtimeArgs,
-} from "./containerInputs";
+import type { ServiceSpec } from "../model";
+import { containerArgs, endpointUrl } from "./containerInputs";
 import type { DockerHost } from "./dockerHost";
 import { createImage } from "./serviceImage";
 import { volumeMounts } from "./serviceVolumes";
@@ -52,37 +44,19 @@ export class GpuService extends pulumi.ComponentResource {
     const image = createImage(name, args.image, args.host, this);
     this.image = image.resource;
     this.imageRef = image.ref;
-    const { volumes, mounts, binds } = volumeMounts(name, args.stack, args.volumes, args.binds, {
-      parent: this,
-      provider,
-    });
-    this.volumes = volumes;
+    const serviceMounts = volumeMounts(name, args.stack, args.volumes, args.binds, { parent: this, provider });
+    this.volumes = serviceMounts.volumes;
 
     this.container = new docker.Container(
       `${name}-container`,
-      {
-        name: args.containerName,
-        image: image.containerImage,
-        restart: args.restart,
-        ports: portArgs(args.ports),
-        mounts,
-        ...(binds.length > 0 ? { volumes: binds } : {}),
-        envs: envArgs(args.env, args.secretEnv),
-        ...deviceRequests(args.gpus),
-        ...healthcheckArgs(args.healthcheck),
-        labels: labelArgs(args.labels, {
-          service: name,
-          stack: args.stack,
-          release: image.release,
-          image: image.identity,
-          secretEnvNames: Object.keys(args.secretEnv),
-        }),
-        ...(args.command ? { command: [...args.command] } : {}),
-        ...(args.user ? { user: args.user } : {}),
-        ...runtimeArgs(args),
-        destroyGraceSeconds: args.stopGraceSeconds,
-        mustRun: true,
-      },
+      containerArgs({
+        name,
+        stack: args.stack,
+        service: args,
+        secretEnv: args.secretEnv,
+        image,
+        mounts: serviceMounts,
+      }),
       {
         parent: this,
         provider,

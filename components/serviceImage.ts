@@ -3,7 +3,7 @@ import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import type { BuildImageSpec, ImageSpec, RegistryImageSpec } from "../config/specs";
+import type { BuildImageSpec, ImageSpec, RegistryImageSpec } from "../model";
 import type { DockerHost } from "./dockerHost";
 
 export interface ServiceImage {

@@ -5,7 +5,8 @@
  */
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { LABEL_PREFIX, type BindSpec, type VolumeSpec } from "../config/specs";
+import { LABEL_PREFIX } from "../formats";
+import { type BindSpec, type VolumeSpec } from "../model";
 
 export interface ServiceMounts {
   /** The volumes this service manages (external ones are referred to by name only). */

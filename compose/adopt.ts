@@ -5,7 +5,7 @@
  * name and never created or deleted.
  */
 import { execFileSync } from "node:child_process";
-import type { DeploymentModel } from "../config/specs";
+import type { DeploymentModel } from "../model";
 
 export interface ImportFile {
   readonly nameTable: Record<string, string>;

@@ -6,11 +6,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildModel } from "../config/model";
-import { evaluate, PROJECT_DIR, T } from "../test/harness";
+import { buildModel } from "../model";
+import { evaluate, PROJECT_DIR, T } from "../test/support/harness";
 import { importFile } from "./adopt";
 import { exportCompose } from "./export";
-import { ComposeError, importCompose, parseImageRef, splitCommand } from "./import";
+import { ComposeError } from "./load";
+import { importCompose, parseImageRef, splitCommand } from "./import";
 
 const FIXTURES = path.join(PROJECT_DIR, "test", "fixtures", "compose");
 const DOCKGE = "/home/agnes/ai-toolbox-container-deployment/stacks";
@@ -336,7 +337,7 @@ services:
 
 describe("export and round trip", () => {
   it("exports the real prod stack as one compose file per host with every field", async () => {
-    const { loadStackModel } = await import("../config/stackConfig");
+    const { loadStackModel } = await import("../model");
     const files = exportCompose(loadStackModel("prod", PROJECT_DIR));
     expect([...files.keys()]).toEqual(["prod-gpu-server.compose.yaml"]);
     const { parse } = await import("yaml");

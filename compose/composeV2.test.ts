@@ -8,8 +8,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildModel } from "../config/model";
-import { tempDir } from "../test/gitRepos";
+import { buildModel } from "../model";
+import { tempDir } from "../test/support/gitRepos";
 import { exportCompose } from "./export";
 import { CARRIED, FROM_COMPOSE, importCompose, type ImportOptions } from "./import";
 import { interpolate } from "./interpolate";
@@ -515,5 +515,22 @@ describe("FROM_COMPOSE: how import-compose fills each field of the deployed serv
         ...["stop_grace_period", "ulimits", "user", "volumes"],
       ].sort(),
     );
+  });
+});
+
+describe("cpus, compose's CPU limit", () => {
+  const withCpus = (value: string) =>
+    imp(project({ "compose.yaml": `services:\n  a:\n    image: x/a:1\n    cpus: ${value}\n` }));
+
+  it("comes over as the service's cpus, from a number or a numeric string, and reaches the model", () => {
+    expect(withCpus("1.5").services.a.config.cpus).toBe(1.5);
+    expect(withCpus('"0.5"').services.a.config.cpus).toBe(0.5);
+    expect(modelOf(withCpus("2")).services[0].cpus).toBe(2);
+  });
+
+  it("a value that is no number of CPUs above 0 is refused with its key path", () => {
+    for (const bad of ['"abc"', "0", "-1", '""']) {
+      expect(() => withCpus(bad), bad).toThrow(/^services\.a\.cpus: /);
+    }
   });
 });

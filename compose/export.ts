@@ -4,81 +4,110 @@
  * for compose to take from its environment.
  */
 import { stringify } from "yaml";
-import { LABEL_PREFIX, MIB, type DeploymentModel, type ServiceSpec } from "../config/specs";
+import { carriedWith, carry, notCarried, type PerKey, type DeploymentModel, type ServiceSpec } from "../model";
+import { addressForPort, LABEL_PREFIX, MIB } from "../formats";
 
 /** Compose volume keys are names inside the file; the Docker name is in `name:`. */
 function volumeKey(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
-/** `image`, and `build` for an image built on the host. */
-function imageKeys(image: ServiceSpec["image"]): Record<string, unknown> {
-  if (image.kind === "registry") return { image: image.ref };
-  return {
-    build: {
-      context: image.location,
-      ...(image.contextKind === "local" && image.dockerfile !== "Dockerfile" ? { dockerfile: image.dockerfile } : {}),
-      ...(Object.keys(image.args).length > 0 ? { args: { ...image.args } } : {}),
-      ...(image.target ? { target: image.target } : {}),
-      ...(image.noCache ? { no_cache: true } : {}),
-    },
-    image: image.extraTag ?? image.localTag,
-  };
+type Part = Readonly<Record<string, unknown>>;
+
+/** A service of the stack being exported. */
+interface Exported {
+  readonly service: ServiceSpec;
+  readonly stack: string;
 }
 
-/** The NVIDIA device request, as compose's `deploy.resources.reservations.devices`. */
-function deployKey(gpus: NonNullable<ServiceSpec["gpus"]>): Record<string, unknown> {
+function imageOrBuild({ image }: ServiceSpec): Part {
+  if (image.kind === "registry") return { image: image.ref };
+  const build = {
+    context: image.location,
+    ...(image.contextKind === "local" && image.dockerfile !== "Dockerfile" ? { dockerfile: image.dockerfile } : {}),
+    ...(Object.keys(image.args).length > 0 ? { args: { ...image.args } } : {}),
+    ...(image.target ? { target: image.target } : {}),
+    ...(image.noCache ? { no_cache: true } : {}),
+  };
+  return { build, image: image.extraTag ?? image.localTag };
+}
+
+function gpuDeploy(gpus: NonNullable<ServiceSpec["gpus"]>): Part {
   const device = {
     driver: "nvidia",
     ...(gpus.deviceIds ? { device_ids: [...gpus.deviceIds] } : { count: gpus.count }),
     capabilities: [...gpus.capabilities],
   };
-  return { resources: { reservations: { devices: [device] } } };
+  return { deploy: { resources: { reservations: { devices: [device] } } } };
 }
 
-function service(s: ServiceSpec, stack: string): Record<string, unknown> {
-  const out: Record<string, unknown> = imageKeys(s.image);
-  out.container_name = s.containerName;
-  out.restart = s.restart;
+/** The compose keys of a service, per key of the spec, in the order they are written. */
+export const COMPOSE_KEYS = {
+  image: ({ service: s }) => imageOrBuild(s),
+  containerName: ({ service: s }) => ({ container_name: s.containerName }),
+  restart: ({ service: s }) => ({ restart: s.restart }),
   // Short syntax: the long one's host_ip is not understood by docker-compose 1.x (Debian's), this is by both.
-  if (s.ports.length > 0) {
-    out.ports = s.ports.map(
-      (p) => `${p.hostIp.includes(":") ? `[${p.hostIp}]` : p.hostIp}:${p.host}:${p.container}/${p.protocol}`,
-    );
-  }
-  const mounts = [
-    ...s.volumes.map((v) => ({ type: "volume", source: volumeKey(v.name), target: v.target, read_only: v.readOnly })),
-    ...s.binds.map((b) => ({ type: "bind", source: b.source, target: b.target, read_only: b.readOnly })),
-  ];
-  if (mounts.length > 0) out.volumes = mounts;
-  const env: Record<string, string> = { ...s.env };
-  // A compose variable is a shell identifier; Docker's env names need not be (node.password -> node_password).
-  for (const name of Object.keys(s.secretEnv))
-    env[name] = `\${${name.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(?=\d)/, "_")}}`;
-  if (Object.keys(env).length > 0) out.environment = env;
-  if (s.healthcheck) {
-    out.healthcheck = {
-      test: [...s.healthcheck.test],
-      interval: s.healthcheck.interval,
-      timeout: s.healthcheck.timeout,
-      retries: s.healthcheck.retries,
-      start_period: s.healthcheck.startPeriod,
-    };
-  }
-  if (s.gpus) out.deploy = deployKey(s.gpus);
-  if (s.command) out.command = [...s.command];
-  if (s.entrypoint) out.entrypoint = [...s.entrypoint];
-  if (s.user) out.user = s.user;
-  if (s.shmSizeBytes !== undefined) out.shm_size = `${s.shmSizeBytes / MIB}m`;
-  if (s.ipc) out.ipc = s.ipc;
-  if (s.ulimits) {
-    out.ulimits = Object.fromEntries(
-      Object.entries(s.ulimits).map(([name, l]) => [name, l.soft === l.hard ? l.soft : { soft: l.soft, hard: l.hard }]),
-    );
-  }
-  out.labels = { ...s.labels, [`${LABEL_PREFIX}service`]: s.name, [`${LABEL_PREFIX}stack`]: stack };
-  out.stop_grace_period = `${s.stopGraceSeconds}s`;
-  return out;
+  ports: ({ service: s }): Part =>
+    s.ports.length > 0
+      ? { ports: s.ports.map((p) => `${addressForPort(p.hostIp)}:${p.host}:${p.container}/${p.protocol}`) }
+      : {},
+  volumes: ({ service: s }): Part => {
+    const mounts = [
+      ...s.volumes.map((v) => ({ type: "volume", source: volumeKey(v.name), target: v.target, read_only: v.readOnly })),
+      ...s.binds.map((b) => ({ type: "bind", source: b.source, target: b.target, read_only: b.readOnly })),
+    ];
+    return mounts.length > 0 ? { volumes: mounts } : {};
+  },
+  binds: carriedWith("volumes"),
+  env: ({ service: s }): Part => {
+    const env: Record<string, string> = { ...s.env };
+    // A compose variable is a shell identifier; Docker's env names need not be (node.password -> node_password).
+    for (const name of Object.keys(s.secretEnv))
+      env[name] = `\${${name.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(?=\d)/, "_")}}`;
+    return Object.keys(env).length > 0 ? { environment: env } : {};
+  },
+  secretEnv: carriedWith("env"),
+  healthcheck: ({ service: { healthcheck: h } }): Part =>
+    h
+      ? {
+          healthcheck: {
+            test: [...h.test],
+            interval: h.interval,
+            timeout: h.timeout,
+            retries: h.retries,
+            start_period: h.startPeriod,
+          },
+        }
+      : {},
+  gpus: ({ service: s }) => (s.gpus ? gpuDeploy(s.gpus) : {}),
+  command: ({ service: s }): Part => (s.command ? { command: [...s.command] } : {}),
+  entrypoint: ({ service: s }): Part => (s.entrypoint ? { entrypoint: [...s.entrypoint] } : {}),
+  user: ({ service: s }): Part => (s.user ? { user: s.user } : {}),
+  shmSizeBytes: ({ service: s }): Part =>
+    s.shmSizeBytes !== undefined ? { shm_size: `${s.shmSizeBytes / MIB}m` } : {},
+  ipc: ({ service: s }): Part => (s.ipc ? { ipc: s.ipc } : {}),
+  cpus: ({ service: s }): Part => (s.cpus !== undefined ? { cpus: s.cpus } : {}),
+  ulimits: ({ service: s }): Part =>
+    s.ulimits
+      ? {
+          ulimits: Object.fromEntries(
+            Object.entries(s.ulimits).map(([n, l]) => [n, l.soft === l.hard ? l.soft : { soft: l.soft, hard: l.hard }]),
+          ),
+        }
+      : {},
+  labels: ({ service: s, stack }) => ({
+    labels: { ...s.labels, [`${LABEL_PREFIX}service`]: s.name, [`${LABEL_PREFIX}stack`]: stack },
+  }),
+  name: carriedWith("labels"),
+  stopGraceSeconds: ({ service: s }) => ({ stop_grace_period: `${s.stopGraceSeconds}s` }),
+  host: notCarried("each host gets its own file; the host is in its name and header"),
+  shareGpu: notCarried("compose has no GPU accounting across services; the device request is written (deploy)"),
+  scheme: notCarried("compose has no endpoint URL; the published ports are written"),
+  endpoint: carriedWith("ports"),
+} satisfies PerKey<ServiceSpec, Part, Exported>;
+
+function service(s: ServiceSpec, stack: string): Record<string, unknown> {
+  return Object.assign({}, ...carry(COMPOSE_KEYS, { service: s, stack }));
 }
 
 /** The compose project name an exported stack runs under. */

@@ -12,8 +12,8 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
-import { SERVICE_NAME_RE } from "../config/schema";
-import type { ServiceSpec } from "../config/specs";
+import { SERVICE_NAME_RE } from "../formats";
+import type { ServiceSpec } from "../model";
 import { ComposeError } from "./errors";
 import { isMap, loadCompose, type ComposeMap, type LoadOptions } from "./load";
 import { deployMapper } from "./mappers/deploy";
@@ -95,6 +95,7 @@ export const FROM_COMPOSE = {
   command: { mapper: runtimeMapper },
   user: { mapper: runtimeMapper },
   shmSizeBytes: { mapper: runtimeMapper },
+  cpus: { mapper: runtimeMapper },
   ipc: { mapper: runtimeMapper },
   ulimits: { mapper: runtimeMapper },
   stopGraceSeconds: { mapper: runtimeMapper },

@@ -6,11 +6,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildModel } from "../config/model";
-import { tempDir } from "../test/gitRepos";
-import { ComposeError, importCompose } from "./import";
+import { buildModel } from "../model";
+import { tempDir } from "../test/support/gitRepos";
+import { ComposeError, loadCompose } from "./load";
+import { importCompose } from "./import";
 import { interpolate, InterpolationError } from "./interpolate";
-import { loadCompose } from "./load";
 
 function scope(vars: Record<string, string>) {
   const unset: string[] = [];

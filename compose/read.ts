@@ -4,7 +4,7 @@
  * compose key path.
  */
 import * as fs from "node:fs";
-import { yamlData } from "../config/yamlData";
+import { yamlData } from "../formats";
 import { ComposeError } from "./errors";
 import { interpolate, InterpolationError } from "./interpolate";
 

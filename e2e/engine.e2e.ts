@@ -8,11 +8,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, freePort, pushAndDigest, Registry, waitFor } from "../test/docker";
-import { tempDir } from "../test/gitRepos";
-import { BuildKit, buildWebImage, GitServer, HEALTHCHECK_TEST } from "./fixtures";
-import { startProbe } from "./probe";
-import { expectExit, toolchainEnv, Workspace } from "./workspace";
+import { docker, freePort, pushAndDigest, Registry, waitFor } from "../test/support/docker";
+import { tempDir } from "../test/support/gitRepos";
+import { BuildKit, buildWebImage, GitServer, HEALTHCHECK_TEST } from "../test/support/e2eFixtures";
+import { startProbe } from "../test/support/probe";
+import { expectExit, toolchainEnv, Workspace } from "../test/support/workspace";
 
 const STACK = "e2e";
 const SECRET_VALUE = `e2e-secret-${process.pid}-value`;
@@ -40,7 +40,7 @@ interface World {
 const world = {} as World;
 const dockerHost = "unix:///var/run/docker.sock";
 
-function stackFile(opts: { webTag: Tag; builtCommit: string; extra?: string }): string {
+function stackFileText(opts: { webTag: Tag; builtCommit: string; extra?: string }): string {
   const test = `[${HEALTHCHECK_TEST.map((t) => JSON.stringify(t)).join(", ")}]`;
   const health = Object.entries(HEALTH)
     .map(([k, v]) => `        ${k}: ${v}`)
@@ -160,7 +160,7 @@ describe("the real engine", () => {
     const run = `e2e${process.pid}`;
     world.volumes = { managed: `${run}-models`, external: `${run}-shared`, adopted: `${run}-adopted` };
     docker(["volume", "create", world.volumes.external]);
-    world.ws.write(`Pulumi.${STACK}.yaml`, stackFile({ webTag: "v1", builtCommit: world.commits[0] }));
+    world.ws.write(`Pulumi.${STACK}.yaml`, stackFileText({ webTag: "v1", builtCommit: world.commits[0] }));
     expectExit(await world.ws.pulumi("stack", "init", STACK, "--secrets-provider", "passphrase"), 0, "stack init");
     // The ordinary Pulumi way to set a secret: the CLI encrypts it into the stack file (and rewrites the file).
     expectExit(await world.ws.setSecret(STACK, "gpu-services:secrets.apiKey", SECRET_VALUE), 0, "config set --secret");
@@ -218,7 +218,7 @@ describe("the real engine", () => {
         ["volume", world.volumes.managed, "/data"],
       ].sort(),
     );
-    // 13. A bind whose host folder did not exist: Docker created it, as compose does.
+    // A bind whose host folder did not exist: Docker created it, as compose does.
     expect(fs.statSync(world.bindSource).isDirectory()).toBe(true);
 
     const outputs = JSON.parse(
@@ -244,7 +244,7 @@ describe("the real engine", () => {
     expect(changed(await plannedOps(world.ws))).toEqual({});
   });
 
-  it("12a. an up at the same commit neither rebuilds nor restarts the built service", async () => {
+  it("3. an up at the same commit neither rebuilds nor restarts the built service", async () => {
     const before = inspect("built-e2e");
     const result = expectExit(await up(world.ws), 0, "pulumi up (nothing changed)");
     expect(result.output).not.toMatch(/built-image\s+(updat|creat|replac)/);
@@ -254,7 +254,7 @@ describe("the real engine", () => {
     expect(after.Image).toBe(before.Image);
   });
 
-  it("3. a release resolves the digest from the registry; up replaces only that container, delete-first, keeping the volume's data", async () => {
+  it("4. a release resolves the digest from the registry; up replaces only that container, delete-first, keeping the volume's data", async () => {
     docker(["exec", "web-e2e", "/bin/busybox", "sh", "-c", "echo kept > /data/marker"]);
     const release = expectExit(await world.ws.cli("release", "release", STACK, "web", "v2"), 0, "release web v2");
     expect(release.output).toContain(world.digests.v2);
@@ -285,7 +285,7 @@ describe("the real engine", () => {
     expect(inspect("built-e2e").Id).toBe(builtBefore);
   });
 
-  it("4. rollback and up: back on the first digest", async () => {
+  it("5. rollback and up: back on the first digest", async () => {
     const rollback = expectExit(await world.ws.cli("release", "rollback", STACK, "web"), 0, "rollback web");
     expect(rollback.output).toContain(world.digests.v1);
     world.ws.commit("e2e: web back to v1");
@@ -295,7 +295,7 @@ describe("the real engine", () => {
     expect(docker(["exec", "web-e2e", "/bin/busybox", "cat", "/data/marker"])).toBe("kept");
   });
 
-  it("5. a release whose healthcheck never passes fails the up within the documented bound, with the hint; rollback restores it", async () => {
+  it("6. a release whose healthcheck never passes fails the up within the documented bound, with the hint; rollback restores it", async () => {
     expectExit(await world.ws.cli("release", "release", STACK, "web", "broken"), 0, "release web broken");
     world.ws.commit("e2e: web broken");
     const result = await up(world.ws);
@@ -314,7 +314,7 @@ describe("the real engine", () => {
     expect(docker(["exec", "web-e2e", "/bin/busybox", "cat", "/data/marker"])).toBe("kept");
   });
 
-  it("6. a release whose pull fails (registry down) leaves the running container untouched and answering", async () => {
+  it("7. a release whose pull fails (registry down) leaves the running container untouched and answering", async () => {
     // v3 was pushed but never pulled here: the up has to reach the registry.
     expectExit(await world.ws.cli("release", "release", STACK, "web", "v3"), 0, "release web v3");
     const before = inspect("web-e2e").Id;
@@ -335,7 +335,7 @@ describe("the real engine", () => {
     expect(changed(await plannedOps(world.ws))).toEqual({});
   });
 
-  it("7. the policy pack passes the good stack and fails a preview that breaks a rule, with the policy's message", async () => {
+  it("8. the policy pack passes the good stack and fails a preview that breaks a rule, with the policy's message", async () => {
     const policyConfig = world.ws.file("policy/e2e.json");
     fs.writeFileSync(policyConfig, JSON.stringify({ "no-floating-image-tag": { requirePinnedImages: true } }));
     const previewWithPolicies = () =>
@@ -366,7 +366,7 @@ describe("the real engine", () => {
     }
   });
 
-  it("8. drift: a container removed by hand fails preview --refresh --expect-no-changes, naming it; up --refresh repairs it", async () => {
+  it("9. drift: a container removed by hand fails preview --refresh --expect-no-changes, naming it; up --refresh repairs it", async () => {
     docker(["rm", "-f", "web-e2e"]);
     const drift = await world.ws.pulumi("preview", "--stack", STACK, "--refresh", "--expect-no-changes");
     expectExit(drift, "non-zero", "drift check");
@@ -377,7 +377,7 @@ describe("the real engine", () => {
     expect(docker(["exec", "web-e2e", "/bin/busybox", "cat", "/data/marker"])).toBe("kept");
   });
 
-  it("12b. a new commit rebuilds and replaces the built service", async () => {
+  it("10. a new commit rebuilds and replaces the built service", async () => {
     const before = inspect("built-e2e");
     world.commits.push(world.gitServer.commit("built 2"));
     const release = expectExit(
@@ -396,7 +396,7 @@ describe("the real engine", () => {
     expect(after.Image).not.toBe(before.Image);
   });
 
-  it("9. adoption: containers docker-compose started from export-compose are taken over by import-compose, pulumi import and up", async () => {
+  it("11. adoption: containers docker-compose started from export-compose are taken over by import-compose, pulumi import and up", async () => {
     const { ws } = world;
     const host = `  gpu-services:hosts:\n    local:\n      dockerHost: ${dockerHost}\n      address: 127.0.0.1\n`;
     const test = `[${HEALTHCHECK_TEST.map((t) => JSON.stringify(t)).join(", ")}]`;
@@ -455,7 +455,7 @@ describe("the real engine", () => {
     expect(containerExists("legacy-e2e")).toBe(false);
   });
 
-  it("11. bad config: the real CLI prints the project's message and exits non-zero, without object dump or stack trace", async () => {
+  it("12. bad config: the real CLI prints the project's message and exits non-zero, without object dump or stack trace", async () => {
     const text = world.ws
       .read(`Pulumi.${STACK}.yaml`)
       .replace("      stopGraceSeconds: 2\n", "      restart: sometimes\n      stopGraceSeconds: 2\n");
@@ -476,7 +476,7 @@ describe("the real engine", () => {
     }
   });
 
-  it("11b. a secret set the ordinary Pulumi way outside secrets is refused by the real CLI, naming its path, never shown", async () => {
+  it("13. a secret set the ordinary Pulumi way outside secrets is refused by the real CLI, naming its path, never shown", async () => {
     const value = `e2e-misplaced-${process.pid}`;
     const set = await world.ws.setSecret(STACK, "gpu-services:services.web.env.API_TOKEN", value);
     expectExit(set, 0, "config set --secret --path services.web.env.API_TOKEN");
@@ -493,7 +493,7 @@ describe("the real engine", () => {
     }
   });
 
-  it("10. destroy: containers gone; managed (retained) and external volumes still there with their data", async () => {
+  it("14. destroy: containers gone; managed (retained) and external volumes still there with their data", async () => {
     docker([
       "run",
       "--rm",

@@ -6,9 +6,17 @@ import * as path from "node:path";
 import { Secret, type ResourceValidationArgs } from "@pulumi/policy";
 import { secretsPreservingProxy } from "@pulumi/policy/secret";
 import { describe, expect, it } from "vitest";
-import { readStackFile } from "../config/stackConfig";
-import { goodConfig } from "../test/badConfigs";
-import { evaluate, evaluateStackFile, PROJECT_DIR, SECRET_SIG, SIG_KEY, T, type Registered } from "../test/harness";
+import { readStackFile } from "../stackConfig";
+import { goodConfig } from "../test/support/badConfigs";
+import {
+  evaluate,
+  evaluateStackFile,
+  PROJECT_DIR,
+  SECRET_SIG,
+  SIG_KEY,
+  T,
+  type Registered,
+} from "../test/support/harness";
 import {
   POLICIES,
   gpuContainerRestartsAndReportsHealth,
@@ -17,6 +25,7 @@ import {
   protectedVolumes,
   secretEnvValues,
 } from "./policies";
+import { POLICY_VIEW } from "./serviceView";
 
 /**
  * Inputs as the policy analyzer hands them over: secrets as `Secret` values behind a proxy; or, with
@@ -190,5 +199,12 @@ describe("policy pack", async () => {
       const values = readStackFile(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`)).values;
       expect(config["no-floating-image-tag"].requirePinnedImages).toBe(values.requirePinnedImages === true);
     }
+  });
+});
+
+describe("the policy pack's view of a service", () => {
+  it("names every policy of the pack at some key of the spec", () => {
+    const named = new Set(Object.values(POLICY_VIEW).flatMap((entry) => ("checkedBy" in entry ? entry.checkedBy : [])));
+    expect(POLICIES.filter((policy) => !named.has(policy)).map((policy) => policy.name)).toEqual([]);
   });
 });

@@ -5,8 +5,7 @@
  * `validateResource` directly.
  */
 import { Secret, type ResourceValidationArgs, type ResourceValidationPolicy } from "@pulumi/policy";
-import { FLOATING_TAGS } from "../config/schema";
-import { looksSecret, SECRET_ENV_LABEL } from "../config/specs";
+import { FLOATING_TAGS, looksSecret, SECRET_ENV_LABEL } from "../formats";
 
 export const TYPES = {
   container: "docker:index/container:Container",

@@ -4,8 +4,9 @@
  * Bearer challenge to the registry's token service (anonymous, or with credentials), then ask again.
  */
 import { createHash } from "node:crypto";
-import { DIGEST_RE } from "../config/schema";
-import { EXIT, ReleaseError, noAnswerWithin } from "./errors";
+import { DIGEST_RE } from "../formats";
+import { CliError, EXIT } from "../cli/errors";
+import { noAnswerWithin } from "./remote";
 
 /** Manifest media types a pull accepts: multi-platform indexes first, then single manifests. */
 export const MANIFEST_ACCEPT = [
@@ -97,13 +98,10 @@ function bounded(doFetch: typeof fetch, timeoutMs: number, what: string) {
     } catch (e) {
       const error = e as Error;
       if (error.name === "TimeoutError" || error.name === "AbortError") {
-        throw new ReleaseError(EXIT.unresolved, noAnswerWithin(what, timeoutMs));
+        throw new CliError(EXIT.unresolved, noAnswerWithin(what, timeoutMs));
       }
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new ReleaseError(
-        EXIT.unresolved,
-        `cannot reach ${what}: ${cause?.code ?? cause?.message ?? error.message}`,
-      );
+      throw new CliError(EXIT.unresolved, `cannot reach ${what}: ${cause?.code ?? cause?.message ?? error.message}`);
     }
   };
 }
@@ -120,10 +118,10 @@ async function fetchToken(
   try {
     realm = new URL(challenge.realm);
   } catch {
-    throw new ReleaseError(EXIT.unresolved, `${where.registry} names a token service that is not a URL`);
+    throw new CliError(EXIT.unresolved, `${where.registry} names a token service that is not a URL`);
   }
   if (!isSecureRealm(where.registry, realm)) {
-    throw new ReleaseError(
+    throw new CliError(
       EXIT.unresolved,
       `${where.registry} names a token service that is not https (${realm.protocol}//${realm.host}); refusing to use it`,
     );
@@ -148,7 +146,7 @@ async function fetchToken(
   if (!tokenRes.ok) {
     const withheld =
       credentials && !headers.Authorization ? ` (credentials for ${where.registry} are not sent to ${realm.host})` : "";
-    throw new ReleaseError(
+    throw new CliError(
       EXIT.unresolved,
       `${where.registry} refused a pull token for ${where.path} (HTTP ${tokenRes.status})${withheld}`,
     );
@@ -157,11 +155,11 @@ async function fetchToken(
   try {
     body = (await tokenRes.json()) as typeof body;
   } catch {
-    throw new ReleaseError(EXIT.unresolved, `${where.registry}'s token service answered something that is not JSON`);
+    throw new CliError(EXIT.unresolved, `${where.registry}'s token service answered something that is not JSON`);
   }
   const token = body?.token ?? body?.access_token;
   if (typeof token !== "string" || token === "") {
-    throw new ReleaseError(EXIT.unresolved, `${where.registry}'s token service returned no token`);
+    throw new CliError(EXIT.unresolved, `${where.registry}'s token service returned no token`);
   }
   return token;
 }
@@ -184,18 +182,15 @@ export async function resolveDigest(
   if (res.status === 401) {
     const challenge = parseChallenge(res.headers.get("www-authenticate"));
     if (!challenge)
-      throw new ReleaseError(EXIT.unresolved, `${where.registry} asks for authentication this tool does not speak`);
+      throw new CliError(EXIT.unresolved, `${where.registry} asks for authentication this tool does not speak`);
     headers.Authorization = `Bearer ${await fetchToken(challenge, where, options, doFetch, timeoutMs)}`;
     res = await ask("HEAD");
   }
   if (res.status === 404) {
-    throw new ReleaseError(EXIT.unresolved, `${repository}:${reference} does not exist in ${where.registry}`);
+    throw new CliError(EXIT.unresolved, `${repository}:${reference} does not exist in ${where.registry}`);
   }
   if (!res.ok) {
-    throw new ReleaseError(
-      EXIT.unresolved,
-      `${where.registry} answered HTTP ${res.status} for ${repository}:${reference}`,
-    );
+    throw new CliError(EXIT.unresolved, `${where.registry} answered HTTP ${res.status} for ${repository}:${reference}`);
   }
   let digest = res.headers.get("docker-content-digest");
   if (!digest) {
@@ -206,10 +201,10 @@ export async function resolveDigest(
       .digest("hex")}`;
   }
   if (!DIGEST_RE.test(digest)) {
-    throw new ReleaseError(EXIT.unresolved, `${where.registry} returned an unexpected digest "${digest}"`);
+    throw new CliError(EXIT.unresolved, `${where.registry} returned an unexpected digest "${digest}"`);
   }
   if (reference.startsWith("sha256:") && digest !== reference) {
-    throw new ReleaseError(
+    throw new CliError(
       EXIT.unresolved,
       `${where.registry} answered ${digest} when asked for ${reference}; refusing to pin what was not asked for`,
     );

@@ -3,9 +3,9 @@
  * path, before a single resource (not even a provider or a component) is registered.
  */
 import { describe, expect, it } from "vitest";
-import { StackConfigError } from "../config/model";
-import { BAD_CASES, goodConfig } from "./badConfigs";
-import { evaluate, T, type Registered } from "./harness";
+import { StackConfigError } from "../stackConfig";
+import { BAD_CASES, goodConfig } from "./support/badConfigs";
+import { evaluate, T, type Registered } from "./support/harness";
 
 async function run(values: Record<string, unknown>, stack: string, secretKeys: readonly string[] = []) {
   let resources: Registered[] = [];

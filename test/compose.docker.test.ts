@@ -9,9 +9,9 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../cli/compose";
 import { findContainerId } from "../compose/adopt";
-import { EXIT } from "../release/errors";
-import { docker, dockerAvailable, freePort, requireDocker, waitFor } from "./docker";
-import { tempDir } from "./gitRepos";
+import { EXIT } from "../cli/errors";
+import { docker, dockerAvailable, freePort, requireDocker, waitFor } from "./support/docker";
+import { tempDir } from "./support/gitRepos";
 
 /** `docker compose` (v2) where the plugin exists, else Debian's docker-compose. */
 function composeCommand(): string[] | undefined {

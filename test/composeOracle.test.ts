@@ -12,14 +12,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { buildModel } from "../config/model";
-import { sizeBytes } from "../config/schema";
-import { durationSeconds } from "../config/serviceSpec";
-import type { ServiceSpec } from "../config/specs";
+import { buildModel, type ServiceSpec } from "../model";
+import { durationSeconds, sizeBytes } from "../formats";
 import { importCompose, splitCommand, type ImportResult } from "../compose/import";
 import { isMap } from "../compose/load";
-import { tempDir } from "./gitRepos";
-import { PROJECT_DIR } from "./harness";
+import { tempDir } from "./support/gitRepos";
+import { PROJECT_DIR } from "./support/harness";
 
 const CORPUS = path.join(PROJECT_DIR, "test", "fixtures", "compose-corpus");
 const HOME = "/home/agnes";

@@ -11,13 +11,14 @@ import fc from "fast-check";
 import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { main as release } from "../cli/release";
-import { buildModel, StackConfigError } from "../config/model";
-import { parseStackText, StackFileError } from "../config/stackConfig";
-import { ComposeError, importCompose } from "../compose/import";
-import { EXIT, ReleaseError } from "../release/errors";
+import { buildModel } from "../model";
+import { StackConfigError, parseStackText, StackFileError } from "../stackConfig";
+import { ComposeError } from "../compose/load";
+import { importCompose } from "../compose/import";
+import { EXIT, CliError } from "../cli/errors";
 import { resolveDigest } from "../release/registry";
-import { makeProjectRepo, tempDir } from "./gitRepos";
-import { PROJECT_DIR } from "./harness";
+import { makeProjectRepo, tempDir } from "./support/gitRepos";
+import { PROJECT_DIR } from "./support/harness";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
@@ -231,7 +232,7 @@ describe("the release CLI", () => {
         async (argv, answer) => {
           const out: string[] = [];
           const fakeResolve: typeof resolveDigest = async () => {
-            if (answer === undefined) throw new ReleaseError(EXIT.unresolved, "registry down (fake)");
+            if (answer === undefined) throw new CliError(EXIT.unresolved, "registry down (fake)");
             return answer;
           };
           const code = await release(argv, {
@@ -267,7 +268,7 @@ describe("the registry's answers", () => {
     body: fc.oneof(fc.constant('{"token":"t"}'), fc.constant("not json"), fc.string(), fc.constant('{"token":5}')),
   });
 
-  it("any sequence of answers gives a well-formed digest or a ReleaseError with exit 3, never the password", async () => {
+  it("any sequence of answers gives a well-formed digest or a CliError with exit 3, never the password", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(answer, { minLength: 1, maxLength: 4 }), fc.boolean(), async (answers, asDigest) => {
         let i = 0;
@@ -289,7 +290,7 @@ describe("the registry's answers", () => {
           });
           expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/);
         } catch (error) {
-          if (!(error instanceof ReleaseError)) throw error;
+          if (!(error instanceof CliError)) throw error;
           expect(error.exitCode).toBe(EXIT.unresolved);
           expect(error.message).not.toContain(SECRET);
         }

@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main as compose } from "../cli/compose";
 import { main as plan } from "../cli/plan";
 import { main as release } from "../cli/release";
-import { EXIT } from "../release/errors";
+import { EXIT } from "../cli/errors";
 import { resolveDigest } from "../release/registry";
-import { makeProjectRepo, tempDir } from "./gitRepos";
-import { PROJECT_DIR } from "./harness";
+import { makeProjectRepo, tempDir } from "./support/gitRepos";
+import { PROJECT_DIR } from "./support/harness";
 
 const REAL = (name: string) => fs.readFileSync(path.join(PROJECT_DIR, name), "utf8");
 const COMPOSE = path.join(PROJECT_DIR, "test", "fixtures", "compose", "tts-v2-service", "compose.yaml");
@@ -420,7 +420,7 @@ describe("registries that misbehave", () => {
 });
 
 describe("no raw stack traces", () => {
-  it("release status of a malformed, a duplicate-key and an alias-bomb stack file: exit 2 naming the file", async () => {
+  it("release status of a malformed, a duplicate-key and an alias-bomb stack file: EXIT.config naming the file", async () => {
     for (const [text, says] of [
       ["config:\n  gpu-services:hosts: [\n", "Pulumi.bad.yaml is not valid YAML at line"],
       ["config:\n  a: 1\n  a: 2\n", "Map keys must be unique"],
@@ -432,18 +432,18 @@ describe("no raw stack traces", () => {
       const dir = tempDir("bad-stack");
       fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), text);
       const result = await releaseCli(dir, ["status", "bad"]);
-      expect(result.code).toBe(EXIT.usage);
+      expect(result.code).toBe(EXIT.config);
       expect(result.err).toContain(says);
       expect(result.err).not.toMatch(/\n\s+at /);
     }
   });
 
-  it("import-compose into a stack file with a YAML error: exit 2, the file unchanged", async () => {
+  it("import-compose into a stack file with a YAML error: EXIT.config, the file unchanged", async () => {
     const dir = tempDir("bad-target");
     const file = path.join(dir, "Pulumi.migrate.yaml");
     fs.writeFileSync(file, "config:\n  gpu-services:hosts: {gpu-server: {dockerHost: x}\n");
     const result = await composeCli(dir, ["import-compose", COMPOSE, "--stack", "migrate"]);
-    expect(result.code).toBe(EXIT.usage);
+    expect(result.code).toBe(EXIT.config);
     expect(result.err).toContain("Pulumi.migrate.yaml is not valid YAML");
     expect(fs.readFileSync(file, "utf8")).toBe("config:\n  gpu-services:hosts: {gpu-server: {dockerHost: x}\n");
   });

@@ -3,10 +3,10 @@
  * error messages, stack files that are not YAML. Each case failed before its fix.
  */
 import { describe, expect, it } from "vitest";
-import { buildModel, StackConfigError } from "../config/model";
-import { modelFromRaw, parseStackText, StackFileError } from "../config/stackConfig";
-import { goodConfig } from "./badConfigs";
-import { evaluate } from "./harness";
+import { buildModel, modelFromRaw } from "../model";
+import { StackConfigError, parseStackText, StackFileError } from "../stackConfig";
+import { goodConfig } from "./support/badConfigs";
+import { evaluate } from "./support/harness";
 
 function problemsOf(fn: () => unknown): string[] {
   try {

@@ -6,8 +6,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../cli/release";
-import { parseStackText } from "../config/stackConfig";
-import { EXIT } from "../release/errors";
+import { parseStackText } from "../stackConfig";
+import { EXIT } from "../cli/errors";
 import { resolveDigest } from "../release/registry";
 import {
   docker,
@@ -17,9 +17,9 @@ import {
   registryAvailable,
   requireDocker,
   Registry,
-} from "./docker";
-import { git, makeProjectRepo } from "./gitRepos";
-import { PROJECT_DIR } from "./harness";
+} from "./support/docker";
+import { git, makeProjectRepo } from "./support/gitRepos";
+import { PROJECT_DIR } from "./support/harness";
 
 const run = (dockerAvailable && registryAvailable) || requireDocker;
 

@@ -2,8 +2,8 @@
  * Secret values (registry token, secret env) reach the providers and containers only as Pulumi secrets.
  */
 import { expect, it } from "vitest";
-import { goodConfig } from "./badConfigs";
-import { evaluate, SECRET_SIG, SIG_KEY, T } from "./harness";
+import { goodConfig } from "./support/badConfigs";
+import { evaluate, SECRET_SIG, SIG_KEY, T } from "./support/harness";
 
 const isSecret = (v: unknown): v is { value: unknown } =>
   v !== null && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
@@ -18,7 +18,7 @@ function plainParts(v: unknown): unknown {
   return v;
 }
 
-it("passes secret env and registry tokens as secrets, never as plain inputs", async () => {
+it("passes secret env and registry tokens (to the docker and docker-build providers) as secrets, never as plain inputs", async () => {
   const values = goodConfig();
   values.secrets = { hfToken: "hf_abcdef123456", ghcrToken: "ghp_zyxw98765" };
   values.services.tts.secretEnv = { HF_TOKEN: "hfToken" };
@@ -32,6 +32,13 @@ it("passes secret env and registry tokens as secrets, never as plain inputs", as
   const provider = JSON.parse(e.get(T.dockerProvider, "gpu1-docker").wire);
   expect(isSecret(provider.registryAuth)).toBe(true);
   expect(JSON.parse(provider.registryAuth.value)).toEqual([
+    { address: "ghcr.io", username: "jim0237", password: "ghp_zyxw98765" },
+  ]);
+
+  // stt builds on gpu1: a private base image is pulled by BuildKit with the same credentials, as a secret.
+  const buildProvider = JSON.parse(e.get(T.buildProvider, "gpu1-build").wire);
+  expect(isSecret(buildProvider.registries)).toBe(true);
+  expect(JSON.parse(buildProvider.registries.value)).toEqual([
     { address: "ghcr.io", username: "jim0237", password: "ghp_zyxw98765" },
   ]);
 

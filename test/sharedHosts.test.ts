@@ -6,10 +6,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { StackConfigError } from "../config/model";
-import { loadStackModel, readStackFile } from "../config/stackConfig";
-import { tempDir } from "./gitRepos";
-import { evaluate, PROJECT_DIR, T, type Registered } from "./harness";
+import { StackConfigError, readStackFile } from "../stackConfig";
+import { loadStackModel } from "../model";
+import { tempDir } from "./support/gitRepos";
+import { evaluate, PROJECT_DIR, T, type Registered } from "./support/harness";
 
 const REAL = (name: string) => fs.readFileSync(path.join(PROJECT_DIR, name), "utf8");
 

@@ -3,7 +3,7 @@
  * input, the providers they use, their resource options, and the stack outputs.
  */
 import { describe, expect, it } from "vitest";
-import { evaluateStackFile, T, type Evaluation } from "./harness";
+import { evaluateStackFile, T, type Evaluation } from "./support/harness";
 
 const SERVER = "ssh://agnes@10.30.11.45";
 const STT_COMMIT = "cf2f45fd9df5a67ce52ebf996c8163cd94202952";

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { PROJECT_DIR } from "./harness";
+import { PROJECT_DIR } from "./support/harness";
 
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; id?: string; if?: string };
 type Job = {

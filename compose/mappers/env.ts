@@ -3,7 +3,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { looksSecret, secretNameFor } from "../../config/specs";
+import { looksSecret, secretNameFor } from "../../formats";
 import { readEnvFile } from "../envFile";
 import { ComposeError } from "../errors";
 import { isMap, type ComposeMap } from "../read";

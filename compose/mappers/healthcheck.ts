@@ -4,7 +4,7 @@
 import { ComposeError } from "../errors";
 import type { ComposeMap } from "../read";
 import { map, shapeError } from "../shape";
-import { DURATION_RE } from "../../config/schema";
+import { DURATION_RE } from "../../formats";
 import { composeDuration } from "../syntax";
 import type { Mapper, ServiceScope } from "./scope";
 

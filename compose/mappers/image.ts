@@ -2,7 +2,7 @@
  * `build` or `image`: a build on the host (git URL or local folder) or a registry image.
  */
 import * as path from "node:path";
-import { CONFIG_NAMESPACE } from "../../config/schema";
+import { CONFIG_NAMESPACE } from "../../stackConfig";
 import { ComposeError } from "../errors";
 import type { ComposeMap } from "../read";
 import { isScalar, keyValues, map, shapeError } from "../shape";

@@ -1,7 +1,7 @@
 /**
  * `labels` (without this program's own) and `container_name`: what names the container.
  */
-import { LABEL_PREFIX } from "../../config/specs";
+import { LABEL_PREFIX } from "../../formats";
 import type { ComposeMap } from "../read";
 import { keyValues } from "../shape";
 import type { Mapper, ServiceScope } from "./scope";

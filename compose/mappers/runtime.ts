@@ -1,7 +1,7 @@
 /**
- * How the container runs: `command`, `entrypoint`, `user`, `stop_grace_period`, `shm_size`, `ipc`, `ulimits`.
+ * How the container runs: `command`, `entrypoint`, `user`, `stop_grace_period`, `shm_size`, `cpus`, `ipc`, `ulimits`.
  */
-import { IPC_MODES } from "../../config/specs";
+import { IPC_MODES } from "../../formats";
 import type { ComposeMap } from "../read";
 import { isMap } from "../read";
 import { isScalar, map, shapeError } from "../shape";
@@ -24,6 +24,13 @@ function stopGraceSeconds(svc: ComposeMap, at: string, warnings: string[]): numb
   return whole;
 }
 
+/** Compose's `cpus` (a number, or a numeric string as compose-go reads it): the CPU limit, above 0. */
+function cpus(value: unknown, at: string): number {
+  const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+  if (!Number.isFinite(n) || n <= 0) throw shapeError(at, "a number of CPUs above 0, such as 1.5", value);
+  return n;
+}
+
 /** How the container runs: command, entrypoint, user, stop grace period, /dev/shm, IPC namespace, ulimits. */
 function runtimeConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<string, unknown> {
   const config: Record<string, unknown> = {};
@@ -39,6 +46,7 @@ function runtimeConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<
     if (!isScalar(svc.shm_size)) throw shapeError(`${at}.shm_size`, "a size such as 16g", svc.shm_size);
     config.shmSize = typeof svc.shm_size === "number" ? svc.shm_size : String(svc.shm_size);
   }
+  if (svc.cpus !== undefined) config.cpus = cpus(svc.cpus, `${at}.cpus`);
   if (svc.ipc !== undefined) {
     const ipc = String(svc.ipc);
     if ((IPC_MODES as readonly string[]).includes(ipc)) config.ipc = ipc;
@@ -60,6 +68,6 @@ function runtimeConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<
 }
 
 export const runtimeMapper: Mapper = {
-  compose: ["command", "entrypoint", "user", "stop_grace_period", "shm_size", "ipc", "ulimits"],
+  compose: ["command", "entrypoint", "user", "stop_grace_period", "shm_size", "cpus", "ipc", "ulimits"],
   map: runtimeConfig,
 };

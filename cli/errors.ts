@@ -1,0 +1,28 @@
+/**
+ * Exit codes of every CLI (release, compose, plan, summary), one per kind of error, for scripts. The README's
+ * table lists them (checked by test/exitCodes.test.ts).
+ */
+export const EXIT = {
+  ok: 0,
+  /** Something unexpected (a bug, a crash). */
+  failure: 1,
+  /** Bad arguments: unknown stack or service, malformed tag, digest or ref, a missing input file. */
+  usage: 2,
+  /** The tag, digest or ref does not resolve (not in the registry or the git remote, or unreachable). */
+  unresolved: 3,
+  /** Refused: the stack file has local edits, the result would not be valid config, an output is not writable. */
+  refused: 4,
+  /** The stack's config, as its file stands, is invalid or is not a stack file (not YAML, duplicate keys). */
+  config: 5,
+} as const;
+
+/** An error a CLI reports as its message alone, exiting with `exitCode` (one of EXIT). */
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}

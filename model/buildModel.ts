@@ -1,0 +1,149 @@
+/**
+ * Stack config -> one validated, plain deployment model.
+ *
+ * `buildModel` is the only place that interprets stack config: the zod schemas (`schema.ts`) check each host
+ * and service on its own, the builders here check what needs the whole stack (pins, secrets, host names,
+ * neighbour stacks, ports and GPUs per Docker daemon). All problems are collected and thrown as one
+ * `StackConfigError` that names the stack, each full key path and what is allowed. Components, plan printouts
+ * and other tools read the returned `DeploymentModel` (`specs.ts`) and never the raw config.
+ *
+ * Nothing here needs the Pulumi runtime.
+ */
+import { z } from "zod";
+import { createContext, type ModelContext } from "./context";
+import { checkHosts } from "./hostChecks";
+import { buildHostSpec } from "./buildHost";
+import { resolveNeighbours } from "./neighbours";
+import { asPlainObject, parsePath, secretNameFor, type PlainObject } from "../formats";
+import {
+  StackConfigError,
+  type ConfigProblem,
+  CONFIG_NAMESPACE,
+  HostSchema,
+  ServiceSchema,
+  StackConfigSchema,
+} from "../stackConfig";
+import { buildServiceSpec, checkServiceInStack } from "./buildService";
+import { byName } from "./sorted";
+import type { DeploymentModel, HostSpec, ServiceSpec } from "./types";
+
+export interface BuildModelOptions {
+  readonly stack: string;
+  readonly project?: string;
+  /** Top-level config keys (without namespace) whose values were set with --secret. */
+  readonly secretKeys?: ReadonlySet<string>;
+  /** Full key paths (`services.tts.env.API_KEY`) of the values set with --secret, where they are known. */
+  readonly secretPaths?: readonly string[];
+  /**
+   * The stacks named in `sharesHostsWith`, already built (or the reason they could not be): their use of the
+   * shared hosts is checked against this stack's.
+   */
+  readonly neighbours?: ReadonlyMap<string, DeploymentModel | Error>;
+}
+
+/** A top-level key on its own, so one bad key does not hide the value of another. */
+function topLevel<K extends keyof typeof StackConfigSchema.shape>(raw: PlainObject, key: K) {
+  const parsed = StackConfigSchema.shape[key].safeParse(raw[key]);
+  return parsed.success ? (parsed.data as z.output<(typeof StackConfigSchema.shape)[K]>) : undefined;
+}
+
+/** Each entry of `hosts` or `services` parsed on its own, so one bad entry does not hide the others' problems. */
+function parseEntries<T>(ctx: ModelContext, raw: PlainObject, key: "hosts" | "services", schema: z.ZodType<T>) {
+  const parsed: [string, T][] = [];
+  for (const [name, value] of Object.entries(asPlainObject(raw[key]))) {
+    const result = schema.safeParse(value);
+    if (result.success) parsed.push([name, result.data]);
+    else ctx.addZod(result.error, schema, value, [key, name]);
+  }
+  return parsed;
+}
+
+/** How to move a secret value from `path` into `secrets`, and what refers to it there. */
+function moveSecretHint(path: string): string {
+  const env = /^services\.([a-z0-9-]+)\.env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(path);
+  const name = env ? secretNameFor(env[2]) : "<name>";
+  const refer = env
+    ? `then set services.${env[1]}.secretEnv.${env[2]}: ${name}`
+    : "then refer to it by name (services.<name>.secretEnv, hosts.<name>.registryAuth[].passwordSecret)";
+  return (
+    `pulumi config rm --path '${CONFIG_NAMESPACE}:${path}' && pulumi config set --secret --path ` +
+    `'${CONFIG_NAMESPACE}:secrets.${name}' <value>; ${refer}`
+  );
+}
+
+/**
+ * A value set with --secret anywhere but under `secrets` would reach the program's inputs in plain text (the
+ * engine only says that a top-level key holds a secret somewhere): refused, naming the path where it is known,
+ * never the value.
+ */
+function checkSecretsOutsideSecrets(
+  ctx: ModelContext,
+  secretKeys: ReadonlySet<string> | undefined,
+  secretPaths: readonly string[] = [],
+): void {
+  for (const key of secretKeys ?? []) {
+    if (key === "secrets") continue;
+    const known = secretPaths.filter(
+      (path) => path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`),
+    );
+    for (const path of known.length > 0 ? known : [key]) {
+      ctx.add(
+        parsePath(path),
+        `${path === key ? "holds a value" : "is"} set with --secret, but only the "secrets" key holds secret values ` +
+          `(anywhere else it would be plain text in the deployment): ${moveSecretHint(path)}`,
+      );
+    }
+  }
+}
+
+/**
+ * Validate raw stack config (the object under the `gpu-services:` namespace, keys without the prefix) and turn
+ * it into the deployment model. Throws `StackConfigError` listing every problem.
+ */
+export function buildModel(raw: unknown, options: BuildModelOptions): DeploymentModel {
+  const problems: ConfigProblem[] = [];
+  const rawConfig = asPlainObject(raw);
+  // The names, even when a value is invalid (reported by the schema without its value).
+  const secretNames = Object.keys(asPlainObject(rawConfig.secrets)).sort();
+  const ctx = createContext(
+    {
+      stack: options.stack,
+      project: options.project ?? CONFIG_NAMESPACE,
+      requirePinned: topLevel(rawConfig, "requirePinnedImages") ?? false,
+      secretNames,
+      hostNames: Object.keys(asPlainObject(rawConfig.hosts)),
+    },
+    problems,
+    (path) => path[0] === "secrets",
+  );
+
+  const top = StackConfigSchema.safeParse(raw);
+  if (!top.success) ctx.addZod(top.error, StackConfigSchema, raw, []);
+  if (secretNames.length > 0 && options.secretKeys && !options.secretKeys.has("secrets")) {
+    ctx.add(["secrets"], `must be set with --secret: pulumi config set --secret --path 'secrets.<name>' <value>`);
+  }
+  checkSecretsOutsideSecrets(ctx, options.secretKeys, options.secretPaths);
+
+  const hosts: HostSpec[] = parseEntries(ctx, rawConfig, "hosts", HostSchema).map(([name, host]) =>
+    buildHostSpec(ctx, name, host),
+  );
+  for (const [name, service] of Object.entries(asPlainObject(rawConfig.services))) {
+    checkServiceInStack(ctx, name, asPlainObject(service));
+  }
+  const services: ServiceSpec[] = parseEntries(ctx, rawConfig, "services", ServiceSchema).map(([name, service]) =>
+    buildServiceSpec(ctx, name, service),
+  );
+  const sharesHostsWith = topLevel(rawConfig, "sharesHostsWith") ?? [];
+  checkHosts(ctx, hosts, services, resolveNeighbours(ctx, sharesHostsWith, options.neighbours));
+
+  if (problems.length > 0) throw new StackConfigError(options.stack, problems);
+  return {
+    project: ctx.project,
+    stack: ctx.stack,
+    requirePinnedImages: ctx.requirePinned,
+    hosts: hosts.sort(byName),
+    services: services.sort(byName),
+    secretNames,
+    sharesHostsWith,
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * One service of the stack: the checks that need the rest of the stack (its host, the stack's secrets and
+ * pins), and the plain spec components deploy.
+ */
+import type { ModelContext } from "./context";
+import { buildImageSpec, checkImagePins } from "./buildImage";
+import { ServiceSchema, type ServiceConfig } from "../stackConfig";
+import { durationSeconds, sizeBytes } from "../formats";
+import { definedOnly, type Complete, type EveryKey } from "./perKey";
+import { sortedRecord } from "./sorted";
+import type { GpuSpec, HealthcheckSpec, PortSpec, ServiceSpec, UlimitSpec } from "./types";
+
+/** The published port that is the service's endpoint: the given container port over tcp, or the first tcp port. */
+export function endpointOf(ports: readonly PortSpec[], endpointPort: number | undefined): PortSpec | undefined {
+  return ports.find((p) => p.protocol === "tcp" && (endpointPort === undefined || p.container === endpointPort));
+}
+
+/** The healthcheck as Docker takes it, and how long `pulumi up` waits for it: the worst case plus a minute. */
+export function healthcheckSpec(healthcheck: NonNullable<ServiceConfig["healthcheck"]>): HealthcheckSpec {
+  const test = typeof healthcheck.test === "string" ? ["CMD-SHELL", healthcheck.test] : healthcheck.test;
+  const worstCase =
+    durationSeconds(healthcheck.startPeriod) +
+    healthcheck.retries * (durationSeconds(healthcheck.interval) + durationSeconds(healthcheck.timeout));
+  return {
+    test,
+    interval: healthcheck.interval,
+    timeout: healthcheck.timeout,
+    retries: healthcheck.retries,
+    startPeriod: healthcheck.startPeriod,
+    waitTimeoutSeconds: Math.ceil(worstCase) + 60,
+  };
+}
+
+/** The GPU request: device IDs, or a count (one when neither is given). */
+export function gpuSpec(gpus: NonNullable<ServiceConfig["gpus"]>): GpuSpec {
+  return {
+    ...(gpus.deviceIds ? { deviceIds: gpus.deviceIds } : { count: gpus.count ?? 1 }),
+    capabilities: gpus.capabilities,
+  };
+}
+
+/** Limits as {soft, hard}, by name. */
+export function ulimitSpecs(ulimits: NonNullable<ServiceConfig["ulimits"]>): Record<string, UlimitSpec> {
+  return sortedRecord(
+    Object.fromEntries(
+      Object.entries(ulimits).map(([name, limit]) => [
+        name,
+        typeof limit === "number" ? { soft: limit, hard: limit } : { soft: limit.soft, hard: limit.hard },
+      ]),
+    ),
+  );
+}
+
+/** Its host exists and the secrets its env names are set: read from the raw value, as pins are. */
+export function checkServiceInStack(ctx: ModelContext, name: string, raw: Record<string, unknown>): void {
+  const at = (...rest: PropertyKey[]) => ["services", name, ...rest];
+  if (typeof raw.host === "string" && raw.host !== "" && !ctx.hostNames.includes(raw.host)) {
+    ctx.add(at("host"), `unknown host "${raw.host}"; hosts in this stack: ${ctx.hostNames.join(", ") || "(none)"}`);
+  }
+  checkImagePins(ctx, name, raw);
+  const secretEnv = ServiceSchema.shape.secretEnv.safeParse(raw.secretEnv);
+  if (!secretEnv.success) return;
+  for (const [env, secretName] of Object.entries(secretEnv.data)) {
+    if (!ctx.secretNames.includes(secretName)) {
+      ctx.add(
+        at("secretEnv", env),
+        `no secret "${secretName}" in secrets; set it with: pulumi config set --secret --path ` +
+          `'secrets.${secretName}' <value>`,
+      );
+    }
+  }
+}
+
+/**
+ * Which key of the spec each key of a service's config becomes: a key added to the schema is a type error here
+ * until it says which (or that it is not carried, and why).
+ */
+export const SPEC_KEY_OF = {
+  host: "host",
+  containerName: "containerName",
+  image: "image",
+  build: "image",
+  ports: "ports",
+  volumes: "volumes",
+  binds: "binds",
+  env: "env",
+  secretEnv: "secretEnv",
+  gpus: "gpus",
+  shareGpu: "shareGpu",
+  restart: "restart",
+  healthcheck: "healthcheck",
+  command: "command",
+  user: "user",
+  entrypoint: "entrypoint",
+  shmSize: "shmSizeBytes",
+  cpus: "cpus",
+  ipc: "ipc",
+  ulimits: "ulimits",
+  labels: "labels",
+  scheme: "scheme",
+  endpointPort: "endpoint",
+  stopGraceSeconds: "stopGraceSeconds",
+} as const satisfies EveryKey<ServiceConfig, keyof ServiceSpec>;
+
+/**
+ * The spec of a service whose config parsed. Every key of the spec is given (`undefined` where an optional one
+ * is unset, then left out), so a key added to ServiceSpec is a type error here until it is built.
+ */
+export function buildServiceSpec(ctx: ModelContext, name: string, service: ServiceConfig): ServiceSpec {
+  const spec: Complete<ServiceSpec> = {
+    name,
+    host: service.host,
+    containerName: service.containerName ?? `${name}-${ctx.stack}`,
+    image: buildImageSpec(ctx, name, service),
+    ports: service.ports,
+    volumes: service.volumes,
+    binds: service.binds,
+    env: sortedRecord(service.env),
+    secretEnv: sortedRecord(service.secretEnv),
+    gpus: service.gpus ? gpuSpec(service.gpus) : undefined,
+    shareGpu: service.shareGpu,
+    restart: service.restart,
+    healthcheck: service.healthcheck ? healthcheckSpec(service.healthcheck) : undefined,
+    command: service.command || undefined,
+    user: service.user || undefined,
+    entrypoint: service.entrypoint || undefined,
+    shmSizeBytes: service.shmSize !== undefined ? sizeBytes(service.shmSize)! : undefined,
+    cpus: service.cpus,
+    ipc: service.ipc || undefined,
+    ulimits: service.ulimits && Object.keys(service.ulimits).length > 0 ? ulimitSpecs(service.ulimits) : undefined,
+    labels: sortedRecord(service.labels),
+    scheme: service.scheme,
+    endpoint: endpointOf(service.ports, service.endpointPort),
+    stopGraceSeconds: service.stopGraceSeconds,
+  };
+  return definedOnly(spec);
+}

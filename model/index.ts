@@ -1,0 +1,14 @@
+/**
+ * The deployment model: stack config -> one validated, plain, sorted `DeploymentModel` that components, the
+ * plan, the compose export and the release tools read, never the raw config.
+ *
+ * - types: `DeploymentModel`, `ServiceSpec`, `HostSpec`, ... (what every consumer reads)
+ * - buildModel: the one producer (the builders buildHost, buildService, buildImage and the whole-stack checks
+ *   hostChecks, neighbours are its parts)
+ * - load: the model of a stack from its file, checked against its neighbour stacks
+ * - perKey: the per-key tables each consumer of `ServiceSpec` writes, checked complete by the compiler
+ */
+export * from "./buildModel";
+export * from "./load";
+export * from "./perKey";
+export * from "./types";

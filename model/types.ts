@@ -1,0 +1,171 @@
+/**
+ * The deployment model's types: plain, validated, sorted data that components, the plan printout, the compose
+ * export and the release tools read. `buildModel` (buildModel.ts) is the only producer; nothing here validates
+ * anything.
+ */
+import type { IpcMode, RestartPolicy } from "../formats";
+
+export interface RegistryAuthSpec {
+  readonly address: string;
+  readonly username: string;
+  /** Name of the entry in `secrets` that holds the token. */
+  readonly passwordSecret: string;
+}
+
+export interface GpuInventory {
+  readonly count: number;
+  /** Device IDs (as `nvidia-smi -L` numbers or UUIDs) with their memory, when declared. */
+  readonly devices?: readonly { readonly id: string; readonly memoryGiB?: number }[];
+}
+
+export interface HostSpec {
+  readonly name: string;
+  readonly dockerHost: string;
+  /** Address clients use to reach the host's published ports. */
+  readonly address: string;
+  /** The host's GPUs; absent: not checked. */
+  readonly gpus?: GpuInventory;
+  readonly sshOpts: readonly string[];
+  readonly registryAuth: readonly RegistryAuthSpec[];
+}
+
+export interface RegistryImageSpec {
+  readonly kind: "registry";
+  readonly repository: string;
+  readonly tag?: string;
+  readonly digest?: string;
+  /** Follow `tag`: its current digest is resolved at every preview and up and pulled when it moves. */
+  readonly track: boolean;
+  /** What is pulled: `repository@digest` when a digest is given, else `repository:tag`. */
+  readonly ref: string;
+}
+
+export interface BuildImageSpec {
+  readonly kind: "build";
+  readonly contextKind: "git" | "local";
+  /** Git URL or local folder, as configured. */
+  readonly context: string;
+  readonly gitRef?: string;
+  /** The build context as BuildKit takes it: `url#ref` for git, the folder for local builds. */
+  readonly location: string;
+  readonly dockerfile: string;
+  readonly args: Readonly<Record<string, string>>;
+  readonly target?: string;
+  readonly noCache: boolean;
+  /** The tag the built image gets on the Docker host. */
+  readonly localTag: string;
+  /** One more name the built image gets (compose's `image:` beside `build:`). */
+  readonly extraTag?: string;
+}
+
+export type ImageSpec = RegistryImageSpec | BuildImageSpec;
+
+export interface PortSpec {
+  readonly host: number;
+  readonly container: number;
+  readonly protocol: "tcp" | "udp";
+  readonly hostIp: string;
+}
+
+export interface VolumeSpec {
+  readonly name: string;
+  readonly target: string;
+  readonly external: boolean;
+  readonly retainOnDelete: boolean;
+  readonly protect: boolean;
+  readonly readOnly: boolean;
+}
+
+export interface BindSpec {
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+}
+
+export interface GpuSpec {
+  /** A number of GPUs, or "all"; absent when deviceIds pick them. */
+  readonly count?: number | "all";
+  readonly deviceIds?: readonly string[];
+  readonly capabilities: readonly string[];
+}
+
+export interface HealthcheckSpec {
+  readonly test: readonly string[];
+  readonly interval: string;
+  readonly timeout: string;
+  readonly retries: number;
+  readonly startPeriod: string;
+  /** How long `pulumi up` waits for the container to turn healthy. */
+  readonly waitTimeoutSeconds: number;
+}
+
+export interface UlimitSpec {
+  readonly soft: number;
+  readonly hard: number;
+}
+
+/** One service, as the GpuService component deploys it. */
+export interface ServiceSpec {
+  /** The service's name: a key of `services`. */
+  readonly name: string;
+  /** The name of the host (a key of `hosts`) it runs on. */
+  readonly host: string;
+  /** Docker container name; fixed, so the container is replaced delete-before-create. */
+  readonly containerName: string;
+  /** Where the image comes from: a registry pull or a BuildKit build on the host. */
+  readonly image: ImageSpec;
+  /** Published ports (may be empty). */
+  readonly ports: readonly PortSpec[];
+  /** Named volumes; managed ones are protected and kept on delete unless their spec says otherwise. */
+  readonly volumes: readonly VolumeSpec[];
+  /** Host folders mounted into the container. */
+  readonly binds: readonly BindSpec[];
+  /** Plain env, sorted by name. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Env name -> name of the entry in `secrets` holding its value, sorted by env name. */
+  readonly secretEnv: Readonly<Record<string, string>>;
+  /** NVIDIA GPUs to request (a Docker device request with driver nvidia); absent: no GPU. */
+  readonly gpus?: GpuSpec;
+  /** Shares its GPUs: not counted as exclusive use of the host's GPUs. */
+  readonly shareGpu: boolean;
+  /** Docker restart policy. */
+  readonly restart: RestartPolicy;
+  /** Container healthcheck; when set, `pulumi up` waits until the container is healthy. */
+  readonly healthcheck?: HealthcheckSpec;
+  /** Replaces the image's ENTRYPOINT; absent: the image's. */
+  readonly entrypoint?: readonly string[];
+  /** Replaces the image's CMD; absent: the image's. */
+  readonly command?: readonly string[];
+  /** User the container runs as; absent: the image's. */
+  readonly user?: string;
+  /** Size of /dev/shm in bytes; absent: Docker's 64 MiB. */
+  readonly shmSizeBytes?: number;
+  /** CPU limit in CPUs (Docker's --cpus); absent: no limit. */
+  readonly cpus?: number;
+  /** IPC namespace; absent: Docker's default. */
+  readonly ipc?: IpcMode;
+  /** Resource limits by name (memlock, stack, nofile, ...), sorted; -1 is unlimited; absent: Docker's. */
+  readonly ulimits?: Readonly<Record<string, UlimitSpec>>;
+  /** User labels, sorted by key. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Scheme of the endpoint URL. */
+  readonly scheme: "http" | "https";
+  /** The published tcp port that is the service's endpoint, if any. */
+  readonly endpoint?: PortSpec;
+  /** Seconds Docker waits after SIGTERM before it kills the container. */
+  readonly stopGraceSeconds: number;
+}
+
+export interface DeploymentModel {
+  readonly project: string;
+  readonly stack: string;
+  readonly requirePinnedImages: boolean;
+  /** Sorted by name. */
+  readonly hosts: readonly HostSpec[];
+  /** Sorted by name. */
+  readonly services: readonly ServiceSpec[];
+  /** Names of the entries in the `secrets` config key (never their values). */
+  readonly secretNames: readonly string[];
+  /** Stacks that deploy to the same Docker hosts, checked against this one. */
+  readonly sharesHostsWith: readonly string[];
+}

@@ -1,0 +1,55 @@
+/**
+ * The policy pack's view of a service: for every key of `ServiceSpec`, the policies that check what it becomes
+ * in the resources the program registers, or why none does. A key added to the spec is a type error here until
+ * it says which.
+ */
+import { notCarried, type EveryKey, type ServiceSpec } from "../model";
+import {
+  gpuContainerRestartsAndReportsHealth,
+  nonRootUser,
+  pinnedImages,
+  protectedVolumes,
+  secretEnvValues,
+} from "./policies";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
+
+export interface CheckedBy {
+  readonly checkedBy: readonly ResourceValidationPolicy[];
+  /** Which input of which resource the policies read. */
+  readonly as: string;
+}
+
+const checkedBy = (as: string, ...policies: ResourceValidationPolicy[]): CheckedBy => ({ checkedBy: policies, as });
+
+const MODEL = "the model checks it across the stack and its neighbours (model/hostChecks.ts); no policy repeats that";
+const TUNING = "a tuning choice of the service; no rule about it";
+
+export const POLICY_VIEW = {
+  restart: checkedBy("the container's restart", gpuContainerRestartsAndReportsHealth),
+  healthcheck: checkedBy("the container's healthcheck.tests", gpuContainerRestartsAndReportsHealth),
+  gpus: checkedBy(
+    "the container's deviceRequests: which containers are GPU ones",
+    gpuContainerRestartsAndReportsHealth,
+  ),
+  image: checkedBy("the RemoteImage's name (pinned where the stack requires it)", pinnedImages),
+  volumes: checkedBy("each managed Volume's protect option", protectedVolumes),
+  env: checkedBy("the container's envs", secretEnvValues),
+  secretEnv: checkedBy("the container's envs (secrets) and its secret-env label", secretEnvValues),
+  user: checkedBy("the container's user", nonRootUser),
+  name: notCarried(MODEL),
+  host: notCarried(MODEL),
+  containerName: notCarried(MODEL),
+  ports: notCarried(MODEL),
+  shareGpu: notCarried(MODEL),
+  binds: notCarried("host folders are the operator's to choose; no rule about them"),
+  command: notCarried(TUNING),
+  entrypoint: notCarried(TUNING),
+  shmSizeBytes: notCarried(TUNING),
+  ipc: notCarried(TUNING),
+  ulimits: notCarried(TUNING),
+  cpus: notCarried(TUNING),
+  stopGraceSeconds: notCarried(TUNING),
+  labels: notCarried("user labels are the operator's; the program's own secret-env label is read with secretEnv"),
+  scheme: notCarried("part of the endpoint URL, a stack output, not a resource input"),
+  endpoint: notCarried("part of the endpoint URL, a stack output, not a resource input"),
+} satisfies EveryKey<ServiceSpec, CheckedBy>;

@@ -1,0 +1,196 @@
+/**
+ * Runs the real program under `pulumi.runtime.setMocks` and records every resource it registers, with its
+ * inputs exactly as the engine would receive them.
+ */
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { readStackFile, toEngineConfig, type RawConfig } from "../../stackConfig";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+export interface Registered {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, any>;
+  /** The provider reference (`urn::id`) the resource was registered with, if any. */
+  readonly provider?: string;
+  /** Resource options as the engine receives them. */
+  readonly options: {
+    readonly protect: boolean;
+    readonly retainOnDelete: boolean;
+    readonly deleteBeforeReplace: boolean;
+    /** URNs this resource depends on. */
+    readonly dependencies: string[];
+  };
+  /** The inputs as serialized for the engine (secret values appear wrapped in Pulumi's secret signature). */
+  readonly wire: string;
+}
+
+/** Pulumi's wire signature of a secret value: `{[SIG_KEY]: SECRET_SIG, value}`. */
+export const SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface Evaluation {
+  readonly resources: Registered[];
+  /** Resolved stack outputs, per service. */
+  readonly outputs: Record<string, { endpoint?: string; image: string; containerName: string; host: string }>;
+  /** Registered resources of one type. */
+  ofType(type: string): Registered[];
+  /** The one resource of a type with a name. */
+  get(type: string, name: string): Registered;
+  /** The `host` input of the provider a resource was registered with. */
+  providerHost(r: Registered): string | undefined;
+}
+
+/** What the mocked registry answers for `docker.getRegistryImage`: ref -> digest (a default hash otherwise). */
+export const registryDigests = new Map<string, string>();
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/** What the mock "cloud" computes for a resource: the outputs the real providers would return. */
+function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+  switch (type) {
+    case "docker:index/remoteImage:RemoteImage": {
+      const repository = String(inputs.name)
+        .split("@")[0]
+        .replace(/:[^/]*$/, "");
+      return {
+        ...inputs,
+        imageId: `sha256:${sha(`id:${inputs.name}`)}`,
+        repoDigest: `${repository}@sha256:${sha(String(inputs.name))}`,
+      };
+    }
+    case "docker-build:index:Image":
+      return { ...inputs, ref: inputs.tags?.[0] ?? "", digest: `sha256:${sha(`build:${inputs.context?.location}`)}` };
+    default:
+      return { ...inputs };
+  }
+}
+
+/** Resolve an Output in a test (Outputs are promises underneath). */
+export function valueOf<T>(o: pulumi.Input<T>): Promise<T> {
+  return new Promise((resolve) =>
+    pulumi.output(o).apply((v) => {
+      resolve(v as T);
+      return v;
+    }),
+  );
+}
+
+async function settle(resources: Registered[]): Promise<void> {
+  let stable = 0;
+  let last = -1;
+  while (stable < 5) {
+    await new Promise((r) => setImmediate(r));
+    if (resources.length === last) stable++;
+    else {
+      stable = 0;
+      last = resources.length;
+    }
+  }
+}
+
+/**
+ * Evaluate the program for a stack with the given config, as `pulumi preview` would (the providers mocked).
+ * Errors thrown by the program (bad config) are rethrown; `resources` is still readable through `onResources`.
+ */
+export async function evaluate(
+  raw: RawConfig,
+  stack: string,
+  onResources?: (r: Registered[]) => void,
+  preview = true,
+): Promise<Evaluation> {
+  const resources: Registered[] = [];
+  onResources?.(resources);
+  let pending: Pick<Registered, "options" | "wire"> | undefined;
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs) {
+        resources.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          provider: args.provider,
+          ...pending!,
+        });
+        return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
+      },
+      call(args: pulumi.runtime.MockCallArgs) {
+        if (args.token === "docker:index/getRegistryImage:getRegistryImage") {
+          const digest = registryDigests.get(args.inputs.name) ?? `sha256:${sha(`registry:${args.inputs.name}`)}`;
+          return { name: args.inputs.name, sha256Digest: digest };
+        }
+        throw new Error(`unexpected call ${args.token}`);
+      },
+    },
+    "gpu-services",
+    stack,
+    preview,
+  );
+  // See what the engine sees: wrap the mock monitor to record resource options and the serialized inputs.
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: any) => {
+    pending = {
+      options: {
+        protect: req.getProtect() === true,
+        retainOnDelete: req.hasRetainondelete?.() ? req.getRetainondelete() : false,
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        dependencies: req.getDependenciesList(),
+      },
+      wire: JSON.stringify(req.getObject()?.toJavaScript() ?? {}),
+    };
+    return register(req, callback);
+  };
+  const { config, secretKeys } = toEngineConfig(raw);
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(secretKeys);
+
+  const { deploy } = await import("../../program");
+  const services = deploy();
+  const outputs: Evaluation["outputs"] = {};
+  for (const [name, o] of Object.entries(services)) {
+    outputs[name] = {
+      endpoint: await valueOf(o.endpoint),
+      image: await valueOf(o.image),
+      containerName: await valueOf(o.containerName),
+      host: o.host,
+    };
+  }
+  await settle(resources);
+  const providers = new Map<string, Registered>();
+  for (const r of resources) if (r.type.startsWith("pulumi:providers:")) providers.set(r.name, r);
+  return {
+    resources,
+    outputs,
+    ofType: (type) => resources.filter((r) => r.type === type),
+    get(type, name) {
+      const found = resources.filter((r) => r.type === type && r.name === name);
+      if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
+      return found[0];
+    },
+    providerHost(r) {
+      if (!r.provider) return undefined;
+      const urn = r.provider.split("::").slice(0, -1).join("::");
+      const providerName = urn.split("::").pop()!;
+      return providers.get(providerName)?.inputs.host;
+    },
+  };
+}
+
+/** Evaluate a stack from its real `Pulumi.<stack>.yaml`. */
+export function evaluateStackFile(stack: string): Promise<Evaluation> {
+  return evaluate(readStackFile(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`)), stack);
+}
+
+export const T = {
+  container: "docker:index/container:Container",
+  volume: "docker:index/volume:Volume",
+  remoteImage: "docker:index/remoteImage:RemoteImage",
+  build: "docker-build:index:Image",
+  dockerProvider: "pulumi:providers:docker",
+  buildProvider: "pulumi:providers:docker-build",
+  gpuService: "gpu-services:index:GpuService",
+  dockerHost: "gpu-services:index:DockerHost",
+} as const;
