@@ -503,14 +503,15 @@ describe("FROM_COMPOSE: how import-compose fills each field of the deployed serv
     const dir = project({
       "compose.yaml":
         "services:\n  a:\n    image: x/a:1\n    ports: ['8000:8000']\n    healthcheck: {test: [CMD, 'true']}\n" +
-        "    command: [serve]\n    entrypoint: [python]\n    user: '1000'\n    shm_size: 1g\n    ipc: host\n" +
+        "    command: [serve]\n    entrypoint: [python]\n    user: '1000'\n    shm_size: 1g\n    cpus: 2\n    ipc: host\n" +
         "    ulimits: {memlock: -1}\n    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]}}}\n",
     });
     const spec = modelOf(imp(dir)).services[0];
     expect(Object.keys(FROM_COMPOSE).sort()).toEqual(Object.keys(spec).sort());
     expect([...CARRIED].sort()).toEqual(
       [
-        ...["build", "command", "container_name", "deploy", "entrypoint", "env_file", "environment", "extends"],
+        ...["build", "command", "container_name", "cpus", "deploy", "entrypoint", "env_file", "environment"],
+        ...["extends"],
         ...["gpus", "healthcheck", "image", "ipc", "labels", "ports", "profiles", "restart", "shm_size"],
         ...["stop_grace_period", "ulimits", "user", "volumes"],
       ].sort(),
