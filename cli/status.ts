@@ -1,0 +1,34 @@
+/**
+ * `npm run status -- --stack <stack> [--json] [--timeout <seconds>]`: what runs on the stack's hosts, read live
+ * from each host's Docker (ssh included) and nvidia-smi, against what config says. Reads only. Exit codes:
+ * observe/exitCodes.ts (0 all well, 1 something to look at, 2 bad input, 3 a host could not be reached).
+ */
+import { modelFromRaw, readStackFile } from "../config/stackConfig";
+import { DEFAULT_CALL_TIMEOUT_MS } from "../observe/dockerCli";
+import { renderStatus } from "../observe/renderStatus";
+import { collectStatus } from "../observe/status";
+import { cliProgram, runCli, runMain, stackFile, type CliDeps } from "./common";
+import { timeoutOption } from "./observeOptions";
+
+export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
+  const { program, out, err, dir } = cliProgram(
+    "status",
+    "Live status of a stack's services on their hosts (reads only)",
+    deps,
+  );
+  let code = 0;
+  program
+    .requiredOption("--stack <stack>", "the stack to read")
+    .option("--json", "print JSON for scripts (shape: README, Live status)")
+    .option("--timeout <seconds>", "bound on each call to a host", timeoutOption, DEFAULT_CALL_TIMEOUT_MS)
+    .action(async (opts: { stack: string; json?: boolean; timeout: number }) => {
+      const model = modelFromRaw(readStackFile(stackFile(dir, opts.stack)), opts.stack, dir);
+      const report = await collectStatus(model, { timeoutMs: opts.timeout });
+      out(opts.json ? JSON.stringify(report, null, 2) : renderStatus(report));
+      code = report.exitCode;
+    });
+  const parsed = await runCli(program, argv, err);
+  return parsed === 0 ? code : parsed;
+}
+
+if (require.main === module) runMain((argv) => main(argv));
