@@ -95,7 +95,8 @@ export function sshWrapperDir(sshOpts: readonly string[]): string {
 
 /** The docker CLI for one host. `close()` removes the ssh wrapper. */
 export class DockerCli {
-  private readonly wrapperDir?: string;
+  /** The folder of the ssh wrapper, for ssh:// hosts. */
+  readonly wrapperDir?: string;
 
   constructor(
     readonly host: Pick<HostSpec, "name" | "dockerHost" | "sshOpts">,
