@@ -20,7 +20,13 @@ export function writeGpuWebSource(dir: string, marker: string, healthy = true): 
   fs.chmodSync(path.join(dir, "nvidia-smi"), 0o755);
   fs.copyFileSync(path.join(STAND_IN_DIR, CAPTURE_FILE), path.join(dir, "capture.txt"));
   const dockerfile = fs.readFileSync(path.join(dir, "Dockerfile"), "utf8");
-  const extra = ["COPY nvidia-smi /usr/bin/nvidia-smi", "COPY capture.txt /usr/share/nvidia-smi-stand-in/capture.txt", ""];
+  // A shell, as GPU images have: `docker run --health-cmd` (the Docker tests) runs its command with /bin/sh.
+  const extra = [
+    "COPY busybox /bin/sh",
+    "COPY nvidia-smi /usr/bin/nvidia-smi",
+    "COPY capture.txt /usr/share/nvidia-smi-stand-in/capture.txt",
+    "",
+  ];
   fs.writeFileSync(path.join(dir, "Dockerfile"), dockerfile.replace(/^EXPOSE/m, `${extra.join("\n")}EXPOSE`));
 }
 
