@@ -36,8 +36,9 @@ export class HostUnreachable extends Error {
 /** What a failed connection's stderr means, in words an operator can act on. */
 export function connectionReason(stderr: string, timedOut: boolean, timeoutMs: number): string {
   const text = stderr.trim();
-  if (timedOut || /timed out|Connection timed out/i.test(text)) {
-    return `did not answer within ${Math.round(timeoutMs / 1000)} s (ssh: ${lastLine(text) || "no answer"})`;
+  if (timedOut) return `did not answer within ${Math.round(timeoutMs / 1000)} s (the call was stopped there)`;
+  if (/timed out/i.test(text)) {
+    return `did not answer: ssh gave up after its ${SSH_CONNECT_TIMEOUT_S} s connect timeout (${lastLine(text)})`;
   }
   if (/Permission denied/i.test(text)) {
     return `ssh refused the key (${lastLine(text)}): check the key in sshOpts (-i) or the agent, and the user's authorized_keys`;

@@ -12,7 +12,8 @@ import { externalVolumesCheck, portsCheck } from "./checks/placement";
 import { CHECK_IDS, type Check, type CheckContext, type CheckId, type HostCheck } from "./checks/types";
 import { DockerCli, HostUnreachable } from "./dockerCli";
 import { OBSERVE_EXIT } from "./exitCodes";
-import { probeGpus } from "./gpuProbe";
+import { probeGpus, probeImages } from "./gpuProbe";
+import { sshTarget } from "./hostShell";
 import { readSnapshot } from "./hostSnapshot";
 
 /** Every check by its id: a check missing here is a type error. */
@@ -50,18 +51,6 @@ export interface DoctorReport {
   readonly hosts: readonly HostDoctor[];
 }
 
-/** Image names of the stack's services as the host would have them, to probe nvidia-smi with before any up. */
-function serviceImages(ctxServices: CheckContext["services"]): string[] {
-  return ctxServices.map((s) => (s.image.kind === "registry" ? s.image.ref : s.image.localTag));
-}
-
-async function presentImages(cli: DockerCli, names: readonly string[]): Promise<string[]> {
-  const present: string[] = [];
-  for (const name of names)
-    if ((await cli.call(["image", "inspect", "--format", "{{.Id}}", name])).code === 0) present.push(name);
-  return present;
-}
-
 async function runChecks(ctx: CheckContext): Promise<Check[]> {
   const checks: Check[] = [];
   for (const id of CHECK_IDS) {
@@ -84,7 +73,7 @@ function unreachable(host: HostSpec, error: HostUnreachable, seconds: number): H
   const id: CheckId = host.dockerHost.startsWith("ssh://") ? "ssh" : "docker-version";
   const fix =
     id === "ssh"
-      ? `ssh ${host.sshOpts.join(" ")} ${host.dockerHost.slice(6)} docker version must work from here (key, known_hosts, network)`
+      ? `\`ssh ${[...host.sshOpts, ...sshTarget(host.dockerHost)].join(" ")} docker version\` must work from here (key, known_hosts, network)`
       : "start the Docker daemon, or correct dockerHost";
   const check: Check = { id, level: "fail", summary: error.message, fix };
   return {
@@ -109,7 +98,7 @@ async function doctorHost(
   try {
     const snapshot = await readSnapshot(cli);
     const services = model.services.filter((s) => s.host === host.name);
-    const images = await presentImages(cli, serviceImages(services));
+    const images = await probeImages(cli, model.stack, snapshot.containers, services);
     const gpus = await probeGpus(cli, snapshot.containers, { allowRun: true, images });
     const checks = await runChecks({ model, host, services, cli, snapshot, gpus, env });
     return { name: host.name, dockerHost: host.dockerHost, reachable: true, seconds: seconds(), checks, notRun: [] };

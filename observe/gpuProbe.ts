@@ -5,6 +5,7 @@
  * (which sees only its own GPUs). When neither works the figures are reported as not available, with why.
  */
 import { HostUnreachable, type DockerCli } from "./dockerCli";
+import { LABEL_PREFIX, type ServiceSpec } from "../config/specs";
 import type { ContainerView } from "./hostSnapshot";
 import {
   APPS_QUERY,
@@ -108,4 +109,28 @@ export async function probeGpus(
 
 function shortImage(image: string): string {
   return image.startsWith("sha256:") ? image.slice(0, 19) : image;
+}
+
+/**
+ * Images on the host to probe nvidia-smi with when no GPU container runs: those of this stack's GPU containers in
+ * any state (a stopped one), then the services' images as config names them, where the host has them.
+ */
+export async function probeImages(
+  cli: DockerCli,
+  stack: string,
+  containers: readonly ContainerView[],
+  services: readonly ServiceSpec[],
+): Promise<string[]> {
+  const ours = containers
+    .filter((c) => c.gpuRequest && c.labels[`${LABEL_PREFIX}stack`] === stack)
+    .map((c) => c.imageId);
+  const named = services
+    .filter((s) => s.gpus)
+    .map((s) => (s.image.kind === "registry" ? s.image.ref : s.image.localTag));
+  const present: string[] = [...ours];
+  for (const name of named) {
+    const found = await cli.call(["image", "inspect", "--format", "{{.Id}}", name]);
+    if (found.code === 0) present.push(found.stdout.trim());
+  }
+  return [...new Set(present)];
 }

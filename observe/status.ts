@@ -8,7 +8,7 @@ import { LABEL_PREFIX } from "../config/specs";
 import { DockerCli, HostUnreachable } from "./dockerCli";
 import { probeEndpoint } from "./endpoint";
 import { OBSERVE_EXIT } from "./exitCodes";
-import { probeGpus, type GpuFigures } from "./gpuProbe";
+import { probeGpus, probeImages, type GpuFigures } from "./gpuProbe";
 import { containerPids, readSnapshot, type ContainerView, type HostSnapshot } from "./hostSnapshot";
 import { compareRelease, type ReleaseComparison } from "./release";
 
@@ -83,7 +83,9 @@ async function readHost(model: DeploymentModel, host: HostSpec, timeoutMs?: numb
   try {
     const snapshot = await readSnapshot(cli);
     const ours = snapshot.containers.filter((c) => c.labels[`${LABEL_PREFIX}stack`] === model.stack);
-    const gpus = await probeGpus(cli, ours, { allowRun: true });
+    const services = model.services.filter((s) => s.host === host.name);
+    const images = await probeImages(cli, model.stack, snapshot.containers, services);
+    const gpus = await probeGpus(cli, ours, { allowRun: true, images });
     const engine = { version: snapshot.engine.serverVersion, apiVersion: snapshot.engine.apiVersion };
     return {
       cli,
