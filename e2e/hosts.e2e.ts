@@ -61,6 +61,8 @@ function stackFile(
 ): string {
   const tag = opts.tag ?? "v1";
   const test = `[${HEALTHCHECK_TEST.map((t) => JSON.stringify(t)).join(", ")}]`;
+  // Quick probes, so an unhealthy container shows within seconds.
+  const health = `      healthcheck:\n        test: ${test}\n        interval: 1s\n        timeout: 1s\n        retries: 2\n      stopGraceSeconds: 2\n`;
   return `# The hosts e2e stack: one GPU service on a host reached over ssh (a real sshd on 127.0.0.1).
 config:
   gpu-services:requirePinnedImages: true
@@ -82,13 +84,7 @@ ${hostBlock("remote", world.sshd.dockerHost, world.sshd.opts(), opts.gpus ?? 1)}
           external: true
       gpus:
         count: 1
-      healthcheck:
-        test: ${test}
-        interval: 1s
-        timeout: 1s
-        retries: 2
-      stopGraceSeconds: 2
-    built:
+${health}    built:
       host: remote
       containerName: hosts-e2e-built
       build:
@@ -97,13 +93,7 @@ ${hostBlock("remote", world.sshd.dockerHost, world.sshd.opts(), opts.gpus ?? 1)}
       ports:
         - host: ${world.ports.built}
           container: 8000
-      healthcheck:
-        test: ${test}
-        interval: 1s
-        timeout: 1s
-        retries: 2
-      stopGraceSeconds: 2
-${opts.extraService ?? ""}`;
+${health}${opts.extraService ?? ""}`;
 }
 
 function cli(ws: Workspace, name: "status" | "doctor", ...args: string[]): Promise<RunResult> {
