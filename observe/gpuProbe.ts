@@ -47,11 +47,14 @@ async function readWith(cli: DockerCli, prefix: readonly string[], source: strin
 }
 
 function runPrefix(image: string): string[] {
+  // --pid host: in its own PID namespace nvidia-smi cannot name the processes that hold GPU memory.
   return [
     "run",
     "--rm",
     "--gpus",
     "all",
+    "--pid",
+    "host",
     "--network",
     "none",
     "--label",
