@@ -10,6 +10,7 @@ import { probeEndpoint } from "./endpoint";
 import { OBSERVE_EXIT } from "./exitCodes";
 import { probeGpus, probeImages, type GpuFigures } from "./gpuProbe";
 import { containerPids, readSnapshot, type ContainerView, type HostSnapshot } from "./hostSnapshot";
+import type { ComputeApp } from "./nvidiaSmi";
 import { compareRelease, type ReleaseComparison } from "./release";
 
 export interface HostStatus {
@@ -139,11 +140,19 @@ async function gpuMemory(
   if (!figures.available) return { gpuMemoryMiB: null, gpuMemoryNote: `not available: ${figures.reason}` };
   const pids = new Set<number>();
   for (const c of running) for (const pid of await containerPids(read.cli, c.name)) pids.add(pid);
-  const mine = figures.processes.filter((p) => pids.has(p.pid));
+  return heldMemory(figures.processes, pids);
+}
+
+/** The GPU memory the processes with these host PIDs hold, from nvidia-smi's list; null where it gives none. */
+export function heldMemory(
+  processes: readonly ComputeApp[],
+  pids: ReadonlySet<number>,
+): Pick<ServiceStatus, "gpuMemoryMiB" | "gpuMemoryNote"> {
+  const mine = processes.filter((p) => pids.has(p.pid));
   if (mine.some((p) => p.usedMemoryMiB === undefined)) {
     return { gpuMemoryMiB: null, gpuMemoryNote: "nvidia-smi does not report its processes' memory" };
   }
-  const note = `${mine.length} of the ${figures.processes.length} GPU processes nvidia-smi lists are this service's`;
+  const note = `${mine.length} of the ${processes.length} GPU processes nvidia-smi lists are this service's`;
   return { gpuMemoryMiB: mine.reduce((sum, p) => sum + (p.usedMemoryMiB ?? 0), 0), gpuMemoryNote: note };
 }
 

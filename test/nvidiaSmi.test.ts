@@ -16,6 +16,7 @@ import {
   parseCsv,
   parseGpus,
 } from "../observe/nvidiaSmi";
+import { heldMemory } from "../observe/status";
 import { CAPTURE_FILE, STAND_IN_DIR } from "./gpuImage";
 
 const capture = path.join(STAND_IN_DIR, CAPTURE_FILE);
@@ -116,6 +117,24 @@ describe("parseComputeApps", () => {
     expect(parseComputeApps("gpu_uuid, pid, used_gpu_memory [MiB]\nGPU-a, 42, [N/A]\n")).toEqual([
       { gpuUuid: "GPU-a", pid: 42 },
     ]);
+  });
+});
+
+describe("heldMemory", () => {
+  it("sums what the processes with a container's host PIDs hold, and says how many of the listed ones they are", () => {
+    const apps = parseComputeApps(standIn(APPS_QUERY));
+    expect(heldMemory(apps, new Set([11327, 11345, 1]))).toEqual({
+      gpuMemoryMiB: 2566 + 15690,
+      gpuMemoryNote: "2 of the 3 GPU processes nvidia-smi lists are this service's",
+    });
+    expect(heldMemory(apps, new Set([4242]))).toEqual({
+      gpuMemoryMiB: 0,
+      gpuMemoryNote: "0 of the 3 GPU processes nvidia-smi lists are this service's",
+    });
+    expect(heldMemory([{ gpuUuid: "GPU-a", pid: 7 }], new Set([7]))).toEqual({
+      gpuMemoryMiB: null,
+      gpuMemoryNote: "nvidia-smi does not report its processes' memory",
+    });
   });
 });
 
