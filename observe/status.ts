@@ -225,10 +225,18 @@ export async function collectStatus(model: DeploymentModel, opts: { timeoutMs?: 
     const byName = new Map(reads.map((r, i) => [model.hosts[i].name, { read: r, host: model.hosts[i] }]));
     const services: ServiceStatus[] = [];
     for (const s of model.services) {
-      const { read, host } = byName.get(s.host)!;
-      services.push(await serviceStatus(model, s, read, host.address));
+      const entry = byName.get(s.host)!;
+      try {
+        services.push(await serviceStatus(model, s, entry.read, entry.host.address));
+      } catch (error) {
+        if (!(error instanceof HostUnreachable)) throw error;
+        // The host went away after it was read: it counts as not reachable from here on.
+        const status = { ...entry.read.status, reachable: false, error: error.message };
+        entry.read = { cli: entry.read.cli, status };
+        services.push(await serviceStatus(model, s, entry.read, entry.host.address));
+      }
     }
-    const hosts = reads.map((r) => r.status);
+    const hosts = model.hosts.map((h) => byName.get(h.name)!.read.status);
     const result = hosts.some((h) => !h.reachable)
       ? "unreachable"
       : services.some((s) => s.attention.length > 0)
