@@ -22,12 +22,16 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   let code = 0;
   program
     .requiredOption("--stack <stack>", "the stack to check")
-    .option("--json", "print JSON for scripts (shape: README, Host checks)")
+    .option("--json", "print JSON for scripts (shape: README, Live status and host checks)")
     .option("--summary <file>", "append the findings as Markdown to this file (for $GITHUB_STEP_SUMMARY)")
-    .option("--timeout <seconds>", "bound on each call to a host", timeoutOption, DEFAULT_CALL_TIMEOUT_MS)
-    .action(async (opts: { stack: string; json?: boolean; summary?: string; timeout: number }) => {
+    .option(
+      "--timeout <seconds>",
+      `bound on each call to a host (default ${DEFAULT_CALL_TIMEOUT_MS / 1000})`,
+      timeoutOption,
+    )
+    .action(async (opts: { stack: string; json?: boolean; summary?: string; timeout?: number }) => {
       const model = modelFromRaw(readStackFile(stackFile(dir, opts.stack)), opts.stack, dir);
-      const report = await runDoctor(model, { timeoutMs: opts.timeout });
+      const report = await runDoctor(model, { timeoutMs: opts.timeout ?? DEFAULT_CALL_TIMEOUT_MS });
       out(opts.json ? JSON.stringify(report, null, 2) : renderDoctor(report));
       if (opts.summary) fs.appendFileSync(opts.summary, `${doctorMarkdown(report)}\n`);
       code = report.exitCode;

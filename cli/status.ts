@@ -19,11 +19,15 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   let code = 0;
   program
     .requiredOption("--stack <stack>", "the stack to read")
-    .option("--json", "print JSON for scripts (shape: README, Live status)")
-    .option("--timeout <seconds>", "bound on each call to a host", timeoutOption, DEFAULT_CALL_TIMEOUT_MS)
-    .action(async (opts: { stack: string; json?: boolean; timeout: number }) => {
+    .option("--json", "print JSON for scripts (shape: README, Live status and host checks)")
+    .option(
+      "--timeout <seconds>",
+      `bound on each call to a host (default ${DEFAULT_CALL_TIMEOUT_MS / 1000})`,
+      timeoutOption,
+    )
+    .action(async (opts: { stack: string; json?: boolean; timeout?: number }) => {
       const model = modelFromRaw(readStackFile(stackFile(dir, opts.stack)), opts.stack, dir);
-      const report = await collectStatus(model, { timeoutMs: opts.timeout });
+      const report = await collectStatus(model, { timeoutMs: opts.timeout ?? DEFAULT_CALL_TIMEOUT_MS });
       out(opts.json ? JSON.stringify(report, null, 2) : renderStatus(report));
       code = report.exitCode;
     });
