@@ -209,6 +209,43 @@ describe("pulumi up", () => {
   });
 });
 
+describe("doctor before Pulumi touches a host", () => {
+  const doctorSteps = (job: Job) => (job.steps ?? []).filter((s) => /npm run --silent doctor -- /.test(s.run ?? ""));
+
+  it("runs in every preview and in the one up (deploy.yml's), before the Pulumi step, failing the job, findings in the summary", () => {
+    for (const [file, job, stack] of [
+      ["preview.yml", "preview", "${{ matrix.stack }}"],
+      ["pulumi-up.yml", "up", "${{ inputs.stack }}"],
+    ] as const) {
+      const parsed = wf(file).jobs[job];
+      const steps = parsed.steps!;
+      const doctor = doctorSteps(parsed);
+      expect(doctor, file).toHaveLength(1);
+      const [step] = doctor as (Step & { env?: Record<string, string>; "continue-on-error"?: unknown })[];
+      expect(step.run).toBe('npm run --silent doctor -- --stack "$STACK" --summary "$GITHUB_STEP_SUMMARY"');
+      expect(step.env).toEqual({ STACK: stack });
+      // A failing check fails the job: no continue-on-error, no `|| true`, and no condition that would skip it.
+      expect(step["continue-on-error"], file).toBeUndefined();
+      expect(step.if, file).toBeUndefined();
+      const pulumiAt = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+      const runnerAt = steps.findIndex((s) => s.uses === "./.github/actions/deploy-runner");
+      expect(steps.indexOf(step), file).toBeGreaterThan(runnerAt);
+      expect(steps.indexOf(step), file).toBe(pulumiAt - 1);
+    }
+    // deploy.yml's ups are all pulumi-up.yml, so each of them is checked first.
+    const callers = Object.values(wf("deploy.yml").jobs).filter((j) => j.uses);
+    expect(callers.map((j) => j.uses)).toEqual([
+      "./.github/workflows/pulumi-up.yml",
+      "./.github/workflows/pulumi-up.yml",
+    ]);
+    expect(JSON.parse(read(path.join(PROJECT_DIR, "package.json"))).scripts.doctor).toBe("tsx cli/doctor.ts");
+  });
+
+  it("is not in the drift check (a drift run must report drift, not host findings)", () => {
+    expect(doctorSteps(wf("drift.yml").jobs.drift)).toEqual([]);
+  });
+});
+
 describe("drift", () => {
   it("runs on a schedule, refreshes and expects no changes per stack, and puts the diff in the summary", () => {
     const w = wf("drift.yml");

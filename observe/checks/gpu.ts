@@ -1,0 +1,83 @@
+/** The host's GPUs: NVIDIA runtime or driver, the inventory declared in `hosts.<h>.gpus`, free GPU memory. */
+import type { GpuInventory } from "../../model";
+import type { GpuReading } from "../nvidiaSmi";
+import { fail, ok, warn, type CheckContext, type HostCheck } from "./types";
+
+const TOOLKIT_FIX =
+  "install the NVIDIA driver and container toolkit on the host (nvidia-ctk runtime configure --runtime=docker), restart dockerd";
+
+const gpuServices = (ctx: CheckContext) => ctx.services.filter((s) => s.gpus);
+
+export const nvidiaRuntimeCheck: HostCheck = (ctx) => {
+  if (gpuServices(ctx).length === 0) return ok("no service of this stack requests a GPU here");
+  if (ctx.gpus.available) return ok(`NVIDIA device requests work: ${ctx.gpus.source}`);
+  if (ctx.snapshot.engine.runtimes.includes("nvidia")) {
+    return warn(`the nvidia runtime is registered, but nvidia-smi could not be run: ${ctx.gpus.reason}`, TOOLKIT_FIX);
+  }
+  if (ctx.gpus.reason.startsWith("no GPU container")) {
+    return warn(
+      "cannot tell: no nvidia runtime is registered and no GPU container or service image is on the host to try",
+      `after the first up, run doctor again; or ${TOOLKIT_FIX}`,
+    );
+  }
+  return fail(`NVIDIA device requests do not work: ${ctx.gpus.reason}`, TOOLKIT_FIX);
+};
+
+function deviceProblems(declared: GpuInventory, gpus: readonly GpuReading[]): string[] {
+  const problems: string[] = [];
+  for (const device of declared.devices ?? []) {
+    const found = gpus.find((g) => g.uuid === device.id || String(g.index) === device.id);
+    if (!found) {
+      problems.push(`device ${device.id} is not among ${gpus.map((g) => `${g.index}/${g.uuid}`).join(", ")}`);
+      continue;
+    }
+    if (device.memoryGiB !== undefined && found.memoryTotalMiB !== undefined) {
+      const actual = found.memoryTotalMiB / 1024;
+      if (Math.abs(actual - device.memoryGiB) > device.memoryGiB * 0.1) {
+        problems.push(`device ${device.id} has ${actual.toFixed(1)} GiB, declared ${device.memoryGiB} GiB`);
+      }
+    }
+  }
+  return problems;
+}
+
+export const gpusDeclaredCheck: HostCheck = ({ host, gpus }) => {
+  const key = `hosts.${host.name}.gpus`;
+  if (!host.gpus)
+    return warn(`${key} is not declared: GPU placement is not checked`, `declare ${key} (count, devices)`);
+  if (!gpus.available)
+    return warn(`${key} not checked against the host: ${gpus.reason}`, "run doctor again once nvidia-smi can run");
+  const problems = [
+    ...(host.gpus.count > gpus.gpus.length
+      ? [`${key} declares ${host.gpus.count} GPUs, nvidia-smi reports ${gpus.gpus.length}`]
+      : []),
+    ...deviceProblems(host.gpus, gpus.gpus),
+  ];
+  if (problems.length > 0) return fail(problems.join("; "), `correct ${key} to what the host has, or move services`);
+  return ok(
+    `${key}: ${host.gpus.count} declared, nvidia-smi reports ${gpus.gpus.length} (${gpus.gpus.map((g) => g.name).join(", ")})`,
+  );
+};
+
+/** Below this share of free memory a GPU is too full to start another model on it. */
+export const MIN_FREE_SHARE = 0.1;
+
+export const gpuMemoryCheck: HostCheck = (ctx) => {
+  const wanting = gpuServices(ctx);
+  if (wanting.length === 0) return ok("no service of this stack requests a GPU here");
+  if (!ctx.gpus.available)
+    return warn(`free GPU memory not checked: ${ctx.gpus.reason}`, "run doctor again once nvidia-smi can run");
+  const free = ctx.gpus.gpus.map((g) => ({ g, free: (g.memoryTotalMiB ?? 0) - (g.memoryUsedMiB ?? 0) }));
+  const full = free.filter(({ g, free }) => g.memoryTotalMiB !== undefined && free < g.memoryTotalMiB * MIN_FREE_SHARE);
+  const line = free.map(({ g, free }) => `GPU ${g.index}: ${free} of ${g.memoryTotalMiB} MiB free`).join(", ");
+  // Config states no memory need per service and no blue/green strategy: one copy of each is counted.
+  const basis = `${wanting.length} GPU service(s), one copy each (no blue/green strategy in config)`;
+  if (full.length > 0) {
+    const holders = ctx.gpus.processes.map((p) => `pid ${p.pid} ${p.processName ?? "?"} ${p.usedMemoryMiB ?? "?"} MiB`);
+    return warn(
+      `${line}; less than ${MIN_FREE_SHARE * 100} % free on ${full.length} GPU(s) for ${basis}; held by ${holders.join(", ")}`,
+      "stop what holds the memory, or place the services on another GPU",
+    );
+  }
+  return ok(`${line} for ${basis}`);
+};

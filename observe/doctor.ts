@@ -1,0 +1,123 @@
+/**
+ * `doctor`: per host of a stack, will it take the stack? Each check ok / warn / fail with the fix to make. Reads
+ * only (its one write is a short-lived `--rm` container that runs nvidia-smi). The JSON shape (`DoctorReport`) is
+ * documented in the README and pinned by observe/doctor.test.ts.
+ */
+import type { DeploymentModel, HostSpec } from "../model";
+import { bindSourcesCheck, diskSpaceCheck } from "./checks/hostFiles";
+import { buildkitCheck, registryCredentialsCheck } from "./checks/build";
+import { dockerVersionCheck, sshCheck } from "./checks/connection";
+import { gpuMemoryCheck, gpusDeclaredCheck, nvidiaRuntimeCheck } from "./checks/gpu";
+import { externalVolumesCheck, portsCheck } from "./checks/placement";
+import { CHECK_IDS, type Check, type CheckContext, type CheckId, type HostCheck } from "./checks/types";
+import { DockerCli, HostUnreachable } from "./dockerCli";
+import { OBSERVE_EXIT } from "./exitCodes";
+import { probeGpus, probeImages } from "./gpuProbe";
+import { sshTarget } from "./hostShell";
+import { readSnapshot } from "./hostSnapshot";
+
+/** Every check by its id: a check missing here is a type error. */
+const CHECKS = {
+  ssh: sshCheck,
+  "docker-version": dockerVersionCheck,
+  "nvidia-runtime": nvidiaRuntimeCheck,
+  "gpus-declared": gpusDeclaredCheck,
+  "gpu-memory": gpuMemoryCheck,
+  ports: portsCheck,
+  "external-volumes": externalVolumesCheck,
+  "bind-sources": bindSourcesCheck,
+  "disk-space": diskSpaceCheck,
+  buildkit: buildkitCheck,
+  "registry-credentials": registryCredentialsCheck,
+} satisfies Record<CheckId, HostCheck>;
+
+export interface HostDoctor {
+  readonly name: string;
+  readonly dockerHost: string;
+  readonly reachable: boolean;
+  readonly seconds: number;
+  /** One entry per check; a host that cannot be reached has one failed connection check and `notRun`. */
+  readonly checks: readonly Check[];
+  /** Checks that could not run because the host could not be reached. */
+  readonly notRun: readonly CheckId[];
+}
+
+export interface DoctorReport {
+  readonly stack: string;
+  readonly checkedAt: string;
+  /** `ok` (exit 0; warnings may be listed), `fail` (exit 1) or `unreachable` (exit 3). */
+  readonly result: "ok" | "fail" | "unreachable";
+  readonly exitCode: number;
+  readonly hosts: readonly HostDoctor[];
+}
+
+async function runChecks(ctx: CheckContext): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const id of CHECK_IDS) {
+    try {
+      checks.push({ id, ...(await CHECKS[id](ctx)) });
+    } catch (error) {
+      if (error instanceof HostUnreachable) throw error;
+      checks.push({
+        id,
+        level: "fail",
+        summary: `the check itself failed: ${(error as Error).message}`,
+        fix: "run doctor again; report it if it persists",
+      });
+    }
+  }
+  return checks;
+}
+
+function unreachable(host: HostSpec, error: HostUnreachable, seconds: number): HostDoctor {
+  const id: CheckId = host.dockerHost.startsWith("ssh://") ? "ssh" : "docker-version";
+  const fix =
+    id === "ssh"
+      ? `\`ssh ${[...host.sshOpts, ...sshTarget(host.dockerHost)].join(" ")} docker version\` must work from here (key, known_hosts, network)`
+      : "start the Docker daemon, or correct dockerHost";
+  const check: Check = { id, level: "fail", summary: error.message, fix };
+  return {
+    name: host.name,
+    dockerHost: host.dockerHost,
+    reachable: false,
+    seconds,
+    checks: [check],
+    notRun: CHECK_IDS.filter((c) => c !== id),
+  };
+}
+
+async function doctorHost(
+  model: DeploymentModel,
+  host: HostSpec,
+  env: NodeJS.ProcessEnv,
+  timeoutMs?: number,
+): Promise<HostDoctor> {
+  const started = Date.now();
+  const seconds = () => Math.round((Date.now() - started) / 100) / 10;
+  const cli = new DockerCli(host, timeoutMs);
+  try {
+    const snapshot = await readSnapshot(cli);
+    const services = model.services.filter((s) => s.host === host.name);
+    const images = await probeImages(cli, model.stack, snapshot.containers, services);
+    const gpus = await probeGpus(cli, snapshot.containers, { allowRun: true, images });
+    const checks = await runChecks({ model, host, services, cli, snapshot, gpus, env });
+    return { name: host.name, dockerHost: host.dockerHost, reachable: true, seconds: seconds(), checks, notRun: [] };
+  } catch (error) {
+    if (error instanceof HostUnreachable) return unreachable(host, error, seconds());
+    throw error;
+  } finally {
+    cli.close();
+  }
+}
+
+export async function runDoctor(
+  model: DeploymentModel,
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<DoctorReport> {
+  const env = opts.env ?? process.env;
+  const hosts = await Promise.all(model.hosts.map((h) => doctorHost(model, h, env, opts.timeoutMs)));
+  const failed = hosts.some((h) => h.checks.some((c) => c.level === "fail"));
+  const result = hosts.some((h) => !h.reachable) ? "unreachable" : failed ? "fail" : "ok";
+  const exitCode = { ok: OBSERVE_EXIT.ok, fail: OBSERVE_EXIT.attention, unreachable: OBSERVE_EXIT.unreachable }[result];
+  return { stack: model.stack, checkedAt: new Date().toISOString(), result, exitCode, hosts };
+}
