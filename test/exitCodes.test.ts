@@ -7,8 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { main as compose } from "../cli/compose";
+import { main as doctor } from "../cli/doctor";
 import { main as plan } from "../cli/plan";
 import { main as release } from "../cli/release";
+import { main as status } from "../cli/status";
 import { EXIT } from "../cli/errors";
 import { tempDir } from "./support/gitRepos";
 import { PROJECT_DIR } from "./support/harness";
@@ -37,6 +39,8 @@ function everyCli(dir: string, stack: string): [string, () => Promise<number> | 
     ["release history", () => release(["history", stack, "web"], { ...deps, env: {} })],
     ["export-compose", () => compose(["export-compose", "--stack", stack, "--out", path.join(dir, "out")], deps)],
     ["plan", () => plan(["--stack", stack], deps)],
+    ["status", () => status(["--stack", stack], deps)],
+    ["doctor", () => doctor(["--stack", stack], deps)],
   ];
 }
 
