@@ -28,7 +28,6 @@ import { runtimeMapper } from "./mappers/runtime";
 import type { FoundSecrets, ImportedSecret, Mapper, MountNames, ServiceScope } from "./mappers/scope";
 
 export { ComposeError } from "./errors";
-export type { ImportedSecret } from "./mappers/scope";
 export { parseImageRef, splitCommand } from "./syntax";
 
 export interface ImportOptions extends LoadOptions {

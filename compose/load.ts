@@ -16,8 +16,7 @@ import { readIncludes } from "./include";
 import { interpolateAll, isMap, parseComposeYaml, type ComposeMap } from "./read";
 
 export { ComposeError } from "./errors";
-export { listToMap } from "./extends";
-export { isMap, parseComposeYaml, type ComposeMap } from "./read";
+export { isMap, type ComposeMap } from "./read";
 
 export interface LoadOptions {
   /** Folder of the compose file: `.env`, env files, extended files and relative paths resolve against it. */

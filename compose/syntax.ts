@@ -3,6 +3,7 @@
  * container paths.
  */
 import * as path from "node:path";
+import { durationSeconds, GO_DURATION_RE } from "../formats";
 import { ComposeError } from "./errors";
 import { isMap } from "./read";
 import { isScalar, list, shapeError } from "./shape";
@@ -121,19 +122,10 @@ export function containerPath(target: string): string {
   return clean.length > 1 ? clean.replace(/\/$/, "") : clean;
 }
 
-/** A Go duration, as compose-go parses durations (time.ParseDuration): `0`, or numbers each with a unit. */
-const GO_DURATION = /^(?:0|(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/;
-const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, μs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-
 /** Seconds in a compose duration (`1m30s`, `500ms`), or an error naming the key: compose refuses the rest. */
 export function composeDuration(value: unknown, at: string): number {
-  if (typeof value !== "string" || !GO_DURATION.test(value)) {
-    throw new ComposeError(
-      `${at}: ${JSON.stringify(value)} is not a compose duration (a number and a unit: 10s, 1m30s, 500ms)`,
-    );
-  }
-  let seconds = 0;
-  for (const m of value.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g))
-    seconds += Number(m[1]) * UNIT_SECONDS[m[2]];
-  return seconds;
+  if (typeof value === "string" && GO_DURATION_RE.test(value)) return durationSeconds(value);
+  throw new ComposeError(
+    `${at}: ${JSON.stringify(value)} is not a compose duration (a number and a unit: 10s, 1m30s, 500ms)`,
+  );
 }

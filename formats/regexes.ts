@@ -19,6 +19,8 @@ export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 export const ENV_NAME_RE = /^[^=\0]+$/;
 /** A Go-style duration as Docker takes it: 30s, 1m30s, 500ms, 1h. */
 export const DURATION_RE = /^(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+$/;
+/** Any Go duration (time.ParseDuration), as Docker and compose-go read them: `0`, or numbers each with a unit. */
+export const GO_DURATION_RE = /^(?:0|(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/;
 export const DOCKER_HOST_RE =
   /^(unix:\/\/\/.+|ssh:\/\/(?:[^@/\s]+@)?[^@/\s:]+(?::\d+)?|tcp:\/\/[^/\s]+:\d+|npipe:\/\/.+)$/;
 export const GIT_URL_RE = /^(?:https?:\/\/|ssh:\/\/|git:\/\/|git@)[^\s#]+?(?:\.git)?$/;
