@@ -4,7 +4,8 @@
  */
 import * as path from "node:path";
 import { ComposeError } from "./errors";
-import { interpolateAll, isMap, parseComposeYaml, readText, type ComposeMap } from "./read";
+import { interpolateAll, parseComposeYaml, readText, type ComposeMap } from "./read";
+import { isPlainObject } from "../formats";
 
 /** Keys whose lists merge rather than replace when a service extends another (compose specification). */
 const UNION_LISTS = new Set(["ports", "expose", "external_links", "dns", "dns_search", "tmpfs"]);
@@ -24,7 +25,7 @@ export function listToMap(list: unknown[]): Record<string, unknown> {
 }
 
 function mountTarget(entry: unknown): string {
-  if (isMap(entry)) return String(entry.target ?? "");
+  if (isPlainObject(entry)) return String(entry.target ?? "");
   const parts = String(entry).split(":");
   return parts.length > 1 ? parts[1] : parts[0];
 }
@@ -34,7 +35,11 @@ export function mergeService(base: ComposeMap, override: ComposeMap): ComposeMap
   const out: ComposeMap = { ...base };
   for (const [key, value] of Object.entries(override)) {
     const before = out[key];
-    if (KEYED_LISTS.has(key) && (Array.isArray(before) || isMap(before)) && (Array.isArray(value) || isMap(value))) {
+    if (
+      KEYED_LISTS.has(key) &&
+      (Array.isArray(before) || isPlainObject(before)) &&
+      (Array.isArray(value) || isPlainObject(value))
+    ) {
       const asMap = (v: unknown) => (Array.isArray(v) ? listToMap(v) : (v as ComposeMap));
       out[key] = { ...asMap(before), ...asMap(value) };
     } else if (UNION_LISTS.has(key) && Array.isArray(before) && Array.isArray(value)) {
@@ -45,7 +50,7 @@ export function mergeService(base: ComposeMap, override: ComposeMap): ComposeMap
     } else if (BY_TARGET_LISTS.has(key) && Array.isArray(before) && Array.isArray(value)) {
       const targets = new Set(value.map(mountTarget));
       out[key] = [...before.filter((entry) => !targets.has(mountTarget(entry))), ...value];
-    } else if (isMap(before) && isMap(value)) {
+    } else if (isPlainObject(before) && isPlainObject(value)) {
       // A healthcheck's keys are taken one by one; any other map merges down (build, deploy, …).
       out[key] = key === "healthcheck" ? { ...before, ...value } : mergeService(before, value);
     } else {
@@ -60,12 +65,13 @@ export function rebase(service: ComposeMap, dir: string): ComposeMap {
   const out = { ...service };
   const abs = (p: string) => (/^([a-z]+:\/\/|git@|~|\/)/.test(p) ? p : path.resolve(dir, p));
   if (typeof out.build === "string") out.build = abs(out.build);
-  else if (isMap(out.build) && typeof out.build.context === "string")
+  else if (isPlainObject(out.build) && typeof out.build.context === "string")
     out.build = { ...out.build, context: abs(out.build.context) };
-  else if (isMap(out.build) && out.build.context === undefined) out.build = { ...out.build, context: dir };
+  else if (isPlainObject(out.build) && out.build.context === undefined) out.build = { ...out.build, context: dir };
   if (Array.isArray(out.volumes)) {
     out.volumes = out.volumes.map((v) => {
-      if (isMap(v)) return v.type === "bind" && typeof v.source === "string" ? { ...v, source: abs(v.source) } : v;
+      if (isPlainObject(v))
+        return v.type === "bind" && typeof v.source === "string" ? { ...v, source: abs(v.source) } : v;
       const [source, ...rest] = String(v).split(":");
       return rest.length > 0 && /^[./~]/.test(source) ? [abs(source), ...rest].join(":") : v;
     });
@@ -74,7 +80,7 @@ export function rebase(service: ComposeMap, dir: string): ComposeMap {
   if (typeof envFile === "string") out.env_file = abs(envFile);
   else if (Array.isArray(envFile)) {
     out.env_file = envFile.map((e) =>
-      typeof e === "string" ? abs(e) : isMap(e) ? { ...e, path: abs(String(e.path)) } : e,
+      typeof e === "string" ? abs(e) : isPlainObject(e) ? { ...e, path: abs(String(e.path)) } : e,
     );
   }
   return out;
@@ -94,7 +100,8 @@ export function readComposeFile(
 ): ComposeFile {
   const text = readText(file, `cannot read the extended file ${file}`);
   const data = interpolateAll(parseComposeYaml(text, file), path.basename(file), variables, unset);
-  if (!isMap(data) || !isMap(data.services)) throw new ComposeError(`${file}: not a compose file: no services`);
+  if (!isPlainObject(data) || !isPlainObject(data.services))
+    throw new ComposeError(`${file}: not a compose file: no services`);
   return { file, dir: path.dirname(file), services: data.services };
 }
 
@@ -109,11 +116,11 @@ export function resolveExtends(
   const at = `services.${name}`;
   const service = file.services[name];
   if (service === null || service === undefined) return {};
-  if (!isMap(service)) throw new ComposeError(`${at}: must be a map of settings`);
+  if (!isPlainObject(service)) throw new ComposeError(`${at}: must be a map of settings`);
   const ext = service.extends;
   if (ext === undefined) return service;
   const { extends: _, ...own } = service;
-  const spec = typeof ext === "string" ? { service: ext } : isMap(ext) ? ext : undefined;
+  const spec = typeof ext === "string" ? { service: ext } : isPlainObject(ext) ? ext : undefined;
   if (!spec || typeof spec.service !== "string") {
     throw new ComposeError(`${at}.extends: must name a service (extends: base, or {service: base, file: other.yaml})`);
   }

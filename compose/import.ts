@@ -12,10 +12,10 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
-import { SERVICE_NAME_RE } from "../formats";
+import { SERVICE_NAME_RE, isPlainObject } from "../formats";
 import type { ServiceSpec } from "../model";
 import { ComposeError } from "./errors";
-import { isMap, loadCompose, type ComposeMap, type LoadOptions } from "./load";
+import { loadCompose, type ComposeMap, type LoadOptions } from "./load";
 import { deployMapper } from "./mappers/deploy";
 import { envMapper } from "./mappers/env";
 import { healthcheckMapper } from "./mappers/healthcheck";
@@ -129,7 +129,7 @@ function mountNames(loaded: ReturnType<typeof loadCompose>, options: ImportOptio
       const v = loaded.volumes[key] ?? {};
       const external = v.external;
       if (typeof v.name === "string" && v.name) return v.name;
-      if (isMap(external) && typeof external.name === "string") return external.name;
+      if (isPlainObject(external) && typeof external.name === "string") return external.name;
       if (external === true) return key;
       return `${project}_${key}`;
     },

@@ -11,7 +11,8 @@ import * as path from "node:path";
 import { readEnvFile } from "./envFile";
 import { ComposeError } from "./errors";
 import { mergeService, rebase, resolveExtends, type ComposeFile } from "./extends";
-import { interpolateAll, isMap, parseComposeYaml, readText, type ComposeMap } from "./read";
+import { interpolateAll, parseComposeYaml, readText, type ComposeMap } from "./read";
+import { isPlainObject } from "../formats";
 
 /** Where an include is read from. */
 export interface IncludeScope {
@@ -49,7 +50,7 @@ const strings = (value: unknown, at: string, what: string): string[] => {
 /** One entry of `include`, its paths resolved. */
 function entryOf(entry: unknown, at: string, dir: string): IncludeEntry {
   const spec = typeof entry === "string" ? { path: entry } : entry;
-  if (!isMap(spec)) throw new ComposeError(`${at}: must be a file or {path, project_directory, env_file}`);
+  if (!isPlainObject(spec)) throw new ComposeError(`${at}: must be a file or {path, project_directory, env_file}`);
   for (const key of Object.keys(spec))
     if (!["path", "project_directory", "env_file"].includes(key))
       throw new ComposeError(`${at}.${key}: not an include key (path, project_directory, env_file)`);
@@ -104,7 +105,7 @@ function readEntry(entry: IncludeEntry, at: string, scope: IncludeScope): Includ
     const data = interpolateAll(parseComposeYaml(text, file), "", variables, unset, scope.empty);
     for (const [name, where] of unset)
       if (!scope.unset.has(name)) scope.unset.set(name, `${path.basename(file)}: ${where}`);
-    if (!isMap(data)) throw new ComposeError(`${file}: not a compose file: expected a map at the top`);
+    if (!isPlainObject(data)) throw new ComposeError(`${file}: not a compose file: expected a map at the top`);
     const inner = readIncludes(data.include, {
       dir: entry.projectDir,
       variables,
@@ -113,9 +114,10 @@ function readEntry(entry: IncludeEntry, at: string, scope: IncludeScope): Includ
       chain: [...scope.chain, entry.paths[0]],
     });
     for (const [name, s] of Object.entries(inner.services)) add(out.services, name, s.service, s.from);
-    Object.assign(out.volumes, inner.volumes, isMap(data.volumes) ? data.volumes : {});
-    for (const [name, service] of Object.entries(isMap(data.services) ? data.services : {}))
-      raw[name] = isMap(service) && isMap(raw[name]) ? mergeService(raw[name], service) : (service as ComposeMap);
+    Object.assign(out.volumes, inner.volumes, isPlainObject(data.volumes) ? data.volumes : {});
+    for (const [name, service] of Object.entries(isPlainObject(data.services) ? data.services : {}))
+      raw[name] =
+        isPlainObject(service) && isPlainObject(raw[name]) ? mergeService(raw[name], service) : (service as ComposeMap);
   }
   const file: ComposeFile = { file: entry.paths[0], dir: entry.projectDir, services: raw };
   for (const name of Object.keys(raw))

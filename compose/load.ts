@@ -13,10 +13,11 @@ import { readEnvFile } from "./envFile";
 import { ComposeError } from "./errors";
 import { resolveExtends, type ComposeFile } from "./extends";
 import { readIncludes } from "./include";
-import { interpolateAll, isMap, parseComposeYaml, type ComposeMap } from "./read";
+import { interpolateAll, parseComposeYaml, type ComposeMap } from "./read";
+import { isPlainObject } from "../formats";
 
 export { ComposeError } from "./errors";
-export { isMap, type ComposeMap } from "./read";
+export { type ComposeMap } from "./read";
 
 export interface LoadOptions {
   /** Folder of the compose file: `.env`, env files, extended files and relative paths resolve against it. */
@@ -118,7 +119,7 @@ function projectServices(
     services[name] = resolved;
   }
   for (const [name, { service }] of Object.entries(included.services)) services[name] ??= service;
-  const volumes = isMap(data.volumes) ? (data.volumes as Record<string, ComposeMap | null>) : {};
+  const volumes = isPlainObject(data.volumes) ? (data.volumes as Record<string, ComposeMap | null>) : {};
   return { services, volumes: { ...included.volumes, ...volumes } };
 }
 
@@ -155,13 +156,13 @@ function pickServices(
 /** Read a compose file's text as `docker compose config` would, for the services `up` would start. */
 export function loadCompose(text: string, options: LoadOptions): LoadedCompose {
   const raw = parseComposeYaml(text);
-  if (!isMap(raw)) throw new ComposeError("not a compose file: expected a map at the top");
+  if (!isPlainObject(raw)) throw new ComposeError("not a compose file: expected a map at the top");
   const variables = variablesFor(options);
   const unset = new Map<string, string>();
   const empty = new Map<string, string[]>();
   const data = interpolateAll(raw, "", variables, unset, empty) as ComposeMap;
   if (data.services === undefined && data.include !== undefined) data.services = {};
-  if (!isMap(data.services)) throw new ComposeError("not a compose file: no services");
+  if (!isPlainObject(data.services)) throw new ComposeError("not a compose file: no services");
 
   const otherTopLevel = Object.keys(data).filter(
     (key) => !["services", "volumes", "name", "version", "include"].includes(key) && !key.startsWith("x-"),

@@ -4,14 +4,11 @@
  * compose key path.
  */
 import * as fs from "node:fs";
-import { yamlData } from "../formats";
+import { appendPath, isPlainObject, yamlData, type PlainObject } from "../formats";
 import { ComposeError } from "./errors";
 import { interpolate, InterpolationError } from "./interpolate";
 
-export type ComposeMap = Record<string, unknown>;
-
-export const isMap = (value: unknown): value is ComposeMap =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
+export type ComposeMap = PlainObject;
 
 /** YAML with merge keys resolved, duplicate keys refused and aliases capped; `file` names another file. */
 export function parseComposeYaml(text: string, file?: string): unknown {
@@ -32,16 +29,6 @@ export function readText(file: string, cannotRead: string): string {
     throw new ComposeError(`${cannotRead} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
   }
 }
-
-const PATH_SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-export const keyPath = (at: string, key: string | number) =>
-  typeof key === "number"
-    ? `${at}[${key}]`
-    : PATH_SEGMENT.test(key)
-      ? at
-        ? `${at}.${key}`
-        : key
-      : `${at}[${JSON.stringify(key)}]`;
 
 /**
  * Every string value interpolated (keys are not, as in compose). `empty`, when given, hears of each key path
@@ -69,10 +56,10 @@ export function interpolateAll(
     }
   }
   if (Array.isArray(value))
-    return value.map((item, i) => interpolateAll(item, keyPath(at, i), variables, unset, empty));
-  if (isMap(value)) {
+    return value.map((item, i) => interpolateAll(item, appendPath(at, i), variables, unset, empty));
+  if (isPlainObject(value)) {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolateAll(v, keyPath(at, k), variables, unset, empty)]),
+      Object.entries(value).map(([k, v]) => [k, interpolateAll(v, appendPath(at, k), variables, unset, empty)]),
     );
   }
   return value;

@@ -3,7 +3,8 @@
  */
 import { ComposeError } from "./errors";
 import { listToMap } from "./extends";
-import { isMap, type ComposeMap } from "./read";
+import { type ComposeMap } from "./read";
+import { isPlainObject } from "../formats";
 
 export const describeValue = (value: unknown) =>
   value === null
@@ -27,7 +28,7 @@ export function list(value: unknown, at: string, what: string): unknown[] {
 }
 
 export function map(value: unknown, at: string, what = "a map"): ComposeMap {
-  if (!isMap(value)) throw shapeError(at, what, value);
+  if (!isPlainObject(value)) throw shapeError(at, what, value);
   return value;
 }
 

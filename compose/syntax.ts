@@ -3,9 +3,8 @@
  * container paths.
  */
 import * as path from "node:path";
-import { durationSeconds, GO_DURATION_RE } from "../formats";
+import { durationSeconds, GO_DURATION_RE, isPlainObject } from "../formats";
 import { ComposeError } from "./errors";
-import { isMap } from "./read";
 import { isScalar, list, shapeError } from "./shape";
 
 /** Split a compose string command like a shell would (quotes, backslashes), without running a shell. */
@@ -66,7 +65,7 @@ export function parsePort(
   warnings: string[],
   emptied = "",
 ): Record<string, unknown> | undefined {
-  if (isMap(p)) {
+  if (isPlainObject(p)) {
     for (const k of Object.keys(p)) {
       if (!["target", "published", "host_ip", "protocol", "mode", "name", "app_protocol"].includes(k)) {
         warnings.push(`${at}.${k}: not carried over`);

@@ -2,13 +2,19 @@
 import { describe, expect, it } from "vitest";
 import { addressOf } from "./addresses";
 import { durationSeconds } from "./durations";
-import { formatPath } from "./keyPaths";
+import { appendPath, formatPath } from "./keyPaths";
 
 describe("formats", () => {
   it("formats key paths as people write them", () => {
     expect(formatPath(["services", "stt", "ports", 0, "host"])).toBe("services.stt.ports[0].host");
     expect(formatPath(["services", "tts", "env", "1BAD"])).toBe('services.tts.env["1BAD"]');
     expect(formatPath([])).toBe("");
+  });
+
+  it("appends one segment as formatPath writes it (compose's key paths are built this way)", () => {
+    expect(appendPath("services.a", "node.name")).toBe('services.a["node.name"]');
+    expect(appendPath(appendPath("services.a.ports", 0), "host")).toBe("services.a.ports[0].host");
+    expect(appendPath("", "services")).toBe("services");
   });
 
   it("derives the client address from the Docker host URI", () => {

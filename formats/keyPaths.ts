@@ -1,14 +1,16 @@
 /** Key paths below the config namespace, as messages write them: `services.stt.ports[0].host`. */
 
+/** A path with one more segment: `services.stt` + `ports` -> `services.stt.ports`, + 0 -> `…ports[0]`. */
+export function appendPath(at: string, segment: PropertyKey): string {
+  if (typeof segment === "number") return `${at}[${segment}]`;
+  const key = String(segment);
+  if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)) return at ? `${at}.${key}` : key;
+  return `${at}[${JSON.stringify(key)}]`;
+}
+
 /** `["services", "stt", "ports", 0, "host"]` -> `services.stt.ports[0].host`. */
 export function formatPath(segments: readonly PropertyKey[]): string {
-  let out = "";
-  for (const segment of segments) {
-    if (typeof segment === "number") out += `[${segment}]`;
-    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(String(segment))) out += out ? `.${String(segment)}` : String(segment);
-    else out += `[${JSON.stringify(String(segment))}]`;
-  }
-  return out;
+  return segments.reduce<string>(appendPath, "");
 }
 
 /** The segments of a path `formatPath` wrote: `hosts.gpu["x y"].registryAuth[0]` -> `["hosts", "gpu", "x y", "registryAuth", 0]`. */

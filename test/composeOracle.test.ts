@@ -13,9 +13,8 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { buildModel, type ServiceSpec } from "../model";
-import { durationSeconds, sizeBytes } from "../formats";
+import { durationSeconds, sizeBytes, isPlainObject } from "../formats";
 import { importCompose, splitCommand, type ImportResult } from "../compose/import";
-import { isMap } from "../compose/load";
 import { tempDir } from "./support/gitRepos";
 import { PROJECT_DIR } from "./support/harness";
 
@@ -168,7 +167,8 @@ function projectOf(dir: string, file: string): string {
 function unescapeDollars<T>(value: T): T {
   if (typeof value === "string") return value.replace(/\$\$/g, "$") as T;
   if (Array.isArray(value)) return value.map(unescapeDollars) as T;
-  if (isMap(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unescapeDollars(v)])) as T;
+  if (isPlainObject(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unescapeDollars(v)])) as T;
   return value;
 }
 

@@ -3,10 +3,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { looksSecret, secretNameFor } from "../../formats";
+import { looksSecret, secretNameFor, isPlainObject } from "../../formats";
 import { readEnvFile } from "../envFile";
 import { ComposeError } from "../errors";
-import { isMap, type ComposeMap } from "../read";
+import { type ComposeMap } from "../read";
 import { keyValues, list, shapeError } from "../shape";
 import type { Mapper, ServiceScope } from "./scope";
 
@@ -32,7 +32,7 @@ function envFiles(
   const entries = typeof value === "string" ? [value] : list(value, at, "a path or a list of paths");
   entries.forEach((entry, i) => {
     const where = `${at}${typeof value === "string" ? "" : `[${i}]`}`;
-    const spec = typeof entry === "string" ? { path: entry, required: true } : isMap(entry) ? entry : undefined;
+    const spec = typeof entry === "string" ? { path: entry, required: true } : isPlainObject(entry) ? entry : undefined;
     if (!spec || typeof spec.path !== "string") throw shapeError(where, "a path or {path, required}", entry);
     for (const key of Object.keys(spec).filter((k) => k !== "path" && k !== "required"))
       warnings.push(`${where}.${key}: not carried over (the file is read as a dotenv file)`);

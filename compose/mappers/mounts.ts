@@ -2,10 +2,11 @@
  * `volumes`: named volumes by their Docker names, binds made absolute.
  */
 import { ComposeError } from "../errors";
-import { isMap, type ComposeMap } from "../read";
+import { type ComposeMap } from "../read";
 import { isScalar, list, shapeError } from "../shape";
 import { containerPath } from "../syntax";
 import type { Mapper, ServiceScope } from "./scope";
+import { isPlainObject } from "../../formats";
 
 /** One mount as compose reads it. */
 interface Mount {
@@ -59,8 +60,9 @@ function mountsConfig(svc: ComposeMap, { at, warnings, names, emptied }: Service
   if (svc.volumes === undefined) return {};
   list(svc.volumes, `${at}.volumes`, "a list of mounts").forEach((v, i) => {
     const where = `${at}.volumes[${i}]`;
-    if (!isMap(v) && !isScalar(v)) throw shapeError(where, "a mount such as data:/data or {type, source, target}", v);
-    const { type, source, target, readOnly } = isMap(v)
+    if (!isPlainObject(v) && !isScalar(v))
+      throw shapeError(where, "a mount such as data:/data or {type, source, target}", v);
+    const { type, source, target, readOnly } = isPlainObject(v)
       ? longMount(v, where, warnings)
       : shortMount(String(v), where, emptied(where));
     const ro = readOnly ? { readOnly: true } : {};

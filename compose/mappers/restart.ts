@@ -3,9 +3,10 @@
  * there (its conditions mapped to Docker's policies), else `restart`, else compose's default `no` (not the stack's
  * `unless-stopped`).
  */
-import { isMap, type ComposeMap } from "../read";
+import { type ComposeMap } from "../read";
 import { map } from "../shape";
 import type { Mapper, ServiceScope } from "./scope";
+import { isPlainObject } from "../../formats";
 
 /** deploy.restart_policy.condition -> Docker's policy, as compose maps it (an empty condition restarts nothing). */
 const CONDITIONS: Record<string, string> = {
@@ -37,7 +38,7 @@ function restartPolicy(policy: ComposeMap, at: string, warnings: string[]): stri
 
 /** The restart policy compose would run the container with. */
 function restartConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<string, unknown> {
-  const deploy = isMap(svc.deploy) ? svc.deploy : {};
+  const deploy = isPlainObject(svc.deploy) ? svc.deploy : {};
   if (deploy.restart_policy !== undefined) {
     const where = `${at}.deploy.restart_policy`;
     return { restart: restartPolicy(map(deploy.restart_policy, where), where, warnings) };

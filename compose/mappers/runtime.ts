@@ -1,9 +1,8 @@
 /**
  * How the container runs: `command`, `entrypoint`, `user`, `stop_grace_period`, `shm_size`, `cpus`, `ipc`, `ulimits`.
  */
-import { IPC_MODES } from "../../formats";
+import { IPC_MODES, isPlainObject } from "../../formats";
 import type { ComposeMap } from "../read";
-import { isMap } from "../read";
 import { isScalar, map, shapeError } from "../shape";
 import { argv, composeDuration } from "../syntax";
 import type { Mapper, ServiceScope } from "./scope";
@@ -58,7 +57,7 @@ function runtimeConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<
       const where = `${at}.ulimits.${limit}`;
       if (typeof value === "number" || (typeof value === "string" && /^-?\d+$/.test(value)))
         ulimits[limit] = Number(value);
-      else if (isMap(value) && value.soft !== undefined && value.hard !== undefined) {
+      else if (isPlainObject(value) && value.soft !== undefined && value.hard !== undefined) {
         ulimits[limit] = { soft: Number(value.soft), hard: Number(value.hard) };
       } else throw shapeError(where, "a number or {soft, hard}", value);
     }
