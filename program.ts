@@ -3,8 +3,7 @@
  * service. The config is validated completely before the first resource is registered.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DockerHost } from "./components/dockerHost";
-import { GpuService } from "./components/gpuService";
+import { DockerHost, GpuService } from "./components";
 import { type DeploymentModel, modelFromRaw } from "./model";
 import { CONFIG_NAMESPACE, readRuntimeConfig } from "./stackConfig";
 

@@ -8,9 +8,7 @@
 import * as fs from "node:fs";
 import { modelFromRaw } from "../model";
 import { readStackFile } from "../stackConfig";
-import { DEFAULT_CALL_TIMEOUT_MS } from "../observe/dockerCli";
-import { runDoctor } from "../observe/doctor";
-import { doctorMarkdown, renderDoctor } from "../observe/renderDoctor";
+import { DEFAULT_CALL_TIMEOUT_MS, runDoctor, doctorMarkdown, renderDoctor } from "../observe";
 import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
 import { timeoutOption } from "./observeOptions";
 

@@ -15,10 +15,20 @@ import { DIGEST_RE, GIT_REF_RE, TAG_RE } from "../formats";
 import { EXIT, CliError } from "./errors";
 import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
 import { writeAll } from "./files";
-import { fileHistory, localEditsRefusal, resolveRef } from "../release/git";
-import { credentialsFrom } from "../release/credentials";
-import { DEFAULT_TIMEOUT_MS, locate, resolveDigest } from "../release/registry";
-import { findService, formatRelease, releaseOf, withRelease, type Release } from "../release/releases";
+import {
+  fileHistory,
+  localEditsRefusal,
+  resolveRef,
+  credentialsFrom,
+  DEFAULT_TIMEOUT_MS,
+  locate,
+  resolveDigest,
+  findService,
+  formatRelease,
+  releaseOf,
+  withRelease,
+  type Release,
+} from "../release";
 import { modelOf } from "../stackEdit";
 
 export interface ReleaseDeps extends CliDeps {

@@ -5,9 +5,7 @@
  */
 import { modelFromRaw } from "../model";
 import { readStackFile } from "../stackConfig";
-import { DEFAULT_CALL_TIMEOUT_MS } from "../observe/dockerCli";
-import { renderStatus } from "../observe/renderStatus";
-import { collectStatus } from "../observe/status";
+import { DEFAULT_CALL_TIMEOUT_MS, renderStatus, collectStatus } from "../observe";
 import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
 import { timeoutOption } from "./observeOptions";
 

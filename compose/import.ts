@@ -27,7 +27,6 @@ import { restartMapper } from "./mappers/restart";
 import { runtimeMapper } from "./mappers/runtime";
 import type { FoundSecrets, ImportedSecret, Mapper, MountNames, ServiceScope } from "./mappers/scope";
 
-export { ComposeError } from "./errors";
 export { parseImageRef, splitCommand } from "./syntax";
 
 export interface ImportOptions extends LoadOptions {

@@ -2,8 +2,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { credentialsFrom } from "../../release/credentials";
-import { locate, resolveDigest } from "../../release/registry";
+import { credentialsFrom, locate, resolveDigest } from "../../release";
 import { fail, ok, type HostCheck } from "./types";
 
 /** Builder instances docker-build can pick from the DOCKER_CONFIG it runs with. */
