@@ -168,7 +168,7 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
     expect(world.sshd.log()).toContain("Accepted publickey for root");
   });
 
-  it("1b. docker-build takes no ssh options: without the key and known hosts for its ssh, loading the built image fails", async () => {
+  it("2. docker-build takes no ssh options: without the key and known hosts for its ssh, loading the built image fails", async () => {
     const env = { PATH: `${path.join(PROJECT_DIR, "node_modules", ".bin")}:${toolchainEnv().PATH}` };
     const result = await world.ws.run(
       "pulumi",
@@ -185,7 +185,7 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
     );
   });
 
-  it("2. pulumi up over ssh creates the GPU service with its NVIDIA device request; status says in sync", async () => {
+  it("3. pulumi up over ssh creates the GPU service with its NVIDIA device request; status says in sync", async () => {
     const result = expectExit(await up(), 0, "pulumi up over ssh");
     console.log(`[hosts-e2e] pulumi up over ssh: ${result.seconds.toFixed(1)} s`);
     const requests = JSON.parse(docker(["inspect", "--format", "{{json .HostConfig.DeviceRequests}}", CONTAINER]));
@@ -211,7 +211,7 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
     show(`npm run status -- --stack ${STACK}`, await cli(world.ws, "status", "--stack", STACK));
   });
 
-  it("3. a release and up through ssh: status shows the new release in sync", async () => {
+  it("4. a release and up through ssh: status shows the new release in sync", async () => {
     expectExit(
       await world.ws.run(path.join(PROJECT_DIR, "node_modules", ".bin", "tsx"), [
         "cli/release.ts",
@@ -233,7 +233,7 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
     });
   });
 
-  it("4. a container stopped by hand: status exit 1, naming it", async () => {
+  it("5. a container stopped by hand: status exit 1, naming it", async () => {
     docker(["stop", "-t", "1", CONTAINER]);
     const result = await cli(world.ws, "status", "--stack", STACK);
     show(`npm run status -- --stack ${STACK}   # after docker stop ${CONTAINER}`, result);
@@ -246,7 +246,7 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
     );
   });
 
-  it("5. an unhealthy service: status exit 1 with the last failed probe's output", async () => {
+  it("6. an unhealthy service: status exit 1 with the last failed probe's output", async () => {
     docker(["exec", CONTAINER, "/bin/busybox", "rm", "/www/health"]);
     await waitFor(
       "unhealthy",
@@ -258,7 +258,7 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
     expect(result.stdout).toMatch(new RegExp(`${CONTAINER} is unhealthy: last failed probe \\(exit 1\\): .*404`));
   });
 
-  it("6. a release drifted by hand (docker run of another image under the name): status exit 1, drifted; up repairs it", async () => {
+  it("7. a release drifted by hand (docker run of another image under the name): status exit 1, drifted; up repairs it", async () => {
     docker(["rm", "-f", CONTAINER]);
     docker(["run", "-d", "--name", CONTAINER, `${world.repo}:other`]);
     const result = await cli(world.ws, "status", "--stack", STACK);
@@ -272,7 +272,7 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
     expectExit((await statusJson()).result, 0, "status after the repair");
   });
 
-  it("7. doctor: a declared GPU count the host lacks, a port taken by a foreign container, a missing external volume", async () => {
+  it("8. doctor: a declared GPU count the host lacks, a port taken by a foreign container, a missing external volume", async () => {
     const missing = `hosts-e2e-${process.pid}-missing`;
     const extra = `    extra:\n      host: remote\n      containerName: hosts-e2e-extra\n      image:\n        repository: ${world.repo}\n        tag: v1\n        digest: ${world.digests.v1}\n      ports:\n        - host: ${world.ports.extra}\n          container: 8000\n      volumes:\n        - name: ${missing}\n          target: /cache\n          external: true\n`;
     writeStack(stackFile({ tag: "v2", gpus: 2, extraService: extra }));
@@ -300,7 +300,7 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
     }
   });
 
-  it("8. a host whose ssh refuses the key, and one that never answers: named within the bound, never 'in sync'", async () => {
+  it("9. a host whose ssh refuses the key, and one that never answers: named within the bound, never 'in sync'", async () => {
     const refused = hostBlock("stranger", world.sshd.dockerHost, world.sshd.opts(world.sshd.strangerKey));
     const silent = hostBlock("silent", `ssh://root@127.0.0.1:${world.silent.port}`, world.sshd.opts());
     writeStack(stackFile({ tag: "v2", extraHosts: refused + silent }));
@@ -332,7 +332,7 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
     }
   });
 
-  it("9. destroy over ssh: the container goes, the external volume stays", async () => {
+  it("10. destroy over ssh: the container goes, the external volume stays", async () => {
     expectExit(await pulumi("destroy", "--stack", STACK, "--yes", "--skip-preview"), 0, "destroy over ssh");
     expect(docker(["ps", "-a", "--filter", `name=^/${CONTAINER}$`, "--format", "{{.Names}}"])).toBe("");
     expect(docker(["volume", "ls", "-q", "--filter", `name=^${world.volume}$`])).toBe(world.volume);

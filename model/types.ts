@@ -2,6 +2,10 @@
  * The deployment model's types: plain, validated, sorted data that components, the plan printout, the compose
  * export and the release tools read. `buildModel` (buildModel.ts) is the only producer; nothing here validates
  * anything.
+ *
+ * What each config key means, its type and its default are written once, in stackConfig/fieldDocs.ts (the README's
+ * config reference is checked against it). The doc comments here say only what the model's form adds: a unit
+ * (`shmSizeBytes`), a resolved value (`endpoint`, `image.ref`), an order.
  */
 import type { IpcMode, RestartPolicy } from "../formats";
 

@@ -8,16 +8,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  APPS_QUERY,
-  GPU_QUERY,
-  NvidiaSmiParseError,
-  parseComputeApps,
-  parseCsv,
-  parseGpus,
-} from "../observe/nvidiaSmi";
-import { heldMemory } from "../observe/status";
-import { CAPTURE_FILE, STAND_IN_DIR } from "./support/gpuImage";
+import { APPS_QUERY, GPU_QUERY, NvidiaSmiParseError, parseComputeApps, parseCsv, parseGpus } from "./nvidiaSmi";
+import { heldMemory } from "./status";
+import { CAPTURE_FILE, STAND_IN_DIR } from "../test/support/gpuImage";
 
 const capture = path.join(STAND_IN_DIR, CAPTURE_FILE);
 

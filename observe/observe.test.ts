@@ -7,11 +7,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ServiceSpec } from "../model";
-import { connectionReason, isConnectionFailure, sshWrapperDir } from "../observe/dockerCli";
-import { sshTarget } from "../observe/hostShell";
-import { compareRelease, expectedRelease } from "../observe/release";
+import { connectionReason, isConnectionFailure, sshWrapperDir } from "./dockerCli";
+import { sshTarget } from "./hostShell";
+import { compareRelease, expectedRelease } from "./release";
 import { loadStackModel } from "../model";
-import { PROJECT_DIR } from "./support/harness";
+import { PROJECT_DIR } from "../test/support/harness";
 
 const helper = (stderr: string) =>
   `error during connect: Get "http://docker.example.com/v1.50/version": command [ssh -o ConnectTimeout=30 -T -l root -p 22 -- 10.0.0.1 docker system dial-stdio] has exited with exit status 255, make sure the URL is valid, and Docker 18.09 or later is installed on the remote host: stderr=${stderr}`;
