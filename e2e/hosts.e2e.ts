@@ -7,6 +7,7 @@
  * stand-in NVIDIA prestart hook, and the image carries a stand-in nvidia-smi that prints a capture of a real H100
  * machine. No GPU is used. Names, ports and stacks are this file's own (`hosts-e2e…`), ports free ones.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -273,10 +274,10 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
   });
 
   it("8. doctor: a declared GPU count the host lacks, a port taken by a foreign container, a missing external volume", async () => {
+    world.ports.extra = await runForeign();
     const missing = `hosts-e2e-${process.pid}-missing`;
     const extra = `    extra:\n      host: remote\n      containerName: hosts-e2e-extra\n      image:\n        repository: ${world.repo}\n        tag: v1\n        digest: ${world.digests.v1}\n      ports:\n        - host: ${world.ports.extra}\n          container: 8000\n      volumes:\n        - name: ${missing}\n          target: /cache\n          external: true\n`;
     writeStack(stackFile({ tag: "v2", gpus: 2, extraService: extra }));
-    docker(["run", "-d", "--name", FOREIGN, "-p", `${world.ports.extra}:8000`, `${world.repo}:other`]);
     try {
       const result = await cli(world.ws, "doctor", "--stack", STACK);
       show(
@@ -299,6 +300,24 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
       world.ws.restore(`Pulumi.${STACK}.yaml`);
     }
   });
+
+  /**
+   * The foreign container on a port picked just now. A port found free can be taken by another socket (an
+   * outgoing connection's ephemeral port) before Docker binds it on every address: then another one is tried.
+   */
+  async function runForeign(): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      try {
+        docker(["run", "-d", "--name", FOREIGN, "-p", `${port}:8000`, `${world.repo}:other`]);
+        return port;
+      } catch (error) {
+        // The failed run leaves a created container under the name.
+        spawnSync("docker", ["rm", "-f", FOREIGN], { stdio: "ignore" });
+        if (attempt === 3 || !/address already in use/.test(String(error))) throw error;
+      }
+    }
+  }
 
   it("9. a host whose ssh refuses the key, and one that never answers: named within the bound, never 'in sync'", async () => {
     const refused = hostBlock("stranger", world.sshd.dockerHost, world.sshd.opts(world.sshd.strangerKey));
