@@ -23,37 +23,70 @@ export const HEALTHCHECK_TEST = [
 
 const BUSYBOX = "/bin/busybox";
 
+/** The release name the image answers with at `/cgi-bin/release` (GET, and POST after reading the body). */
+export const RELEASE_PATH = "/cgi-bin/release";
+/** Env of the web image: `/health` answers 404 until this many seconds after the start (a start period). */
+export const HEALTHY_AFTER_ENV = "HEALTHY_AFTER_SECONDS";
+
 /**
- * The files of a tiny web image: busybox httpd on port 8000 serving `index.html` (the release marker) and, when
- * healthy, `health`.
+ * The CGI behind RELEASE_PATH: the release name (env `RELEASE`, baked into the image, a stack's `env` can
+ * override it), and for a POST a second line with the number of body bytes it read.
  */
-export function writeWebSource(dir: string, marker: string, healthy = true): void {
+const RELEASE_CGI = `#!/bin/busybox sh
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+echo "$RELEASE"
+if [ "$REQUEST_METHOD" = POST ]; then
+  echo "received $(/bin/busybox head -c "\${CONTENT_LENGTH:-0}" | /bin/busybox wc -c) bytes"
+fi
+`;
+
+/**
+ * The entrypoint: with HEALTHY_AFTER_SECONDS set, the health file is held back that long after each start, so
+ * the container answers on its port (index.html, the CGI) before Docker calls it healthy.
+ */
+const START_SCRIPT = `#!/bin/busybox sh
+if [ "\${${HEALTHY_AFTER_ENV}:-0}" != 0 ]; then
+  [ -f /www/health ] && /bin/busybox mv /www/health /health.later
+  [ -f /health.later ] && (/bin/busybox sleep "\$${HEALTHY_AFTER_ENV}"; /bin/busybox mv /health.later /www/health) &
+fi
+exec /bin/busybox httpd -f -p 8000 -h /www
+`;
+
+/**
+ * The files of a tiny web image: busybox httpd on port 8000 serving `index.html` (the release marker), the
+ * release CGI (RELEASE_PATH, answering `release`, by default the marker) and, when healthy, `health`.
+ */
+export function writeWebSource(dir: string, marker: string, healthy = true, release = marker): void {
   const info = execFileSync("file", ["-L", BUSYBOX], { encoding: "utf8" });
   if (!info.includes("statically linked")) {
     throw new Error(`${BUSYBOX} is not statically linked (install busybox-static): ${info.trim()}`);
   }
-  fs.mkdirSync(path.join(dir, "www"), { recursive: true });
+  fs.mkdirSync(path.join(dir, "www", "cgi-bin"), { recursive: true });
   fs.copyFileSync(BUSYBOX, path.join(dir, "busybox"));
   fs.chmodSync(path.join(dir, "busybox"), 0o755);
   fs.writeFileSync(path.join(dir, "www", "index.html"), `${marker}\n`);
+  fs.writeFileSync(path.join(dir, "www", "cgi-bin", "release"), RELEASE_CGI, { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, "start"), START_SCRIPT, { mode: 0o755 });
   if (healthy) fs.writeFileSync(path.join(dir, "www", "health"), "ok\n");
   fs.writeFileSync(
     path.join(dir, "Dockerfile"),
     [
       "FROM scratch",
       "COPY busybox /bin/busybox",
+      "COPY start /start",
       "COPY www /www",
+      `ENV RELEASE=${JSON.stringify(release)}`,
       "EXPOSE 8000",
-      'CMD ["/bin/busybox", "httpd", "-f", "-p", "8000", "-h", "/www"]',
+      'CMD ["/bin/busybox", "sh", "/start"]',
       "",
     ].join("\n"),
   );
 }
 
 /** Build a tiny web image with the daemon's classic builder (FROM scratch: nothing to pull). */
-export function buildWebImage(ref: string, marker: string, healthy = true): void {
+export function buildWebImage(ref: string, marker: string, healthy = true, release = marker): void {
   const dir = tempDir("web-image");
-  writeWebSource(dir, marker, healthy);
+  writeWebSource(dir, marker, healthy, release);
   execFileSync("docker", ["build", "-q", "-t", ref, dir], {
     env: { ...process.env, DOCKER_BUILDKIT: "0" },
     stdio: ["ignore", "pipe", "pipe"],

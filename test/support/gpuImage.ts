@@ -14,8 +14,8 @@ export const STAND_IN_DIR = path.join(PROJECT_DIR, "test", "fixtures", "nvidia-s
 export const CAPTURE_FILE = "linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt";
 
 /** Write the image's build context into `dir` (a Dockerfile FROM scratch, nothing to pull). */
-export function writeGpuWebSource(dir: string, marker: string, healthy = true): void {
-  writeWebSource(dir, marker, healthy);
+export function writeGpuWebSource(dir: string, marker: string, healthy = true, release = marker): void {
+  writeWebSource(dir, marker, healthy, release);
   fs.copyFileSync(path.join(STAND_IN_DIR, "nvidia-smi"), path.join(dir, "nvidia-smi"));
   fs.chmodSync(path.join(dir, "nvidia-smi"), 0o755);
   fs.copyFileSync(path.join(STAND_IN_DIR, CAPTURE_FILE), path.join(dir, "capture.txt"));
@@ -31,9 +31,9 @@ export function writeGpuWebSource(dir: string, marker: string, healthy = true): 
 }
 
 /** Build it with the daemon's classic builder. */
-export function buildGpuWebImage(ref: string, marker: string, healthy = true): void {
+export function buildGpuWebImage(ref: string, marker: string, healthy = true, release = marker): void {
   const dir = tempDir("gpu-web-image");
-  writeGpuWebSource(dir, marker, healthy);
+  writeGpuWebSource(dir, marker, healthy, release);
   execFileSync("docker", ["build", "-q", "-t", ref, dir], {
     env: { ...process.env, DOCKER_BUILDKIT: "0" },
     stdio: ["ignore", "pipe", "pipe"],
