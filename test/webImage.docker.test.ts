@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, dockerAvailable, freePort, requireDocker, waitFor } from "./support/docker";
 import { HEALTHCHECK_TEST, HEALTHY_AFTER_ENV, RELEASE_PATH } from "./support/e2eFixtures";
 import { buildGpuWebImage } from "./support/gpuImage";
+import { watchContainers } from "./support/dockerWatch";
 import { isGood, now, startTraffic } from "./support/probe";
 
 const suffix = `${process.pid}-${Date.now()}`;
@@ -31,6 +32,8 @@ function run(container: string, port: number, env: string[] = []): void {
     "-d",
     "--name",
     container,
+    "--label",
+    `test.container=${container}`,
     "-p",
     `127.0.0.1:${port}:8000`,
     ...env.flatMap((e) => ["-e", e]),
@@ -98,6 +101,7 @@ describe.runIf(dockerAvailable || requireDocker)("the e2e web image on the real 
     const port = await freePort();
     const container = name("delayed");
     containers.push(container);
+    const watch = watchContainers(`test.container=${container}`);
     run(container, port, [`${HEALTHY_AFTER_ENV}=3`]);
     const started = Date.parse(docker(["inspect", "--format", "{{.State.StartedAt}}", container]));
     let servedBeforeHealthy = false;
@@ -119,5 +123,11 @@ describe.runIf(dockerAvailable || requireDocker)("the e2e web image on the real 
     expect(passedAfter).toBeGreaterThanOrEqual(3000);
     expect(passedAfter).toBeLessThan(8000);
     expect(now()).toBeGreaterThan(Date.parse(firstPass.End));
+    // The sampler the release e2e relies on saw the same: running at once, healthy at that first pass.
+    const seen = (await watch.stop()).containers;
+    expect(seen.map((c) => c.name)).toEqual([container]);
+    expect(seen[0].healthyAt).toBe(Date.parse(firstPass.End));
+    expect(seen[0].healthyAt! - seen[0].firstRunning!).toBeGreaterThan(2000);
+    expect(seen[0].deviceRequests).toEqual([]);
   });
 });
