@@ -177,6 +177,7 @@ export const CONTAINER_INPUTS = {
   shareGpu: notCarried("only the model's GPU accounting reads it (model/hostChecks.ts); Docker shares GPUs anyway"),
   scheme: notCarried(NOT_AN_INPUT),
   endpoint: notCarried(NOT_AN_INPUT),
+  release: notCarried("not yet read here: the release strategy's containers are GpuService's (issue 18)"),
 } satisfies PerKey<ServiceSpec, Partial<ContainerArgs>, ContainerSource>;
 
 /** Every input of a service's `docker.Container`: one per key of its spec (CONTAINER_INPUTS), and it must run. */
