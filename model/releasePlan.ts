@@ -167,6 +167,25 @@ function checkExplicit(ctx: ModelContext, entry: Entry, fit: Fit | undefined): v
   }
 }
 
+/** One copy must fit on every GPU the service may use: a declared need above a device's memory is a typo or a move. */
+function checkOneCopy(ctx: ModelContext, entry: Entry, inventory: Inventory): void {
+  const memory = entry.placed.service.gpus?.memoryGiB;
+  if (memory === undefined) return;
+  const devices = devicesOf(entry, inventory);
+  if ("missing" in devices) return;
+  for (const id of devices.ids) {
+    const index = inventory.gpus!.devices!.findIndex((device) => device.id === id);
+    const capacity = inventory.gpus!.devices![index].memoryGiB;
+    if (capacity === undefined || memory <= capacity + EPSILON) continue;
+    ctx.add(
+      ["services", entry.placed.service.name, "gpus", "memoryGiB"],
+      `${gib(memory)} for one copy is more than GPU ${id} has (hosts.${inventory.host.name}.gpus.devices[${index}]` +
+        `.memoryGiB: ${gib(capacity)}), and the service may run there; must be at most ${gib(capacity)}`,
+    );
+    return;
+  }
+}
+
 /** This stack's GPUs on a daemon: the first of its hosts there that declares them, else the first there. */
 function inventoryOf(hosts: readonly HostSpec[], daemon: string): Inventory {
   const there = hosts.filter((host) => host.dockerHost === daemon);
@@ -214,6 +233,7 @@ export function planReleases(
       copies.set(entry, strategy === "blue-green" ? 2 : 1);
       if (!entry.own) continue;
       const { service } = entry.placed;
+      if (service.gpus) checkOneCopy(ctx, entry, inventory);
       if (explicit) checkExplicit(ctx, entry, fit);
       plans.set(service.name, {
         requested: service.release.requested,

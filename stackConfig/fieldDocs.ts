@@ -102,7 +102,7 @@ export const SERVICE_FIELD_DOCS = {
     type: "`{count? \\| deviceIds?, capabilities?, memoryGiB?}`",
     default: "no GPU",
     meaning:
-      "NVIDIA device request; `count` a number or `all` (default 1), `capabilities` default `[gpu]`; `memoryGiB` (a number above 0, default not declared) what one copy needs on each GPU it uses, read by the release strategy's fit rule",
+      "NVIDIA device request; `count` a number or `all` (default 1), `capabilities` default `[gpu]`; `memoryGiB` (a number above 0, at most each GPU it may use has; default not declared) what one copy needs on each GPU it uses, read by the release strategy's fit rule",
   },
   shareGpu: {
     type: "bool",

@@ -512,4 +512,21 @@ export const BAD_CASES: readonly BadCase[] = [
     paths: ["services.tts.ports[1].protocol"],
     says: "udp cannot be published behind gpu-services:switch, which proxies HTTP over tcp only",
   },
+  {
+    name: "GPU memory above what the GPU has",
+    mutate: (c) => {
+      c.hosts.gpu1.gpus = {
+        count: 2,
+        devices: [
+          { id: "0", memoryGiB: 24 },
+          { id: "1", memoryGiB: 16 },
+        ],
+      };
+      c.services.stt.gpus = { count: 1, memoryGiB: 20 };
+    },
+    paths: ["services.stt.gpus.memoryGiB"],
+    says:
+      "20 GiB for one copy is more than GPU 1 has (hosts.gpu1.gpus.devices[1].memoryGiB: 16 GiB), and the service " +
+      "may run there; must be at most 16 GiB",
+  },
 ];
