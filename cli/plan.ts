@@ -66,6 +66,7 @@ export const PLAN_COLUMNS = {
   scheme: notCarried("the endpoint URL is a stack output (pulumi stack output, npm run summary)"),
   endpoint: carriedWith("ports"),
   stopGraceSeconds: notCarried(NOT_PLACEMENT),
+  release: notCarried("stub until the release branch adds its release column (issue 18)"),
 } satisfies PerKey<ServiceSpec, Row>;
 
 /** One row per service, in the order of the model. */

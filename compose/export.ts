@@ -104,6 +104,7 @@ export const COMPOSE_KEYS = {
   shareGpu: notCarried("compose has no GPU accounting across services; the device request is written (deploy)"),
   scheme: notCarried("compose has no endpoint URL; the published ports are written"),
   endpoint: carriedWith("ports"),
+  release: notCarried("compose has no switch: ports and container_name as today"),
 } satisfies PerKey<ServiceSpec, Part, Exported>;
 
 function service(s: ServiceSpec, stack: string): Record<string, unknown> {

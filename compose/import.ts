@@ -99,6 +99,7 @@ export const FROM_COMPOSE = {
   stopGraceSeconds: { mapper: runtimeMapper },
   labels: { mapper: labelsMapper },
   scheme: { notCarried: "compose does not say how a service is reached; the stack's default (http)" },
+  release: { notCarried: "compose has no release strategy; the stack's default (auto)" },
   endpoint: { notCarried: "compose does not name an endpoint; the stack's default (the first published tcp port)" },
 } as const satisfies { readonly [K in keyof ServiceSpec]-?: FilledBy };
 

@@ -132,6 +132,13 @@ export function buildServiceSpec(ctx: ModelContext, name: string, service: Servi
     scheme: service.scheme,
     endpoint: endpointOf(service.ports, service.endpointPort),
     stopGraceSeconds: service.stopGraceSeconds,
+    // Stub until the release branch's fit rule is merged (issue 18): every service as without a switch.
+    release: {
+      requested: "auto",
+      strategy: "stop-then-start",
+      reason: "no switch: gpu-services:switch is not set",
+      drainSeconds: 30,
+    },
   };
   return definedOnly(spec);
 }

@@ -91,6 +91,7 @@ export interface GpuSpec {
   readonly count?: number | "all";
   readonly deviceIds?: readonly string[];
   readonly capabilities: readonly string[];
+  readonly memoryGiB?: number;
 }
 
 export interface HealthcheckSpec {
@@ -158,6 +159,23 @@ export interface ServiceSpec {
   readonly endpoint?: PortSpec;
   /** Seconds Docker waits after SIGTERM before it kills the container. */
   readonly stopGraceSeconds: number;
+  readonly release: ReleaseSpec;
+}
+
+export interface SwitchSpec {
+  readonly image: ImageSpec; // as ServiceSpec.image
+  readonly holdSeconds: number;
+  readonly streamCloseDelay: string; // Go duration string as written, e.g. "1h"
+  readonly dockerSocket: string;
+}
+
+export type ReleaseStrategy = "blue-green" | "stop-then-start";
+
+export interface ReleaseSpec {
+  readonly requested: "auto" | ReleaseStrategy;
+  readonly strategy: ReleaseStrategy; // resolved
+  readonly reason: string; // e.g. "tts: stop-then-start: 2 × 6 GiB + stt 5 GiB = 17 GiB > 16 GiB on GPU 0"
+  readonly drainSeconds: number;
 }
 
 export interface DeploymentModel {
@@ -172,4 +190,5 @@ export interface DeploymentModel {
   readonly secretNames: readonly string[];
   /** Stacks that deploy to the same Docker hosts, checked against this one. */
   readonly sharesHostsWith: readonly string[];
+  readonly switch?: SwitchSpec;
 }
