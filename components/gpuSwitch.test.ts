@@ -152,32 +152,21 @@ describe("service containers behind a switch", () => {
   });
 
   it("registers blue-green with ignoreChanges on name and an explicit deleteBeforeReplace: false", async () => {
-    const seen: Record<string, { ignore: string[]; dbr: boolean; dbrDefined: boolean }> = {};
-    const original = pulumi.runtime.getMonitor;
-    // Read the options the SDK sends for the containers (the harness records deleteBeforeReplace only).
-    const spy = vi.spyOn(pulumi.runtime, "getMonitor").mockImplementation(() => {
-      const monitor = original() as any;
-      if (monitor && !monitor.__wrapped) {
-        const register = monitor.registerResource.bind(monitor);
-        monitor.registerResource = (req: any, cb: any) => {
-          seen[req.getName()] = {
-            ignore: req.getIgnorechangesList(),
-            dbr: req.getDeletebeforereplace(),
-            dbrDefined: req.getDeletebeforereplacedefined(),
-          };
-          return register(req, cb);
-        };
-        monitor.__wrapped = true;
-      }
-      return monitor;
+    const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
+    const options = (name: string) => {
+      const { ignoreChanges, deleteBeforeReplace, deleteBeforeReplaceDefined } = e.get(T.container, name).options;
+      return { ignoreChanges, deleteBeforeReplace, deleteBeforeReplaceDefined };
+    };
+    expect(options("tts-container")).toEqual({
+      ignoreChanges: ["name"],
+      deleteBeforeReplace: false,
+      deleteBeforeReplaceDefined: true,
     });
-    try {
-      await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
-    } finally {
-      spy.mockRestore();
-    }
-    expect(seen["tts-container"]).toEqual({ ignore: ["name"], dbr: false, dbrDefined: true });
-    expect(seen["stt-container"]).toEqual({ ignore: [], dbr: true, dbrDefined: true });
+    expect(options("stt-container")).toEqual({
+      ignoreChanges: [],
+      deleteBeforeReplace: true,
+      deleteBeforeReplaceDefined: true,
+    });
   });
 
   it("stop-then-start: the fixed name, deleted before the new one, no ports, on the network", async () => {
@@ -314,27 +303,14 @@ describe("the push container", () => {
   });
 
   it("may run as long as the longest health wait plus the largest drain plus 120 s", async () => {
-    const timeouts: Record<string, unknown> = {};
-    const original = pulumi.runtime.getMonitor;
-    const spy = vi.spyOn(pulumi.runtime, "getMonitor").mockImplementation(() => {
-      const monitor = original() as any;
-      if (monitor && !monitor.__timeouts) {
-        const register = monitor.registerResource.bind(monitor);
-        monitor.registerResource = (req: any, cb: any) => {
-          timeouts[req.getName()] = req.getCustomtimeouts()?.toObject();
-          return register(req, cb);
-        };
-        monitor.__timeouts = true;
-      }
-      return monitor;
-    });
-    try {
-      await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
-    } finally {
-      spy.mockRestore();
-    }
+    const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
     // tts waits 60 + 3 × (5 + 2) + 60 = 141 s (healthcheckSpec); the largest drain is stt's 45 s.
-    expect(timeouts["lab-switch-push"]).toEqual({ create: "306s", update: "", read: "", pb_delete: "" });
+    expect(e.get(T.container, "lab-switch-push").options.customTimeouts).toEqual({
+      create: "306s",
+      update: "",
+      read: "",
+      pb_delete: "",
+    });
   });
 
   it("gives an unchanged release an unchanged upload, and a new release a new one", async () => {

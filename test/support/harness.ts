@@ -22,6 +22,11 @@ export interface Registered {
     readonly protect: boolean;
     readonly retainOnDelete: boolean;
     readonly deleteBeforeReplace: boolean;
+    /** Whether the program set deleteBeforeReplace (else the provider's default applies). */
+    readonly deleteBeforeReplaceDefined: boolean;
+    readonly ignoreChanges: string[];
+    /** `customTimeouts` as sent (empty strings where unset), if any. */
+    readonly customTimeouts?: { create: string; update: string; read: string; pb_delete: string };
     /** URNs this resource depends on. */
     readonly dependencies: string[];
   };
@@ -183,6 +188,9 @@ async function run(
         protect: req.getProtect() === true,
         retainOnDelete: req.hasRetainondelete?.() ? req.getRetainondelete() : false,
         deleteBeforeReplace: req.getDeletebeforereplace(),
+        deleteBeforeReplaceDefined: req.getDeletebeforereplacedefined(),
+        ignoreChanges: req.getIgnorechangesList(),
+        ...(req.getCustomtimeouts() ? { customTimeouts: req.getCustomtimeouts().toObject() } : {}),
         dependencies: req.getDependenciesList(),
       },
       wire: JSON.stringify(req.getObject()?.toJavaScript() ?? {}),
