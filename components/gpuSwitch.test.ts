@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
 import type { DeploymentModel, ReleaseSpec, ServiceSpec } from "../model";
-import { evaluateModel, T, valueOf } from "../test/support/harness";
+import { evaluateModel, type Registered, T, valueOf } from "../test/support/harness";
 import { labModel, NGINX } from "../test/support/models";
 import { planJson, pushFailure } from "./switchPush";
 
@@ -126,15 +126,25 @@ describe("GpuSwitch", () => {
   });
 });
 
+/** What every service container behind the switch has: no ports, the network with its alias, no create wait, the label. */
+function expectBehindSwitch(c: Registered, alias: string) {
+  expect(c.inputs.ports).toBeUndefined();
+  expect(JSON.parse(c.wire)).not.toHaveProperty("ports");
+  expect(c.inputs.networksAdvanced).toEqual([{ name: "gpu-switch-dev", aliases: [alias] }]);
+  expect(c.inputs.wait).toBe(false);
+  expect(c.inputs.waitTimeout).toBeUndefined();
+  expect(c.inputs.labels).toContainEqual({ label: "gpu-services.container-name", value: alias });
+  expect(c.options.dependencies).toContain(
+    `${URN}gpu-services:index:GpuSwitch$docker:index/network:Network::lab-switch-network`,
+  );
+}
+
 describe("service containers behind a switch", () => {
   it("blue-green: a release-unique name kept on update, created before the old one goes, no ports, on the network", async () => {
     const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
     const tts = e.get(T.container, "tts-container");
     expect(tts.inputs.name).toBe("tts-dev-1a2b3c");
-    expect(tts.inputs.ports).toBeUndefined();
-    expect(tts.inputs.networksAdvanced).toEqual([{ name: "gpu-switch-dev", aliases: ["tts-dev"] }]);
-    expect(tts.inputs.wait).toBe(false);
-    expect(tts.inputs.waitTimeout).toBeUndefined();
+    expectBehindSwitch(tts, "tts-dev");
     expect(tts.inputs.healthcheck).toEqual({
       tests: ["CMD", "true"],
       interval: "5s",
@@ -142,12 +152,7 @@ describe("service containers behind a switch", () => {
       retries: 3,
       startPeriod: "60s",
     });
-    expect(tts.inputs.labels).toContainEqual({ label: "gpu-services.container-name", value: "tts-dev" });
     expect(tts.options.deleteBeforeReplace).toBe(false);
-    expect(JSON.parse(tts.wire)).not.toHaveProperty("ports");
-    expect(tts.options.dependencies).toContain(
-      `${URN}gpu-services:index:GpuSwitch$docker:index/network:Network::lab-switch-network`,
-    );
     expect(e.outputs.tts.containerName).toBe("tts-dev-1a2b3c");
   });
 
@@ -173,11 +178,8 @@ describe("service containers behind a switch", () => {
     const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
     const stt = e.get(T.container, "stt-container");
     expect(stt.inputs.name).toBe("stt-dev");
-    expect(stt.inputs.ports).toBeUndefined();
-    expect(stt.inputs.networksAdvanced).toEqual([{ name: "gpu-switch-dev", aliases: ["stt-dev"] }]);
-    expect(stt.inputs.wait).toBe(false);
+    expectBehindSwitch(stt, "stt-dev");
     expect(stt.inputs.healthcheck).toBeUndefined();
-    expect(stt.inputs.labels).toContainEqual({ label: "gpu-services.container-name", value: "stt-dev" });
     expect(stt.options.deleteBeforeReplace).toBe(true);
   });
 
@@ -377,7 +379,7 @@ describe("the first up with a switch", () => {
     const tts = e.get(T.container, "tts-container");
     expect(tts.inputs.name).toBe("tts-dev");
     expect(tts.options.deleteBeforeReplace).toBe(true);
-    expect(tts.inputs.networksAdvanced).toEqual([{ name: "gpu-switch-dev", aliases: ["tts-dev"] }]);
+    expectBehindSwitch(tts, "tts-dev");
     const sw = e.get(T.container, "lab-switch-container");
     const stack = `${URN}gpu-services:index:GpuService$docker:index/container:Container::`;
     expect(sw.options.dependencies).toEqual(expect.arrayContaining([`${stack}tts-container`, `${stack}stt-container`]));
