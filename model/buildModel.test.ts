@@ -20,6 +20,14 @@ function problemsOf(raw: unknown, secretKeys: readonly string[] = []): StackConf
   throw new Error("expected a StackConfigError");
 }
 
+/** The stub release buildService gives every service until the release branch's fit rule is merged (issue 18). */
+const STUB_RELEASE = {
+  requested: "auto",
+  strategy: "stop-then-start",
+  reason: "no switch: gpu-services:switch is not set",
+  drainSeconds: 30,
+};
+
 describe("buildModel on good config", () => {
   it("turns the real Pulumi.prod.yaml into the model of today's production", () => {
     const model = loadStackModel("prod", projectDir);
@@ -77,6 +85,7 @@ describe("buildModel on good config", () => {
       scheme: "https",
       endpoint: { host: 8055, container: 8000, protocol: "tcp", hostIp: "0.0.0.0" },
       stopGraceSeconds: 30,
+      release: STUB_RELEASE,
     });
   });
 
@@ -106,6 +115,7 @@ describe("buildModel on good config", () => {
       labels: {},
       scheme: "http",
       stopGraceSeconds: 30,
+      release: STUB_RELEASE,
     });
   });
 
