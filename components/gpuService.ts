@@ -87,11 +87,10 @@ export class GpuService extends pulumi.ComponentResource {
       },
     );
 
-    if (args.placement) {
-      // Behind a switch: how this service is released and why, in preview and up alike. The push container
-      // waits for its health and fails the up (components/switchPush.ts).
-      pulumi.log.info(args.release.reason, this);
-    } else if (args.healthcheck && !pulumi.runtime.isDryRun()) {
+    // How this service is released and why, in preview and up alike (issue 18: the preview says which way).
+    // Behind a switch the push container waits for its health and fails the up (components/switchPush.ts).
+    pulumi.log.info(args.release.reason, this);
+    if (!args.placement && args.healthcheck && !pulumi.runtime.isDryRun()) {
       // Printed under the service in `pulumi up`. Attached to this component, not the container: a log on a
       // resource is sent once the engine has finished its step, so one on a container that never turns
       // healthy would never be printed.
