@@ -229,6 +229,21 @@ func get(t *testing.T, scheme string, port int) (string, error) {
 	return string(body), nil
 }
 
+// expectRelease: one POST through the switch on 127.0.0.1:port is answered by the upstream named release.
+func expectRelease(t *testing.T, scheme string, port int, release string) {
+	t.Helper()
+	if body := mustGet(t, scheme, port); body != "release "+release+", POST, 8192 bytes\n" {
+		t.Fatalf("answer %q, want release %s's", body, release)
+	}
+}
+
+func expectExit(t *testing.T, r result, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit %d, want %d:\n%s", r.code, code, r.log)
+	}
+}
+
 func mustGet(t *testing.T, scheme string, port int) string {
 	t.Helper()
 	body, err := get(t, scheme, port)
@@ -258,9 +273,7 @@ func TestBlueGreenHealthySwitchesAndDrains(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", r.code, r.log)
 	}
 	equal(t, "summary", r.summary, Summary{Switched: []string{"web"}, Failed: []string{}, Kept: []string{}})
-	if body := mustGet(t, "http", listen); body != "release blue, POST, 8192 bytes\n" {
-		t.Fatalf("answer %q", body)
-	}
+	expectRelease(t, "http", listen, "blue")
 
 	next := web("127.0.0.3", blueGreen, listen, green)
 	next.DrainSeconds = 1
@@ -268,9 +281,7 @@ func TestBlueGreenHealthySwitchesAndDrains(t *testing.T) {
 	if r.code != exitOK || r.took < time.Second {
 		t.Fatalf("exit %d after %v (drain 1 s):\n%s", r.code, r.took, r.log)
 	}
-	if body := mustGet(t, "http", listen); body != "release green, POST, 8192 bytes\n" {
-		t.Fatalf("answer %q", body)
-	}
+	expectRelease(t, "http", listen, "green")
 	if len(docker.removed) != 0 {
 		t.Fatalf("removed %v", docker.removed)
 	}
@@ -281,22 +292,16 @@ func TestBlueGreenNotHealthyIsRemovedAndTheOldUpstreamKept(t *testing.T) {
 	docker, client := startDocker(t, map[string]string{"127.0.0.2": "healthy", "127.0.0.3": "starting"})
 	blue, green := serve(t, "127.0.0.2", "blue", false), serve(t, "127.0.0.3", "green", false)
 	listen := freePort(t)
-	if r := apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, blue))); r.code != exitOK {
-		t.Fatalf("exit %d:\n%s", r.code, r.log)
-	}
+	expectExit(t, apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, blue))), exitOK)
 
 	r := apply(t, client, admin, plan(web("127.0.0.3", blueGreen, listen, green)))
-	if r.code != exitNotSwitched {
-		t.Fatalf("exit %d, want 3:\n%s", r.code, r.log)
-	}
+	expectExit(t, r, exitNotSwitched)
 	equal(t, "summary", r.summary, Summary{Switched: []string{}, Failed: []string{"web"}, Kept: []string{"web"}})
 	equal(t, "removed", docker.removed, []string{"127.0.0.3"})
 	if !strings.Contains(r.log, "CUDA out of memory: 127.0.0.3\n") || r.took < time.Second {
 		t.Fatalf("no logs of the broken container, or it was not waited for (%v):\n%s", r.took, r.log)
 	}
-	if body := mustGet(t, "http", listen); body != "release blue, POST, 8192 bytes\n" {
-		t.Fatalf("answer %q", body)
-	}
+	expectRelease(t, "http", listen, "blue")
 }
 
 func TestFirstReleaseThatIsNotHealthyLeavesTheRouteOut(t *testing.T) {
@@ -308,17 +313,13 @@ func TestFirstReleaseThatIsNotHealthyLeavesTheRouteOut(t *testing.T) {
 		Ports: []Port{{Listen: otherListen, Target: other}}}
 
 	r := apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, broken), second))
-	if r.code != exitNotSwitched {
-		t.Fatalf("exit %d, want 3:\n%s", r.code, r.log)
-	}
+	expectExit(t, r, exitNotSwitched)
 	equal(t, "summary", r.summary, Summary{Switched: []string{"zz"}, Failed: []string{"web"}, Kept: []string{}})
 	equal(t, "removed", docker.removed, []string{"127.0.0.2"})
 	if body, err := get(t, "http", listen); err == nil {
 		t.Fatalf("the broken release answered through the switch: %q", body)
 	}
-	if body := mustGet(t, "http", otherListen); body != "release other, POST, 8192 bytes\n" {
-		t.Fatalf("answer %q", body)
-	}
+	expectRelease(t, "http", otherListen, "other")
 	live, _ := newCaddy(admin).Config()
 	if strings.Contains(string(live), `"web-`) {
 		t.Fatalf("the live config routes web: %s", live)
@@ -332,16 +333,12 @@ func TestStopThenStartNotHealthyIsRoutedAnyway(t *testing.T) {
 	listen := freePort(t)
 
 	r := apply(t, client, admin, plan(web("127.0.0.2", stopThenStart, listen, port)))
-	if r.code != exitNotSwitched {
-		t.Fatalf("exit %d, want 3:\n%s", r.code, r.log)
-	}
+	expectExit(t, r, exitNotSwitched)
 	equal(t, "summary", r.summary, Summary{Switched: []string{}, Failed: []string{"web"}, Kept: []string{}})
 	if len(docker.removed) != 0 || !strings.Contains(r.log, "CUDA out of memory") {
 		t.Fatalf("removed %v; log:\n%s", docker.removed, r.log)
 	}
-	if body := mustGet(t, "http", listen); body != "release slow, POST, 8192 bytes\n" {
-		t.Fatalf("answer %q", body)
-	}
+	expectRelease(t, "http", listen, "slow")
 }
 
 func TestTheLoadedConfigIsWhatWasSentAndAutosaved(t *testing.T) {
@@ -350,9 +347,7 @@ func TestTheLoadedConfigIsWhatWasSentAndAutosaved(t *testing.T) {
 	port := serve(t, "127.0.0.2", "blue", false)
 	listen := freePort(t)
 	p := plan(web("127.0.0.2", blueGreen, listen, port))
-	if r := apply(t, client, admin, p); r.code != exitOK {
-		t.Fatalf("exit %d:\n%s", r.code, r.log)
-	}
+	expectExit(t, apply(t, client, admin, p), exitOK)
 	adminBlock, _ := json.Marshal(map[string]string{"listen": strings.TrimPrefix(admin, "http://")})
 	want, _ := json.Marshal(buildConfig(&p, adminBlock, map[string]string{routeID("web", listen): fmt.Sprintf("127.0.0.2:%d", port)}))
 	live, _ := newCaddy(admin).Config()
@@ -386,17 +381,13 @@ func TestARestartedCaddyResumesTheLastConfig(t *testing.T) {
 	_, client := startDocker(t, map[string]string{"127.0.0.2": "healthy"})
 	port := serve(t, "127.0.0.2", "blue", false)
 	listen := freePort(t)
-	if r := apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, port))); r.code != exitOK {
-		t.Fatalf("exit %d:\n%s", r.code, r.log)
-	}
+	expectExit(t, apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, port))), exitOK)
 	stop()
 	if _, err := get(t, "http", listen); err == nil {
 		t.Fatal("answered with caddy stopped")
 	}
 	runCaddy(t, dir, admin) // --resume: autosave.json wins over the bootstrap
-	if body := mustGet(t, "http", listen); body != "release blue, POST, 8192 bytes\n" {
-		t.Fatalf("answer %q", body)
-	}
+	expectRelease(t, "http", listen, "blue")
 }
 
 func TestALoadCaddyRefusesExits4AndKeepsTheOldConfig(t *testing.T) {
@@ -404,9 +395,7 @@ func TestALoadCaddyRefusesExits4AndKeepsTheOldConfig(t *testing.T) {
 	_, client := startDocker(t, map[string]string{"127.0.0.2": "healthy", "127.0.0.3": "healthy"})
 	blue, green := serve(t, "127.0.0.2", "blue", false), serve(t, "127.0.0.3", "green", false)
 	listen := freePort(t)
-	if r := apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, blue))); r.code != exitOK {
-		t.Fatalf("exit %d:\n%s", r.code, r.log)
-	}
+	expectExit(t, apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, blue))), exitOK)
 	taken, err := net.Listen("tcp", ":0") // a port Caddy cannot listen on
 	if err != nil {
 		t.Fatal(err)
@@ -418,9 +407,7 @@ func TestALoadCaddyRefusesExits4AndKeepsTheOldConfig(t *testing.T) {
 	if r.code != exitNotLoaded || !strings.Contains(r.log, "the switch did not take the config") {
 		t.Fatalf("exit %d, want 4:\n%s", r.code, r.log)
 	}
-	if body := mustGet(t, "http", listen); body != "release blue, POST, 8192 bytes\n" {
-		t.Fatalf("answer %q", body)
-	}
+	expectRelease(t, "http", listen, "blue")
 }
 
 func TestHTTPSListenerServesTheInternalCertificateOfTheHostAddress(t *testing.T) {
@@ -430,9 +417,7 @@ func TestHTTPSListenerServesTheInternalCertificateOfTheHostAddress(t *testing.T)
 	listen := freePort(t)
 	s := web("127.0.0.2", blueGreen, listen, port)
 	s.Scheme = "https"
-	if r := apply(t, client, admin, plan(s)); r.code != exitOK {
-		t.Fatalf("exit %d:\n%s", r.code, r.log)
-	}
+	expectExit(t, apply(t, client, admin, plan(s)), exitOK)
 	var body string
 	var err error
 	for i := 0; i < 50; i++ { // the first handshake waits for the internal CA to issue the certificate
