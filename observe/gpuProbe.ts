@@ -11,9 +11,11 @@ import type { ContainerView } from "./hostSnapshot";
 import {
   APPS_QUERY,
   CSV_FORMAT,
+  GPU_NAMES_QUERY,
   GPU_QUERY,
   parseComputeApps,
   parseGpus,
+  withNames,
   type ComputeApp,
   type GpuReading,
 } from "./nvidiaSmi";
@@ -44,7 +46,17 @@ async function nvidiaSmi(cli: DockerCli, prefix: readonly string[], query: strin
 async function readWith(cli: DockerCli, prefix: readonly string[], source: string): Promise<GpuFigures> {
   const gpus = parseGpus(await nvidiaSmi(cli, prefix, GPU_QUERY));
   const processes = parseComputeApps(await nvidiaSmi(cli, prefix, APPS_QUERY));
-  return { available: true, source, gpus, processes };
+  return { available: true, source, gpus: await named(cli, prefix, gpus), processes };
+}
+
+/** The names are for people only: where nvidia-smi cannot tell them, the GPUs go by UUID. */
+async function named(cli: DockerCli, prefix: readonly string[], gpus: GpuReading[]): Promise<GpuReading[]> {
+  try {
+    return withNames(gpus, await nvidiaSmi(cli, prefix, GPU_NAMES_QUERY));
+  } catch (error) {
+    if (error instanceof HostUnreachable) throw error;
+    return gpus;
+  }
 }
 
 function runPrefix(image: string): string[] {
