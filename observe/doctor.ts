@@ -10,7 +10,7 @@ import { dockerVersionCheck, sshCheck } from "./checks/connection";
 import { gpuMemoryCheck, gpusDeclaredCheck, nvidiaRuntimeCheck } from "./checks/gpu";
 import { externalVolumesCheck, portsCheck } from "./checks/placement";
 import { CHECK_IDS, type Check, type CheckContext, type CheckId, type HostCheck } from "./checks/types";
-import { DockerCli, HostUnreachable } from "./dockerCli";
+import { DockerCli, DockerCliUnusable, HostUnreachable } from "./dockerCli";
 import { OBSERVE_EXIT } from "./exitCodes";
 import { probeGpus, probeImages } from "./gpuProbe";
 import { sshTarget } from "./hostShell";
@@ -57,7 +57,7 @@ async function runChecks(ctx: CheckContext): Promise<Check[]> {
     try {
       checks.push({ id, ...(await CHECKS[id](ctx)) });
     } catch (error) {
-      if (error instanceof HostUnreachable) throw error;
+      if (error instanceof HostUnreachable || error instanceof DockerCliUnusable) throw error;
       checks.push({
         id,
         level: "fail",

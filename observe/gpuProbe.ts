@@ -4,7 +4,7 @@
  * runs nvidia-smi where the NVIDIA runtime mounts it; failing that, `docker exec` into the service's container
  * (which sees only its own GPUs). When neither works the figures are reported as not available, with why.
  */
-import { HostUnreachable, type DockerCli } from "./dockerCli";
+import { DockerCliUnusable, HostUnreachable, type DockerCli } from "./dockerCli";
 import { type ServiceSpec } from "../model";
 import { LABEL_PREFIX } from "../formats";
 import type { ContainerView } from "./hostSnapshot";
@@ -54,7 +54,7 @@ async function named(cli: DockerCli, prefix: readonly string[], gpus: GpuReading
   try {
     return withNames(gpus, await nvidiaSmi(cli, prefix, GPU_NAMES_QUERY));
   } catch (error) {
-    if (error instanceof HostUnreachable) throw error;
+    if (error instanceof HostUnreachable || error instanceof DockerCliUnusable) throw error;
     return gpus;
   }
 }
@@ -98,7 +98,7 @@ export async function probeGpus(
         `nvidia-smi in a short-lived container of ${shortImage(image)} (--gpus all)`,
       );
     } catch (error) {
-      if (error instanceof HostUnreachable) throw error;
+      if (error instanceof HostUnreachable || error instanceof DockerCliUnusable) throw error;
       tried.push(`docker run --gpus all ${shortImage(image)}: ${(error as Error).message}`);
     }
   }
@@ -110,7 +110,7 @@ export async function probeGpus(
         `nvidia-smi in ${container.name} (its GPUs only)`,
       );
     } catch (error) {
-      if (error instanceof HostUnreachable) throw error;
+      if (error instanceof HostUnreachable || error instanceof DockerCliUnusable) throw error;
       tried.push(`docker exec ${container.name} nvidia-smi: ${(error as Error).message}`);
     }
   }
