@@ -6,7 +6,7 @@
  * (the job summary).
  */
 import * as fs from "node:fs";
-import { runDoctor, doctorMarkdown, renderDoctor } from "../observe";
+import { pulumiSecretReader, runDoctor, doctorMarkdown, renderDoctor } from "../observe";
 import { cliProgram, runCli, runMain, type CliDeps } from "./common";
 import { addObserveOptions, observeInputs, type ObserveOptions } from "./observeOptions";
 
@@ -21,7 +21,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .option("--summary <file>", "append the findings as Markdown to this file (for $GITHUB_STEP_SUMMARY)")
     .action(async (opts: ObserveOptions & { summary?: string }) => {
       const { model, timeoutMs } = observeInputs(dir, opts);
-      const report = await runDoctor(model, { timeoutMs });
+      const readSecret = pulumiSecretReader(dir, opts.stack);
+      const report = await runDoctor(model, { timeoutMs, readSecret });
       out(opts.json ? JSON.stringify(report, null, 2) : renderDoctor(report));
       if (opts.summary) fs.appendFileSync(opts.summary, `${doctorMarkdown(report)}\n`);
       code = report.exitCode;

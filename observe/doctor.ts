@@ -15,6 +15,7 @@ import { OBSERVE_EXIT } from "./exitCodes";
 import { probeGpus, probeImages } from "./gpuProbe";
 import { sshTarget } from "./hostShell";
 import { readSnapshot } from "./hostSnapshot";
+import { noSecretReader, type SecretReader } from "./stackSecrets";
 
 /** Every check by its id: a check missing here is a type error. */
 const CHECKS = {
@@ -90,6 +91,7 @@ async function doctorHost(
   model: DeploymentModel,
   host: HostSpec,
   env: NodeJS.ProcessEnv,
+  readSecret: SecretReader,
   timeoutMs?: number,
 ): Promise<HostDoctor> {
   const started = Date.now();
@@ -100,7 +102,7 @@ async function doctorHost(
     const services = model.services.filter((s) => s.host === host.name);
     const images = await probeImages(cli, model.stack, snapshot.containers, services);
     const gpus = await probeGpus(cli, snapshot.containers, { allowRun: true, images });
-    const checks = await runChecks({ model, host, services, cli, snapshot, gpus, env });
+    const checks = await runChecks({ model, host, services, cli, snapshot, gpus, env, readSecret });
     return { name: host.name, dockerHost: host.dockerHost, reachable: true, seconds: seconds(), checks, notRun: [] };
   } catch (error) {
     if (error instanceof HostUnreachable) return unreachable(host, error, seconds());
@@ -110,12 +112,17 @@ async function doctorHost(
   }
 }
 
+/**
+ * Every host's checks. `readSecret` reads the stack's secrets (the CLI's: `pulumi config get`, see
+ * stackSecrets.ts); without it a `registryAuth` secret is reported as not read.
+ */
 export async function runDoctor(
   model: DeploymentModel,
-  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; readSecret?: SecretReader } = {},
 ): Promise<DoctorReport> {
   const env = opts.env ?? process.env;
-  const hosts = await Promise.all(model.hosts.map((h) => doctorHost(model, h, env, opts.timeoutMs)));
+  const readSecret = opts.readSecret ?? noSecretReader;
+  const hosts = await Promise.all(model.hosts.map((h) => doctorHost(model, h, env, readSecret, opts.timeoutMs)));
   const failed = hosts.some((h) => h.checks.some((c) => c.level === "fail"));
   const result = hosts.some((h) => !h.reachable) ? "unreachable" : failed ? "fail" : "ok";
   const exitCode = { ok: OBSERVE_EXIT.ok, fail: OBSERVE_EXIT.attention, unreachable: OBSERVE_EXIT.unreachable }[result];
