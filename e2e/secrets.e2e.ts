@@ -5,6 +5,7 @@
  * doctor tries the registry with the stack's credentials and says so; without it, or with another one, it warns
  * that it could not decrypt the secret and exits 0. No GPU is involved.
  */
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importTinyImage, pushWithLogin, Registry } from "../test/support/docker";
@@ -66,6 +67,7 @@ describe("doctor and the stack's encrypted registryAuth, through the real Pulumi
   }, 300_000);
 
   afterAll(async () => {
+    if (world.repo) spawnSync("docker", ["image", "rm", `${world.repo}:v1`], { stdio: "ignore" });
     world.ws?.remove();
     await world.registry?.remove();
   });

@@ -1,6 +1,7 @@
 /**
  * `doctor`: per host of a stack, will it take the stack? Each check ok / warn / fail with the fix to make. Reads
- * only (its one write is a short-lived `--rm` container that runs nvidia-smi). The JSON shape (`DoctorReport`) is
+ * only (its writes are short-lived containers, removed at once: one that runs nvidia-smi, and one per published
+ * port no container holds, which runs nothing: checks/placement.ts). The JSON shape (`DoctorReport`) is
  * documented in the README and pinned by observe/doctor.test.ts.
  */
 import type { DeploymentModel, HostSpec } from "../model";

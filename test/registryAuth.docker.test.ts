@@ -6,6 +6,7 @@
  * The stack's secrets are read here by a stand-in reader that answers as `pulumi config get` would; the real
  * Pulumi CLI reading them is in e2e/secrets.e2e.ts.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -93,6 +94,7 @@ describe.runIf(run)("doctor's registry credentials against a registry with htpas
   }, 120_000);
 
   afterAll(async () => {
+    if (world.repo) spawnSync("docker", ["image", "rm", `${world.repo}:v1`], { stdio: "ignore" });
     await world.registry?.remove();
   });
 
