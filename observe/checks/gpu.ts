@@ -55,7 +55,7 @@ export const gpusDeclaredCheck: HostCheck = ({ host, gpus }) => {
   ];
   if (problems.length > 0) return fail(problems.join("; "), `correct ${key} to what the host has, or move services`);
   return ok(
-    `${key}: ${host.gpus.count} declared, nvidia-smi reports ${gpus.gpus.length} (${gpus.gpus.map((g) => g.name).join(", ")})`,
+    `${key}: ${host.gpus.count} declared, nvidia-smi reports ${gpus.gpus.length} (${gpus.gpus.map((g) => g.name ?? g.uuid).join(", ")})`,
   );
 };
 
