@@ -77,7 +77,7 @@ async function program(n: number): Promise<number> {
   pulumi.runtime.setAllConfig(config, []);
   const start = performance.now();
   const { deploy } = await import("../program");
-  deploy();
+  void deploy();
   const hosts = Math.ceil(n / PER_HOST);
   await until(n * 4 + hosts * 2); // GpuService, image, volume, container; DockerHost, its docker provider
   return performance.now() - start;

@@ -6,11 +6,9 @@
  * (the job summary).
  */
 import * as fs from "node:fs";
-import { modelFromRaw } from "../model";
-import { readStackFile } from "../stackConfig";
-import { DEFAULT_CALL_TIMEOUT_MS, runDoctor, doctorMarkdown, renderDoctor } from "../observe";
-import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
-import { timeoutOption } from "./observeOptions";
+import { pulumiSecretReader, runDoctor, doctorMarkdown, renderDoctor } from "../observe";
+import { cliProgram, runCli, runMain, type CliDeps } from "./common";
+import { addObserveOptions, observeInputs, type ObserveOptions } from "./observeOptions";
 
 export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
   const { program, out, err, dir } = cliProgram(
@@ -19,18 +17,12 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     deps,
   );
   let code = 0;
-  program
-    .requiredOption("--stack <stack>", "the stack to check")
-    .option("--json", "print JSON for scripts (shape: README, Live status and host checks)")
+  addObserveOptions(program, "check")
     .option("--summary <file>", "append the findings as Markdown to this file (for $GITHUB_STEP_SUMMARY)")
-    .option(
-      "--timeout <seconds>",
-      `bound on each call to a host (default ${DEFAULT_CALL_TIMEOUT_MS / 1000})`,
-      timeoutOption,
-    )
-    .action(async (opts: { stack: string; json?: boolean; summary?: string; timeout?: number }) => {
-      const model = modelFromRaw(readStackFile(stackFilePath(dir, opts.stack)), opts.stack, dir);
-      const report = await runDoctor(model, { timeoutMs: opts.timeout ?? DEFAULT_CALL_TIMEOUT_MS });
+    .action(async (opts: ObserveOptions & { summary?: string }) => {
+      const { model, timeoutMs } = observeInputs(dir, opts);
+      const readSecret = pulumiSecretReader(dir, opts.stack);
+      const report = await runDoctor(model, { timeoutMs, readSecret });
       out(opts.json ? JSON.stringify(report, null, 2) : renderDoctor(report));
       if (opts.summary) fs.appendFileSync(opts.summary, `${doctorMarkdown(report)}\n`);
       code = report.exitCode;

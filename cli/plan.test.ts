@@ -26,10 +26,11 @@ describe("plan", () => {
       container: "stt-prod",
       image: "build https://github.com/jim0237/STT-API-Server.git#cf2f45fd9df5a67ce52ebf996c8163cd94202952",
       ports: "8060->8000/tcp",
-      gpus: "1",
+      gpus: "1, 5 GiB each",
       volumes: "stt-service_stt_models:/app/models (external) stt-service_stt_cache:/app/cache (external)",
       binds: "/home/agnes/voice-notes:/app/vnotes",
       healthcheck: "CMD curl -f http://localhost:8000/health",
+      release: "stt: stop-then-start: no switch: gpu-services:switch is not set",
     });
     expect(plans[1].services.map((s: { ports: string }) => s.ports)).toEqual(["8056->8000/tcp"]);
   });

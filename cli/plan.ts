@@ -37,7 +37,10 @@ export const PLAN_COLUMNS = {
       .join(" "),
   }),
   gpus: (s) => ({
-    gpus: s.gpus ? (s.gpus.deviceIds ? `devices ${s.gpus.deviceIds.join(",")}` : String(s.gpus.count)) : "-",
+    gpus: s.gpus
+      ? (s.gpus.deviceIds ? `devices ${s.gpus.deviceIds.join(",")}` : String(s.gpus.count)) +
+        (s.gpus.memoryGiB !== undefined ? `, ${s.gpus.memoryGiB} GiB each` : "")
+      : "-",
   }),
   volumes: (s) => ({
     volumes: s.volumes.map((v) => `${v.name}:${v.target}${v.external ? " (external)" : ""}`).join(" ") || "-",
@@ -66,6 +69,7 @@ export const PLAN_COLUMNS = {
   scheme: notCarried("the endpoint URL is a stack output (pulumi stack output, npm run summary)"),
   endpoint: carriedWith("ports"),
   stopGraceSeconds: notCarried(NOT_PLACEMENT),
+  release: (s) => ({ release: s.release.reason }),
 } satisfies PerKey<ServiceSpec, Row>;
 
 /** One row per service, in the order of the model. */

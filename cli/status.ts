@@ -3,11 +3,9 @@
  * from each host's Docker (ssh included) and nvidia-smi, against what config says. Reads only. Exit codes:
  * observe/exitCodes.ts (0 all well, 1 something to look at, 3 a host could not be reached; bad input as every CLI).
  */
-import { modelFromRaw } from "../model";
-import { readStackFile } from "../stackConfig";
-import { DEFAULT_CALL_TIMEOUT_MS, renderStatus, collectStatus } from "../observe";
-import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
-import { timeoutOption } from "./observeOptions";
+import { renderStatus, collectStatus } from "../observe";
+import { cliProgram, runCli, runMain, type CliDeps } from "./common";
+import { addObserveOptions, observeInputs, type ObserveOptions } from "./observeOptions";
 
 export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
   const { program, out, err, dir } = cliProgram(
@@ -16,20 +14,12 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     deps,
   );
   let code = 0;
-  program
-    .requiredOption("--stack <stack>", "the stack to read")
-    .option("--json", "print JSON for scripts (shape: README, Live status and host checks)")
-    .option(
-      "--timeout <seconds>",
-      `bound on each call to a host (default ${DEFAULT_CALL_TIMEOUT_MS / 1000})`,
-      timeoutOption,
-    )
-    .action(async (opts: { stack: string; json?: boolean; timeout?: number }) => {
-      const model = modelFromRaw(readStackFile(stackFilePath(dir, opts.stack)), opts.stack, dir);
-      const report = await collectStatus(model, { timeoutMs: opts.timeout ?? DEFAULT_CALL_TIMEOUT_MS });
-      out(opts.json ? JSON.stringify(report, null, 2) : renderStatus(report));
-      code = report.exitCode;
-    });
+  addObserveOptions(program, "read").action(async (opts: ObserveOptions) => {
+    const { model, timeoutMs } = observeInputs(dir, opts);
+    const report = await collectStatus(model, { timeoutMs });
+    out(opts.json ? JSON.stringify(report, null, 2) : renderStatus(report));
+    code = report.exitCode;
+  });
   const parsed = await runCli(program, argv, err);
   return parsed === 0 ? code : parsed;
 }

@@ -21,6 +21,33 @@ import type { ServiceMounts } from "./serviceVolumes";
 
 type ContainerArgs = docker.ContainerArgs;
 
+/** The label that names a container's service container name behind a switch (its daemon name may differ). */
+export const CONTAINER_NAME_LABEL = `${LABEL_PREFIX}container-name`;
+
+/**
+ * Where a service's container sits when its (stack, host) has a switch (components/gpuSwitch.ts): on the
+ * switch's network, reached by its alias, publishing nothing.
+ */
+export interface SwitchPlacement {
+  /** The switch's network (`gpu-switch-<stack>`): its `name` output, so the container is created after it. */
+  readonly network: pulumi.Input<string>;
+  /** The release-unique suffix of a blue-green container's name: 6 lowercase hex. */
+  readonly nameSuffix: string;
+}
+
+/**
+ * The container's name on the daemon: `containerName`, or behind a switch for a blue-green release
+ * `<containerName>-<suffix>`, so that the new copy can start beside the old one.
+ */
+export function daemonName(
+  service: Pick<ServiceSpec, "containerName" | "release">,
+  placement: SwitchPlacement | undefined,
+): string {
+  return placement && service.release.strategy === "blue-green"
+    ? `${service.containerName}-${placement.nameSuffix}`
+    : service.containerName;
+}
+
 /** Published ports, in the order configured. */
 export function portArgs(ports: readonly PortSpec[]): ContainerArgs["ports"] {
   return ports.map((port) => ({
@@ -56,6 +83,12 @@ export function healthcheckArgs(
   };
 }
 
+function omitWait(
+  args: Pick<ContainerArgs, "healthcheck" | "wait" | "waitTimeout">,
+): Pick<ContainerArgs, "healthcheck"> {
+  return args.healthcheck ? { healthcheck: args.healthcheck } : {};
+}
+
 /** `NAME=value` entries: plain ones as given, secret ones as Pulumi secrets. */
 export function envArgs(
   env: Readonly<Record<string, string>>,
@@ -65,6 +98,14 @@ export function envArgs(
   for (const [name, value] of Object.entries(secretEnv))
     entries.push(pulumi.secret(pulumi.interpolate`${name}=${value}`));
   return entries;
+}
+
+/** Behind a switch: the switch's network, with the fixed `containerName` as the alias it dials. */
+export function switchNetworkArgs(
+  containerName: string,
+  placement: SwitchPlacement,
+): Pick<ContainerArgs, "networksAdvanced"> {
+  return { networksAdvanced: [{ name: placement.network, aliases: [containerName] }] };
 }
 
 /** What this program records on every container, beside the user's labels. */
@@ -77,6 +118,8 @@ export interface OwnLabels {
   readonly image: pulumi.Input<string>;
   /** Names (never values) of the env variables whose values are secrets. */
   readonly secretEnvNames: readonly string[];
+  /** The service's `containerName`, recorded behind a switch, where the daemon's name carries a suffix. */
+  readonly containerName?: string;
 }
 
 /** User labels and this program's own, sorted by key. */
@@ -91,6 +134,7 @@ export function labelArgs(
     [`${LABEL_PREFIX}release`]: own.release,
     [`${LABEL_PREFIX}image`]: own.image,
     ...(own.secretEnvNames.length > 0 ? { [SECRET_ENV_LABEL]: [...own.secretEnvNames].sort().join(",") } : {}),
+    ...(own.containerName !== undefined ? { [CONTAINER_NAME_LABEL]: own.containerName } : {}),
   };
   return Object.keys(labels)
     .sort()
@@ -138,6 +182,8 @@ export interface ContainerSource {
   readonly secretEnv: Readonly<Record<string, pulumi.Input<string>>>;
   readonly image: ServiceImage;
   readonly mounts: ServiceMounts;
+  /** The switch of its (stack, host), if the stack has one. */
+  readonly placement?: SwitchPlacement;
 }
 
 /** Each runtime input as an entry of the container table: a function of the source's spec. */
@@ -149,23 +195,31 @@ const NOT_AN_INPUT = "part of the endpoint URL, a GpuService output (endpointUrl
 
 /** The container's inputs, per key of the spec. */
 export const CONTAINER_INPUTS = {
-  containerName: ({ service }) => ({ name: service.containerName }),
+  containerName: ({ service, placement }) => ({ name: daemonName(service, placement) }),
+  release: carriedWith("containerName"),
   image: ({ image }) => ({ image: image.containerImage }),
   restart: ({ service }) => ({ restart: service.restart }),
-  ports: ({ service }) => ({ ports: portArgs(service.ports) }),
+  // Behind a switch the switch publishes the ports and dials the container on its network.
+  ports: ({ service, placement }) =>
+    placement ? switchNetworkArgs(service.containerName, placement) : { ports: portArgs(service.ports) },
   volumes: ({ mounts }) => ({ mounts: mounts.mounts }),
   binds: ({ mounts }) => (mounts.binds.length > 0 ? { volumes: mounts.binds } : {}),
   env: ({ service, secretEnv }) => ({ envs: envArgs(service.env, secretEnv) }),
   secretEnv: carriedWith("env"),
   gpus: ({ service }) => deviceRequests(service.gpus),
-  healthcheck: ({ service }) => healthcheckArgs(service.healthcheck),
-  labels: ({ name, stack, service, image, secretEnv }) => ({
+  // Behind a switch the push container waits for health (components/switchPush.ts), never the create.
+  healthcheck: ({ service, placement }) =>
+    placement
+      ? { ...omitWait(healthcheckArgs(service.healthcheck)), wait: false }
+      : healthcheckArgs(service.healthcheck),
+  labels: ({ name, stack, service, image, secretEnv, placement }) => ({
     labels: labelArgs(service.labels, {
       service: name,
       stack,
       release: image.release,
       image: image.identity,
       secretEnvNames: Object.keys(secretEnv),
+      ...(placement ? { containerName: service.containerName } : {}),
     }),
   }),
   name: carriedWith("labels"),

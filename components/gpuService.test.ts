@@ -263,18 +263,24 @@ describe("failure order and recovery", () => {
         false,
       );
       expect(logged).toEqual([
+        "stt: stop-then-start: no switch: gpu-services:switch is not set",
         "if stt-prod does not turn healthy within 300s, pulumi up fails: `docker -H ssh://agnes@10.30.11.45 logs --tail 200 stt-prod` " +
           "shows why; roll back with `npm run release -- rollback prod stt` and `pulumi up --stack prod`.",
+        "tts: stop-then-start: no switch: gpu-services:switch is not set",
       ]);
       // On the service, whose URN the engine gives at once (the real engine sends a log on a container only after
       // its step finished, so never for a container that fails its healthcheck: seen in `npm run e2e`).
-      expect(on).toEqual(["urn:pulumi:prod::gpu-services::gpu-services:index:GpuService::stt"]);
+      const stt = "urn:pulumi:prod::gpu-services::gpu-services:index:GpuService::stt";
+      expect(on).toEqual([stt, stt, "urn:pulumi:prod::gpu-services::gpu-services:index:GpuService::tts"]);
       logged.length = 0;
       await evaluate(
         config(() => {}),
         "prod",
-      ); // a preview says nothing
-      expect(logged).toEqual([]);
+      ); // a preview says only which way the service is released
+      expect(logged).toEqual([
+        "stt: stop-then-start: no switch: gpu-services:switch is not set",
+        "tts: stop-then-start: no switch: gpu-services:switch is not set",
+      ]);
     } finally {
       spy.mockRestore();
     }

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import type * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSpec } from "../model";
-import { containerArgs, endpointUrl } from "./containerInputs";
+import { containerArgs, endpointUrl, type SwitchPlacement } from "./containerInputs";
 import type { DockerHost } from "./dockerHost";
 import { createImage } from "./serviceImage";
 import { volumeMounts } from "./serviceVolumes";
@@ -18,6 +18,27 @@ export interface GpuServiceArgs extends Omit<ServiceSpec, "name" | "host" | "sec
   readonly stack: string;
   /** Env name -> value; pass Pulumi secrets, they stay secrets in the container's inputs. */
   readonly secretEnv: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * The switch of the service's (stack, host): the container then publishes no ports, joins the switch's
+   * network and is released as `release.strategy` says. Default: none, the container publishes its ports and
+   * is replaced stop-then-start, as without a switch.
+   */
+  readonly placement?: SwitchPlacement;
+}
+
+/**
+ * How the container is replaced. Blue-green: create the new copy (a new name) before the old one is deleted,
+ * and keep the name an update would change (the suffix is new every run). Otherwise the name (and without a
+ * switch the host ports) are fixed: the old container must go before the new one starts. Both are explicit,
+ * since the docker provider itself sets delete-before-replace on containers.
+ */
+export function replaceOptions(
+  release: ServiceSpec["release"],
+  placement: SwitchPlacement | undefined,
+): Pick<pulumi.CustomResourceOptions, "deleteBeforeReplace" | "ignoreChanges"> {
+  return placement && release.strategy === "blue-green"
+    ? { deleteBeforeReplace: false, ignoreChanges: ["name"] }
+    : { deleteBeforeReplace: true };
 }
 
 /**
@@ -56,17 +77,20 @@ export class GpuService extends pulumi.ComponentResource {
         secretEnv: args.secretEnv,
         image,
         mounts: serviceMounts,
+        placement: args.placement,
       }),
       {
         parent: this,
         provider,
-        // Host ports and the container name are fixed: the old container must go before the new one starts.
-        deleteBeforeReplace: true,
+        ...replaceOptions(args.release, args.placement),
         dependsOn: [this.image, ...this.volumes],
       },
     );
 
-    if (args.healthcheck && !pulumi.runtime.isDryRun()) {
+    // How this service is released and why, in preview and up alike (issue 18: the preview says which way).
+    // Behind a switch the push container waits for its health and fails the up (components/switchPush.ts).
+    pulumi.log.info(args.release.reason, this);
+    if (!args.placement && args.healthcheck && !pulumi.runtime.isDryRun()) {
       // Printed under the service in `pulumi up`. Attached to this component, not the container: a log on a
       // resource is sent once the engine has finished its step, so one on a container that never turns
       // healthy would never be printed.

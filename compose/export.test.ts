@@ -1,5 +1,6 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { buildModel } from "../model";
 import { labModel, NGINX } from "../test/support/models";
 import { exportCompose } from "./export";
 
@@ -9,5 +10,37 @@ describe("export-compose", () => {
     const doc = parse(exportCompose(model).get("dev-lab.compose.yaml")!);
     expect(doc.services.tts.cpus).toBe(1.5);
     expect("cpus" in doc.services.stt).toBe(false);
+  });
+
+  it("writes a blue-green service as a stop-then-start one: ports and container_name as without a switch", () => {
+    const stack = (withSwitch: boolean) =>
+      buildModel(
+        {
+          hosts: {
+            lab: {
+              dockerHost: "unix:///var/run/docker.sock",
+              gpus: { count: 1, devices: [{ id: "0", memoryGiB: 16 }] },
+            },
+          },
+          ...(withSwitch ? { switch: { image: { repository: "127.0.0.1:5000/gpu-switch", tag: "v1" } } } : {}),
+          services: {
+            tts: {
+              host: "lab",
+              image: NGINX,
+              ports: [{ host: 8055, container: 80 }],
+              gpus: { deviceIds: ["0"], memoryGiB: 6 },
+              healthcheck: { test: "true" },
+            },
+          },
+        },
+        { stack: "dev" },
+      );
+    const blueGreen = stack(true);
+    expect(blueGreen.services[0].release.strategy).toBe("blue-green");
+    expect(stack(false).services[0].release.strategy).toBe("stop-then-start");
+    expect(exportCompose(blueGreen)).toEqual(exportCompose(stack(false)));
+    const doc = parse(exportCompose(blueGreen).get("dev-lab.compose.yaml")!);
+    expect(doc.services.tts.ports).toEqual(["0.0.0.0:8055:80/tcp"]);
+    expect(doc.services.tts.container_name).toBe("tts-dev");
   });
 });

@@ -104,6 +104,9 @@ export const COMPOSE_KEYS = {
   shareGpu: notCarried("compose has no GPU accounting across services; the device request is written (deploy)"),
   scheme: notCarried("compose has no endpoint URL; the published ports are written"),
   endpoint: carriedWith("ports"),
+  release: notCarried(
+    "compose has no switch: the exported service publishes its own ports and docker-compose stops, then starts it",
+  ),
 } satisfies PerKey<ServiceSpec, Part, Exported>;
 
 function service(s: ServiceSpec, stack: string): Record<string, unknown> {

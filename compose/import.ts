@@ -100,6 +100,9 @@ export const FROM_COMPOSE = {
   labels: { mapper: labelsMapper },
   scheme: { notCarried: "compose does not say how a service is reached; the stack's default (http)" },
   endpoint: { notCarried: "compose does not name an endpoint; the stack's default (the first published tcp port)" },
+  release: {
+    notCarried: "compose has no release strategy (docker compose up stops, then starts); the stack's default (auto)",
+  },
 } as const satisfies { readonly [K in keyof ServiceSpec]-?: FilledBy };
 
 /** The mappers, each once, in the order of the fields they fill. */

@@ -4,8 +4,8 @@
  * `ssh://root@127.0.0.1:<port>`, so `pulumi up` (the real engine and the docker provider, built by
  * scripts/pulumi-toolchain), the release CLI's result and `status` all go through ssh to the local dockerd, as
  * prod goes to its server. The GPU service really is created with its NVIDIA device request: dockerd runs with a
- * stand-in NVIDIA prestart hook, and the image carries a stand-in nvidia-smi that prints a capture of a real H100
- * machine. No GPU is used. Names, ports and stacks are this file's own (`hosts-e2e…`), ports free ones.
+ * stand-in NVIDIA prestart hook, and the image carries a stand-in nvidia-smi that prints a capture of a real machine
+ * with eight H200 GPUs. No GPU is used. Names, ports and stacks are this file's own (`hosts-e2e…`), ports free ones.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -129,7 +129,7 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
     world.repo = `${world.registry.address}/hosts-e2e/gpu`;
     world.digests = {} as World["digests"];
     for (const tag of ["v1", "v2", "other"] as const) {
-      buildGpuWebImage(`${world.repo}:${tag}`, `gpu ${tag}`);
+      buildGpuWebImage(`${world.repo}:${tag}`, `gpu ${tag}`, true, "h200x8");
       world.digests[tag] = pushAndDigest(`${world.repo}:${tag}`);
     }
     // Only the registry has v1 and v2: the up pulls them, through ssh, on the host.
@@ -208,7 +208,26 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
       state: "in-sync",
       running: `${world.repo}@${world.digests.v1}`,
     });
-    expect(report.hosts[0].gpus).toMatchObject({ available: true, gpus: [{ name: "NVIDIA H100 80GB HBM3" }] });
+    // Per GPU of the host, as the eight-H200 capture has them; the capture has no GPU names, so none are shown.
+    const { gpus } = report.hosts[0].gpus;
+    expect(report.hosts[0].gpus.available).toBe(true);
+    expect(gpus.map((g: { index: number; memoryUsedMiB: number }) => [g.index, g.memoryUsedMiB])).toEqual([
+      [0, 130013],
+      [1, 130053],
+      [2, 0],
+      [3, 129993],
+      [4, 244],
+      [5, 4],
+      [6, 292],
+      [7, 58071],
+    ]);
+    expect(gpus.every((g: { memoryTotalMiB: number; name?: string }) => g.memoryTotalMiB === 143771 && !g.name)).toBe(
+      true,
+    );
+    expect(gpuService(report)).toMatchObject({
+      gpuMemoryMiB: 0,
+      gpuMemoryNote: "0 of the 4 GPU processes nvidia-smi lists are this service's",
+    });
     show(`npm run status -- --stack ${STACK}`, await cli(world.ws, "status", "--stack", STACK));
   });
 
@@ -277,15 +296,19 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
     world.ports.extra = await runForeign();
     const missing = `hosts-e2e-${process.pid}-missing`;
     const extra = `    extra:\n      host: remote\n      containerName: hosts-e2e-extra\n      image:\n        repository: ${world.repo}\n        tag: v1\n        digest: ${world.digests.v1}\n      ports:\n        - host: ${world.ports.extra}\n          container: 8000\n      volumes:\n        - name: ${missing}\n          target: /cache\n          external: true\n`;
-    writeStack(stackFile({ tag: "v2", gpus: 2, extraService: extra }));
+    writeStack(stackFile({ tag: "v2", gpus: 9, extraService: extra }));
     try {
       const result = await cli(world.ws, "doctor", "--stack", STACK);
       show(
-        `npm run doctor -- --stack ${STACK}   # gpus: 2 declared, a foreign container on :${world.ports.extra}, no ${missing}`,
+        `npm run doctor -- --stack ${STACK}   # gpus: 9 declared, a foreign container on :${world.ports.extra}, no ${missing}`,
         result,
       );
       expectExit(result, 1, "doctor with three failures");
-      expect(result.stdout).toMatch(/FAIL\s+gpus-declared\s+hosts\.remote\.gpus declares 2 GPUs, nvidia-smi reports 1/);
+      expect(result.stdout).toMatch(/FAIL\s+gpus-declared\s+hosts\.remote\.gpus declares 9 GPUs, nvidia-smi reports 8/);
+      // GPUs 0, 1 and 3 of the capture have less than a tenth of their memory free.
+      expect(result.stdout).toMatch(
+        /WARN\s+gpu-memory\s+GPU 0: 13758 of 143771 MiB free, .*less than 10 % free on 3 GPU/,
+      );
       expect(result.stdout).toMatch(
         new RegExp(
           `FAIL\\s+ports\\s+services\\.extra\\.ports\\[0\\] ${world.ports.extra}/tcp is held by container ${FOREIGN}`,

@@ -22,6 +22,9 @@ export function secretNameFor(env: string): string {
 export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 
+/** Release strategies a service may ask for (`services.<s>.release.strategy`); `auto` is resolved by the model. */
+export const RELEASE_STRATEGIES = ["auto", "blue-green", "stop-then-start"] as const;
+
 /** IPC namespace modes a container may take. */
 export const IPC_MODES = ["private", "shareable", "host"] as const;
 export type IpcMode = (typeof IPC_MODES)[number];

@@ -46,15 +46,15 @@ function checkBuildPin(ctx: ModelContext, at: readonly PropertyKey[], build: Bui
 }
 
 /**
- * The pin rules for a service's `image` or `build`, read from the raw value so they are reported even when
+ * The pin rules for the `image` or `build` at `at` (a service's, the switch's), read from the raw value so they are reported even when
  * another key of the service is invalid (a part that does not parse is reported by the schema instead).
  */
-export function checkImagePins(ctx: ModelContext, name: string, raw: Record<string, unknown>): void {
+export function checkImagePins(ctx: ModelContext, at: readonly PropertyKey[], raw: Record<string, unknown>): void {
   if (!ctx.requirePinned || (raw.image !== undefined && raw.build !== undefined)) return;
   const image = raw.image === undefined ? undefined : ImageSchema.safeParse(raw.image);
-  if (image?.success) checkRegistryPin(ctx, ["services", name, "image"], image.data);
+  if (image?.success) checkRegistryPin(ctx, [...at, "image"], image.data);
   const build = raw.build === undefined ? undefined : BuildSchema.safeParse(raw.build);
-  if (build?.success) checkBuildPin(ctx, ["services", name, "build"], build.data);
+  if (build?.success) checkBuildPin(ctx, [...at, "build"], build.data);
 }
 
 /** Docker tags allow [A-Za-z0-9_.-]; a git ref such as feature/x becomes feature-x. */

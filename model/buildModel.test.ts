@@ -77,7 +77,15 @@ describe("buildModel on good config", () => {
       scheme: "https",
       endpoint: { host: 8055, container: 8000, protocol: "tcp", hostIp: "0.0.0.0" },
       stopGraceSeconds: 30,
+      release: {
+        requested: "auto",
+        strategy: "stop-then-start",
+        reason: "tts: stop-then-start: no switch: gpu-services:switch is not set",
+        drainSeconds: 30,
+      },
     });
+    expect(model.services[0].gpus).toEqual({ count: 1, capabilities: ["gpu"], memoryGiB: 5 });
+    expect(model.switch).toBeUndefined();
   });
 
   it("fills every default for a minimal service", () => {
@@ -106,6 +114,12 @@ describe("buildModel on good config", () => {
       labels: {},
       scheme: "http",
       stopGraceSeconds: 30,
+      release: {
+        requested: "auto",
+        strategy: "stop-then-start",
+        reason: "web: stop-then-start: no switch: gpu-services:switch is not set",
+        drainSeconds: 30,
+      },
     });
   });
 

@@ -22,10 +22,13 @@ import {
   HostSchema,
   ServiceSchema,
   StackConfigSchema,
+  type SwitchConfig,
 } from "../stackConfig";
-import { buildServiceSpec, checkServiceInStack } from "./buildService";
+import { buildImageSpec, checkImagePins } from "./buildImage";
+import { buildServiceSpec, checkServiceInStack, type ServiceDraft } from "./buildService";
+import { checkBehindSwitch, planReleases } from "./releasePlan";
 import { byName } from "./sorted";
-import type { DeploymentModel, HostSpec, ServiceSpec } from "./types";
+import type { DeploymentModel, HostSpec, ServiceSpec, SwitchSpec } from "./types";
 
 export interface BuildModelOptions {
   readonly stack: string;
@@ -96,6 +99,22 @@ function checkSecretsOutsideSecrets(
   }
 }
 
+/** The switch's spec; its image pins are read from the raw value, as a service's are. */
+function buildSwitchSpec(
+  ctx: ModelContext,
+  raw: PlainObject,
+  parsed: SwitchConfig | undefined,
+): SwitchSpec | undefined {
+  if (raw.switch !== undefined) checkImagePins(ctx, ["switch"], asPlainObject(raw.switch));
+  if (!parsed) return undefined;
+  return {
+    image: buildImageSpec(ctx, "gpu-switch", parsed),
+    holdSeconds: parsed.holdSeconds,
+    streamCloseDelay: parsed.streamCloseDelay,
+    dockerSocket: parsed.dockerSocket,
+  };
+}
+
 /**
  * Validate raw stack config (the object under the `gpu-services:` namespace, keys without the prefix) and turn
  * it into the deployment model. Throws `StackConfigError` listing every problem.
@@ -130,13 +149,18 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
   for (const [name, service] of Object.entries(asPlainObject(rawConfig.services))) {
     checkServiceInStack(ctx, name, asPlainObject(service));
   }
-  const services: ServiceSpec[] = parseEntries(ctx, rawConfig, "services", ServiceSchema).map(([name, service]) =>
+  const drafts: ServiceDraft[] = parseEntries(ctx, rawConfig, "services", ServiceSchema).map(([name, service]) =>
     buildServiceSpec(ctx, name, service),
   );
+  const switchSpec = buildSwitchSpec(ctx, rawConfig, topLevel(rawConfig, "switch"));
   const sharesHostsWith = topLevel(rawConfig, "sharesHostsWith") ?? [];
-  checkHosts(ctx, hosts, services, resolveNeighbours(ctx, sharesHostsWith, options.neighbours));
+  const neighbours = resolveNeighbours(ctx, sharesHostsWith, options.neighbours);
+  checkHosts(ctx, hosts, drafts, neighbours);
+  if (switchSpec) checkBehindSwitch(ctx, drafts);
+  const releases = planReleases(ctx, hosts, drafts, switchSpec !== undefined, neighbours);
 
   if (problems.length > 0) throw new StackConfigError(options.stack, problems);
+  const services: ServiceSpec[] = drafts.map((draft) => ({ ...draft, release: releases.get(draft.name)! }));
   return {
     project: ctx.project,
     stack: ctx.stack,
@@ -145,5 +169,6 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
     services: services.sort(byName),
     secretNames,
     sharesHostsWith,
+    ...(switchSpec ? { switch: switchSpec } : {}),
   };
 }

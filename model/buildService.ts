@@ -8,7 +8,13 @@ import { ServiceSchema, type ServiceConfig } from "../stackConfig";
 import { durationSeconds, sizeBytes } from "../formats";
 import { definedOnly, type Complete, type EveryKey } from "./perKey";
 import { sortedRecord } from "./sorted";
-import type { GpuSpec, HealthcheckSpec, PortSpec, ServiceSpec, UlimitSpec } from "./types";
+import type { GpuSpec, HealthcheckSpec, PortSpec, ReleaseSpec, ServiceSpec, UlimitSpec } from "./types";
+
+/** What the config asks of a release; the strategy is resolved by the fit rule (releasePlan.ts). */
+export type ReleaseRequest = Pick<ReleaseSpec, "requested" | "drainSeconds">;
+
+/** A service's spec before the fit rule has resolved its release: what the whole-stack checks read. */
+export type ServiceDraft = Omit<ServiceSpec, "release"> & { readonly release: ReleaseRequest };
 
 /** The published port that is the service's endpoint: the given container port over tcp, or the first tcp port. */
 export function endpointOf(ports: readonly PortSpec[], endpointPort: number | undefined): PortSpec | undefined {
@@ -36,6 +42,7 @@ export function gpuSpec(gpus: NonNullable<ServiceConfig["gpus"]>): GpuSpec {
   return {
     ...(gpus.deviceIds ? { deviceIds: gpus.deviceIds } : { count: gpus.count ?? 1 }),
     capabilities: gpus.capabilities,
+    ...(gpus.memoryGiB !== undefined ? { memoryGiB: gpus.memoryGiB } : {}),
   };
 }
 
@@ -57,7 +64,7 @@ export function checkServiceInStack(ctx: ModelContext, name: string, raw: Record
   if (typeof raw.host === "string" && raw.host !== "" && !ctx.hostNames.includes(raw.host)) {
     ctx.add(at("host"), `unknown host "${raw.host}"; hosts in this stack: ${ctx.hostNames.join(", ") || "(none)"}`);
   }
-  checkImagePins(ctx, name, raw);
+  checkImagePins(ctx, at(), raw);
   const secretEnv = ServiceSchema.shape.secretEnv.safeParse(raw.secretEnv);
   if (!secretEnv.success) return;
   for (const [env, secretName] of Object.entries(secretEnv.data)) {
@@ -100,14 +107,16 @@ export const SPEC_KEY_OF = {
   scheme: "scheme",
   endpointPort: "endpoint",
   stopGraceSeconds: "stopGraceSeconds",
+  release: "release",
 } as const satisfies EveryKey<ServiceConfig, keyof ServiceSpec>;
 
 /**
- * The spec of a service whose config parsed. Every key of the spec is given (`undefined` where an optional one
- * is unset, then left out), so a key added to ServiceSpec is a type error here until it is built.
+ * The spec of a service whose config parsed, its release not yet resolved. Every key of the spec is given
+ * (`undefined` where an optional one is unset, then left out), so a key added to ServiceSpec is a type error here
+ * until it is built.
  */
-export function buildServiceSpec(ctx: ModelContext, name: string, service: ServiceConfig): ServiceSpec {
-  const spec: Complete<ServiceSpec> = {
+export function buildServiceSpec(ctx: ModelContext, name: string, service: ServiceConfig): ServiceDraft {
+  const spec: Complete<ServiceDraft> = {
     name,
     host: service.host,
     containerName: service.containerName ?? `${name}-${ctx.stack}`,
@@ -132,6 +141,7 @@ export function buildServiceSpec(ctx: ModelContext, name: string, service: Servi
     scheme: service.scheme,
     endpoint: endpointOf(service.ports, service.endpointPort),
     stopGraceSeconds: service.stopGraceSeconds,
+    release: { requested: service.release.strategy, drainSeconds: service.release.drainSeconds },
   };
   return definedOnly(spec);
 }

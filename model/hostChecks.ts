@@ -5,13 +5,15 @@
  */
 import type { ModelContext } from "./context";
 import { portsOverlap } from "../formats";
-import type { DeploymentModel, GpuSpec, HostSpec, ServiceSpec } from "./types";
+import type { ServiceDraft } from "./buildService";
+import type { DeploymentModel, GpuSpec, HostSpec } from "./types";
 
 /** A service as seen on a Docker daemon: this stack's, or a neighbour stack's. */
-interface PlacedService {
+export interface PlacedService {
   /** The neighbour stack it belongs to; absent for this stack's services. */
   readonly stack?: string;
-  readonly service: ServiceSpec;
+  /** A neighbour's spec, or this stack's before its release is resolved. */
+  readonly service: ServiceDraft;
   /** The Docker host URI: two stacks share a host when they reach the same daemon. */
   readonly daemon: string;
   readonly hostName: string;
@@ -23,7 +25,7 @@ function gpusAsked(gpus: GpuSpec, hostGpus: number): number {
 }
 
 /** GPUs a service takes for itself on a host with `hostGpus` GPUs. */
-function gpusTaken(service: ServiceSpec, hostGpus: number): number {
+function gpusTaken(service: ServiceDraft, hostGpus: number): number {
   return !service.gpus || service.shareGpu ? 0 : gpusAsked(service.gpus, hostGpus);
 }
 
@@ -37,7 +39,7 @@ function describeHost(hostName: string, daemon: string): string {
 }
 
 /** One model's services on their hosts' daemons (a service on an unknown host is reported elsewhere). */
-function place(hosts: readonly HostSpec[], services: readonly ServiceSpec[], stack?: string): PlacedService[] {
+export function place(hosts: readonly HostSpec[], services: readonly ServiceDraft[], stack?: string): PlacedService[] {
   const daemonOf = new Map(hosts.map((host) => [host.name, host.dockerHost]));
   return services
     .filter((service) => daemonOf.has(service.host))
@@ -151,7 +153,7 @@ function checkGpus(ctx: ModelContext, host: HostSpec, onDaemon: readonly PlacedS
 export function checkHosts(
   ctx: ModelContext,
   hosts: readonly HostSpec[],
-  services: readonly ServiceSpec[],
+  services: readonly ServiceDraft[],
   neighbours: readonly DeploymentModel[],
 ): void {
   const neighbourServices = neighbours.flatMap((neighbour) =>

@@ -4,7 +4,7 @@
  *
  * - types: `DeploymentModel`, `ServiceSpec`, `HostSpec`, ... (what every consumer reads)
  * - buildModel: the one producer (the builders buildHost, buildService, buildImage and the whole-stack checks
- *   hostChecks, neighbours are its parts)
+ *   hostChecks, neighbours and releasePlan, the fit rule that resolves each release strategy, are its parts)
  * - load: the model of a stack from its file, checked against its neighbour stacks
  * - perKey: the per-key tables each consumer of `ServiceSpec` writes, checked complete by the compiler
  */

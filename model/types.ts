@@ -91,6 +91,8 @@ export interface GpuSpec {
   readonly count?: number | "all";
   readonly deviceIds?: readonly string[];
   readonly capabilities: readonly string[];
+  /** What one copy needs on each GPU it uses, in GiB; absent: not declared (auto then never proves a fit). */
+  readonly memoryGiB?: number;
 }
 
 export interface HealthcheckSpec {
@@ -106,6 +108,35 @@ export interface HealthcheckSpec {
 export interface UlimitSpec {
   readonly soft: number;
   readonly hard: number;
+}
+
+/** How a release replaces the running container, as resolved by the fit rule (model/releasePlan.ts). */
+export type ReleaseStrategy = "blue-green" | "stop-then-start";
+
+export interface ReleaseSpec {
+  /** What the config asks for (`services.<s>.release.strategy`); default `auto`. */
+  readonly requested: "auto" | ReleaseStrategy;
+  /** The resolved strategy: `auto` becomes blue-green only where the fit is proven. */
+  readonly strategy: ReleaseStrategy;
+  /**
+   * Why, one line as plan and preview print it, e.g.
+   * `tts: stop-then-start: 2 × 6 GiB + stt 5 GiB = 17 GiB > 16 GiB on GPU 0`.
+   */
+  readonly reason: string;
+  /** Seconds the old copy finishes its requests after the switch, before it is stopped; default 30. */
+  readonly drainSeconds: number;
+}
+
+/** The switch on each host of the stack (`gpu-services:switch`). */
+export interface SwitchSpec {
+  /** The switch image, as a service's (`image` or `build`). */
+  readonly image: ImageSpec;
+  /** Seconds the switch holds and retries a request while the upstream is away (0: off); default 10. */
+  readonly holdSeconds: number;
+  /** Go duration as written (e.g. "1h"): how long streams through a replaced route stay open; default "1h". */
+  readonly streamCloseDelay: string;
+  /** Absolute path of the Docker socket on each host; default /var/run/docker.sock. */
+  readonly dockerSocket: string;
 }
 
 /** One service, as the GpuService component deploys it. */
@@ -158,6 +189,8 @@ export interface ServiceSpec {
   readonly endpoint?: PortSpec;
   /** Seconds Docker waits after SIGTERM before it kills the container. */
   readonly stopGraceSeconds: number;
+  /** How a new release replaces the running container, resolved (blue-green or stop-then-start) with why. */
+  readonly release: ReleaseSpec;
 }
 
 export interface DeploymentModel {
@@ -172,4 +205,6 @@ export interface DeploymentModel {
   readonly secretNames: readonly string[];
   /** Stacks that deploy to the same Docker hosts, checked against this one. */
   readonly sharesHostsWith: readonly string[];
+  /** The switch on each host (`gpu-services:switch`); absent: no switch, every service stop-then-start. */
+  readonly switch?: SwitchSpec;
 }

@@ -9,6 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { HostSpec } from "../model";
+import { CliError } from "../cli/errors";
+import { OBSERVE_EXIT } from "./exitCodes";
 
 /** How long one docker call may take before the host counts as not answering. */
 export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
@@ -30,6 +32,39 @@ export class HostUnreachable extends Error {
   ) {
     super(`host "${host}" (${dockerHost}): ${reason}`);
     this.name = "HostUnreachable";
+  }
+}
+
+/**
+ * This machine's docker CLI is missing or cannot be executed: no host can be read (exit as for an unreachable host),
+ * said in one line naming what is missing.
+ */
+export class DockerCliUnusable extends CliError {
+  constructor(readonly reason: string) {
+    super(OBSERVE_EXIT.unreachable, `the docker CLI, which reads every host, cannot be run here: ${reason}`);
+    this.name = "DockerCliUnusable";
+  }
+}
+
+const INSTALL = "install Docker's CLI (Debian: docker.io, or docker-ce-cli) or put it on the PATH";
+
+/** What a spawn of `docker` that never ran it means, with the fix; undefined for any other failure. */
+function unusableReason(error: NodeJS.ErrnoException, pathEnv: string): string | undefined {
+  const onPath = pathEnv
+    .split(":")
+    .map((dir) => path.join(dir || ".", "docker"))
+    .find((file) => fs.existsSync(file));
+  switch (error.code) {
+    case "ENOENT":
+      return onPath
+        ? `"${onPath}" could not be started, its interpreter or loader is missing (${error.message}): ${INSTALL}`
+        : `no "docker" on the PATH (${error.message}): ${INSTALL}`;
+    case "EACCES":
+    case "ENOEXEC":
+    case "EISDIR":
+      return `"${onPath ?? "docker"}" cannot be executed (${error.message}): make it executable, or put a working docker first on the PATH`;
+    default:
+      return undefined;
   }
 }
 
@@ -106,18 +141,23 @@ export class DockerCli {
     if (host.dockerHost.startsWith("ssh://")) this.wrapperDir = sshWrapperDir(host.sshOpts);
   }
 
-  /** One docker command; never throws for a non-zero exit (the result says it). */
+  /**
+   * One docker command; never throws for a non-zero exit (the result says it). Rejects with DockerCliUnusable
+   * when the docker CLI itself cannot be started.
+   */
   call(args: readonly string[], timeoutMs = this.timeoutMs): Promise<CallResult & { timedOut: boolean }> {
     const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: this.host.dockerHost };
     delete env.DOCKER_CONTEXT;
     if (this.wrapperDir) env.PATH = `${this.wrapperDir}:${process.env.PATH ?? ""}`;
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       execFile(
         "docker",
         [...args],
         { env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 * 2 ** 20, encoding: "utf8" },
         (error, stdout, stderr) => {
           const err = error as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string }) | null;
+          const unusable = err && typeof err.code === "string" ? unusableReason(err, env.PATH ?? "") : undefined;
+          if (unusable) return reject(new DockerCliUnusable(unusable));
           const timedOut = Boolean(err?.killed);
           const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
           resolve({ code, stdout, stderr: err && !stderr ? err.message : stderr, timedOut });

@@ -1,6 +1,7 @@
 /**
  * `doctor`: per host of a stack, will it take the stack? Each check ok / warn / fail with the fix to make. Reads
- * only (its one write is a short-lived `--rm` container that runs nvidia-smi). The JSON shape (`DoctorReport`) is
+ * only (its writes are short-lived containers, removed at once: one that runs nvidia-smi, and one per published
+ * port no container holds, which runs nothing: checks/placement.ts). The JSON shape (`DoctorReport`) is
  * documented in the README and pinned by observe/doctor.test.ts.
  */
 import type { DeploymentModel, HostSpec } from "../model";
@@ -10,11 +11,12 @@ import { dockerVersionCheck, sshCheck } from "./checks/connection";
 import { gpuMemoryCheck, gpusDeclaredCheck, nvidiaRuntimeCheck } from "./checks/gpu";
 import { externalVolumesCheck, portsCheck } from "./checks/placement";
 import { CHECK_IDS, type Check, type CheckContext, type CheckId, type HostCheck } from "./checks/types";
-import { DockerCli, HostUnreachable } from "./dockerCli";
+import { DockerCli, DockerCliUnusable, HostUnreachable } from "./dockerCli";
 import { OBSERVE_EXIT } from "./exitCodes";
 import { probeGpus, probeImages } from "./gpuProbe";
 import { sshTarget } from "./hostShell";
 import { readSnapshot } from "./hostSnapshot";
+import { noSecretReader, type SecretReader } from "./stackSecrets";
 
 /** Every check by its id: a check missing here is a type error. */
 const CHECKS = {
@@ -57,7 +59,7 @@ async function runChecks(ctx: CheckContext): Promise<Check[]> {
     try {
       checks.push({ id, ...(await CHECKS[id](ctx)) });
     } catch (error) {
-      if (error instanceof HostUnreachable) throw error;
+      if (error instanceof HostUnreachable || error instanceof DockerCliUnusable) throw error;
       checks.push({
         id,
         level: "fail",
@@ -90,6 +92,7 @@ async function doctorHost(
   model: DeploymentModel,
   host: HostSpec,
   env: NodeJS.ProcessEnv,
+  readSecret: SecretReader,
   timeoutMs?: number,
 ): Promise<HostDoctor> {
   const started = Date.now();
@@ -100,7 +103,7 @@ async function doctorHost(
     const services = model.services.filter((s) => s.host === host.name);
     const images = await probeImages(cli, model.stack, snapshot.containers, services);
     const gpus = await probeGpus(cli, snapshot.containers, { allowRun: true, images });
-    const checks = await runChecks({ model, host, services, cli, snapshot, gpus, env });
+    const checks = await runChecks({ model, host, services, cli, snapshot, gpus, env, readSecret });
     return { name: host.name, dockerHost: host.dockerHost, reachable: true, seconds: seconds(), checks, notRun: [] };
   } catch (error) {
     if (error instanceof HostUnreachable) return unreachable(host, error, seconds());
@@ -110,12 +113,17 @@ async function doctorHost(
   }
 }
 
+/**
+ * Every host's checks. `readSecret` reads the stack's secrets (the CLI's: `pulumi config get`, see
+ * stackSecrets.ts); without it a `registryAuth` secret is reported as not read.
+ */
 export async function runDoctor(
   model: DeploymentModel,
-  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; readSecret?: SecretReader } = {},
 ): Promise<DoctorReport> {
   const env = opts.env ?? process.env;
-  const hosts = await Promise.all(model.hosts.map((h) => doctorHost(model, h, env, opts.timeoutMs)));
+  const readSecret = opts.readSecret ?? noSecretReader;
+  const hosts = await Promise.all(model.hosts.map((h) => doctorHost(model, h, env, readSecret, opts.timeoutMs)));
   const failed = hosts.some((h) => h.checks.some((c) => c.level === "fail"));
   const result = hosts.some((h) => !h.reachable) ? "unreachable" : failed ? "fail" : "ok";
   const exitCode = { ok: OBSERVE_EXIT.ok, fail: OBSERVE_EXIT.attention, unreachable: OBSERVE_EXIT.unreachable }[result];

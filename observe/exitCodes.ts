@@ -13,6 +13,9 @@ export const OBSERVE_EXIT = {
    * failed. The code of a crash too: either way a person has to look.
    */
   attention: EXIT.failure,
-  /** A host could not be reached (ssh refused, no answer within the bound, no Docker daemon). */
+  /**
+   * A host could not be reached (ssh refused, no answer within the bound, no Docker daemon); or none can be, as
+   * this machine's docker CLI is missing or cannot be executed.
+   */
   unreachable: EXIT.unresolved,
 } as const;

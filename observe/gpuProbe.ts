@@ -4,16 +4,18 @@
  * runs nvidia-smi where the NVIDIA runtime mounts it; failing that, `docker exec` into the service's container
  * (which sees only its own GPUs). When neither works the figures are reported as not available, with why.
  */
-import { HostUnreachable, type DockerCli } from "./dockerCli";
+import { DockerCliUnusable, HostUnreachable, type DockerCli } from "./dockerCli";
 import { type ServiceSpec } from "../model";
 import { LABEL_PREFIX } from "../formats";
 import type { ContainerView } from "./hostSnapshot";
 import {
   APPS_QUERY,
   CSV_FORMAT,
+  GPU_NAMES_QUERY,
   GPU_QUERY,
   parseComputeApps,
   parseGpus,
+  withNames,
   type ComputeApp,
   type GpuReading,
 } from "./nvidiaSmi";
@@ -44,7 +46,17 @@ async function nvidiaSmi(cli: DockerCli, prefix: readonly string[], query: strin
 async function readWith(cli: DockerCli, prefix: readonly string[], source: string): Promise<GpuFigures> {
   const gpus = parseGpus(await nvidiaSmi(cli, prefix, GPU_QUERY));
   const processes = parseComputeApps(await nvidiaSmi(cli, prefix, APPS_QUERY));
-  return { available: true, source, gpus, processes };
+  return { available: true, source, gpus: await named(cli, prefix, gpus), processes };
+}
+
+/** The names are for people only: where nvidia-smi cannot tell them, the GPUs go by UUID. */
+async function named(cli: DockerCli, prefix: readonly string[], gpus: GpuReading[]): Promise<GpuReading[]> {
+  try {
+    return withNames(gpus, await nvidiaSmi(cli, prefix, GPU_NAMES_QUERY));
+  } catch (error) {
+    if (error instanceof HostUnreachable || error instanceof DockerCliUnusable) throw error;
+    return gpus;
+  }
 }
 
 function runPrefix(image: string): string[] {
@@ -86,7 +98,7 @@ export async function probeGpus(
         `nvidia-smi in a short-lived container of ${shortImage(image)} (--gpus all)`,
       );
     } catch (error) {
-      if (error instanceof HostUnreachable) throw error;
+      if (error instanceof HostUnreachable || error instanceof DockerCliUnusable) throw error;
       tried.push(`docker run --gpus all ${shortImage(image)}: ${(error as Error).message}`);
     }
   }
@@ -98,7 +110,7 @@ export async function probeGpus(
         `nvidia-smi in ${container.name} (its GPUs only)`,
       );
     } catch (error) {
-      if (error instanceof HostUnreachable) throw error;
+      if (error instanceof HostUnreachable || error instanceof DockerCliUnusable) throw error;
       tried.push(`docker exec ${container.name} nvidia-smi: ${(error as Error).message}`);
     }
   }

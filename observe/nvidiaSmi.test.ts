@@ -1,35 +1,69 @@
 /**
- * The nvidia-smi readers on real output: a capture of nvidia-smi on a real H100 machine (test/fixtures/nvidia-smi,
- * byte for byte from nvidia_gpu_exporter), the sections printed by the stand-in nvidia-smi the Docker tests and
- * the e2e put in their image, run here by the real busybox; and the shapes nvidia-smi prints when a figure is
- * not available.
+ * The nvidia-smi readers on real output: captures of nvidia-smi on a real H100 machine and on a real machine with
+ * eight H200 (test/fixtures/nvidia-smi, byte for byte from their sources), the CSV printed by the stand-in
+ * nvidia-smi the Docker tests and the e2e put in their image, run here by the real busybox; and the shapes
+ * nvidia-smi prints when a figure is not available.
  */
-import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { APPS_QUERY, GPU_QUERY, NvidiaSmiParseError, parseComputeApps, parseCsv, parseGpus } from "./nvidiaSmi";
+import {
+  APPS_QUERY,
+  GPU_NAMES_QUERY,
+  GPU_QUERY,
+  NvidiaSmiParseError,
+  parseComputeApps,
+  parseCsv,
+  parseGpus,
+  withNames,
+} from "./nvidiaSmi";
 import { heldMemory } from "./status";
-import { CAPTURE_FILE, STAND_IN_DIR } from "../test/support/gpuImage";
+import { CAPTURES, STAND_IN_DIR, type CaptureName } from "../test/support/gpuImage";
 
-const capture = path.join(STAND_IN_DIR, CAPTURE_FILE);
+const capturePath = (name: CaptureName) => path.join(STAND_IN_DIR, CAPTURES[name].file);
+const capture = capturePath("h100");
 
-/** What the stand-in prints for a query, run by the static busybox as it is in the test image. */
-function standIn(query: string): string {
-  return execFileSync("/bin/busybox", ["sh", path.join(STAND_IN_DIR, "nvidia-smi"), query, "--format=csv"], {
+/** The stand-in run by the static busybox as it is in the test image, answering from a capture's sample. */
+function runStandIn(args: string[], name: CaptureName = "h100", sample: string = CAPTURES[name].sample) {
+  return spawnSync("/bin/busybox", ["sh", path.join(STAND_IN_DIR, "nvidia-smi"), ...args], {
     encoding: "utf8",
-    env: { NVIDIA_SMI_CAPTURE: capture },
+    env: { NVIDIA_SMI_CAPTURE: capturePath(name), NVIDIA_SMI_SAMPLE: sample },
   });
 }
 
+/** What the stand-in prints for a query it can answer. */
+function standIn(query: string, name: CaptureName = "h100"): string {
+  const result = runStandIn([query, "--format=csv"], name);
+  expect(result.stderr).toBe("");
+  expect(result.status).toBe(0);
+  return result.stdout;
+}
+
+/** Git's blob id of a file: what `git hash-object` prints, and what the source repository's tree holds. */
+function blobId(file: string): string {
+  const bytes = fs.readFileSync(file);
+  return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+}
+
 describe("the captured output and its source", () => {
-  it("is kept with its repository, path and commit", () => {
+  it("is kept byte for byte with its repository, path and commit", () => {
     const source = JSON.parse(fs.readFileSync(path.join(STAND_IN_DIR, "source.json"), "utf8"));
-    expect(source).toMatchObject({
-      repository: "utkuozdemir/nvidia_gpu_exporter",
-      commit: expect.stringMatching(/^[0-9a-f]{40}$/),
-    });
-    expect(source.files[CAPTURE_FILE]).toBe(`internal/captures/${CAPTURE_FILE}`);
+    expect(Object.keys(source.files).sort()).toEqual(
+      Object.values(CAPTURES)
+        .map((c) => c.file)
+        .sort(),
+    );
+    for (const [file, from] of Object.entries<Record<string, string>>(source.files)) {
+      expect(from).toMatchObject({
+        repository: expect.stringMatching(/^[\w.-]+\/[\w.-]+$/),
+        commit: expect.stringMatching(/^[0-9a-f]{40}$/),
+        path: expect.any(String),
+      });
+      expect(blobId(path.join(STAND_IN_DIR, file))).toBe(from.blob);
+    }
+    expect(source.files[CAPTURES.h100.file].path).toBe(`internal/captures/${CAPTURES.h100.file}`);
     expect(fs.readFileSync(capture, "utf8")).toContain("# $ nvidia-smi --query-compute-apps=");
   });
 });
@@ -38,7 +72,7 @@ describe("parseGpus", () => {
   it("reads the H100 under load by column name, among the 100-odd fields the exporter asked for", () => {
     const text = standIn(GPU_QUERY);
     expect(parseCsv(text)[0]).toMatchObject({ count: "1", name: "NVIDIA H100 80GB HBM3" });
-    expect(parseGpus(text)).toEqual([
+    expect(withNames(parseGpus(text), standIn(GPU_NAMES_QUERY))).toEqual([
       {
         index: 0,
         uuid: "GPU-00000000-0000-0000-0000-000000000000",
@@ -48,6 +82,35 @@ describe("parseGpus", () => {
         utilizationPercent: 100,
       },
     ]);
+  });
+
+  it("reads the eight H200 of a shared machine, four of them just freed, in nvidia-smi's order", () => {
+    const gpus = parseGpus(standIn(GPU_QUERY, "h200x8"));
+    expect(gpus.map((g) => [g.index, g.memoryUsedMiB, g.utilizationPercent])).toEqual([
+      [0, 130013, 100],
+      [1, 130053, 100],
+      [2, 0, 0],
+      [3, 129993, 100],
+      [4, 244, 0],
+      [5, 4, 0],
+      [6, 292, 0],
+      [7, 58071, 0],
+    ]);
+    expect(new Set(gpus.map((g) => g.memoryTotalMiB))).toEqual(new Set([143771]));
+    expect(new Set(gpus.map((g) => g.uuid)).size).toBe(8);
+    expect(gpus[0]).toEqual({
+      index: 0,
+      uuid: "GPU-a44622e3-2296-6285-0a86-84d0f6c67900",
+      memoryUsedMiB: 130013,
+      memoryTotalMiB: 143771,
+      utilizationPercent: 100,
+    });
+  });
+
+  it("gives the GPUs their names where nvidia-smi tells them, matched by UUID, and leaves the others as they are", () => {
+    const gpus = parseGpus(standIn(GPU_QUERY, "h200x8"));
+    const names = `uuid, name\n${gpus[1].uuid}, NVIDIA H200\n`;
+    expect(withNames(gpus, names).map((g) => g.name)).toEqual([undefined, "NVIDIA H200", ...Array(6).fill(undefined)]);
   });
 
   it("reads the idle section of the same capture (another sample, same columns)", () => {
@@ -100,6 +163,18 @@ describe("parseComputeApps", () => {
     ]);
   });
 
+  it("reads the H200 machine's processes, on four GPUs, one whose name nvidia-smi could not find", () => {
+    const apps = parseComputeApps(standIn(APPS_QUERY, "h200x8"));
+    const gpus = parseGpus(standIn(GPU_QUERY, "h200x8"));
+    expect(apps.map((a) => [gpus.find((g) => g.uuid === a.gpuUuid)?.index, a.pid, a.usedMemoryMiB])).toEqual([
+      [0, 1328667, 130004],
+      [1, 1328668, 130044],
+      [3, 1328669, 129984],
+      [7, 1758887, 58060],
+    ]);
+    expect(apps[3]).toEqual({ gpuUuid: gpus[7].uuid, pid: 1758887, usedMemoryMiB: 58060 });
+  });
+
   it("reads a header alone as no processes (the idle capture)", () => {
     const lines = fs.readFileSync(capture, "utf8").split("\n");
     const at = lines.findIndex((l) => l.startsWith("# idle :: query-compute-apps"));
@@ -133,15 +208,31 @@ describe("heldMemory", () => {
 
 describe("the stand-in", () => {
   it("answers only the two captured queries, as the real one refuses unknown options", () => {
-    let status = 0;
-    try {
-      execFileSync("/bin/busybox", ["sh", path.join(STAND_IN_DIR, "nvidia-smi"), "-L"], {
-        stdio: "pipe",
-        env: { NVIDIA_SMI_CAPTURE: capture },
-      });
-    } catch (error) {
-      status = (error as { status: number }).status;
+    expect(runStandIn(["-L"])).toMatchObject({ status: 2, stdout: "" });
+  });
+
+  it("prints the capture's CSV byte for byte: the H200 lines as the report has them", () => {
+    const report = fs.readFileSync(capturePath("h200x8"), "utf8");
+    const after = report.slice(report.indexOf("## After"));
+    for (const query of [GPU_QUERY, APPS_QUERY]) {
+      const printed = standIn(query, "h200x8");
+      expect(printed.split("\n").length).toBeGreaterThan(4);
+      expect(after).toContain(printed);
     }
-    expect(status).toBe(2);
+  });
+
+  it("answers from the sample asked for: the H200 before the four GPUs were freed", () => {
+    const result = runStandIn([APPS_QUERY, "--format=csv"], "h200x8", "## Before");
+    expect(parseComputeApps(result.stdout)).toHaveLength(8);
+  });
+
+  it("makes up no column the capture lacks: the H200 report has no GPU names, so the names query fails", () => {
+    const result = runStandIn([GPU_NAMES_QUERY, "--format=csv"], "h200x8");
+    expect(result).toMatchObject({ status: 2, stdout: "" });
+    expect(result.stderr).toContain(`has no answer to ${GPU_NAMES_QUERY}`);
+    expect(runStandIn(["--query-gpu=uuid,temperature.gpu", "--format=csv"], "h200x8").status).toBe(2);
+    // nvidia-smi's aliases of the fields asked for are its own: used_memory is used_gpu_memory, gpu_name is name.
+    expect(standIn("--query-compute-apps=pid,used_gpu_memory", "h200x8")).toBe(standIn(APPS_QUERY, "h200x8"));
+    expect(standIn("--query-gpu=gpu_name", "h100")).toBe(standIn(GPU_NAMES_QUERY, "h100"));
   });
 });

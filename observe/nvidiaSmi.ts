@@ -5,9 +5,11 @@
  * (and the extra fields another tool asked for) reads the same.
  */
 
-/** The queries status and doctor make (one call each). */
-export const GPU_QUERY = "--query-gpu=index,uuid,name,memory.used,memory.total,utilization.gpu";
+/** The queries status and doctor make (one call each): the figures per GPU, and the processes holding memory. */
+export const GPU_QUERY = "--query-gpu=index,uuid,memory.used,memory.total,utilization.gpu";
 export const APPS_QUERY = "--query-compute-apps=gpu_uuid,pid,process_name,used_memory";
+/** The GPUs' names, for people: a call of its own, whose failure leaves the names out and the figures in. */
+export const GPU_NAMES_QUERY = "--query-gpu=uuid,name";
 export const CSV_FORMAT = "--format=csv";
 
 export interface GpuReading {
@@ -82,6 +84,15 @@ export function parseGpus(text: string): GpuReading[] {
       ...defined("memoryTotalMiB", quantity(row["memory.total"], "memory.total")),
       ...defined("utilizationPercent", quantity(row["utilization.gpu"], "utilization.gpu")),
     };
+  });
+}
+
+/** `gpus` with the names of `nvidia-smi --query-gpu=uuid,name --format=csv`, matched by UUID. */
+export function withNames(gpus: readonly GpuReading[], text: string): GpuReading[] {
+  const names = new Map(parseCsv(text).map((row, i) => [required(row, "uuid", i + 2), row.name]));
+  return gpus.map((g) => {
+    const name = names.get(g.uuid);
+    return name === undefined ? g : { ...g, name };
   });
 }
 

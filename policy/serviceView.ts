@@ -52,4 +52,5 @@ export const POLICY_VIEW = {
   labels: notCarried("user labels are the operator's; the program's own secret-env label is read with secretEnv"),
   scheme: notCarried("part of the endpoint URL, a stack output, not a resource input"),
   endpoint: notCarried("part of the endpoint URL, a stack output, not a resource input"),
+  release: notCarried("the model resolves it and refuses what cannot be honoured (model/releasePlan.ts)"),
 } satisfies EveryKey<ServiceSpec, CheckedBy>;

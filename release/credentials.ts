@@ -34,12 +34,19 @@ function dockerConfigAuths(env: NodeJS.ProcessEnv): Map<string, RegistryCredenti
   return found;
 }
 
-/** Credentials per registry host; `imageRegistry` is the registry of the image being released. */
-export function credentialsFrom(
+/** Credentials with where they come from, for people (`REGISTRY_USERNAME/REGISTRY_PASSWORD`, `docker login (…)`). */
+export interface SourcedCredentials {
+  readonly credentials: RegistryCredentials;
+  readonly source: string;
+}
+
+/** Credentials per registry host with their source; `imageRegistry` is the registry of the image being released. */
+export function sourcedCredentialsFrom(
   env: NodeJS.ProcessEnv,
   imageRegistry: string,
-): (registryHost: string) => RegistryCredentials | undefined {
+): (registryHost: string) => SourcedCredentials | undefined {
   const fromDocker = dockerConfigAuths(env);
+  const dockerSource = `docker login (${path.join(env.DOCKER_CONFIG ?? "~/.docker", "config.json")})`;
   const fromEnv =
     env.REGISTRY_USERNAME && env.REGISTRY_PASSWORD
       ? { username: env.REGISTRY_USERNAME, password: env.REGISTRY_PASSWORD }
@@ -47,6 +54,17 @@ export function credentialsFrom(
   const envHost = normalizeHost(env.REGISTRY_HOST ?? imageRegistry);
   return (registryHost) => {
     const host = normalizeHost(registryHost);
-    return (fromEnv && host === envHost ? fromEnv : undefined) ?? fromDocker.get(host);
+    if (fromEnv && host === envHost) return { credentials: fromEnv, source: "REGISTRY_USERNAME/REGISTRY_PASSWORD" };
+    const docker = fromDocker.get(host);
+    return docker ? { credentials: docker, source: dockerSource } : undefined;
   };
+}
+
+/** Credentials per registry host; `imageRegistry` is the registry of the image being released. */
+export function credentialsFrom(
+  env: NodeJS.ProcessEnv,
+  imageRegistry: string,
+): (registryHost: string) => RegistryCredentials | undefined {
+  const sourced = sourcedCredentialsFrom(env, imageRegistry);
+  return (registryHost) => sourced(registryHost)?.credentials;
 }

@@ -5,7 +5,7 @@
  * - git: refs to commits (git ls-remote), the stack file's history, the local-edits check
  * - registry: tags to digests through the registry API; credentials: whose they are, for which registry
  */
-export { credentialsFrom } from "./credentials";
+export { credentialsFrom, sourcedCredentialsFrom } from "./credentials";
 export { fileHistory, localEditsRefusal, resolveRef } from "./git";
-export { DEFAULT_TIMEOUT_MS, locate, resolveDigest } from "./registry";
+export { DEFAULT_TIMEOUT_MS, locate, resolveDigest, type RegistryCredentials } from "./registry";
 export { findService, formatRelease, releaseOf, withRelease, type Release } from "./releases";

@@ -1,7 +1,8 @@
 /**
  * Resolve an image tag to its immutable digest with the registry's HTTP API (distribution spec), the way
  * `docker pull` does: HEAD the manifest, asking for OCI and Docker manifests and indexes; on a 401, follow the
- * Bearer challenge to the registry's token service (anonymous, or with credentials), then ask again.
+ * Bearer challenge to the registry's token service (anonymous, or with credentials), then ask again; or, where the
+ * registry asks for HTTP Basic itself (a self-hosted registry with htpasswd), ask again with its credentials.
  */
 import { createHash } from "node:crypto";
 import { DIGEST_RE } from "../formats";
@@ -164,6 +165,27 @@ async function fetchToken(
   return token;
 }
 
+/**
+ * The `Authorization` of a registry that asks for HTTP Basic itself. Only its own credentials go, and only to it:
+ * over https, or over plain HTTP to a loopback registry (as `locate` speaks to it, and as Docker allows).
+ */
+function basicAuthorization(where: RepositoryLocation, options: ResolveOptions): string {
+  const credentials = options.credentialsFor?.(where.registry) ?? options.credentials;
+  if (!credentials) {
+    throw new CliError(
+      EXIT.unresolved,
+      `${where.registry} asks for credentials (HTTP Basic) and none are given for it`,
+    );
+  }
+  if (!where.baseUrl.startsWith("https:") && !LOOPBACK.test(where.registry)) {
+    throw new CliError(
+      EXIT.unresolved,
+      `${where.registry} asks for credentials over plain HTTP; refusing to send them`,
+    );
+  }
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
+}
+
 /** The digest `repository:reference` points at now (reference: a tag, or a digest to check that it exists). */
 export async function resolveDigest(
   repository: string,
@@ -180,11 +202,20 @@ export async function resolveDigest(
 
   let res = await ask("HEAD");
   if (res.status === 401) {
-    const challenge = parseChallenge(res.headers.get("www-authenticate"));
-    if (!challenge)
+    const header = res.headers.get("www-authenticate");
+    const challenge = parseChallenge(header);
+    if (challenge) {
+      headers.Authorization = `Bearer ${await fetchToken(challenge, where, options, doFetch, timeoutMs)}`;
+      res = await ask("HEAD");
+    } else if (header && /^Basic(\s|$)/i.test(header)) {
+      headers.Authorization = basicAuthorization(where, options);
+      res = await ask("HEAD");
+      if (res.status === 401) {
+        throw new CliError(EXIT.unresolved, `${where.registry} refused the credentials for ${where.path} (HTTP 401)`);
+      }
+    } else {
       throw new CliError(EXIT.unresolved, `${where.registry} asks for authentication this tool does not speak`);
-    headers.Authorization = `Bearer ${await fetchToken(challenge, where, options, doFetch, timeoutMs)}`;
-    res = await ask("HEAD");
+    }
   }
   if (res.status === 404) {
     throw new CliError(EXIT.unresolved, `${repository}:${reference} does not exist in ${where.registry}`);

@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import type { HostSchema } from "./hostSchema";
 import type { ServiceFields } from "./serviceSchema";
+import type { SwitchFields } from "./switchSchema";
 
 /** What the config reference says of one key, as Markdown. */
 export interface FieldDoc {
@@ -98,9 +99,10 @@ export const SERVICE_FIELD_DOCS = {
     meaning: "environment from `secrets`",
   },
   gpus: {
-    type: "`{count? \\| deviceIds?, capabilities?}`",
+    type: "`{count? \\| deviceIds?, capabilities?, memoryGiB?}`",
     default: "no GPU",
-    meaning: "NVIDIA device request; `count` a number or `all` (default 1), `capabilities` default `[gpu]`",
+    meaning:
+      "NVIDIA device request; `count` a number or `all` (default 1), `capabilities` default `[gpu]`; `memoryGiB` (a number above 0, at most each GPU it may use has; default not declared) what one copy needs on each GPU it uses, read by the release strategy's fit rule",
   },
   shareGpu: {
     type: "bool",
@@ -175,4 +177,42 @@ export const SERVICE_FIELD_DOCS = {
     default: "`30`",
     meaning: "seconds between SIGTERM and SIGKILL on stop",
   },
+  release: {
+    type: "`{strategy?, drainSeconds?}`",
+    default: "`{strategy: auto, drainSeconds: 30}`",
+    meaning:
+      "how a release replaces the container (see Releases): `strategy` `auto`, `blue-green` or `stop-then-start`; `auto` is blue-green only where `gpu-services:switch` is set, the service has a `healthcheck` and the declared GPU memory proves two copies of every blue-green service fit beside everything else on its GPUs (this stack's and its `sharesHostsWith` stacks'), else stop-then-start; `blue-green` is refused where that does not hold; `drainSeconds` (0-3600) the old copy finishes its requests after the switch, before it is stopped",
+  },
 } satisfies FieldDocs<typeof ServiceFields>;
+
+/** `switch` */
+export const SWITCH_FIELD_DOCS = {
+  image: {
+    type: "`{repository, tag?, digest?, track?}`",
+    default: "\u2014",
+    meaning:
+      "the switch image (Caddy and the `gpu-switch` agent); exactly one of `image` and `build`, pinned as a service's",
+  },
+  build: {
+    type: "`{context, ref?, dockerfile?, args?, target?, noCache?, tag?}`",
+    default: "\u2014",
+    meaning: "build the switch image on the host, as a service's `build`",
+  },
+  holdSeconds: {
+    type: "int 0-600",
+    default: "`10`",
+    meaning:
+      "seconds the switch holds and retries a request while the service is away (Caddy's `lb_try_duration`; `0` off)",
+  },
+  streamCloseDelay: {
+    type: "Go duration",
+    default: "`1h`",
+    meaning:
+      "how long streams (WebSockets, chunked audio) stay open when the switch's routes are reloaded (Caddy's `stream_close_delay`)",
+  },
+  dockerSocket: {
+    type: "absolute path",
+    default: "`/var/run/docker.sock`",
+    meaning: "the Docker socket on each host, mounted into the one-shot container that moves the traffic",
+  },
+} satisfies FieldDocs<typeof SwitchFields>;

@@ -4,7 +4,7 @@
  * model's (model/).
  *
  * - namespace: `CONFIG_NAMESPACE`
- * - stackSchema, hostSchema, serviceSchema, imageSchema: the schemas (fields.ts: the small ones they share)
+ * - stackSchema, hostSchema, serviceSchema, switchSchema, imageSchema: the schemas (fields.ts: the small ones they share)
  * - problems: `StackConfigError`, zod issues as problems at key paths
  * - read: the config from the Pulumi runtime or a stack file (`StackFileError` when it is not one)
  */
@@ -15,3 +15,4 @@ export * from "./problems";
 export * from "./read";
 export * from "./serviceSchema";
 export * from "./stackSchema";
+export * from "./switchSchema";

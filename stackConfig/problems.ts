@@ -55,7 +55,7 @@ function allowedKeys(schema: z.ZodType, segments: readonly PropertyKey[]): strin
   const unwrap = () => {
     for (;;) {
       const def = (current as { def?: { type?: string; innerType?: unknown; in?: unknown } }).def;
-      if (def?.type === "optional" || def?.type === "default" || def?.type === "nullable") current = def.innerType;
+      if (["optional", "default", "prefault", "nullable"].includes(def?.type ?? "")) current = def!.innerType;
       else if (def?.type === "pipe") current = def.in;
       else return;
     }

@@ -7,7 +7,15 @@
  * images, secrets, host names, neighbour stacks) is checked by the model's builders.
  */
 import { z } from "zod";
-import { portsOverlap, CONTAINER_NAME_RE, VOLUME_NAME_RE, IPC_MODES, RESTART_POLICIES, ULIMIT_NAMES } from "../formats";
+import {
+  portsOverlap,
+  CONTAINER_NAME_RE,
+  VOLUME_NAME_RE,
+  IPC_MODES,
+  RELEASE_STRATEGIES,
+  RESTART_POLICIES,
+  ULIMIT_NAMES,
+} from "../formats";
 import {
   absolutePath,
   duration,
@@ -54,6 +62,11 @@ export const GpuSchema = z
       .optional(),
     deviceIds: z.array(z.string().min(1)).min(1).optional(),
     capabilities: z.array(z.string().min(1)).min(1).default(["gpu"]),
+    /** What one copy needs on each GPU it uses, in GiB (the release strategy's fit rule reads it). */
+    memoryGiB: z
+      .number({ error: "must be a number of GiB above 0, such as 5 or 4.5" })
+      .positive({ error: "must be a number of GiB above 0, such as 5 or 4.5" })
+      .optional(),
   })
   .superRefine((gpus, ctx) => {
     if (gpus.count !== undefined && gpus.deviceIds !== undefined) {
@@ -77,6 +90,16 @@ export const HealthcheckSchema = z
       issue(ctx, ["test"], `a list must start with CMD, CMD-SHELL or NONE (got "${healthcheck.test[0]}")`);
     }
   });
+
+/** How a new release replaces the running one (model/releasePlan.ts resolves `auto`). */
+export const ReleaseSchema = z.strictObject({
+  strategy: z.enum(RELEASE_STRATEGIES, { error: `must be one of ${RELEASE_STRATEGIES.join(", ")}` }).default("auto"),
+  drainSeconds: z
+    .int({ error: "must be a whole number of seconds from 0 to 3600" })
+    .min(0, { error: "must be a whole number of seconds from 0 to 3600" })
+    .max(3600, { error: "must be a whole number of seconds from 0 to 3600" })
+    .default(30),
+});
 
 /** The fields of a service, each documented in fieldDocs.ts (the README's config reference is checked against it). */
 export const ServiceFields = z.strictObject({
@@ -114,12 +137,16 @@ export const ServiceFields = z.strictObject({
   scheme: z.enum(["http", "https"], { error: "must be http or https" }).default("http"),
   endpointPort: port("a container port listed in ports").optional(),
   stopGraceSeconds: z.int().min(0).max(3600).default(30),
+  release: ReleaseSchema.prefault({}),
 });
 
 type ServiceFieldsOutput = z.output<typeof ServiceFields>;
 
-/** Exactly one of image and build. */
-function checkImageSource(service: ServiceFieldsOutput, ctx: z.RefinementCtx): void {
+/** Exactly one of image and build (a service's, the switch's). */
+export function checkImageSource(
+  service: { readonly image?: unknown; readonly build?: unknown },
+  ctx: z.RefinementCtx,
+): void {
   const what = "give exactly one (image: pull from a registry, build: build from source)";
   if (service.image && service.build) issue(ctx, [], `has both image and build; ${what}`);
   else if (!service.image && !service.build) issue(ctx, [], `has neither image nor build; ${what}`);

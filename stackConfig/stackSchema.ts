@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { SERVICE_NAME_RE } from "../formats";
 import { issue } from "./fields";
+import { SwitchSchema } from "./switchSchema";
 
 export const StackConfigSchema = z.strictObject({
   /** Refuse floating image tags (latest, branch names) and unpinned builds. */
@@ -30,6 +31,8 @@ export const StackConfigSchema = z.strictObject({
     }),
   /** Secret values, set with `pulumi config set --secret --path 'secrets.<name>' <value>`. */
   secrets: z.record(z.string(), z.string()).default({}),
+  /** The switch on each host that moves traffic between releases (switchSchema.ts); absent: no switch. */
+  switch: SwitchSchema.optional(),
 });
 
 export type RawStackConfig = z.input<typeof StackConfigSchema>;

@@ -4,6 +4,7 @@
  * misbehave, stack files that are not YAML. Each gives a message and a documented exit code, and leaves every
  * file as it was. Each case failed before its fix.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
@@ -446,6 +447,38 @@ describe("no raw stack traces", () => {
     expect(result.code).toBe(EXIT.config);
     expect(result.err).toContain("Pulumi.migrate.yaml is not valid YAML");
     expect(fs.readFileSync(file, "utf8")).toBe("config:\n  gpu-services:hosts: {gpu-server: {dockerHost: x}\n");
+  });
+
+  it("status and doctor where the docker CLI is missing or cannot be executed: exit 3 saying so, no stack trace", async () => {
+    const dir = tempDir("no-docker");
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.local.yaml"),
+      "config:\n  gpu-services:hosts:\n    local:\n      dockerHost: unix:///var/run/docker.sock\n" +
+        "  gpu-services:services:\n    web:\n      host: local\n      image:\n        repository: nginx\n        tag: '1'\n",
+    );
+    // A PATH with node alone (tsx runs on it), then one whose `docker` is a file without the execute bit.
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    fs.symlinkSync(process.execPath, path.join(bin, "node"));
+    const cases: [string, RegExp][] = [
+      ["missing", /no "docker" on the PATH \(.*ENOENT\)/],
+      ["not executable", new RegExp(`"${bin}/docker" cannot be executed \\(.*EACCES\\)`)],
+    ];
+    for (const [what, says] of cases) {
+      if (what === "not executable") fs.writeFileSync(path.join(bin, "docker"), "#!/bin/sh\n", { mode: 0o644 });
+      for (const name of ["status", "doctor"]) {
+        const script = `require(${JSON.stringify(path.join(PROJECT_DIR, "cli", `${name}.ts`))})
+          .main(["--stack", "local"], { projectDir: ${JSON.stringify(dir)} }).then((c) => (process.exitCode = c))`;
+        const run = spawnSync(path.join(PROJECT_DIR, "node_modules", ".bin", "tsx"), ["-e", script], {
+          encoding: "utf8",
+          env: { PATH: bin, HOME: dir },
+        });
+        expect({ what, name, code: run.status }).toEqual({ what, name, code: EXIT.unresolved });
+        expect(run.stderr).toMatch(new RegExp(`^${name}: the docker CLI`));
+        expect(run.stderr).toMatch(says);
+        expect(run.stderr).not.toMatch(/\n\s+at /);
+      }
+    }
   });
 
   it("plan --help prints help with exit 0; plan --bogus exits 2 with commander's message", () => {

@@ -5,6 +5,7 @@
  * `pulumi up` itself, and the ssh path, are in e2e/hosts.e2e.ts.
  */
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main as doctorMain } from "../cli/doctor";
@@ -331,6 +332,29 @@ describe.runIf(run)("status and doctor against the real dockerd", () => {
     expect(fixed.hosts[0].checks.filter((c) => c.level === "fail")).toEqual([]);
     expect(fixed.code).toBe(0);
     docker(["volume", "rm", names.missing]);
+  });
+
+  it("doctor: a port held by a process outside Docker (this test's listener on the host): fail, saying so", async () => {
+    const listener = net.createServer();
+    await new Promise<void>((resolve) => listener.listen(world.port, "0.0.0.0", resolve));
+    try {
+      const report = await doctor();
+      const ports = report.hosts[0].checks.find((c) => c.id === "ports");
+      expect(ports).toMatchObject({
+        level: "fail",
+        summary: `services.gpu.ports[0] ${world.port}/tcp is held by a process outside Docker (listen tcp4 0.0.0.0:${world.port}: bind: address already in use)`,
+      });
+      expect(ports?.fix).toContain("ss -ltnp");
+    } finally {
+      await new Promise((resolve) => listener.close(resolve));
+    }
+    // Free again: Docker binds it for the probe, which ran nothing and is gone.
+    const again = (await doctor()).hosts[0].checks.find((c) => c.id === "ports");
+    expect(again).toMatchObject({
+      level: "ok",
+      summary: expect.stringContaining("Docker could bind the 1 no container holds"),
+    });
+    expect(docker(["ps", "-a", "--filter", "label=gpu-services.probe", "--format", "{{.Names}}"])).toBe("");
   });
 
   it("a host that cannot be reached is named within the bound, the other still shown; neither says in sync", async () => {

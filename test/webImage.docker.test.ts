@@ -68,7 +68,7 @@ describe.runIf(dockerAvailable || requireDocker)("the e2e web image on the real 
   const containers: string[] = [];
 
   beforeAll(() => {
-    buildGpuWebImage(image, "web v1", true, "v1");
+    buildGpuWebImage(image, "web v1", true, "h100", "v1");
   });
 
   afterAll(() => {

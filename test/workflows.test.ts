@@ -223,7 +223,14 @@ describe("doctor before Pulumi touches a host", () => {
       expect(doctor, file).toHaveLength(1);
       const [step] = doctor as (Step & { env?: Record<string, string>; "continue-on-error"?: unknown })[];
       expect(step.run).toBe('npm run --silent doctor -- --stack "$STACK" --summary "$GITHUB_STEP_SUMMARY"');
-      expect(step.env).toEqual({ STACK: stack });
+      // Its registry check reads the stack's registryAuth secrets with the Pulumi CLI: the passphrase and backend.
+      expect(step.env).toEqual({
+        STACK: stack,
+        PULUMI_BACKEND_URL: "${{ vars.PULUMI_BACKEND_URL }}",
+        PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+        AWS_ACCESS_KEY_ID: "${{ secrets.PULUMI_STATE_AWS_ACCESS_KEY_ID }}",
+        AWS_SECRET_ACCESS_KEY: "${{ secrets.PULUMI_STATE_AWS_SECRET_ACCESS_KEY }}",
+      });
       // A failing check fails the job: no continue-on-error, no `|| true`, and no condition that would skip it.
       expect(step["continue-on-error"], file).toBeUndefined();
       expect(step.if, file).toBeUndefined();
@@ -239,6 +246,13 @@ describe("doctor before Pulumi touches a host", () => {
       "./.github/workflows/pulumi-up.yml",
     ]);
     expect(JSON.parse(read(path.join(PROJECT_DIR, "package.json"))).scripts.doctor).toBe("tsx cli/doctor.ts");
+  });
+
+  it("has the Pulumi CLI from the deploy runner, installed only (no command), for its registry check", () => {
+    const runner = parse(read(compositeAction)) as { runs: { steps: Step[] } };
+    const installs = runner.runs.steps.filter((s) => s.uses?.startsWith("pulumi/actions@"));
+    expect(installs).toHaveLength(1);
+    expect(installs[0].with).toBeUndefined();
   });
 
   it("is not in the drift check (a drift run must report drift, not host findings)", () => {

@@ -1,5 +1,5 @@
 /** The host's GPUs: NVIDIA runtime or driver, the inventory declared in `hosts.<h>.gpus`, free GPU memory. */
-import type { GpuInventory } from "../../model";
+import type { GpuInventory, ServiceSpec } from "../../model";
 import type { GpuReading } from "../nvidiaSmi";
 import { fail, ok, warn, type CheckContext, type HostCheck } from "./types";
 
@@ -55,12 +55,21 @@ export const gpusDeclaredCheck: HostCheck = ({ host, gpus }) => {
   ];
   if (problems.length > 0) return fail(problems.join("; "), `correct ${key} to what the host has, or move services`);
   return ok(
-    `${key}: ${host.gpus.count} declared, nvidia-smi reports ${gpus.gpus.length} (${gpus.gpus.map((g) => g.name).join(", ")})`,
+    `${key}: ${host.gpus.count} declared, nvidia-smi reports ${gpus.gpus.length} (${gpus.gpus.map((g) => g.name ?? g.uuid).join(", ")})`,
   );
 };
 
 /** Below this share of free memory a GPU is too full to start another model on it. */
 export const MIN_FREE_SHARE = 0.1;
+
+/** Copies a service holds at once during a release: two when it is released blue-green (model/releasePlan.ts). */
+const copiesOf = (service: ServiceSpec) => (service.release.strategy === "blue-green" ? 2 : 1);
+
+/** A GPU nvidia-smi reports that the service may run on: one of its deviceIds, else any (the runtime picks). */
+function mayUse(service: ServiceSpec, gpu: GpuReading): boolean {
+  const ids = service.gpus?.deviceIds;
+  return !ids || ids.some((id) => id === gpu.uuid || id === String(gpu.index));
+}
 
 export const gpuMemoryCheck: HostCheck = (ctx) => {
   const wanting = gpuServices(ctx);
@@ -70,8 +79,23 @@ export const gpuMemoryCheck: HostCheck = (ctx) => {
   const free = ctx.gpus.gpus.map((g) => ({ g, free: (g.memoryTotalMiB ?? 0) - (g.memoryUsedMiB ?? 0) }));
   const full = free.filter(({ g, free }) => g.memoryTotalMiB !== undefined && free < g.memoryTotalMiB * MIN_FREE_SHARE);
   const line = free.map(({ g, free }) => `GPU ${g.index}: ${free} of ${g.memoryTotalMiB} MiB free`).join(", ");
-  // Config states no memory need per service and no blue/green strategy: one copy of each is counted.
-  const basis = `${wanting.length} GPU service(s), one copy each (no blue/green strategy in config)`;
+  const basis = wanting
+    .map((s) => `${s.name} ${copiesOf(s) === 2 ? "two copies (blue-green)" : "one copy"}`)
+    .join(", ");
+  // A blue-green release starts its second copy beside the running one: that copy must fit in what is free.
+  const short = free.flatMap(({ g, free }) => {
+    const second = wanting.filter((s) => copiesOf(s) === 2 && s.gpus?.memoryGiB !== undefined && mayUse(s, g));
+    const needMiB = Math.ceil(second.reduce((sum, s) => sum + s.gpus!.memoryGiB! * 1024, 0));
+    if (g.memoryTotalMiB === undefined || second.length === 0 || free >= needMiB) return [];
+    const who = second.map((s) => `${s.name} ${s.gpus!.memoryGiB} GiB`).join(" + ");
+    return [`GPU ${g.index} has ${free} MiB free, a blue-green release's second copy needs ${needMiB} MiB (${who})`];
+  });
+  if (short.length > 0) {
+    return warn(
+      `${line}; ${short.join("; ")}`,
+      "stop what holds the memory, or set release.strategy: stop-then-start on those services",
+    );
+  }
   if (full.length > 0) {
     const holders = ctx.gpus.processes.map((p) => `pid ${p.pid} ${p.processName ?? "?"} ${p.usedMemoryMiB ?? "?"} MiB`);
     return warn(

@@ -2,7 +2,8 @@
 import { type PortSpec, type ServiceSpec } from "../../model";
 import { isAnyAddress, LABEL_PREFIX } from "../../formats";
 import type { ContainerView } from "../hostSnapshot";
-import { fail, ok, type HostCheck } from "./types";
+import { anyImage, probeHostPort } from "../portProbe";
+import { fail, ok, warn, type HostCheck } from "./types";
 
 function overlaps(a: string, b: string): boolean {
   return a === b || isAnyAddress(a) || isAnyAddress(b);
@@ -18,27 +19,51 @@ function holders(containers: readonly ContainerView[], port: PortSpec): Containe
   );
 }
 
-export const portsCheck: HostCheck = ({ model, services, snapshot, host }) => {
+export const portsCheck: HostCheck = async ({ model, services, snapshot, host, cli }) => {
   const clashes: string[] = [];
+  const outside: string[] = [];
+  const untold: string[] = [];
+  const free: PortSpec[] = [];
+  let image: string | undefined;
   let count = 0;
   for (const s of services) {
-    s.ports.forEach((port, i) => {
+    for (const [i, port] of s.ports.entries()) {
       count++;
-      for (const c of holders(snapshot.containers, port).filter((c) => !isOwn(c, model.stack, s))) {
+      const key = `services.${s.name}.ports[${i}] ${port.host}/${port.protocol}`;
+      const held = holders(snapshot.containers, port);
+      for (const c of held.filter((c) => !isOwn(c, model.stack, s))) {
         clashes.push(
-          `services.${s.name}.ports[${i}] ${port.host}/${port.protocol} is held by container ${c.name} (${c.labels[`${LABEL_PREFIX}stack`] ? `stack ${c.labels[`${LABEL_PREFIX}stack`]}` : "not a gpu-services container"})`,
+          `${key} is held by container ${c.name} (${c.labels[`${LABEL_PREFIX}stack`] ? `stack ${c.labels[`${LABEL_PREFIX}stack`]}` : "not a gpu-services container"})`,
         );
       }
-    });
+      if (held.length === 0) free.push(port);
+      else continue;
+      // No container holds it: does a process on the host? Docker binds it for a container that runs nothing.
+      image ??= await anyImage(cli);
+      if (!image) {
+        untold.push(`${key} (no image on the host to probe with)`);
+        continue;
+      }
+      const probe = await probeHostPort(cli, image, port);
+      if (probe.state === "held") outside.push(`${key} is held by a process outside Docker (${probe.detail})`);
+      if (probe.state === "unknown") untold.push(`${key} (${probe.reason})`);
+    }
   }
-  if (clashes.length > 0) {
-    return fail(
-      clashes.join("; "),
-      `stop or remove that container (docker -H ${host.dockerHost} stop <name>), or change the host port`,
+  if (clashes.length > 0 || outside.length > 0) {
+    const fixes = [
+      ...(clashes.length > 0 ? [`stop or remove that container (docker -H ${host.dockerHost} stop <name>)`] : []),
+      ...(outside.length > 0 ? ["stop that process (ss -ltnp on the host names it)"] : []),
+    ];
+    return fail([...clashes, ...outside].join("; "), `${fixes.join(", or ")}, or change the host port`);
+  }
+  if (untold.length > 0) {
+    return warn(
+      `not told whether a process outside Docker holds ${untold.join(", ")}`,
+      "check on the host (ss -ltnp) that nothing listens on it",
     );
   }
   return ok(
-    `${count} published port(s) free or held by this stack's own containers (ports of processes outside Docker are not visible here)`,
+    `${count} published port(s) free (Docker could bind the ${free.length} no container holds) or held by this stack's own containers`,
   );
 };
 

@@ -3,6 +3,7 @@ import type { DeploymentModel, HostSpec, ServiceSpec } from "../../model";
 import type { DockerCli } from "../dockerCli";
 import type { GpuFigures } from "../gpuProbe";
 import type { HostSnapshot } from "../hostSnapshot";
+import type { SecretReader } from "../stackSecrets";
 
 export type CheckLevel = "ok" | "warn" | "fail";
 
@@ -40,6 +41,8 @@ export interface CheckContext {
   readonly snapshot: HostSnapshot;
   readonly gpus: GpuFigures;
   readonly env: NodeJS.ProcessEnv;
+  /** The stack's secrets (for `registryAuth`'s `passwordSecret`). */
+  readonly readSecret: SecretReader;
 }
 
 export type HostCheck = (ctx: CheckContext) => Promise<Omit<Check, "id">> | Omit<Check, "id">;

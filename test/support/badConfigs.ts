@@ -6,6 +6,9 @@
 
 const COMMIT = "cf2f45fd9df5a67ce52ebf996c8163cd94202952";
 
+/** A pinned switch, for the cases about gpu-services:switch and the release strategies behind it. */
+const SWITCH = { image: { repository: "ghcr.io/jim0237/gpu-switch", digest: `sha256:${"b".repeat(64)}` } };
+
 /** A good config in the shape of production, small enough to mutate. */
 export function goodConfig(): Record<string, any> {
   return {
@@ -406,5 +409,124 @@ export const BAD_CASES: readonly BadCase[] = [
     mutate: (c) => (c.services.stt.build.tag = "Not An Image"),
     paths: ["services.stt.build.tag"],
     says: "must be an image name such as sd-auto:78",
+  },
+  {
+    name: "GPU memory of zero",
+    mutate: (c) => (c.services.stt.gpus.memoryGiB = 0),
+    paths: ["services.stt.gpus.memoryGiB"],
+    says: "must be a number of GiB above 0, such as 5 or 4.5",
+  },
+  {
+    name: "a release strategy that does not exist",
+    mutate: (c) => (c.services.stt.release = { strategy: "rolling" }),
+    paths: ["services.stt.release.strategy"],
+    says: "must be one of auto, blue-green, stop-then-start",
+  },
+  {
+    name: "a drain time above an hour",
+    mutate: (c) => (c.services.stt.release = { drainSeconds: 4000 }),
+    paths: ["services.stt.release.drainSeconds"],
+    says: "must be a whole number of seconds from 0 to 3600",
+  },
+  {
+    name: "unknown key in release",
+    mutate: (c) => (c.services.tts.release = { strategy: "auto", drain: 5 }),
+    paths: ["services.tts.release.drain"],
+    says: "unknown key; allowed here: strategy, drainSeconds",
+  },
+  {
+    name: "unknown key in the switch",
+    mutate: (c) => (c.switch = { ...SWITCH, hold: 5 }),
+    paths: ["switch.hold"],
+    says: "unknown key; allowed here: image, build, holdSeconds, streamCloseDelay, dockerSocket",
+  },
+  {
+    name: "a switch hold above 600 s",
+    mutate: (c) => (c.switch = { ...SWITCH, holdSeconds: 601 }),
+    paths: ["switch.holdSeconds"],
+    says: "must be a whole number of seconds from 0 to 600",
+  },
+  {
+    name: "a stream close delay in words",
+    mutate: (c) => (c.switch = { ...SWITCH, streamCloseDelay: "1 hour" }),
+    paths: ["switch.streamCloseDelay"],
+    says: "must be a Go duration such as 1h, 30m or 90s",
+  },
+  {
+    name: "a Docker socket path that is not absolute",
+    mutate: (c) => (c.switch = { ...SWITCH, dockerSocket: "docker.sock" }),
+    paths: ["switch.dockerSocket"],
+    says: 'must be an absolute path on the host (got "docker.sock")',
+  },
+  {
+    name: "a switch with neither image nor build",
+    mutate: (c) => (c.switch = { holdSeconds: 5 }),
+    paths: ["switch"],
+    says: "has neither image nor build; give exactly one",
+  },
+  {
+    name: "a switch on a floating tag where pins are required",
+    mutate: (c) => (c.switch = { image: { repository: "ghcr.io/jim0237/gpu-switch", tag: "latest" } }),
+    paths: ["switch.image.tag"],
+    says: '"latest" is a floating tag and this stack requires pinned images',
+  },
+  {
+    name: "blue-green without a healthcheck",
+    mutate: (c) => {
+      c.switch = SWITCH;
+      c.services.tts.release = { strategy: "blue-green" };
+    },
+    paths: ["services.tts.release.strategy"],
+    says: "blue-green needs a healthcheck: set services.tts.healthcheck",
+  },
+  {
+    name: "blue-green without a switch",
+    mutate: (c) => (c.services.stt.release = { strategy: "blue-green" }),
+    paths: ["services.stt.release.strategy"],
+    says: "blue-green needs a switch: set gpu-services:switch",
+  },
+  {
+    name: "blue-green whose two copies do not fit on the GPU",
+    mutate: (c) => {
+      c.switch = SWITCH;
+      c.hosts.gpu1.gpus = {
+        count: 2,
+        devices: [
+          { id: "0", memoryGiB: 16 },
+          { id: "1", memoryGiB: 16 },
+        ],
+      };
+      c.services.stt.gpus = { deviceIds: ["0"], memoryGiB: 9 };
+      c.services.tts.gpus = { deviceIds: ["1"], memoryGiB: 4 };
+      c.services.stt.release = { strategy: "blue-green" };
+    },
+    paths: ["services.stt.release.strategy"],
+    says: "blue-green does not fit two copies: 2 × 9 GiB = 18 GiB > 16 GiB on GPU 0",
+  },
+  {
+    name: "a udp port behind a switch",
+    mutate: (c) => {
+      c.switch = SWITCH;
+      c.services.tts.ports.push({ host: 5353, container: 53, protocol: "udp" });
+    },
+    paths: ["services.tts.ports[1].protocol"],
+    says: "udp cannot be published behind gpu-services:switch, which proxies HTTP over tcp only",
+  },
+  {
+    name: "GPU memory above what the GPU has",
+    mutate: (c) => {
+      c.hosts.gpu1.gpus = {
+        count: 2,
+        devices: [
+          { id: "0", memoryGiB: 24 },
+          { id: "1", memoryGiB: 16 },
+        ],
+      };
+      c.services.stt.gpus = { count: 1, memoryGiB: 20 };
+    },
+    paths: ["services.stt.gpus.memoryGiB"],
+    says:
+      "20 GiB for one copy is more than GPU 1 has (hosts.gpu1.gpus.devices[1].memoryGiB: 16 GiB), and the service " +
+      "may run there; must be at most 16 GiB",
   },
 ];

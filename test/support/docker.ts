@@ -43,8 +43,9 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
 }
 
 /**
- * Debian's docker-registry on a free loopback port, storing in a temporary folder, without auth; it can be
- * paused and resumed with its data (the port stays).
+ * Debian's docker-registry on a free loopback port, storing in a temporary folder, without auth or with HTTP
+ * Basic (`auth: htpasswd`, one user, a bcrypt hash made by the system's crypt(3)); it can be paused and resumed
+ * with its data (the port stays).
  */
 export class Registry {
   private child?: ChildProcess;
@@ -53,8 +54,19 @@ export class Registry {
     private readonly dir: string,
   ) {}
 
-  static async start(): Promise<Registry> {
+  static async start(opts: { htpasswd?: { username: string; password: string } } = {}): Promise<Registry> {
     const registry = new Registry(await freePort(), tempDir("registry"));
+    const auth: string[] = [];
+    if (opts.htpasswd) {
+      const file = path.join(registry.dir, "htpasswd");
+      const salt = `$2b$05$${"abcdefghijklmnopqrstuv"}`;
+      const hash = execFileSync("perl", ["-e", "print crypt($ARGV[0], $ARGV[1])", opts.htpasswd.password, salt], {
+        encoding: "utf8",
+      });
+      if (!hash.startsWith("$2b$05$")) throw new Error(`crypt(3) made no bcrypt hash here: ${hash}`);
+      fs.writeFileSync(file, `${opts.htpasswd.username}:${hash}\n`);
+      auth.push(`auth: {htpasswd: {realm: test-registry, path: ${file}}}`);
+    }
     fs.writeFileSync(
       path.join(registry.dir, "config.yml"),
       [
@@ -62,6 +74,7 @@ export class Registry {
         "log: {level: error}",
         `storage: {filesystem: {rootdirectory: ${path.join(registry.dir, "data")}}, delete: {enabled: true}}`,
         `http: {addr: "127.0.0.1:${registry.port}"}`,
+        ...auth,
         "",
       ].join("\n"),
     );
@@ -75,7 +88,7 @@ export class Registry {
 
   async resume(): Promise<void> {
     this.child = spawn("docker-registry", ["serve", path.join(this.dir, "config.yml")], { stdio: "ignore" });
-    await waitFor("the registry", async () => (await fetch(`http://${this.address}/v2/`)).status === 200);
+    await waitFor("the registry", async () => [200, 401].includes((await fetch(`http://${this.address}/v2/`)).status));
   }
 
   /** Stop answering (the data stays). */
@@ -114,4 +127,29 @@ export function pushAndDigest(ref: string): string {
   const match = digests.find((d) => d.startsWith(`${repo}@`));
   if (!match) throw new Error(`no digest for ${ref} in ${digests.join(", ")}`);
   return match.slice(repo.length + 1);
+}
+
+/**
+ * `docker login` to a registry with htpasswd into a DOCKER_CONFIG of its own, then push `ref` with it: the digest
+ * the registry gave the manifest, and that DOCKER_CONFIG (which holds the login).
+ */
+export function pushWithLogin(
+  registry: Registry,
+  user: { username: string; password: string },
+  ref: string,
+): { digest: string; dockerConfig: string } {
+  const dockerConfig = tempDir("docker-login");
+  const withLogin = (args: string[], input?: string) =>
+    execFileSync("docker", ["--config", dockerConfig, ...args], {
+      encoding: "utf8",
+      input,
+      stdio: [input ? "pipe" : "ignore", "pipe", "pipe"],
+    }).trim();
+  withLogin(["login", "-u", user.username, "--password-stdin", registry.address], user.password);
+  withLogin(["push", ref]);
+  const repo = ref.replace(/:[^:/]+$/, "");
+  const digests = JSON.parse(withLogin(["image", "inspect", "--format", "{{json .RepoDigests}}", ref])) as string[];
+  const match = digests.find((d) => d.startsWith(`${repo}@`));
+  if (!match) throw new Error(`no digest for ${ref} in ${digests.join(", ")}`);
+  return { digest: match.slice(repo.length + 1), dockerConfig };
 }

@@ -5,6 +5,8 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import type { DeploymentModel } from "../../model";
+import type { DeployOptions, StackOutputs } from "../../program";
 import { readStackFile, toEngineConfig, type RawConfig } from "../../stackConfig";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -20,6 +22,11 @@ export interface Registered {
     readonly protect: boolean;
     readonly retainOnDelete: boolean;
     readonly deleteBeforeReplace: boolean;
+    /** Whether the program set deleteBeforeReplace (else the provider's default applies). */
+    readonly deleteBeforeReplaceDefined: boolean;
+    readonly ignoreChanges: string[];
+    /** `customTimeouts` as sent (empty strings where unset), if any. */
+    readonly customTimeouts?: { create: string; update: string; read: string; pb_delete: string };
     /** URNs this resource depends on. */
     readonly dependencies: string[];
   };
@@ -35,6 +42,10 @@ export interface Evaluation {
   readonly resources: Registered[];
   /** Resolved stack outputs, per service. */
   readonly outputs: Record<string, { endpoint?: string; image: string; containerName: string; host: string }>;
+  /** The program's stack outputs as it returned them (`switches` unresolved: a failed push rejects). */
+  readonly program: StackOutputs;
+  /** Per host with a switch: the push's checked exit code, or the error the program fails the up with. */
+  readonly push: Record<string, Promise<{ exitCode: number } | { error: unknown }>>;
   /** Registered resources of one type. */
   ofType(type: string): Registered[];
   /** The one resource of a type with a name. */
@@ -48,9 +59,21 @@ export const registryDigests = new Map<string, string>();
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
+/** What a test makes the mock "cloud" answer beside its defaults. */
+export interface MockWorld {
+  /** The stack's outputs of its last update, as its self StackReference reads them. Default: none. */
+  readonly previousOutputs?: Record<string, unknown>;
+  /** Outputs a resource gets on top of its inputs (say a push container's `exitCode`), by resource name. */
+  readonly outputsOf?: Record<string, Record<string, unknown>>;
+}
+
 /** What the mock "cloud" computes for a resource: the outputs the real providers would return. */
-function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+function mockState(type: string, name: string, inputs: Record<string, any>, world: MockWorld): Record<string, any> {
+  const extra = world.outputsOf?.[name];
+  if (extra) return { ...mockState(type, name, inputs, {}), ...extra };
   switch (type) {
+    case "pulumi:pulumi:StackReference":
+      return { name: inputs.name, outputs: world.previousOutputs ?? {}, secretOutputNames: [] };
     case "docker:index/remoteImage:RemoteImage": {
       const repository = String(inputs.name)
         .split("@")[0]
@@ -95,11 +118,38 @@ async function settle(resources: Registered[]): Promise<void> {
  * Evaluate the program for a stack with the given config, as `pulumi preview` would (the providers mocked).
  * Errors thrown by the program (bad config) are rethrown; `resources` is still readable through `onResources`.
  */
-export async function evaluate(
+export function evaluate(
   raw: RawConfig,
   stack: string,
   onResources?: (r: Registered[]) => void,
   preview = true,
+): Promise<Evaluation> {
+  return run(raw, stack, (deploy) => deploy(), { onResources, preview });
+}
+
+/**
+ * Evaluate the program for a model built directly (test/support/models.ts), as `pulumi preview` would, or
+ * `pulumi up` with `preview: false`; the mocks answer as `world` says.
+ */
+export function evaluateModel(
+  model: DeploymentModel,
+  options: DeployOptions & MockWorld & { preview?: boolean } = {},
+): Promise<Evaluation> {
+  return run({ values: {}, secretKeys: new Set() }, model.stack, (deploy) => deploy(model, options), {
+    preview: options.preview ?? true,
+    world: options,
+  });
+}
+
+async function run(
+  raw: RawConfig,
+  stack: string,
+  program: (deploy: typeof import("../../program").deploy) => Promise<StackOutputs>,
+  {
+    onResources,
+    preview,
+    world = {},
+  }: { onResources?: (r: Registered[]) => void; preview: boolean; world?: MockWorld },
 ): Promise<Evaluation> {
   const resources: Registered[] = [];
   onResources?.(resources);
@@ -114,7 +164,7 @@ export async function evaluate(
           provider: args.provider,
           ...pending!,
         });
-        return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
+        return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs, world) };
       },
       call(args: pulumi.runtime.MockCallArgs) {
         if (args.token === "docker:index/getRegistryImage:getRegistryImage") {
@@ -127,6 +177,7 @@ export async function evaluate(
     "gpu-services",
     stack,
     preview,
+    "organization", // what a DIY backend reports, as the program's self StackReference names it
   );
   // See what the engine sees: wrap the mock monitor to record resource options and the serialized inputs.
   const monitor = pulumi.runtime.getMonitor() as any;
@@ -137,6 +188,9 @@ export async function evaluate(
         protect: req.getProtect() === true,
         retainOnDelete: req.hasRetainondelete?.() ? req.getRetainondelete() : false,
         deleteBeforeReplace: req.getDeletebeforereplace(),
+        deleteBeforeReplaceDefined: req.getDeletebeforereplacedefined(),
+        ignoreChanges: req.getIgnorechangesList(),
+        ...(req.getCustomtimeouts() ? { customTimeouts: req.getCustomtimeouts().toObject() } : {}),
         dependencies: req.getDependenciesList(),
       },
       wire: JSON.stringify(req.getObject()?.toJavaScript() ?? {}),
@@ -148,9 +202,24 @@ export async function evaluate(
   process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(secretKeys);
 
   const { deploy } = await import("../../program");
-  const services = deploy();
+  const returned = await program(deploy);
+  // A failed push rejects its output, as the real program's does (the CLI reports it): caught here, at once.
+  const push: Evaluation["push"] = {};
+  for (const [host, sw] of Object.entries(returned.switches ?? {})) {
+    const checked = sw.pushExitCode as unknown as {
+      promise(): Promise<number>;
+      isKnown: Promise<boolean>;
+      isSecret: Promise<boolean>;
+    };
+    checked.isKnown.catch(() => {});
+    checked.isSecret.catch(() => {});
+    push[host] = checked.promise().then(
+      (exitCode) => ({ exitCode }),
+      (error: unknown) => ({ error }),
+    );
+  }
   const outputs: Evaluation["outputs"] = {};
-  for (const [name, o] of Object.entries(services)) {
+  for (const [name, o] of Object.entries(returned.services)) {
     outputs[name] = {
       endpoint: await valueOf(o.endpoint),
       image: await valueOf(o.image),
@@ -164,6 +233,8 @@ export async function evaluate(
   return {
     resources,
     outputs,
+    program: returned,
+    push,
     ofType: (type) => resources.filter((r) => r.type === type),
     get(type, name) {
       const found = resources.filter((r) => r.type === type && r.name === name);
@@ -193,4 +264,7 @@ export const T = {
   buildProvider: "pulumi:providers:docker-build",
   gpuService: "gpu-services:index:GpuService",
   dockerHost: "gpu-services:index:DockerHost",
+  gpuSwitch: "gpu-services:index:GpuSwitch",
+  network: "docker:index/network:Network",
+  stackReference: "pulumi:pulumi:StackReference",
 } as const;

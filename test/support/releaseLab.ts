@@ -10,6 +10,7 @@ import { docker, freePort, pushAndDigest, Registry } from "./docker";
 import { watchContainers, type SeenContainer, type Watch } from "./dockerWatch";
 import { HEALTHCHECK_TEST, HEALTHY_AFTER_ENV, RELEASE_PATH } from "./e2eFixtures";
 import { buildGpuWebImage } from "./gpuImage";
+import { buildSwitchImage } from "./switchImage";
 import { now, startTraffic, type Answer, type Range } from "./probe";
 import { expectExit, Workspace, type RunResult } from "./workspace";
 
@@ -70,15 +71,11 @@ export class ReleaseLab {
     const repo = `${registry.address}/${name}/web`;
     const digests = {} as Record<Tag, string>;
     for (const tag of RELEASES) {
-      buildGpuWebImage(`${repo}:${tag}`, `web ${tag}`, tag !== "broken", tag);
+      buildGpuWebImage(`${repo}:${tag}`, `web ${tag}`, tag !== "broken", "h100", tag);
       digests[tag] = pushAndDigest(`${repo}:${tag}`);
     }
     // Only the registry has them now: every pull of the stack really goes to it.
     docker(["image", "rm", ...RELEASES.map((tag) => `${repo}:${tag}`)]);
-    const switchModule = "./switchImage";
-    const { buildSwitchImage } = (await import(switchModule)) as {
-      buildSwitchImage(registry: string): Promise<PinnedImage>;
-    };
     const switchImage = await buildSwitchImage(registry.address);
     return new ReleaseLab(ws, registry, repo, digests, switchImage);
   }

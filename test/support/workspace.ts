@@ -18,8 +18,11 @@ export interface RunResult {
   readonly seconds: number;
 }
 
-/** The exports `scripts/pulumi-toolchain --env` prints, or an error saying how to get the toolchain. */
-export function toolchainEnv(): Record<string, string> {
+/**
+ * The exports `scripts/pulumi-toolchain --env` prints, or an error saying how to get the toolchain when one of
+ * `tools` is not in its bin folder.
+ */
+export function toolchainEnv(tools: readonly string[] = ["pulumi", "pulumi-language-nodejs"]): Record<string, string> {
   const script = path.join(PROJECT_DIR, "scripts", "pulumi-toolchain");
   const text = execFileSync(script, ["--env"], { encoding: "utf8" });
   const env: Record<string, string> = {};
@@ -27,12 +30,17 @@ export function toolchainEnv(): Record<string, string> {
     env[match[1]] = match[2].replace("$PATH", process.env.PATH ?? "");
   }
   const bin = env.PATH.split(":")[0];
-  for (const tool of ["pulumi", "pulumi-language-nodejs"]) {
+  for (const tool of tools) {
     if (!fs.existsSync(path.join(bin, tool))) {
       throw new Error(`${tool} is not in ${bin}: build the Pulumi toolchain first with scripts/pulumi-toolchain`);
     }
   }
   return env;
+}
+
+/** The toolchain's bin folder, checked to hold `tools`. */
+export function toolchainBin(tools: readonly string[]): string {
+  return toolchainEnv(tools).PATH.split(":")[0];
 }
 
 export class Workspace {

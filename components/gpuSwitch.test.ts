@@ -1,0 +1,427 @@
+/**
+ * A stack with `gpu-services:switch` under mocks: the switch, the service containers behind it (blue-green and
+ * stop-then-start), the push container and its plan, the failure on a non-zero exit, and the first `up` with a
+ * switch. Models are built directly, with release and switch set as each test needs (the fit rule is the
+ * model's, tested there).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it, vi } from "vitest";
+import type { DeploymentModel, ReleaseSpec, ServiceSpec } from "../model";
+import { evaluateModel, type Registered, T, valueOf } from "../test/support/harness";
+import { labModel, NGINX } from "../test/support/models";
+import { planJson, pushFailure } from "./switchPush";
+
+const SWITCH_IMAGE = { repository: "localhost:5000/gpu-switch", tag: "1", digest: `sha256:${"c".repeat(64)}` };
+const URN = "urn:pulumi:dev::gpu-services::";
+
+const blueGreen: ReleaseSpec = {
+  requested: "auto",
+  strategy: "blue-green",
+  reason: "tts: blue-green: 2 × 6 GiB + stt 5 GiB = 17 GiB ≤ 24 GiB on GPU 0",
+  drainSeconds: 30,
+};
+const stopThenStart: ReleaseSpec = {
+  requested: "stop-then-start",
+  strategy: "stop-then-start",
+  reason: "stt: stop-then-start: requested",
+  drainSeconds: 45,
+};
+
+/** tts (https, healthcheck, GPU 0) blue-green and stt (no healthcheck) stop-then-start, behind a switch on lab. */
+function switchedModel(releases: Record<string, ReleaseSpec> = { tts: blueGreen, stt: stopThenStart }) {
+  const base = labModel({
+    tts: {
+      image: NGINX,
+      scheme: "https",
+      ports: [
+        { host: 8055, container: 8000 },
+        { host: 8056, container: 8001, hostIp: "127.0.0.1" },
+      ],
+      gpus: { deviceIds: ["0"] },
+      healthcheck: { test: ["CMD", "true"], interval: "5s", timeout: "2s", retries: 3, startPeriod: "60s" },
+    },
+    stt: { image: NGINX, ports: [{ host: 8060, container: 8000 }] },
+  });
+  const model: DeploymentModel = {
+    ...base,
+    switch: {
+      image: {
+        kind: "registry",
+        ...SWITCH_IMAGE,
+        track: false,
+        ref: `${SWITCH_IMAGE.repository}@${SWITCH_IMAGE.digest}`,
+      },
+      holdSeconds: 10,
+      streamCloseDelay: "1h",
+      dockerSocket: "/run/docker.sock",
+    },
+    services: base.services.map((s): ServiceSpec => ({ ...s, release: releases[s.name] ?? s.release })),
+  };
+  return model;
+}
+
+/** The switch ran before this up: the previous `switches` output has the host. */
+const switchedBefore = { previousOutputs: { switches: { lab: { container: "gpu-switch-dev", ports: [8055] } } } };
+const suffixes = () => {
+  const made = ["1a2b3c", "4d5e6f"];
+  return () => made.shift()!;
+};
+
+describe("GpuSwitch", () => {
+  it("owns the union of the host's service ports, keeps its config in a protected volume and resumes it", async () => {
+    const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
+    expect(e.get(T.network, "lab-switch-network").inputs).toEqual({
+      name: "gpu-switch-dev",
+      driver: "bridge",
+      labels: [{ label: "gpu-services.stack", value: "dev" }],
+    });
+    const volume = e.get(T.volume, "lab-switch-volume");
+    expect(volume.inputs).toEqual({
+      name: "gpu-switch-dev-data",
+      labels: [{ label: "gpu-services.stack", value: "dev" }],
+    });
+    expect(volume.options).toMatchObject({ protect: true, retainOnDelete: true });
+    const sw = e.get(T.container, "lab-switch-container");
+    expect(sw.inputs).toEqual({
+      name: "gpu-switch-dev",
+      image: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      command: ["/caddy", "run", "--resume", "--config", "/etc/gpu-switch/bootstrap.json"],
+      restart: "unless-stopped",
+      mustRun: true,
+      ports: [
+        { internal: 8055, external: 8055, ip: "0.0.0.0", protocol: "tcp" },
+        { internal: 8056, external: 8056, ip: "127.0.0.1", protocol: "tcp" },
+        { internal: 8060, external: 8060, ip: "0.0.0.0", protocol: "tcp" },
+      ],
+      mounts: [{ type: "volume", source: "gpu-switch-dev-data", target: "/data" }],
+      networksAdvanced: [{ name: "gpu-switch-dev" }],
+      healthcheck: {
+        tests: ["CMD", "/gpu-switch", "health"],
+        interval: "2s",
+        timeout: "2s",
+        retries: 3,
+        startPeriod: "1s",
+      },
+      wait: true,
+      waitTimeout: 60,
+      labels: [{ label: "gpu-services.stack", value: "dev" }],
+    });
+    expect(e.get(T.remoteImage, "lab-switch-image").inputs).toEqual({
+      name: `localhost:5000/gpu-switch@${SWITCH_IMAGE.digest}`,
+      keepLocally: true,
+    });
+    expect(sw.options.deleteBeforeReplace).toBe(true);
+    // An existing switch waits for nothing of the services: a release never touches it.
+    expect(sw.options.dependencies.sort()).toEqual(
+      [
+        `${URN}gpu-services:index:GpuSwitch$docker:index/network:Network::lab-switch-network`,
+        `${URN}gpu-services:index:GpuSwitch$docker:index/remoteImage:RemoteImage::lab-switch-image`,
+        `${URN}gpu-services:index:GpuSwitch$docker:index/volume:Volume::lab-switch-volume`,
+      ].sort(),
+    );
+    expect(e.ofType(T.gpuSwitch).map((s) => s.name)).toEqual(["lab-switch"]);
+    const switches = e.program.switches!;
+    expect(await valueOf(switches.lab.container)).toBe("gpu-switch-dev");
+    expect(switches.lab.ports).toEqual([8055, 8056, 8060]);
+  });
+});
+
+/** What every service container behind the switch has: no ports, the network with its alias, no create wait, the label. */
+function expectBehindSwitch(c: Registered, alias: string) {
+  expect(c.inputs.ports).toBeUndefined();
+  expect(JSON.parse(c.wire)).not.toHaveProperty("ports");
+  expect(c.inputs.networksAdvanced).toEqual([{ name: "gpu-switch-dev", aliases: [alias] }]);
+  expect(c.inputs.wait).toBe(false);
+  expect(c.inputs.waitTimeout).toBeUndefined();
+  expect(c.inputs.labels).toContainEqual({ label: "gpu-services.container-name", value: alias });
+  expect(c.options.dependencies).toContain(
+    `${URN}gpu-services:index:GpuSwitch$docker:index/network:Network::lab-switch-network`,
+  );
+}
+
+describe("service containers behind a switch", () => {
+  it("blue-green: a release-unique name kept on update, created before the old one goes, no ports, on the network", async () => {
+    const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
+    const tts = e.get(T.container, "tts-container");
+    expect(tts.inputs.name).toBe("tts-dev-1a2b3c");
+    expectBehindSwitch(tts, "tts-dev");
+    expect(tts.inputs.healthcheck).toEqual({
+      tests: ["CMD", "true"],
+      interval: "5s",
+      timeout: "2s",
+      retries: 3,
+      startPeriod: "60s",
+    });
+    expect(tts.options.deleteBeforeReplace).toBe(false);
+    expect(e.outputs.tts.containerName).toBe("tts-dev-1a2b3c");
+  });
+
+  it("registers blue-green with ignoreChanges on name and an explicit deleteBeforeReplace: false", async () => {
+    const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
+    const options = (name: string) => {
+      const { ignoreChanges, deleteBeforeReplace, deleteBeforeReplaceDefined } = e.get(T.container, name).options;
+      return { ignoreChanges, deleteBeforeReplace, deleteBeforeReplaceDefined };
+    };
+    expect(options("tts-container")).toEqual({
+      ignoreChanges: ["name"],
+      deleteBeforeReplace: false,
+      deleteBeforeReplaceDefined: true,
+    });
+    expect(options("stt-container")).toEqual({
+      ignoreChanges: [],
+      deleteBeforeReplace: true,
+      deleteBeforeReplaceDefined: true,
+    });
+  });
+
+  it("stop-then-start: the fixed name, deleted before the new one, no ports, on the network", async () => {
+    const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
+    const stt = e.get(T.container, "stt-container");
+    expect(stt.inputs.name).toBe("stt-dev");
+    expectBehindSwitch(stt, "stt-dev");
+    expect(stt.inputs.healthcheck).toBeUndefined();
+    expect(stt.options.deleteBeforeReplace).toBe(true);
+  });
+
+  it("logs each service's release reason on its component, in preview too", async () => {
+    const logged: [string, string][] = [];
+    const spy = vi.spyOn(pulumi.log, "info").mockImplementation(async (msg: string, resource?: pulumi.Resource) => {
+      logged.push([msg, resource ? await valueOf(resource.urn) : "(stack)"]);
+    });
+    try {
+      await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logged.sort()).toEqual([
+      [stopThenStart.reason, `${URN}gpu-services:index:GpuService::stt`],
+      [blueGreen.reason, `${URN}gpu-services:index:GpuService::tts`],
+    ]);
+  });
+
+  it("draws a fresh suffix for every run by default", async () => {
+    const names = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      const e = await evaluateModel(switchedModel(), switchedBefore);
+      names.add(e.get(T.container, "tts-container").inputs.name);
+    }
+    expect([...names].every((n) => /^tts-dev-[0-9a-f]{6}$/.test(n))).toBe(true);
+    expect(names.size).toBe(2);
+  });
+});
+
+describe("the push container", () => {
+  const plan = (tts: string) =>
+    planJson({
+      stack: "dev",
+      switch: { holdSeconds: 10, streamCloseDelay: "1h", tlsHost: "localhost" },
+      services: [
+        {
+          name: "tts",
+          container: tts,
+          strategy: "blue-green",
+          waitSeconds: 141,
+          drainSeconds: 30,
+          scheme: "https",
+          ports: [
+            { listen: 8056, target: 8001 },
+            { listen: 8055, target: 8000 },
+          ],
+        },
+        {
+          name: "stt",
+          container: "stt-dev",
+          strategy: "stop-then-start",
+          waitSeconds: 0,
+          drainSeconds: 45,
+          scheme: "http",
+          ports: [{ listen: 8060, target: 8000 }],
+        },
+      ],
+    });
+
+  it("writes the plan sorted, in a fixed key order: the same input, the same bytes", () => {
+    expect(plan("tts-dev-1a2b3c")).toBe(
+      JSON.stringify(
+        {
+          version: 1,
+          stack: "dev",
+          switch: { holdSeconds: 10, streamCloseDelay: "1h", tlsHost: "localhost" },
+          services: [
+            {
+              name: "stt",
+              container: "stt-dev",
+              strategy: "stop-then-start",
+              waitSeconds: 0,
+              drainSeconds: 45,
+              scheme: "http",
+              ports: [{ listen: 8060, target: 8000 }],
+            },
+            {
+              name: "tts",
+              container: "tts-dev-1a2b3c",
+              strategy: "blue-green",
+              waitSeconds: 141,
+              drainSeconds: 30,
+              scheme: "https",
+              ports: [
+                { listen: 8055, target: 8000 },
+                { listen: 8056, target: 8001 },
+              ],
+            },
+          ],
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+  });
+
+  it("runs gpu-switch apply once in the switch's namespace with the socket, after every container and the switch", async () => {
+    const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
+    const push = e.get(T.container, "lab-switch-push");
+    expect(push.inputs).toEqual({
+      image: e.get(T.container, "lab-switch-container").inputs.image,
+      command: ["/gpu-switch", "apply", "/push/plan.json"],
+      uploads: [{ file: "/push/plan.json", content: plan("tts-dev-1a2b3c") }],
+      networkMode: "container:gpu-switch-dev",
+      volumes: [{ hostPath: "/run/docker.sock", containerPath: "/var/run/docker.sock" }],
+      attach: true,
+      logs: true,
+      mustRun: false,
+      rm: false,
+      wait: false,
+      labels: [{ label: "gpu-services.stack", value: "dev" }],
+    });
+    expect(push.inputs.name).toBeUndefined(); // autonamed
+    const stack = `${URN}gpu-services:index:GpuService$docker:index/container:Container::`;
+    expect(push.options.dependencies).toEqual(
+      expect.arrayContaining([
+        `${URN}gpu-services:index:GpuSwitch$docker:index/container:Container::lab-switch-container`,
+        `${stack}tts-container`,
+        `${stack}stt-container`,
+      ]),
+    );
+  });
+
+  it("may run as long as the longest health wait plus the largest drain plus 120 s", async () => {
+    const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
+    // tts waits 60 + 3 × (5 + 2) + 60 = 141 s (healthcheckSpec); the largest drain is stt's 45 s.
+    expect(e.get(T.container, "lab-switch-push").options.customTimeouts).toEqual({
+      create: "306s",
+      update: "",
+      read: "",
+      pb_delete: "",
+    });
+  });
+
+  it("gives an unchanged release an unchanged upload, and a new release a new one", async () => {
+    const upload = async (suffix: string) =>
+      (await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: () => suffix })).get(
+        T.container,
+        "lab-switch-push",
+      ).inputs.uploads[0].content;
+    expect(await upload("aaaaaa")).toBe(await upload("aaaaaa"));
+    expect(await upload("bbbbbb")).not.toBe(await upload("aaaaaa"));
+  });
+
+  it("fails the up with a RunError carrying the logs and the way out when the agent exits 3", async () => {
+    const logs =
+      "tts-dev-1a2b3c: not healthy after 141s; last log lines:\nOOM\n" +
+      '{"switched":["stt"],"failed":["tts"],"kept":["tts-dev-0f0f0f"]}\n';
+    const e = await evaluateModel(switchedModel(), {
+      ...switchedBefore,
+      nameSuffix: suffixes(),
+      preview: false,
+      outputsOf: { "lab-switch-push": { exitCode: 3, containerLogs: logs } },
+    });
+    const outcome = await e.push.lab;
+    const failure = "error" in outcome ? (outcome.error as Error) : undefined;
+    expect(failure).toBeInstanceOf(pulumi.RunError);
+    expect(failure?.message).toBe(
+      "the switch push on host lab (stack dev) exited with code 3: tts did not turn healthy in time; the old " +
+        "release keeps serving.\n" +
+        logs.trimEnd() +
+        "\nRoll back with `npm run release -- rollback dev tts` and `pulumi up --stack dev`, or retry with " +
+        "`pulumi up --stack dev --refresh`.",
+    );
+    const ok = await evaluateModel(switchedModel(), {
+      ...switchedBefore,
+      nameSuffix: suffixes(),
+      outputsOf: { "lab-switch-push": { exitCode: 0, containerLogs: "{}" } },
+    });
+    expect(await ok.push.lab).toEqual({ exitCode: 0 });
+  });
+
+  it("names every service of the host when the logs have no summary (a bad plan, a switch that refused)", () => {
+    expect(pushFailure("dev", "lab", ["stt", "tts"], 4, "load: 400\n")).toBe(
+      "the switch push on host lab (stack dev) exited with code 4: the switch did not take the new routing; the " +
+        "old routing keeps serving.\nload: 400\nRoll back with `npm run release -- rollback dev stt` or " +
+        "`npm run release -- rollback dev tts` and `pulumi up --stack dev`, or retry with " +
+        "`pulumi up --stack dev --refresh`.",
+    );
+  });
+});
+
+describe("the first up with a switch", () => {
+  it("releases every service of a host without a switch yet stop-then-start, and starts the switch after them", async () => {
+    const logged: string[] = [];
+    const spy = vi.spyOn(pulumi.log, "info").mockImplementation(async (msg: string) => void logged.push(msg));
+    let e;
+    try {
+      e = await evaluateModel(switchedModel(), { nameSuffix: suffixes() }); // no previous switches output
+    } finally {
+      spy.mockRestore();
+    }
+    expect(e.get(T.stackReference, "organization/gpu-services/dev").inputs).toEqual({
+      name: "organization/gpu-services/dev",
+    });
+    const tts = e.get(T.container, "tts-container");
+    expect(tts.inputs.name).toBe("tts-dev");
+    expect(tts.options.deleteBeforeReplace).toBe(true);
+    expectBehindSwitch(tts, "tts-dev");
+    const sw = e.get(T.container, "lab-switch-container");
+    const stack = `${URN}gpu-services:index:GpuService$docker:index/container:Container::`;
+    expect(sw.options.dependencies).toEqual(expect.arrayContaining([`${stack}tts-container`, `${stack}stt-container`]));
+    expect(logged).toContain(
+      "tts: stop-then-start: the switch on lab is new in this up, and the old container holds the ports it " +
+        `publishes until it is deleted (afterwards: ${blueGreen.reason})`,
+    );
+    expect(
+      JSON.parse(e.get(T.container, "lab-switch-push").inputs.uploads[0].content).services.map(
+        (s: { container: string; strategy: string }) => [s.container, s.strategy],
+      ),
+    ).toEqual([
+      ["stt-dev", "stop-then-start"],
+      ["tts-dev", "stop-then-start"],
+    ]);
+  });
+});
+
+describe("without a switch", () => {
+  it("registers no switch, no push and no stack reference, and the containers publish their ports", async () => {
+    const model = switchedModel();
+    const { switch: _none, ...noSwitch } = model;
+    const e = await evaluateModel(noSwitch, { nameSuffix: suffixes() });
+    expect(e.ofType(T.gpuSwitch)).toEqual([]);
+    expect(e.ofType(T.network)).toEqual([]);
+    expect(e.ofType(T.stackReference)).toEqual([]);
+    expect(
+      e
+        .ofType(T.container)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(["stt-container", "tts-container"]);
+    const tts = e.get(T.container, "tts-container");
+    expect(tts.inputs.name).toBe("tts-dev");
+    expect(tts.inputs.ports).toEqual([
+      { internal: 8000, external: 8055, ip: "0.0.0.0", protocol: "tcp" },
+      { internal: 8001, external: 8056, ip: "127.0.0.1", protocol: "tcp" },
+    ]);
+    expect(tts.inputs.networksAdvanced).toBeUndefined();
+    expect(tts.inputs.wait).toBe(true);
+    expect(tts.inputs.labels.map((l: { label: string }) => l.label)).not.toContain("gpu-services.container-name");
+    expect(tts.options.deleteBeforeReplace).toBe(true);
+    expect(e.program.switches).toBeUndefined();
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * The push container of one (stack, host): a one-shot run of `gpu-switch apply` from the switch image, in the
+ * switch's network namespace (Caddy's admin API on localhost:2019) and with the Docker socket. It waits until the
+ * host's new service containers are healthy, loads the routing document into the switch, drains, and exits 0, or
+ * 3 when a service did not switch. Its upload is `/push/plan.json`, made here; the program fails the `up` on a
+ * non-zero exit, before the engine deletes any old container.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { LABEL_PREFIX } from "../formats";
+import type { ServiceSpec, SwitchSpec } from "../model";
+import type { DockerHost } from "./dockerHost";
+import type { GpuSwitch } from "./gpuSwitch";
+
+/** One service of /push/plan.json (version 1), as the agent reads it. */
+export interface PlanService {
+  readonly name: string;
+  /** The container's name on the daemon. */
+  readonly container: string;
+  readonly strategy: ServiceSpec["release"]["strategy"];
+  /** How long the agent waits for the container to turn healthy (0: no healthcheck, it is running already). */
+  readonly waitSeconds: number;
+  readonly drainSeconds: number;
+  readonly scheme: ServiceSpec["scheme"];
+  /** `listen`: the host port the switch publishes; `target`: the container port it dials. */
+  readonly ports: readonly { readonly listen: number; readonly target: number }[];
+}
+
+/** /push/plan.json (version 1). */
+export interface PushPlan {
+  readonly stack: string;
+  readonly switch: { readonly holdSeconds: number; readonly streamCloseDelay: string; readonly tlsHost: string };
+  readonly services: readonly PlanService[];
+}
+
+const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * The plan as the agent reads it: keys in a fixed order, services sorted by name and ports by listen, so the
+ * same input gives the same bytes (an unchanged release is an unchanged upload: no new push container).
+ */
+export function planJson(plan: PushPlan): string {
+  const document = {
+    version: 1,
+    stack: plan.stack,
+    switch: {
+      holdSeconds: plan.switch.holdSeconds,
+      streamCloseDelay: plan.switch.streamCloseDelay,
+      tlsHost: plan.switch.tlsHost,
+    },
+    services: [...plan.services].sort(byName).map((s) => ({
+      name: s.name,
+      container: s.container,
+      strategy: s.strategy,
+      waitSeconds: s.waitSeconds,
+      drainSeconds: s.drainSeconds,
+      scheme: s.scheme,
+      ports: [...s.ports].sort((a, b) => a.listen - b.listen).map((p) => ({ listen: p.listen, target: p.target })),
+    })),
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+/** A plan service of a spec, with its container's name on the daemon. */
+export function planService(service: ServiceSpec, container: string): PlanService {
+  return {
+    name: service.name,
+    container,
+    strategy: service.release.strategy,
+    waitSeconds: service.healthcheck?.waitTimeoutSeconds ?? 0,
+    drainSeconds: service.release.drainSeconds,
+    scheme: service.scheme,
+    ports: service.ports.map((p) => ({ listen: p.host, target: p.container })),
+  };
+}
+
+/** Slack on top of the longest wait and drain for the push's create: the start, the load and its check. */
+export const PUSH_SLACK_SECONDS = 120;
+
+/** How long the push may run: the longest health wait, plus the largest drain, plus the slack. */
+export function pushCreateSeconds(services: readonly ServiceSpec[]): number {
+  const longest = (values: number[]) => Math.max(0, ...values);
+  return (
+    longest(services.map((s) => s.healthcheck?.waitTimeoutSeconds ?? 0)) +
+    longest(services.map((s) => s.release.drainSeconds)) +
+    PUSH_SLACK_SECONDS
+  );
+}
+
+/** The services the agent's summary line (`{"switched":[...],"failed":[...],"kept":[...]}`) says failed. */
+export function failedServices(logs: string): string[] | undefined {
+  for (const line of logs.split("\n").reverse()) {
+    const start = line.indexOf('{"switched"');
+    if (start < 0) continue;
+    try {
+      const summary = JSON.parse(line.slice(start)) as { failed?: unknown };
+      if (Array.isArray(summary.failed)) return summary.failed.map(String);
+    } catch {
+      // not the summary: keep looking
+    }
+  }
+  return undefined;
+}
+
+/** What the operator reads when the push failed: the code, the agent's logs and the ways out. */
+export function pushFailure(stack: string, host: string, services: readonly string[], code: number, logs: string) {
+  const failed = failedServices(logs) ?? [...services];
+  const what =
+    code === 3
+      ? `${failed.join(", ")} did not turn healthy in time; the old release keeps serving`
+      : "the switch did not take the new routing; the old routing keeps serving";
+  const rollbacks = failed.map((s) => `\`npm run release -- rollback ${stack} ${s}\``).join(" or ");
+  return (
+    `the switch push on host ${host} (stack ${stack}) exited with code ${code}: ${what}.\n` +
+    `${logs.trimEnd()}\n` +
+    `Roll back with ${rollbacks} and \`pulumi up --stack ${stack}\`, ` +
+    `or retry with \`pulumi up --stack ${stack} --refresh\`.`
+  );
+}
+
+/** A service of the host and its container, which the push waits for. */
+export interface PushTarget {
+  readonly service: ServiceSpec;
+  readonly container: docker.Container;
+}
+
+export interface SwitchPushArgs {
+  readonly stack: string;
+  /** The Docker host (its provider; its `address` is the switch's TLS host). */
+  readonly host: DockerHost;
+  /** The host's name (a key of `hosts`), for messages. */
+  readonly hostName: string;
+  readonly switch: GpuSwitch;
+  /** The stack's `gpu-services:switch`. */
+  readonly spec: SwitchSpec;
+  /** Every service of the stack on this host, with its container. */
+  readonly targets: readonly PushTarget[];
+}
+
+export interface SwitchPush {
+  readonly container: docker.Container;
+  /** The push's exit code, 0; it fails with a `pulumi.RunError` (logs and the way out) on any other code. */
+  readonly exitCode: pulumi.Output<number>;
+}
+
+/** The push container `<name>`, a child of the switch, and the check of its exit code. */
+export function createSwitchPush(name: string, args: SwitchPushArgs): SwitchPush {
+  const services = args.targets.map((t) => t.service);
+  const content = pulumi
+    .all(args.targets.map((t) => t.container.name.apply((container) => planService(t.service, container))))
+    .apply((planned) =>
+      planJson({
+        stack: args.stack,
+        switch: {
+          holdSeconds: args.spec.holdSeconds,
+          streamCloseDelay: args.spec.streamCloseDelay,
+          tlsHost: args.host.address,
+        },
+        services: planned,
+      }),
+    );
+  const container = new docker.Container(
+    name,
+    {
+      image: args.switch.image.containerImage,
+      command: ["/gpu-switch", "apply", "/push/plan.json"],
+      uploads: [{ file: "/push/plan.json", content }],
+      networkMode: `container:${args.switch.name}`,
+      volumes: [{ hostPath: args.spec.dockerSocket, containerPath: "/var/run/docker.sock" }],
+      attach: true,
+      logs: true,
+      mustRun: false,
+      rm: false,
+      wait: false,
+      labels: [{ label: `${LABEL_PREFIX}stack`, value: args.stack }],
+    },
+    {
+      parent: args.switch,
+      provider: args.host.provider,
+      customTimeouts: { create: `${pushCreateSeconds(services)}s` },
+      dependsOn: [args.switch.container, ...args.targets.map((t) => t.container)],
+    },
+  );
+  const exitCode = pulumi.all([container.exitCode, container.containerLogs]).apply(([code, logs]) => {
+    if (code !== undefined && code !== null && code !== 0) {
+      const names = services.map((s) => s.name);
+      throw new pulumi.RunError(pushFailure(args.stack, args.hostName, names, code, logs ?? ""));
+    }
+    return code;
+  });
+  return { container, exitCode };
+}
