@@ -284,7 +284,8 @@ describe("the push container", () => {
       image: e.get(T.container, "lab-switch-container").inputs.image,
       command: ["/gpu-switch", "apply", "/push/plan.json"],
       uploads: [{ file: "/push/plan.json", content: plan("tts-dev-1a2b3c") }],
-      networkMode: "container:gpu-switch-dev",
+      // The switch container's id (the mock's `<name>-id`): dockerd keeps `container:<id>` and the provider reads it.
+      networkMode: "container:lab-switch-container-id",
       volumes: [{ hostPath: "/run/docker.sock", containerPath: "/var/run/docker.sock" }],
       attach: true,
       logs: true,

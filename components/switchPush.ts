@@ -165,7 +165,8 @@ export function createSwitchPush(name: string, args: SwitchPushArgs): SwitchPush
       image: args.switch.image.containerImage,
       command: ["/gpu-switch", "apply", "/push/plan.json"],
       uploads: [{ file: "/push/plan.json", content }],
-      networkMode: `container:${args.switch.name}`,
+      // By id: dockerd stores `container:<id>` for a name, and the provider reads that back (a perpetual replace).
+      networkMode: pulumi.interpolate`container:${args.switch.container.id}`,
       volumes: [{ hostPath: args.spec.dockerSocket, containerPath: "/var/run/docker.sock" }],
       attach: true,
       logs: true,
