@@ -108,6 +108,7 @@ export class ReleaseLab {
       gpus:
         deviceIds: ["0"]
         memoryGiB: 1
+      shareGpu: true
       healthcheck:
         test: ${test}
 ${Object.entries(HEALTH)
