@@ -33,11 +33,14 @@ export const HEALTHY_AFTER_ENV = "HEALTHY_AFTER_SECONDS";
  * override it), and for a POST a second line with the number of body bytes it read.
  */
 const RELEASE_CGI = `#!/bin/busybox sh
-printf 'Content-Type: text/plain\\r\\n\\r\\n'
-echo "$RELEASE"
+body="$RELEASE"
 if [ "$REQUEST_METHOD" = POST ]; then
-  echo "received $(/bin/busybox head -c "\${CONTENT_LENGTH:-0}" | /bin/busybox wc -c) bytes"
+  body="$body
+received $(/bin/busybox head -c "\${CONTENT_LENGTH:-0}" | /bin/busybox wc -c) bytes"
 fi
+# httpd closes after each answer. Say so (a proxy must not reuse the connection), and give the length (the answer
+# is complete before the close, which can come as a reset after a POST).
+printf 'Content-Type: text/plain\\r\\nConnection: close\\r\\nContent-Length: %d\\r\\n\\r\\n%s\\n' "$((\${#body} + 1))" "$body"
 `;
 
 /**
