@@ -26,7 +26,7 @@ export const CONTAINER_NAME_LABEL = `${LABEL_PREFIX}container-name`;
 
 /**
  * Where a service's container sits when its (stack, host) has a switch (components/gpuSwitch.ts): on the
- * switch's network, reached by its alias, publishing nothing.
+ * switch's network, reached by its name on the daemon (no alias), publishing nothing.
  */
 export interface SwitchPlacement {
   /** The switch's network (`gpu-switch-<stack>`): its `name` output, so the container is created after it. */
@@ -100,12 +100,15 @@ export function envArgs(
   return entries;
 }
 
-/** Behind a switch: the switch's network, with the fixed `containerName` as the alias it dials. */
-export function switchNetworkArgs(
-  containerName: string,
-  placement: SwitchPlacement,
-): Pick<ContainerArgs, "networksAdvanced"> {
-  return { networksAdvanced: [{ name: placement.network, aliases: [containerName] }] };
+/**
+ * Behind a switch: the switch's network, with no alias. The switch dials each container by its own name on the
+ * daemon. An alias would not be unique: Docker's DNS answers a name with every container that has it as its name
+ * or as an alias, so a new blue-green copy aliased `containerName` would get requests meant for the old container
+ * named `containerName` (after the migration's stop-then-start) before it is healthy, and a broken copy would
+ * keep getting them (seen in the release e2e; checked on dockerd 20.10 with nslookup).
+ */
+export function switchNetworkArgs(placement: SwitchPlacement): Pick<ContainerArgs, "networksAdvanced"> {
+  return { networksAdvanced: [{ name: placement.network }] };
 }
 
 /** What this program records on every container, beside the user's labels. */
@@ -200,8 +203,7 @@ export const CONTAINER_INPUTS = {
   image: ({ image }) => ({ image: image.containerImage }),
   restart: ({ service }) => ({ restart: service.restart }),
   // Behind a switch the switch publishes the ports and dials the container on its network.
-  ports: ({ service, placement }) =>
-    placement ? switchNetworkArgs(service.containerName, placement) : { ports: portArgs(service.ports) },
+  ports: ({ service, placement }) => (placement ? switchNetworkArgs(placement) : { ports: portArgs(service.ports) }),
   volumes: ({ mounts }) => ({ mounts: mounts.mounts }),
   binds: ({ mounts }) => (mounts.binds.length > 0 ? { volumes: mounts.binds } : {}),
   env: ({ service, secretEnv }) => ({ envs: envArgs(service.env, secretEnv) }),

@@ -126,11 +126,11 @@ describe("GpuSwitch", () => {
   });
 });
 
-/** What every service container behind the switch has: no ports, the network with its alias, no create wait, the label. */
+/** What every service container behind the switch has: no ports, the network without an alias, no create wait, the label. */
 function expectBehindSwitch(c: Registered, alias: string) {
   expect(c.inputs.ports).toBeUndefined();
   expect(JSON.parse(c.wire)).not.toHaveProperty("ports");
-  expect(c.inputs.networksAdvanced).toEqual([{ name: "gpu-switch-dev", aliases: [alias] }]);
+  expect(c.inputs.networksAdvanced).toEqual([{ name: "gpu-switch-dev" }]);
   expect(c.inputs.wait).toBe(false);
   expect(c.inputs.waitTimeout).toBeUndefined();
   expect(c.inputs.labels).toContainEqual({ label: "gpu-services.container-name", value: alias });

@@ -60,7 +60,7 @@ export function switchPortArgs(ports: readonly SwitchPort[]): docker.types.input
 
 /**
  * The switch of one stack on one Docker host: a Caddy that owns the published ports of the stack's services
- * there and proxies to their containers on its network, by their aliases. A release never replaces it; its
+ * there and proxies to their containers on its network, by their names on the daemon. A release never replaces it; its
  * routing is loaded by the push container (components/switchPush.ts) and resumed from its volume after a
  * restart of the container or the daemon. Children: its image, network, data volume (protected, kept on
  * delete) and container.
