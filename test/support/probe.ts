@@ -140,10 +140,13 @@ export function startTraffic(
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const getLoop = (async () => {
+    // On a fixed schedule (a GET that takes longer moves it on, with no burst to catch up): timers may fire a
+    // little early, which a delay measured from each send would add up to more than one GET per interval.
+    let next = now();
     while (running) {
-      const started = now();
+      next = Math.max(next + getIntervalMs, now());
       await one("get", agents[0]);
-      await sleep(Math.max(0, getIntervalMs - (now() - started)));
+      await sleep(Math.max(0, next - now()));
     }
   })();
   const postLoop = (async () => {
