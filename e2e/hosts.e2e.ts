@@ -179,7 +179,8 @@ describe("hosts over ssh: pulumi up, status and doctor through a real sshd", () 
     expectExit(result, "non-zero", "pulumi up with sshOpts only (docker-build without them)");
     expect(result.output).toMatch(/built-image/);
     // It builds, then loads the image into the host's Docker over ssh, whose ssh (no key, host unknown) exits.
-    expect(result.output).toContain("#4 sending tarball");
+    // BuildKit numbers its steps. A fresh-clone CI run did not print "#4 sending tarball"; not yet seen which it printed.
+    expect(result.output).toMatch(/#\d+ sending tarball/);
     expect(result.output).toMatch(/built-image \*\*creating failed\*\* error: failed to solve: .*closed pipe/);
     console.log(
       `[hosts-e2e] up without the ssh wrapper: docker-build failed after ${result.seconds.toFixed(1)} s (closed pipe)`,
