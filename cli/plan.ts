@@ -70,6 +70,9 @@ export const PLAN_COLUMNS = {
   endpoint: carriedWith("ports"),
   stopGraceSeconds: notCarried(NOT_PLACEMENT),
   release: (s) => ({ release: s.release.reason }),
+  runsOn: notCarried("the host column names the host; a cluster's services are placed by its scheduler"),
+  replicas: notCarried("a cluster's Deployment says it; the plan of Docker hosts has one container each"),
+  scheduling: notCarried("a cluster's scheduler reads it; the plan of Docker hosts has no node placement"),
 } satisfies PerKey<ServiceSpec, Row>;
 
 /** One row per service, in the order of the model. */

@@ -233,6 +233,9 @@ export const CONTAINER_INPUTS = {
   shareGpu: notCarried("only the model's GPU accounting reads it (model/hostChecks.ts); Docker shares GPUs anyway"),
   scheme: notCarried(NOT_AN_INPUT),
   endpoint: notCarried(NOT_AN_INPUT),
+  runsOn: notCarried("only services on a Docker host become containers (program.ts)"),
+  replicas: notCarried("always 1 on a Docker host (buildModel refuses replicas there)"),
+  scheduling: notCarried("node placement exists on a cluster only (buildModel refuses it on a Docker host)"),
 } satisfies PerKey<ServiceSpec, Partial<ContainerArgs>, ContainerSource>;
 
 /** Every input of a service's `docker.Container`: one per key of its spec (CONTAINER_INPUTS), and it must run. */

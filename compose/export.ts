@@ -107,6 +107,9 @@ export const COMPOSE_KEYS = {
   release: notCarried(
     "compose has no switch: the exported service publishes its own ports and docker-compose stops, then starts it",
   ),
+  runsOn: notCarried("only services on a Docker host are exported; compose runs containers"),
+  replicas: notCarried("always 1 on a Docker host"),
+  scheduling: notCarried("compose has no node placement"),
 } satisfies PerKey<ServiceSpec, Part, Exported>;
 
 function service(s: ServiceSpec, stack: string): Record<string, unknown> {

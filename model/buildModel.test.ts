@@ -83,6 +83,8 @@ describe("buildModel on good config", () => {
         reason: "tts: stop-then-start: no switch: gpu-services:switch is not set",
         drainSeconds: 30,
       },
+      runsOn: "docker",
+      replicas: 1,
     });
     expect(model.services[0].gpus).toEqual({ count: 1, capabilities: ["gpu"], memoryGiB: 5 });
     expect(model.switch).toBeUndefined();
@@ -120,6 +122,8 @@ describe("buildModel on good config", () => {
         reason: "web: stop-then-start: no switch: gpu-services:switch is not set",
         drainSeconds: 30,
       },
+      runsOn: "docker",
+      replicas: 1,
     });
   });
 

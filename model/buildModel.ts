@@ -166,6 +166,7 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
     stack: ctx.stack,
     requirePinnedImages: ctx.requirePinned,
     hosts: hosts.sort(byName),
+    clusters: [],
     services: services.sort(byName),
     secretNames,
     sharesHostsWith,

@@ -142,6 +142,10 @@ export function buildServiceSpec(ctx: ModelContext, name: string, service: Servi
     endpoint: endpointOf(service.ports, service.endpointPort),
     stopGraceSeconds: service.stopGraceSeconds,
     release: { requested: service.release.strategy, drainSeconds: service.release.drainSeconds },
+    // Clusters (hosts.<h>.kubernetes) are not read yet: every service runs on a Docker host.
+    runsOn: "docker",
+    replicas: 1,
+    scheduling: undefined,
   };
   return definedOnly(spec);
 }

@@ -33,6 +33,50 @@ export interface HostSpec {
   readonly registryAuth: readonly RegistryAuthSpec[];
 }
 
+/** How a cluster exposes a service's ports (`hosts.<h>.kubernetes.serviceType`). */
+export type ClusterServiceType = "LoadBalancer" | "NodePort";
+
+/**
+ * A host of the second kind: a Kubernetes cluster (`hosts.<h>.kubernetes`). Services placed on it become
+ * Kubernetes objects (components/kubeService.ts) instead of containers on a Docker daemon.
+ */
+export interface ClusterSpec {
+  /** The key of `hosts`. */
+  readonly name: string;
+  /** kubeconfig context; absent: the kubeconfig's current context. */
+  readonly context?: string;
+  /** Name of the entry in `secrets` that holds a whole kubeconfig; absent: the operator's kubeconfig. */
+  readonly kubeconfigSecret?: string;
+  /** Namespace of every object of the stack's services on this cluster; it must exist. */
+  readonly namespace: string;
+  /** How each service's ports are exposed, on the same port numbers; default LoadBalancer. */
+  readonly serviceType: ClusterServiceType;
+  /** Address clients use for a NodePort service (a node's or a VIP's); absent: the Service's own address. */
+  readonly address?: string;
+  /** GPUs free beyond the stack's own pods, for surge pods; absent: not known (auto then never rolls). */
+  readonly spareGpus?: number;
+  /** Storage class of each managed volume's claim; absent: the cluster's default. */
+  readonly storageClassName?: string;
+  /** Size each managed volume's claim requests (Kubernetes quantity); default 10Gi. */
+  readonly volumeSize: string;
+}
+
+/** Node placement of a service's pods on a cluster (`services.<s>.scheduling`). */
+export interface SchedulingSpec {
+  /** Node labels the pods require, sorted by key (e.g. `nvidia.com/gpu.product`). */
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  /** Tolerations, as written (e.g. for the `nvidia.com/gpu` taint). */
+  readonly tolerations: readonly TolerationSpec[];
+  readonly runtimeClassName?: string;
+}
+
+export interface TolerationSpec {
+  readonly key?: string;
+  readonly operator: "Exists" | "Equal";
+  readonly value?: string;
+  readonly effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
 export interface RegistryImageSpec {
   readonly kind: "registry";
   readonly repository: string;
@@ -191,14 +235,22 @@ export interface ServiceSpec {
   readonly stopGraceSeconds: number;
   /** How a new release replaces the running container, resolved (blue-green or stop-then-start) with why. */
   readonly release: ReleaseSpec;
+  /** Where it runs: a container on a Docker host (`hosts`) or a Deployment on a cluster (`clusters`). */
+  readonly runsOn: "docker" | "kubernetes";
+  /** Pods of its Deployment (`services.<s>.replicas`, clusters only); 1 on a Docker host. */
+  readonly replicas: number;
+  /** Node placement on a cluster; absent on a Docker host, or when none is given. */
+  readonly scheduling?: SchedulingSpec;
 }
 
 export interface DeploymentModel {
   readonly project: string;
   readonly stack: string;
   readonly requirePinnedImages: boolean;
-  /** Sorted by name. */
+  /** The Docker hosts, sorted by name. */
   readonly hosts: readonly HostSpec[];
+  /** The Kubernetes clusters (entries of `hosts` with a `kubernetes` block), sorted by name. */
+  readonly clusters: readonly ClusterSpec[];
   /** Sorted by name. */
   readonly services: readonly ServiceSpec[];
   /** Names of the entries in the `secrets` config key (never their values). */

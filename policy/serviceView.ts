@@ -53,4 +53,7 @@ export const POLICY_VIEW = {
   scheme: notCarried("part of the endpoint URL, a stack output, not a resource input"),
   endpoint: notCarried("part of the endpoint URL, a stack output, not a resource input"),
   release: notCarried("the model resolves it and refuses what cannot be honoured (model/releasePlan.ts)"),
+  runsOn: notCarried(MODEL),
+  replicas: notCarried(TUNING),
+  scheduling: notCarried(TUNING),
 } satisfies EveryKey<ServiceSpec, CheckedBy>;
