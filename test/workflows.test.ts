@@ -40,6 +40,7 @@ const allLintTargets = [
   path.join(PROJECT_DIR, "examples", "service-publish.yml"),
 ];
 const compositeAction = path.join(PROJECT_DIR, ".github", "actions", "deploy-runner", "action.yml");
+const testSuiteAction = path.join(PROJECT_DIR, ".github", "actions", "test-suite", "action.yml");
 const pulumiSteps = (job: Job) => (job.steps ?? []).filter((s) => s.uses?.startsWith("pulumi/actions@"));
 const envName = (job: Job) => (typeof job.environment === "string" ? job.environment : job.environment?.name);
 
@@ -95,7 +96,7 @@ describe("workflow files", () => {
 
   it("pin every third-party action to a full commit SHA, the same one everywhere", () => {
     const pins = new Map<string, Set<string>>();
-    for (const file of [...allLintTargets, compositeAction]) {
+    for (const file of [...allLintTargets, compositeAction, testSuiteAction]) {
       for (const m of read(file).matchAll(/uses:\s*(\S+)(.*)$/gm)) {
         const [ref, comment] = [m[1], m[2]];
         if (ref.startsWith("./")) continue;
@@ -111,7 +112,9 @@ describe("workflow files", () => {
     }
     for (const [action, shas] of pins) expect([...shas], action).toHaveLength(1);
     expect([...pins.keys()].sort()).toEqual([
+      "actions/cache",
       "actions/checkout",
+      "actions/setup-go",
       "actions/setup-node",
       "docker/build-push-action",
       "docker/login-action",
@@ -123,13 +126,45 @@ describe("workflow files", () => {
   });
 });
 
+describe("the test job of preview.yml and deploy.yml", () => {
+  type Action = { runs: { using: string; steps: Step[] } };
+  const action = parse(read(testSuiteAction)) as Action;
+
+  it("runs the whole suite as the team's CI does (bash .ci/run: npm test and the e2e), before anything else", () => {
+    for (const name of ["preview.yml", "deploy.yml"]) {
+      const steps = wf(name).jobs.test.steps!;
+      expect(
+        steps.slice(0, 2).map((s) => s.uses),
+        name,
+      ).toEqual(["actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1", "./.github/actions/test-suite"]);
+    }
+    expect(action.runs.using).toBe("composite");
+    expect(action.runs.steps.at(-1)!.run).toBe("bash .ci/run");
+  });
+
+  it("builds the toolchain with the Go of switch/go.mod, cached by its sources, and starts dockerd with the NVIDIA stand-in", () => {
+    const byAction = (name: string) => action.runs.steps.find((s) => s.uses?.startsWith(`${name}@`))!;
+    expect(byAction("actions/setup-go").with).toMatchObject({ "go-version-file": "switch/go.mod" });
+    expect(byAction("actions/cache").with).toMatchObject({ path: "~/.cache/gpu-services-toolchain" });
+    expect(String(byAction("actions/cache").with!.key)).toContain(
+      "hashFiles('scripts/pulumi-toolchain', 'toolchain/**', 'switch/**')",
+    );
+    const hook = action.runs.steps.find((s) => s.run?.includes("nvidia-container-runtime-hook"))!;
+    expect(hook.run).toContain("sudo systemctl restart docker");
+    // .ci/run installs its Debian packages through sudo when it is not root (the runner's user).
+    expect(read(path.join(PROJECT_DIR, ".ci", "run"))).toMatch(
+      /as_root env DEBIAN_FRONTEND=noninteractive apt-get install/,
+    );
+  });
+});
+
 describe("preview on every pull request", () => {
   const w = wf("preview.yml");
 
   it("runs on pull requests to main, tests first, then a preview per stack commented on the PR", () => {
     expect(Object.keys(w.on)).toEqual(["pull_request"]);
     expect(w.on.pull_request.branches).toEqual(["main"]);
-    expect(w.jobs.test.steps!.map((s) => s.run).filter(Boolean)).toContain("npm test");
+    expect(w.jobs.test.steps!.map((s) => s.uses)).toContain("./.github/actions/test-suite");
     const preview = w.jobs.preview;
     expect(preview.needs).toBe("test");
     expect(preview.strategy!.matrix!.stack).toEqual(["prod", "test"]);
