@@ -304,6 +304,28 @@ func TestBlueGreenNotHealthyIsRemovedAndTheOldUpstreamKept(t *testing.T) {
 	expectRelease(t, "http", listen, "blue")
 }
 
+// The next push after a failed release names the copy the agent removed: a gone container is not waited for
+// (it was waited for, until WaitSeconds, before this was fixed), and the old upstream is kept.
+func TestAContainerThatIsGoneIsNotWaitedFor(t *testing.T) {
+	admin, _ := startCaddy(t)
+	docker, client := startDocker(t, map[string]string{"127.0.0.2": "healthy"})
+	blue := serve(t, "127.0.0.2", "blue", false)
+	listen := freePort(t)
+	expectExit(t, apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, blue))), exitOK)
+
+	gone := web("127.0.0.3", blueGreen, listen, blue)
+	gone.WaitSeconds = 5
+	r := apply(t, client, admin, plan(gone))
+	expectExit(t, r, exitNotSwitched)
+	equal(t, "summary", r.summary, Summary{Switched: []string{}, Failed: []string{"web"}, Kept: []string{"web"}})
+	if r.took > 2*time.Second || !strings.Contains(r.log, "127.0.0.3 is gone") {
+		t.Fatalf("a container that is gone was waited for (%v, WaitSeconds 5):\n%s", r.took, r.log)
+	}
+	expectRelease(t, "http", listen, "blue")
+	// It still makes sure the copy is gone, as after any failed blue-green release (a 404 is fine).
+	equal(t, "removed", docker.removed, []string{"127.0.0.3"})
+}
+
 func TestFirstReleaseThatIsNotHealthyLeavesTheRouteOut(t *testing.T) {
 	admin, _ := startCaddy(t)
 	docker, client := startDocker(t, map[string]string{"127.0.0.2": "unhealthy", "127.0.0.3": "none"})

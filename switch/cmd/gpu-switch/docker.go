@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -68,10 +69,17 @@ func (d *Docker) do(method, path string, query url.Values) ([]byte, int, error) 
 }
 
 // Inspect returns the container's state.
+// errNoSuchContainer: the daemon has no container of that name (404).
+var errNoSuchContainer = errors.New("no such container")
+
+// Inspect returns the state of a container; the error wraps errNoSuchContainer when there is none.
 func (d *Docker) Inspect(name string) (ContainerState, error) {
 	body, code, err := d.do("GET", "/containers/"+url.PathEscape(name)+"/json", nil)
 	if err != nil {
 		return ContainerState{}, err
+	}
+	if code == http.StatusNotFound {
+		return ContainerState{}, fmt.Errorf("inspect %s: %w", name, errNoSuchContainer)
 	}
 	if code != http.StatusOK {
 		return ContainerState{}, fmt.Errorf("inspect %s: %d %s", name, code, bytes.TrimSpace(body))

@@ -9,6 +9,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -155,6 +156,12 @@ func (a *agent) wait(s Service) bool {
 		if err == nil && state.ready() {
 			fmt.Fprintf(a.log, "gpu-switch apply: %s: %s is ready (%s)\n", s.Name, s.Container, state)
 			return true
+		}
+		// Only the engine creates the plan's containers, before the push runs: one that is gone was removed (by
+		// this agent, after a release that never turned healthy) and will not come back by waiting.
+		if errors.Is(err, errNoSuchContainer) {
+			fmt.Fprintf(a.log, "gpu-switch apply: %s: %s is gone (removed after a failed release?), not waited for\n", s.Name, s.Container)
+			return false
 		}
 		if time.Now().After(until) {
 			what := fmt.Sprint(err)
