@@ -21,6 +21,7 @@ import {
 import { HEALTHCHECK_TEST } from "./support/e2eFixtures";
 import { tempDir } from "./support/gitRepos";
 import { buildGpuWebImage } from "./support/gpuImage";
+import { SWITCH_HEALTHCHECK } from "../components/gpuSwitch";
 import { buildSwitchImage, SWITCH_BINARIES, SWITCH_COMMAND, type SwitchImage } from "./support/switchImage";
 import { toolchainBin } from "./support/workspace";
 
@@ -78,6 +79,7 @@ describe.runIf(run)("the switch image on a real dockerd", () => {
     expect(inspect.RootFS.Layers).toHaveLength(3); // FROM scratch: caddy, gpu-switch, bootstrap.json
     const config = inspect.Config;
     expect(config.Cmd).toEqual(SWITCH_COMMAND);
+    expect(config.Healthcheck.Test).toEqual(SWITCH_HEALTHCHECK.tests);
     expect(config.Env).toEqual(expect.arrayContaining(["XDG_CONFIG_HOME=/data/config", "XDG_DATA_HOME=/data/data"]));
     const bin = toolchainBin(SWITCH_BINARIES);
     for (const name of SWITCH_BINARIES) {

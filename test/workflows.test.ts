@@ -46,7 +46,14 @@ const envName = (job: Job) => (typeof job.environment === "string" ? job.environ
 
 describe("workflow files", () => {
   it("are the delivery workflows the README documents", () => {
-    expect(workflowFiles).toEqual(["deploy.yml", "drift.yml", "preview.yml", "publish-image.yml", "pulumi-up.yml"]);
+    expect(workflowFiles).toEqual([
+      "deploy.yml",
+      "drift.yml",
+      "preview.yml",
+      "publish-image.yml",
+      "publish-switch.yml",
+      "pulumi-up.yml",
+    ]);
   });
 
   it("pass actionlint (custom runner labels as declared in .github/actionlint.yaml)", async () => {
@@ -79,6 +86,7 @@ describe("workflow files", () => {
     const allowedWrites: Record<string, string[]> = {
       "preview.yml": ["pull-requests"],
       "publish-image.yml": ["packages"],
+      "publish-switch.yml": ["packages"],
     };
     for (const file of workflowFiles) {
       const w = wf(file);
@@ -323,5 +331,31 @@ describe("image publishing", () => {
       "type=ref,event=pr",
     ]);
     expect(meta.with!.images).toBe("ghcr.io/${{ inputs.image || github.repository }}");
+  });
+});
+
+describe("the switch image", () => {
+  const w = wf("publish-switch.yml");
+  const steps = w.jobs.publish.steps!;
+
+  it("is published when switch/ or the pins change, from switch/image/ with the binaries built as stage 4 builds them", () => {
+    expect(w.on.push).toEqual({ branches: ["main"], paths: ["switch/**", "toolchain/versions.env"] });
+    const build = steps.find((s) => s.run?.includes("go build"))!;
+    const stage4 = read(path.join(PROJECT_DIR, "scripts", "pulumi-toolchain"));
+    for (const binary of ["caddy", "gpu-switch"]) {
+      const line = `go build -trimpath -ldflags "-s -w" -o "$1/${binary}" ./cmd/${binary}`;
+      expect(stage4).toContain(line);
+      expect(build.run).toContain(line.replace('"$1/', "image/").replace(`${binary}" `, `${binary} `));
+    }
+    expect(build.run).toContain("go test ./...");
+    const push = steps.find((s) => s.id === "push")!;
+    expect(push.with).toMatchObject({ context: "switch/image", push: true });
+    expect(
+      String(steps.find((s) => s.id === "meta")!.with!.tags)
+        .trim()
+        .split("\n"),
+    ).toEqual(["type=sha,format=long", "type=ref,event=branch"]);
+    expect(steps.at(-1)!.run).toContain("gpu-services:switch.image.digest");
+    expect(w.jobs.publish.permissions).toEqual({ contents: "read", packages: "write" });
   });
 });

@@ -1,8 +1,7 @@
 /**
- * The switch image of blue/green releases (docs/design/blue-green-releases.md §3): FROM scratch, Caddy and our
- * agent as scripts/pulumi-toolchain stage 4 built them (static, from switch/), and the bootstrap config that
- * puts Caddy's admin API on localhost:2019. Caddy keeps its autosave.json and internal CA under /data, the
- * switch's volume.
+ * The switch image of blue/green releases (docs/design/blue-green-releases.md §3), built from switch/image/ (its
+ * Dockerfile and bootstrap.json, the same files .github/workflows/publish-switch.yml publishes) with Caddy and our
+ * agent as scripts/pulumi-toolchain stage 4 built them (static, from switch/).
  */
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
@@ -10,14 +9,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { pushAndDigest } from "./docker";
 import { tempDir } from "./gitRepos";
+import { PROJECT_DIR } from "./harness";
 import { toolchainBin } from "./workspace";
 
+export { SWITCH_COMMAND } from "../../components/gpuSwitch";
 export const SWITCH_BINARIES = ["caddy", "gpu-switch"] as const;
-export const SWITCH_BOOTSTRAP_PATH = "/etc/gpu-switch/bootstrap.json";
-export const SWITCH_BOOTSTRAP = { admin: { listen: "localhost:2019" } };
-/** The switch container's command: the last config Caddy took (autosave.json) wins over the bootstrap. */
-export const SWITCH_COMMAND = ["/caddy", "run", "--resume", "--config", SWITCH_BOOTSTRAP_PATH];
-export const SWITCH_HEALTHCHECK = ["CMD", "/gpu-switch", "health"];
+/** The image's own files: its Dockerfile and the bootstrap config. */
+export const SWITCH_IMAGE_DIR = path.join(PROJECT_DIR, "switch", "image");
+const IMAGE_FILES = ["Dockerfile", "bootstrap.json"] as const;
 
 export interface SwitchImage {
   readonly repository: string;
@@ -25,26 +24,13 @@ export interface SwitchImage {
   readonly digest: string;
 }
 
-/** Write the image's build context into `dir`, with the binaries from the toolchain's `bin`. */
+/** Write the image's build context into `dir`: switch/image/'s files, with the binaries from the toolchain's `bin`. */
 export function writeSwitchSource(dir: string, bin: string): void {
   for (const name of SWITCH_BINARIES) {
     fs.copyFileSync(path.join(bin, name), path.join(dir, name)); // follows the toolchain's symlinks
     fs.chmodSync(path.join(dir, name), 0o755);
   }
-  fs.writeFileSync(path.join(dir, "bootstrap.json"), `${JSON.stringify(SWITCH_BOOTSTRAP)}\n`);
-  fs.writeFileSync(
-    path.join(dir, "Dockerfile"),
-    [
-      "FROM scratch",
-      "COPY caddy /caddy",
-      "COPY gpu-switch /gpu-switch",
-      `COPY bootstrap.json ${SWITCH_BOOTSTRAP_PATH}`,
-      "ENV XDG_CONFIG_HOME=/data/config XDG_DATA_HOME=/data/data",
-      `HEALTHCHECK --interval=2s --timeout=2s --retries=3 CMD ${JSON.stringify(SWITCH_HEALTHCHECK.slice(1))}`,
-      `CMD ${JSON.stringify(SWITCH_COMMAND)}`,
-      "",
-    ].join("\n"),
-  );
+  for (const name of IMAGE_FILES) fs.copyFileSync(path.join(SWITCH_IMAGE_DIR, name), path.join(dir, name));
 }
 
 /**
@@ -57,8 +43,7 @@ export async function buildSwitchImage(registry: string): Promise<SwitchImage> {
   try {
     writeSwitchSource(dir, bin);
     const hash = createHash("sha256");
-    for (const file of [...SWITCH_BINARIES, "bootstrap.json", "Dockerfile"])
-      hash.update(fs.readFileSync(path.join(dir, file)));
+    for (const file of [...SWITCH_BINARIES, ...IMAGE_FILES]) hash.update(fs.readFileSync(path.join(dir, file)));
     const repository = `${registry}/gpu-services/switch`;
     const tag = hash.digest("hex").slice(0, 12);
     execFileSync("docker", ["build", "-q", "-t", `${repository}:${tag}`, dir], {
