@@ -68,7 +68,7 @@ export const KubernetesSchema = z.strictObject({
     .string({ error: "must be a Kubernetes quantity such as 10Gi or 500Mi" })
     .regex(QUANTITY_RE, { error: "must be a Kubernetes quantity such as 10Gi or 500Mi" })
     .refine((size) => !QUANTITY_RE.test(size) || Number(/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)/.exec(size)![0]) > 0, {
-      error: "must be a size above 0, such as 10Gi or 500Mi",
+      error: (issue) => `must be a size above 0, such as 10Gi or 500Mi (got ${JSON.stringify(issue.input)})`,
     })
     .default("10Gi"),
 });
