@@ -417,7 +417,7 @@ describe("release and rollback of a cluster service (test/fixtures/cluster/Pulum
     const { loadStackModel } = await import("../model");
     const stt = loadStackModel("mixed", dir).services.find((s) => s.name === "stt")!;
     expect(stt).toMatchObject({ runsOn: "kubernetes", host: "cluster-a", replicas: 2 });
-    expect(stt.image.ref).toBe(`ghcr.io/jim0237/stt-api-server@${V2}`);
+    expect(stt.image).toMatchObject({ kind: "registry", ref: `ghcr.io/jim0237/stt-api-server@${V2}` });
     expect(fs.readFileSync(file, "utf8")).toBe(released);
 
     const status = await cli(dir, ["status", "mixed", "--json"]);

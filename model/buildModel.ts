@@ -3,7 +3,8 @@
  *
  * `buildModel` is the only place that interprets stack config: the zod schemas (`schema.ts`) check each host
  * and service on its own, the builders here check what needs the whole stack (pins, secrets, host names,
- * neighbour stacks, ports and GPUs per Docker daemon). All problems are collected and thrown as one
+ * neighbour stacks, ports and GPUs per Docker daemon, what a service may use on its kind of host, names and node
+ * ports per cluster). All problems are collected and thrown as one
  * `StackConfigError` that names the stack, each full key path and what is allowed. Components, plan printouts
  * and other tools read the returned `DeploymentModel` (`specs.ts`) and never the raw config.
  *

@@ -257,6 +257,15 @@ describe("refusals on a cluster service, all at once, each by key path with the 
     ]);
   });
 
+  it("the stack's pins hold on a cluster as on a Docker host (requirePinnedImages)", () => {
+    expect(
+      problems(() => loadEdited((t) => t.replace(`        digest: ${digest("4")}\n`, "        tag: latest\n"))),
+    ).toEqual([
+      'services.web.image.tag: "latest" is a floating tag and this stack requires pinned images ' +
+        "(requirePinnedImages): give image.digest (sha256:...) or a fixed tag such as sha-<commit>",
+    ]);
+  });
+
   it("replicas and scheduling on a Docker host", () => {
     expect(
       problems(() => dev(config({ asr: { host: "gpu1", replicas: 2, scheduling: { runtimeClassName: "nvidia" } } }))),
