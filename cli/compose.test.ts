@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { main } from "./compose";
 import { parseStackText } from "../stackConfig";
 import { EXIT } from "./errors";
@@ -268,5 +269,98 @@ describe("import-compose", () => {
     expect(again.err).toContain('stack "migrate" already has services.tts-api; --replace to overwrite it, or --rename');
     expect(fs.readFileSync(file).equals(before)).toBe(true);
     expect((await cli(dir, ["import-compose", seed, "--stack", "migrate", "--replace"])).code).toBe(EXIT.ok);
+  });
+});
+
+describe("compose and clusters", () => {
+  /** The migrate stack with a cluster host `k8s` beside the Docker host. */
+  function withCluster(): { dir: string; file: string } {
+    const { dir, file } = project();
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(file, "utf8")
+        .replace(
+          "  gpu-services:services",
+          "    k8s:\n      kubernetes:\n        namespace: speech\n  gpu-services:services",
+        ),
+    );
+    return { dir, file };
+  }
+  const TTS = path.join(FIXTURES, "tts-v2-service", "compose.yaml");
+
+  it("imports a compose service onto a cluster, checked by the cluster's rules", async () => {
+    const { dir, file } = withCluster();
+    const r = await cli(dir, ["import-compose", TTS, "--stack", "migrate", "--host", "k8s", "--rename", "tts-api=tts"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(EXIT.ok);
+    expect((parseStackText(fs.readFileSync(file, "utf8")).values as any).services.tts).toEqual({
+      host: "k8s",
+      image: { repository: "ghcr.io/bmv234/tts-v2-api-server", tag: "latest" },
+      restart: "unless-stopped",
+      ports: [{ host: 8055, container: 8000 }],
+      gpus: { count: 1, capabilities: ["gpu"] },
+      stopGraceSeconds: 10,
+    });
+  });
+
+  it("refuses what a cluster does not take (a bind), and writes nothing", async () => {
+    const { dir, file } = withCluster();
+    const before = fs.readFileSync(file);
+    const bound = path.join(dir, "bound.yaml");
+    fs.writeFileSync(bound, "services:\n  a:\n    image: x/a:1\n    volumes: ['/srv/a:/data']\n");
+    const r = await cli(dir, ["import-compose", bound, "--stack", "migrate", "--host", "k8s"]);
+    expect(r.code).toBe(EXIT.refused);
+    expect(r.err).toContain(
+      'services.a.binds: host "k8s" is a cluster, whose pods have no host folders to bind: use a volume ' +
+        "(volumes[]: a PersistentVolumeClaim), or run the service on a Docker host",
+    );
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it("refuses --import-file for a cluster (there are no containers to adopt), and writes nothing", async () => {
+    const { dir, file } = withCluster();
+    const before = fs.readFileSync(file);
+    const importPath = path.join(dir, "import.json");
+    const r = await cli(dir, [
+      "import-compose",
+      TTS,
+      "--stack",
+      "migrate",
+      "--host",
+      "k8s",
+      "--import-file",
+      importPath,
+    ]);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toBe(
+      'compose: --import-file adopts the running containers of a Docker host, and host "k8s" is a cluster ' +
+        "(hosts.k8s.kubernetes): import without --import-file; the first pulumi up creates its objects",
+    );
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.existsSync(importPath)).toBe(false);
+  });
+
+  it("export-compose writes the Docker host's file and names each cluster service it leaves out", async () => {
+    const out = tempDir("export-cluster");
+    const r = await cli(path.join(PROJECT_DIR, "test", "fixtures", "cluster"), [
+      "export-compose",
+      "--stack",
+      "mixed",
+      "--out",
+      out,
+    ]);
+    expect(r.code).toBe(EXIT.ok);
+    expect(fs.readdirSync(out)).toEqual(["mixed-gpu-box.compose.yaml"]);
+    const exported = parseYaml(fs.readFileSync(path.join(out, "mixed-gpu-box.compose.yaml"), "utf8"));
+    expect(Object.keys(exported.services)).toEqual(["asr"]);
+    // No warning about secret env values: stt's are not exported, asr has none.
+    expect(r.err.split("\n")).toEqual(
+      ["stt", "tts", "vad", "web"].map(
+        (s) =>
+          `note: services.${s} runs on cluster "cluster-a" (Kubernetes objects, not a container): not exported; ` +
+          "compose files are for the Docker hosts",
+      ),
+    );
   });
 });

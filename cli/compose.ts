@@ -176,6 +176,16 @@ function importComposeCommand(composePath: string, opts: ImportOptions, io: Io):
     Object.keys(asPlainObject(current?.config?.[`${CONFIG_NAMESPACE}:hosts`])),
     opts.host,
   );
+  const hostConfig = asPlainObject(asPlainObject(current?.config?.[`${CONFIG_NAMESPACE}:hosts`])[host]);
+  if (opts.importFile && hostConfig.kubernetes !== undefined) {
+    throw new CliError(
+      EXIT.usage,
+      `--import-file adopts the running containers of a Docker host, and host "${host}" is a cluster ` +
+        "(hosts." +
+        host +
+        ".kubernetes): import without --import-file; the first pulumi up creates its objects",
+    );
+  }
   const imported = readCompose(composePath, host, secretNamesOf(current), opts, io);
   mergeServices(doc, imported, opts);
   const { text: next, model } = renderChecked(
@@ -203,7 +213,14 @@ function exportComposeCommand(opts: { stack: string; out: string }, io: Io): voi
   const files = [...exportCompose(model)].map(([name, text]) => ({ path: path.join(opts.out, name), text }));
   writeAll(files);
   for (const written of files) io.out(written.path);
-  if (model.services.some((s) => Object.keys(s.secretEnv).length > 0)) {
+  // Compose runs containers on a Docker host: a cluster's services are left out, each named.
+  for (const s of model.services.filter((service) => service.runsOn === "kubernetes")) {
+    io.err(
+      `note: services.${s.name} runs on cluster "${s.host}" (Kubernetes objects, not a container): not exported; ` +
+        "compose files are for the Docker hosts",
+    );
+  }
+  if (model.services.some((s) => s.runsOn === "docker" && Object.keys(s.secretEnv).length > 0)) {
     io.err("warning: secret env values are not written; compose takes them from its environment (${NAME})");
   }
 }

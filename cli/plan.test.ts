@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EXIT } from "./errors";
 import { labModel, NGINX } from "../test/support/models";
+import * as path from "node:path";
+import { PROJECT_DIR } from "../test/support/harness";
 import { main, planRows } from "./plan";
 
 describe("plan", () => {
@@ -63,5 +65,69 @@ describe("plan rows", () => {
     const [stt, tts] = planRows(model);
     expect(tts.cpus).toBe("1.5");
     expect("cpus" in stt).toBe(false);
+  });
+});
+
+describe("plan of a stack with a cluster (test/fixtures/cluster/Pulumi.mixed.yaml)", () => {
+  const FIXTURES = path.join(PROJECT_DIR, "test", "fixtures", "cluster");
+
+  function run(args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = main(args, { projectDir: FIXTURES, out: (s) => out.push(s), err: (s) => err.push(s) });
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  }
+
+  it("names the cluster in the host column, with the pods, their placement and the fit rule's reason", () => {
+    const { code, out, err } = run(["--stack", "mixed", "--json"]);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    const [plan] = JSON.parse(out);
+    expect(plan.services.find((s: { service: string }) => s.service === "stt")).toEqual({
+      service: "stt",
+      host: "cluster-a",
+      runsOn: "kubernetes",
+      replicas: "2",
+      scheduling:
+        "nodeSelector kubernetes.io/arch=amd64,nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3; tolerations " +
+        "nvidia.com/gpu:NoSchedule op=Exists; runtimeClassName nvidia",
+      container: "stt-mixed",
+      image: `pull ghcr.io/jim0237/stt-api-server@sha256:${"1".repeat(64)}`,
+      ports: "30060->8000/tcp",
+      gpus: "1",
+      volumes: "stt-models:/app/models stt-cache:/app/cache (external)",
+      binds: "-",
+      healthcheck: "CMD curl -f http://localhost:8000/health",
+      shm: "2048m",
+      ipc: "host",
+      release: "stt: blue-green: 1 surge GPU + tts 1 = 2 ≤ 2 spare on cluster-a",
+    });
+    // The Docker service's row is as it always was: no runsOn, replicas or scheduling.
+    expect(plan.services.find((s: { service: string }) => s.service === "asr")).toEqual({
+      service: "asr",
+      host: "gpu-box",
+      container: "asr-mixed",
+      image: "pull ghcr.io/jim0237/asr:sha-cf2f45fd9df5a67ce52ebf996c8163cd94202952",
+      ports: "8070->8000/tcp",
+      gpus: "1",
+      volumes: "-",
+      binds: "-",
+      healthcheck: "-",
+      release: "asr: stop-then-start: no switch: gpu-services:switch is not set",
+    });
+  });
+
+  it("prints the cluster beside the Docker host", () => {
+    const { code, out } = run(["--stack", "mixed"]);
+    expect(code).toBe(0);
+    expect(out.split("\n").slice(0, 3)).toEqual([
+      "stack mixed (pinned images required)",
+      "host gpu-box: ssh://ops@10.0.0.5 (clients reach it at 10.0.0.5)",
+      "cluster cluster-a: namespace speech, context prod of the kubeconfig in secrets.kubeconfig; NodePort (clients " +
+        "reach it at 10.0.0.9); 2 spare GPUs; claims of 20Gi (local-path)",
+    ]);
+    expect(out).toContain(
+      "  release      vad: stop-then-start: 1 surge GPU + stt 1 + tts 1 = 3 > 2 spare on cluster-a",
+    );
   });
 });

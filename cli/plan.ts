@@ -4,7 +4,9 @@
  */
 import { addressForPort, MIB } from "../formats";
 import {
+  type ClusterSpec,
   type DeploymentModel,
+  type SchedulingSpec,
   type ServiceSpec,
   carriedWith,
   carry,
@@ -21,12 +23,31 @@ function imageOf(s: ServiceSpec): string {
 
 type Row = Readonly<Record<string, string>>;
 
+/** Node placement as one line: `nodeSelector k=v; tolerations key:effect op=Exists; runtimeClassName nvidia`. */
+function schedulingText(scheduling: SchedulingSpec): string {
+  const parts: string[] = [];
+  const selector = Object.entries(scheduling.nodeSelector).map(([key, value]) => `${key}=${value}`);
+  if (selector.length > 0) parts.push(`nodeSelector ${selector.join(",")}`);
+  const tolerations = scheduling.tolerations.map(
+    (t) =>
+      `${t.key ?? "(every key)"}${t.value ? `=${t.value}` : ""}${t.effect ? `:${t.effect}` : ""}` +
+      (t.operator === "Exists" ? " op=Exists" : ""),
+  );
+  if (tolerations.length > 0) parts.push(`tolerations ${tolerations.join(", ")}`);
+  if (scheduling.runtimeClassName) parts.push(`runtimeClassName ${scheduling.runtimeClassName}`);
+  return parts.join("; ");
+}
+
 const NOT_PLACEMENT = "the plan shows where a service runs and what it takes of the host, not how it is configured";
 
 /** The plan's columns, per key of the spec, in the order they are printed. */
 export const PLAN_COLUMNS = {
   name: (s) => ({ service: s.name }),
   host: (s) => ({ host: s.host }),
+  // Rows a Docker service does not have: a cluster service says where it runs, how many pods, placed where.
+  runsOn: (s): Row => (s.runsOn === "kubernetes" ? { runsOn: "kubernetes" } : {}),
+  replicas: (s): Row => (s.runsOn === "kubernetes" ? { replicas: String(s.replicas) } : {}),
+  scheduling: (s): Row => (s.scheduling ? { scheduling: schedulingText(s.scheduling) } : {}),
   containerName: (s) => ({ container: s.containerName }),
   image: (s) => ({ image: imageOf(s) }),
   ports: (s) => ({
@@ -70,9 +91,6 @@ export const PLAN_COLUMNS = {
   endpoint: carriedWith("ports"),
   stopGraceSeconds: notCarried(NOT_PLACEMENT),
   release: (s) => ({ release: s.release.reason }),
-  runsOn: notCarried("the host column names the host; a cluster's services are placed by its scheduler"),
-  replicas: notCarried("a cluster's Deployment says it; the plan of Docker hosts has one container each"),
-  scheduling: notCarried("a cluster's scheduler reads it; the plan of Docker hosts has no node placement"),
 } satisfies PerKey<ServiceSpec, Row>;
 
 /** One row per service, in the order of the model. */
@@ -80,9 +98,24 @@ export function planRows(model: DeploymentModel): Record<string, string>[] {
   return model.services.map((s) => Object.assign({}, ...carry(PLAN_COLUMNS, s)));
 }
 
+/** A cluster's line: where its objects go, how clients reach them, what the fit rule knows. */
+function clusterLine(c: ClusterSpec): string {
+  const kubeconfig = c.kubeconfigSecret
+    ? `the kubeconfig in secrets.${c.kubeconfigSecret}`
+    : "the operator's kubeconfig";
+  const reach = c.address ? ` (clients reach it at ${c.address})` : "";
+  const spare = c.spareGpus === undefined ? "spare GPUs not declared" : `${c.spareGpus} spare GPUs`;
+  const claims = `claims of ${c.volumeSize}${c.storageClassName ? ` (${c.storageClassName})` : ""}`;
+  return (
+    `cluster ${c.name}: namespace ${c.namespace}, ${c.context ? `context ${c.context}` : "the current context"} of ` +
+    `${kubeconfig}; ${c.serviceType}${reach}; ${spare}; ${claims}`
+  );
+}
+
 export function renderPlan(model: DeploymentModel): string {
   const lines = [`stack ${model.stack}${model.requirePinnedImages ? " (pinned images required)" : ""}`];
   for (const h of model.hosts) lines.push(`host ${h.name}: ${h.dockerHost} (clients reach it at ${h.address})`);
+  for (const c of model.clusters) lines.push(clusterLine(c));
   for (const row of planRows(model)) {
     lines.push("");
     for (const [k, v] of Object.entries(row)) lines.push(`  ${k.padEnd(12)} ${v}`);

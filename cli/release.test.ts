@@ -376,3 +376,56 @@ describe("status", () => {
     ]);
   });
 });
+
+describe("release and rollback of a cluster service (test/fixtures/cluster/Pulumi.mixed.yaml)", () => {
+  const FIXTURE = fs.readFileSync(path.join(PROJECT_DIR, "test", "fixtures", "cluster", "Pulumi.mixed.yaml"), "utf8");
+  const OLD = `sha256:${"1".repeat(64)}`;
+  const V2 = `sha256:${"5".repeat(64)}`;
+  const V3 = `sha256:${"6".repeat(64)}`;
+
+  it("pins a tag's digest in the stack file, changing only that value, and rolls it back, as for a Docker service", async () => {
+    const dir = makeProjectRepo({ "Pulumi.mixed.yaml": FIXTURE });
+    const file = path.join(dir, "Pulumi.mixed.yaml");
+    const asked: string[] = [];
+    const r = await cli(dir, ["release", "mixed", "stt", "v2"], async (repository, ref) => {
+      asked.push(`${repository}:${ref}`);
+      return V2;
+    });
+    expect(r.err).toBe("");
+    expect(r.code).toBe(EXIT.ok);
+    expect(asked).toEqual(["ghcr.io/jim0237/stt-api-server:v2"]);
+    expect(r.out).toBe(
+      `mixed/stt: ${OLD} -> v2@${V2}\nnext: review and commit Pulumi.mixed.yaml, then pulumi up --stack mixed`,
+    );
+    const released = fs.readFileSync(file, "utf8");
+    expect(changedLines(FIXTURE, released)).toEqual({
+      removed: [`        digest: ${OLD}`],
+      added: [`        digest: ${V2}`, "        tag: v2"],
+    });
+    const image = () => (parseStackText(fs.readFileSync(file, "utf8")).values as any).services.stt.image;
+    commitAll(dir, "stt v2", "Bob", "2026-11-02T10:00:00+00:00");
+    await cli(dir, ["release", "mixed", "stt", "v3"], async () => V3);
+    commitAll(dir, "stt v3", "Bob", "2026-11-03T10:00:00+00:00");
+
+    const history = await cli(dir, ["history", "mixed", "stt", "--json"]);
+    expect(JSON.parse(history.out).map((e: { value: string }) => e.value)).toEqual([`v3@${V3}`, `v2@${V2}`, OLD]);
+    const back = await cli(dir, ["rollback", "mixed", "stt"]);
+    expect(back.err).toBe("");
+    expect(back.code).toBe(EXIT.ok);
+    expect(image()).toEqual({ repository: "ghcr.io/jim0237/stt-api-server", tag: "v2", digest: V2 });
+    // The service is still the cluster's, with its pods and placement; nothing else of the file moved.
+    const { loadStackModel } = await import("../model");
+    const stt = loadStackModel("mixed", dir).services.find((s) => s.name === "stt")!;
+    expect(stt).toMatchObject({ runsOn: "kubernetes", host: "cluster-a", replicas: 2 });
+    expect(stt.image).toMatchObject({ kind: "registry", ref: `ghcr.io/jim0237/stt-api-server@${V2}` });
+    expect(fs.readFileSync(file, "utf8")).toBe(released);
+
+    const status = await cli(dir, ["status", "mixed", "--json"]);
+    expect(JSON.parse(status.out).find((s: { service: string }) => s.service === "stt")).toEqual({
+      service: "stt",
+      source: "ghcr.io/jim0237/stt-api-server",
+      kind: "pull",
+      release: `v2@${V2}`,
+    });
+  });
+});

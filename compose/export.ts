@@ -1,7 +1,8 @@
 /**
  * Deployment model -> one Docker Compose file per host: an escape hatch (run a stack without Pulumi) and a
  * cross-check (what compose people read). Secret env values are never written: they appear as `${NAME}`
- * for compose to take from its environment.
+ * for compose to take from its environment. Services on a cluster (`runsOn: kubernetes`) are not exported:
+ * compose runs containers on a Docker host (export-compose names each one it leaves out).
  */
 import { stringify } from "yaml";
 import { carriedWith, carry, notCarried, type PerKey, type DeploymentModel, type ServiceSpec } from "../model";

@@ -103,8 +103,8 @@ export const FROM_COMPOSE = {
   release: {
     notCarried: "compose has no release strategy (docker compose up stops, then starts); the stack's default (auto)",
   },
-  runsOn: { notCarried: "a Dockge stack runs on a Docker host; the host given by --host" },
-  replicas: { notCarried: "compose's deploy.replicas is not read: one container per service on a Docker host" },
+  runsOn: { notCarried: "where the host given by --host is: a Docker host or a cluster" },
+  replicas: { notCarried: "compose's deploy.replicas is not read: one container per service, or 1 pod on a cluster" },
   scheduling: { notCarried: "compose has no node placement" },
 } as const satisfies { readonly [K in keyof ServiceSpec]-?: FilledBy };
 

@@ -8,6 +8,7 @@
  * - urls: credentials in URLs, found and redacted
  * - addresses: Docker host addresses, `[v6]:port`, overlapping published ports
  * - keyPaths: `services.stt.ports[0].host`, written and read back
+ * - kubernetes: Kubernetes names, label keys and values, quantities, numeric users
  * - objects: the plain-object guard
  * - vocabulary: restart policies, IPC modes, ulimit names, floating tags, label keys, secret names
  * - yamlData: the careful YAML reader (duplicate keys refused, aliases capped)
@@ -15,6 +16,7 @@
 export * from "./addresses";
 export * from "./durations";
 export * from "./keyPaths";
+export * from "./kubernetes";
 export * from "./objects";
 export * from "./regexes";
 export * from "./sizes";

@@ -1,4 +1,4 @@
-/** One host of the stack: its spec, and the secrets its registry credentials name. */
+/** One Docker host of the stack: its spec, and the secrets its registry credentials name. */
 import type { ModelContext } from "./context";
 import { addressOf } from "../formats";
 import type { HostConfig } from "../stackConfig";
@@ -11,7 +11,9 @@ function gpuInventory(gpus: NonNullable<HostConfig["gpus"]>): GpuInventory {
     : { count: gpus.count };
 }
 
+/** The spec of a host whose config parsed without a `kubernetes` block (so with a `dockerHost`). */
 export function buildHostSpec(ctx: ModelContext, name: string, host: HostConfig): HostSpec {
+  const dockerHost = host.dockerHost!;
   (host.registryAuth ?? []).forEach((auth, index) => {
     if (!ctx.secretNames.includes(auth.passwordSecret)) {
       ctx.add(
@@ -23,8 +25,8 @@ export function buildHostSpec(ctx: ModelContext, name: string, host: HostConfig)
   });
   return {
     name,
-    dockerHost: host.dockerHost,
-    address: host.address ?? addressOf(host.dockerHost),
+    dockerHost,
+    address: host.address ?? addressOf(dockerHost),
     ...(host.gpus !== undefined ? { gpus: gpuInventory(host.gpus) } : {}),
     sshOpts: host.sshOpts ?? [],
     registryAuth: (host.registryAuth ?? []).map((auth) => ({ ...auth })),

@@ -3,7 +3,8 @@
  *
  * `buildModel` is the only place that interprets stack config: the zod schemas (`schema.ts`) check each host
  * and service on its own, the builders here check what needs the whole stack (pins, secrets, host names,
- * neighbour stacks, ports and GPUs per Docker daemon). All problems are collected and thrown as one
+ * neighbour stacks, ports and GPUs per Docker daemon, what a service may use on its kind of host, names and node
+ * ports per cluster). All problems are collected and thrown as one
  * `StackConfigError` that names the stack, each full key path and what is allowed. Components, plan printouts
  * and other tools read the returned `DeploymentModel` (`specs.ts`) and never the raw config.
  *
@@ -13,8 +14,10 @@ import { z } from "zod";
 import { createContext, type ModelContext } from "./context";
 import { checkHosts } from "./hostChecks";
 import { buildHostSpec } from "./buildHost";
+import { buildClusterSpec } from "./buildCluster";
+import { checkClusters } from "./clusterChecks";
 import { resolveNeighbours } from "./neighbours";
-import { asPlainObject, parsePath, secretNameFor, type PlainObject } from "../formats";
+import { asPlainObject, isPlainObject, parsePath, secretNameFor, type PlainObject } from "../formats";
 import {
   StackConfigError,
   type ConfigProblem,
@@ -26,9 +29,9 @@ import {
 } from "../stackConfig";
 import { buildImageSpec, checkImagePins } from "./buildImage";
 import { buildServiceSpec, checkServiceInStack, type ServiceDraft } from "./buildService";
-import { checkBehindSwitch, planReleases } from "./releasePlan";
+import { checkBehindSwitch, planClusterReleases, planReleases } from "./releasePlan";
 import { byName } from "./sorted";
-import type { DeploymentModel, HostSpec, ServiceSpec, SwitchSpec } from "./types";
+import type { ClusterSpec, DeploymentModel, HostSpec, ServiceSpec, SwitchSpec } from "./types";
 
 export interface BuildModelOptions {
   readonly stack: string;
@@ -115,6 +118,18 @@ function buildSwitchSpec(
   };
 }
 
+/** Each host that gives exactly one of `dockerHost` and `kubernetes`, by kind (read from the raw values). */
+function hostKinds(rawHosts: PlainObject): Map<string, "docker" | "kubernetes"> {
+  const kinds = new Map<string, "docker" | "kubernetes">();
+  for (const [name, host] of Object.entries(rawHosts)) {
+    if (!isPlainObject(host)) continue;
+    const docker = host.dockerHost !== undefined;
+    const cluster = host.kubernetes !== undefined;
+    if (docker !== cluster) kinds.set(name, docker ? "docker" : "kubernetes");
+  }
+  return kinds;
+}
+
 /**
  * Validate raw stack config (the object under the `gpu-services:` namespace, keys without the prefix) and turn
  * it into the deployment model. Throws `StackConfigError` listing every problem.
@@ -131,6 +146,7 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
       requirePinned: topLevel(rawConfig, "requirePinnedImages") ?? false,
       secretNames,
       hostNames: Object.keys(asPlainObject(rawConfig.hosts)),
+      hostKinds: hostKinds(asPlainObject(rawConfig.hosts)),
     },
     problems,
     (path) => path[0] === "secrets",
@@ -143,9 +159,12 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
   }
   checkSecretsOutsideSecrets(ctx, options.secretKeys, options.secretPaths);
 
-  const hosts: HostSpec[] = parseEntries(ctx, rawConfig, "hosts", HostSchema).map(([name, host]) =>
-    buildHostSpec(ctx, name, host),
-  );
+  const hosts: HostSpec[] = [];
+  const clusters: ClusterSpec[] = [];
+  for (const [name, host] of parseEntries(ctx, rawConfig, "hosts", HostSchema)) {
+    if (host.kubernetes) clusters.push(buildClusterSpec(ctx, name, { ...host, kubernetes: host.kubernetes }));
+    else hosts.push(buildHostSpec(ctx, name, host));
+  }
   for (const [name, service] of Object.entries(asPlainObject(rawConfig.services))) {
     checkServiceInStack(ctx, name, asPlainObject(service));
   }
@@ -156,8 +175,17 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
   const sharesHostsWith = topLevel(rawConfig, "sharesHostsWith") ?? [];
   const neighbours = resolveNeighbours(ctx, sharesHostsWith, options.neighbours);
   checkHosts(ctx, hosts, drafts, neighbours);
-  if (switchSpec) checkBehindSwitch(ctx, drafts);
-  const releases = planReleases(ctx, hosts, drafts, switchSpec !== undefined, neighbours);
+  checkClusters(ctx, clusters, drafts);
+  // The switch is on Docker hosts only: a cluster's own rollout moves the traffic there.
+  if (switchSpec)
+    checkBehindSwitch(
+      ctx,
+      drafts.filter((draft) => draft.runsOn === "docker"),
+    );
+  const releases = new Map([
+    ...planReleases(ctx, hosts, drafts, switchSpec !== undefined, neighbours),
+    ...planClusterReleases(ctx, clusters, drafts),
+  ]);
 
   if (problems.length > 0) throw new StackConfigError(options.stack, problems);
   const services: ServiceSpec[] = drafts.map((draft) => ({ ...draft, release: releases.get(draft.name)! }));
@@ -166,7 +194,7 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
     stack: ctx.stack,
     requirePinnedImages: ctx.requirePinned,
     hosts: hosts.sort(byName),
-    clusters: [],
+    clusters: clusters.sort(byName),
     services: services.sort(byName),
     secretNames,
     sharesHostsWith,

@@ -8,7 +8,8 @@ import { ServiceSchema, type ServiceConfig } from "../stackConfig";
 import { durationSeconds, sizeBytes } from "../formats";
 import { definedOnly, type Complete, type EveryKey } from "./perKey";
 import { sortedRecord } from "./sorted";
-import type { GpuSpec, HealthcheckSpec, PortSpec, ReleaseSpec, ServiceSpec, UlimitSpec } from "./types";
+import { checkPlacement } from "./clusterChecks";
+import type { GpuSpec, HealthcheckSpec, PortSpec, ReleaseSpec, SchedulingSpec, ServiceSpec, UlimitSpec } from "./types";
 
 /** What the config asks of a release; the strategy is resolved by the fit rule (releasePlan.ts). */
 export type ReleaseRequest = Pick<ReleaseSpec, "requested" | "drainSeconds">;
@@ -58,13 +59,34 @@ export function ulimitSpecs(ulimits: NonNullable<ServiceConfig["ulimits"]>): Rec
   );
 }
 
-/** Its host exists and the secrets its env names are set: read from the raw value, as pins are. */
+/** Node placement as the model keeps it: absent when nothing is asked. */
+export function schedulingSpec(scheduling: NonNullable<ServiceConfig["scheduling"]>): SchedulingSpec | undefined {
+  const { nodeSelector, tolerations, runtimeClassName } = scheduling;
+  if (Object.keys(nodeSelector).length === 0 && tolerations.length === 0 && runtimeClassName === undefined) {
+    return undefined;
+  }
+  return {
+    nodeSelector: sortedRecord(nodeSelector),
+    tolerations: tolerations.map((t) =>
+      definedOnly({ key: t.key, operator: t.operator, value: t.value, effect: t.effect }),
+    ),
+    ...(runtimeClassName !== undefined ? { runtimeClassName } : {}),
+  };
+}
+
+/**
+ * Its host exists, the secrets its env names are set, and it uses only what its kind of host has: read from the
+ * raw value, as pins are.
+ */
 export function checkServiceInStack(ctx: ModelContext, name: string, raw: Record<string, unknown>): void {
   const at = (...rest: PropertyKey[]) => ["services", name, ...rest];
   if (typeof raw.host === "string" && raw.host !== "" && !ctx.hostNames.includes(raw.host)) {
     ctx.add(at("host"), `unknown host "${raw.host}"; hosts in this stack: ${ctx.hostNames.join(", ") || "(none)"}`);
   }
-  checkImagePins(ctx, at(), raw);
+  checkPlacement(ctx, name, raw);
+  // A build on a cluster is refused whole (checkPlacement): its pins would only repeat the problem.
+  const onCluster = typeof raw.host === "string" && ctx.hostKinds.get(raw.host) === "kubernetes";
+  checkImagePins(ctx, at(), onCluster ? { ...raw, build: undefined } : raw);
   const secretEnv = ServiceSchema.shape.secretEnv.safeParse(raw.secretEnv);
   if (!secretEnv.success) return;
   for (const [env, secretName] of Object.entries(secretEnv.data)) {
@@ -108,6 +130,8 @@ export const SPEC_KEY_OF = {
   endpointPort: "endpoint",
   stopGraceSeconds: "stopGraceSeconds",
   release: "release",
+  replicas: "replicas",
+  scheduling: "scheduling",
 } as const satisfies EveryKey<ServiceConfig, keyof ServiceSpec>;
 
 /**
@@ -142,10 +166,9 @@ export function buildServiceSpec(ctx: ModelContext, name: string, service: Servi
     endpoint: endpointOf(service.ports, service.endpointPort),
     stopGraceSeconds: service.stopGraceSeconds,
     release: { requested: service.release.strategy, drainSeconds: service.release.drainSeconds },
-    // Clusters (hosts.<h>.kubernetes) are not read yet: every service runs on a Docker host.
-    runsOn: "docker",
-    replicas: 1,
-    scheduling: undefined,
+    runsOn: ctx.hostKinds.get(service.host) === "kubernetes" ? "kubernetes" : "docker",
+    replicas: service.replicas ?? 1,
+    scheduling: service.scheduling ? schedulingSpec(service.scheduling) : undefined,
   };
   return definedOnly(spec);
 }

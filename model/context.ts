@@ -15,6 +15,11 @@ export interface ModelContext {
   readonly secretNames: readonly string[];
   /** Every key of `hosts`, valid or not: a service naming one of them is not on an unknown host. */
   readonly hostNames: readonly string[];
+  /**
+   * The kind of each key of `hosts` that gives exactly one of `dockerHost` and `kubernetes` (valid or not): what a
+   * service placed there may use. A host that gives neither or both is reported by its schema, and has no kind.
+   */
+  readonly hostKinds: ReadonlyMap<string, "docker" | "kubernetes">;
   /** Record a problem at a key path. */
   add(path: readonly PropertyKey[], message: string): void;
   /** Record the issues of a failed parse of the value at `prefix`. */

@@ -3,8 +3,9 @@
  * plan, the compose export and the release tools read, never the raw config.
  *
  * - types: `DeploymentModel`, `ServiceSpec`, `HostSpec`, ... (what every consumer reads)
- * - buildModel: the one producer (the builders buildHost, buildService, buildImage and the whole-stack checks
- *   hostChecks, neighbours and releasePlan, the fit rule that resolves each release strategy, are its parts)
+ * - buildModel: the one producer (the builders buildHost, buildCluster, buildService, buildImage and the
+ *   whole-stack checks hostChecks, clusterChecks, neighbours and releasePlan, the fit rule that resolves each
+ *   release strategy on a Docker host or a cluster, are its parts)
  * - load: the model of a stack from its file, checked against its neighbour stacks
  * - perKey: the per-key tables each consumer of `ServiceSpec` writes, checked complete by the compiler
  */

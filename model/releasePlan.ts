@@ -9,12 +9,18 @@
  * the invariant "the decided doubles plus everyone else once fit": the candidate at 2, decided ones at their
  * copies, undecided ones at 1.
  *
+ * On a cluster (planClusterReleases) the scheduler places the pods: blue-green is a RollingUpdate with one surge pod
+ * (`maxSurge: 1, maxUnavailable: 0`), stop-then-start a Recreate. What a surge pod needs is its `gpus.count`, and
+ * what is known of the room for it is `kubernetes.spareGpus`: `auto` rolls a GPU service only where the surge pods
+ * of every rolling service of the cluster fit in it together, decided one by one in name order as on a daemon.
+ *
  * Pure: reads specs, records problems for explicit `blue-green` that cannot be honoured.
  */
 import type { ModelContext } from "./context";
 import type { ServiceDraft } from "./buildService";
 import { place, type PlacedService } from "./hostChecks";
-import type { DeploymentModel, GpuInventory, HostSpec, ReleaseSpec, ReleaseStrategy } from "./types";
+import { byName } from "./sorted";
+import type { ClusterSpec, DeploymentModel, GpuInventory, HostSpec, ReleaseSpec, ReleaseStrategy } from "./types";
 
 /** The device sums' tolerance: declared GiB are decimals (4.5), their sums floats. */
 const EPSILON = 1e-9;
@@ -237,6 +243,104 @@ export function planReleases(
       if (explicit) checkExplicit(ctx, entry, fit);
       plans.set(service.name, {
         requested: service.release.requested,
+        strategy,
+        reason: `${service.name}: ${strategy}: ${why}`,
+        drainSeconds: service.release.drainSeconds,
+      });
+    }
+  }
+  return plans;
+}
+
+/** GPUs one surge pod of a cluster service asks for (a number there: deviceIds and "all" are refused). */
+function surgeGpus(service: ServiceDraft): number {
+  return typeof service.gpus?.count === "number" ? service.gpus.count : 0;
+}
+
+const gpuWord = (n: number) => `GPU${n === 1 ? "" : "s"}`;
+
+/** The surge sum of a candidate beside the services counted as rolling, as the reason prints it. */
+function surgeSum(
+  candidate: ServiceDraft,
+  rolling: readonly ServiceDraft[],
+  cluster: ClusterSpec,
+): { fits: boolean; text: string } {
+  const own = surgeGpus(candidate);
+  let sum = own;
+  let text = `${own} surge ${gpuWord(own)}`;
+  for (const other of [...rolling].sort(byName)) {
+    if (other === candidate || surgeGpus(other) === 0) continue;
+    sum += surgeGpus(other);
+    text += ` + ${other.name} ${surgeGpus(other)}`;
+  }
+  const fits = sum <= cluster.spareGpus!;
+  return { fits, text: `${text} = ${sum} ${fits ? "≤" : ">"} ${cluster.spareGpus} spare on ${cluster.name}` };
+}
+
+/**
+ * The resolved release of every service on a cluster, by name. An explicit `blue-green` needs a healthcheck (the
+ * readiness probe the rollout waits for) and, where `spareGpus` is declared, must fit with every explicit
+ * blue-green service's surge pod; where it is not declared, the surge pod waits for a GPU the scheduler finds
+ * (and `pulumi up` fails within its bound if none is freed), the old pods serving meanwhile.
+ */
+export function planClusterReleases(
+  ctx: ModelContext,
+  clusters: readonly ClusterSpec[],
+  services: readonly ServiceDraft[],
+): Map<string, ReleaseSpec> {
+  const plans = new Map<string, ReleaseSpec>();
+  for (const cluster of clusters) {
+    const onCluster = services.filter((s) => s.host === cluster.name).sort(byName);
+    const explicit = onCluster.filter((s) => s.release.requested === "blue-green");
+    const rolling: ServiceDraft[] = [...explicit];
+    for (const service of onCluster) {
+      const { requested } = service.release;
+      const at = ["services", service.name, "release", "strategy"];
+      const or = "or set it to auto or stop-then-start";
+      let strategy: ReleaseStrategy;
+      let why: string;
+      if (requested === "stop-then-start") {
+        [strategy, why] = [requested, `asked for (services.${service.name}.release.strategy)`];
+      } else if (requested === "blue-green") {
+        strategy = "blue-green";
+        if (!service.healthcheck) {
+          ctx.add(
+            at,
+            `blue-green needs a healthcheck: set services.${service.name}.healthcheck (a rolling update moves ` +
+              `traffic only to a ready pod), ${or}`,
+          );
+        }
+        if (!service.gpus) why = "no GPU";
+        else if (cluster.spareGpus === undefined) {
+          why =
+            `asked for (services.${service.name}.release.strategy); ${cluster.name}: spareGpus is not set, so the ` +
+            "surge pod waits for a GPU the scheduler finds";
+        } else {
+          const sum = surgeSum(service, explicit, cluster);
+          why = sum.text;
+          if (!sum.fits) {
+            ctx.add(
+              at,
+              `blue-green does not fit its surge pod: ${sum.text}; every blue-green service may surge one pod in the ` +
+                `same up; ask for fewer GPUs, raise hosts.${cluster.name}.kubernetes.spareGpus, ${or}`,
+            );
+          }
+        }
+      } else if (!service.healthcheck) {
+        strategy = "stop-then-start";
+        why = `no healthcheck: services.${service.name}.healthcheck is not set (a rolling update waits for a ready pod)`;
+      } else if (!service.gpus) {
+        [strategy, why] = ["blue-green", "no GPU"];
+      } else if (cluster.spareGpus === undefined) {
+        [strategy, why] = ["stop-then-start", `${cluster.name}: spareGpus is not set`];
+      } else {
+        const sum = surgeSum(service, rolling, cluster);
+        strategy = sum.fits ? "blue-green" : "stop-then-start";
+        why = sum.text;
+        if (sum.fits) rolling.push(service);
+      }
+      plans.set(service.name, {
+        requested,
         strategy,
         reason: `${service.name}: ${strategy}: ${why}`,
         drainSeconds: service.release.drainSeconds,

@@ -224,7 +224,8 @@ export async function collectStatus(model: DeploymentModel, opts: { timeoutMs?: 
   try {
     const byName = new Map(reads.map((r, i) => [model.hosts[i].name, { read: r, host: model.hosts[i] }]));
     const services: ServiceStatus[] = [];
-    for (const s of model.services) {
+    // The Docker hosts' services: a cluster's are read from its API, not from a daemon.
+    for (const s of model.services.filter((service) => service.runsOn === "docker")) {
       const entry = byName.get(s.host)!;
       try {
         services.push(await serviceStatus(model, s, entry.read, entry.host.address));

@@ -4,8 +4,8 @@
  * these, row for row). A key added to a schema is a type error here until it is documented.
  */
 import type { z } from "zod";
-import type { HostSchema } from "./hostSchema";
-import type { ServiceFields } from "./serviceSchema";
+import type { HostFields, KubernetesSchema } from "./hostSchema";
+import type { SchedulingSchema, ServiceFields } from "./serviceSchema";
 import type { SwitchFields } from "./switchSchema";
 
 /** What the config reference says of one key, as Markdown. */
@@ -22,32 +22,79 @@ type FieldDocs<Schema extends z.ZodObject> = { readonly [Key in keyof Schema["sh
 export const HOST_FIELD_DOCS = {
   dockerHost: {
     type: "string",
-    default: "required",
-    meaning: "`unix:///var/run/docker.sock`, `ssh://user@host[:port]` or `tcp://host:port`",
+    default: "one of `dockerHost`, `kubernetes`",
+    meaning: "a Docker host: `unix:///var/run/docker.sock`, `ssh://user@host[:port]` or `tcp://host:port`",
+  },
+  kubernetes: {
+    type: "map (`hosts.<name>.kubernetes`)",
+    default: "one of `dockerHost`, `kubernetes`",
+    meaning:
+      "a Kubernetes cluster: its services become a Deployment, a Service, claims and a Secret each, in its namespace; it takes none of `gpus`, `sshOpts`, `registryAuth`, and `gpu-services:switch` is not used there",
   },
   address: {
     type: "string",
-    default: "from `dockerHost`",
-    meaning: "address clients use in endpoint URLs",
+    default: "from `dockerHost`; on a cluster the Service's address",
+    meaning: "address clients use in endpoint URLs (on a `NodePort` cluster: a node's or a VIP's)",
   },
   gpus: {
     type: "int \u2265 0, or `{count, devices: [{id, memoryGiB?}]}`",
     default: "unchecked",
     meaning:
-      "the host's GPUs: exclusive GPU requests on the host (this stack's and its `sharesHostsWith` stacks') may not exceed `count`; `deviceIds` must be listed in `devices` and used by one service at a time",
+      "Docker hosts only: the host's GPUs: exclusive GPU requests on the host (this stack's and its `sharesHostsWith` stacks') may not exceed `count`; `deviceIds` must be listed in `devices` and used by one service at a time",
   },
   sshOpts: {
     type: "string[]",
     default: "`[]`",
-    meaning: "extra ssh options for `ssh://` hosts",
+    meaning: "Docker hosts only: extra ssh options for `ssh://` hosts",
   },
   registryAuth: {
     type: "list",
     default: "`[]`",
     meaning:
-      "`{address: ghcr.io, username, passwordSecret}`: credentials for pulls and for the base images of builds on this host; `passwordSecret` names an entry of `secrets`",
+      "Docker hosts only: `{address: ghcr.io, username, passwordSecret}`: credentials for pulls and for the base images of builds on this host; `passwordSecret` names an entry of `secrets`",
   },
-} satisfies FieldDocs<typeof HostSchema>;
+} satisfies FieldDocs<typeof HostFields>;
+
+/** `hosts.<name>.kubernetes` */
+export const KUBERNETES_FIELD_DOCS = {
+  namespace: {
+    type: "string (DNS-1123 label)",
+    default: "required",
+    meaning: "namespace of every object of the stack's services there; it must exist (the program does not create it)",
+  },
+  context: {
+    type: "string",
+    default: "the kubeconfig's current context",
+    meaning: "kubeconfig context",
+  },
+  kubeconfigSecret: {
+    type: "string",
+    default: "the operator's kubeconfig",
+    meaning: "entry of `secrets` that holds a whole kubeconfig",
+  },
+  serviceType: {
+    type: "`LoadBalancer`, `NodePort`",
+    default: "`LoadBalancer`",
+    meaning:
+      "how each service's ports are exposed, on the same port numbers; `NodePort`: the node port is the port number (`ports[].host`), used once per cluster, and the cluster's node port range (default 30000-32767) must hold it",
+  },
+  spareGpus: {
+    type: "int \u2265 0",
+    default: "not known",
+    meaning:
+      "GPUs free beyond the stack's own pods: `release.strategy: auto` rolls a GPU service only while one surge pod of every rolling service fits in them together",
+  },
+  storageClassName: {
+    type: "string",
+    default: "the cluster's default",
+    meaning: "storage class of each managed volume's claim",
+  },
+  volumeSize: {
+    type: "Kubernetes quantity",
+    default: "`10Gi`",
+    meaning: "size each managed volume's claim requests",
+  },
+} satisfies FieldDocs<typeof KubernetesSchema>;
 
 /** `services.<name>` */
 export const SERVICE_FIELD_DOCS = {
@@ -65,28 +112,30 @@ export const SERVICE_FIELD_DOCS = {
     type: "`{context, ref?, dockerfile?, args?, target?, noCache?, tag?}`",
     default: "\u2014",
     meaning:
-      "build on the host with BuildKit; `context` is a git URL (`https://`, `ssh://`, `git://`, `git@`; `ref`: branch, tag or commit; no credentials in the URL: use a deploy key or a credential helper) or a local folder; `dockerfile` default `Dockerfile` (local folders only; git builds use the root Dockerfile, or `#<ref>:<folder>` in the URL); `noCache` default `false`; `tag` one more name for the built image (compose's `image:` beside `build:`)",
+      "build on the host with BuildKit (refused on a cluster: publish with `examples/service-publish.yml`, then use `image`); `context` is a git URL (`https://`, `ssh://`, `git://`, `git@`; `ref`: branch, tag or commit; no credentials in the URL: use a deploy key or a credential helper) or a local folder; `dockerfile` default `Dockerfile` (local folders only; git builds use the root Dockerfile, or `#<ref>:<folder>` in the URL); `noCache` default `false`; `tag` one more name for the built image (compose's `image:` beside `build:`)",
   },
   containerName: {
     type: "string",
     default: "`<service>-<stack>`",
-    meaning: "Docker container name, unique per host",
+    meaning:
+      "Docker container name, unique per host; on a cluster the name of the Deployment and the Service, a DNS-1035 label (lowercase letters, digits, `-`, a letter first)",
   },
   ports: {
     type: "list of `{host, container, protocol?, hostIp?}`",
     default: "`[]`",
-    meaning: "`protocol` `tcp`/`udp` (default `tcp`), `hostIp` default `0.0.0.0`; a host port is used once per host",
+    meaning:
+      "`protocol` `tcp`/`udp` (default `tcp`), `hostIp` default `0.0.0.0`; a host port is used once per host; on a cluster the Service's ports (`host` the port, `container` the target port; no `hostIp`)",
   },
   volumes: {
     type: "list of `{name, target, external?, retainOnDelete?, protect?, readOnly?}`",
     default: "`[]`",
     meaning:
-      "named volumes; `name` is the real Docker volume name. `external: true`: an existing volume, referred to by name, never created or deleted. Otherwise managed, with `protect` and `retainOnDelete` default `true`",
+      "named volumes; `name` is the real Docker volume name. `external: true`: an existing volume, referred to by name, never created or deleted. Otherwise managed, with `protect` and `retainOnDelete` default `true`. On a cluster a PersistentVolumeClaim of that name (a DNS-1123 name), external: an existing claim",
   },
   binds: {
     type: "list of `{source, target, readOnly?}`",
     default: "`[]`",
-    meaning: "host folders (absolute paths)",
+    meaning: "host folders (absolute paths); refused on a cluster: use a volume",
   },
   env: {
     type: "map",
@@ -102,17 +151,18 @@ export const SERVICE_FIELD_DOCS = {
     type: "`{count? \\| deviceIds?, capabilities?, memoryGiB?}`",
     default: "no GPU",
     meaning:
-      "NVIDIA device request; `count` a number or `all` (default 1), `capabilities` default `[gpu]`; `memoryGiB` (a number above 0, at most each GPU it may use has; default not declared) what one copy needs on each GPU it uses, read by the release strategy's fit rule",
+      "NVIDIA device request; `count` a number or `all` (default 1), `capabilities` default `[gpu]`; `memoryGiB` (a number above 0, at most each GPU it may use has; default not declared) what one copy needs on each GPU it uses, read by the release strategy's fit rule on Docker hosts; on a cluster `count` is a number (`deviceIds` and `all` refused: the device plugin picks the GPUs)",
   },
   shareGpu: {
     type: "bool",
     default: "`false`",
-    meaning: "the service shares its GPUs: not counted as exclusive use of the host's GPUs",
+    meaning:
+      "the service shares its GPUs: not counted as exclusive use of the host's GPUs; refused on a cluster (sharing is the device plugin's: time-slicing, MPS)",
   },
   restart: {
     type: "`no`, `on-failure`, `always`, `unless-stopped`",
     default: "`unless-stopped`",
-    meaning: "Docker restart policy",
+    meaning: "Docker restart policy; on a cluster `unless-stopped` or `always` (pods are always restarted)",
   },
   healthcheck: {
     type: "`{test, interval?, timeout?, retries?, startPeriod?}`",
@@ -138,7 +188,7 @@ export const SERVICE_FIELD_DOCS = {
   ipc: {
     type: "`host`, `shareable`, `private`",
     default: "Docker's",
-    meaning: "IPC namespace (NCCL across processes wants `host` or a large shm)",
+    meaning: "IPC namespace (NCCL across processes wants `host` or a large shm); on a cluster only `host`",
   },
   cpus: {
     type: "number above 0",
@@ -150,17 +200,18 @@ export const SERVICE_FIELD_DOCS = {
     type: "map of name \u2192 number or `{soft, hard}`",
     default: "Docker's",
     meaning:
-      "`memlock`, `stack`, `nofile`, ... (`-1` unlimited); NVIDIA's images document `memlock: -1, stack: 67108864`",
+      "`memlock`, `stack`, `nofile`, ... (`-1` unlimited); NVIDIA's images document `memlock: -1, stack: 67108864`; refused on a cluster (Kubernetes has none)",
   },
   user: {
     type: "string",
     default: "image's",
-    meaning: "user to run as",
+    meaning: "user to run as; on a cluster a numeric `uid[:gid]`",
   },
   labels: {
     type: "map",
     default: "`{}`",
-    meaning: "extra labels (the `gpu-services.` prefix is reserved)",
+    meaning:
+      "extra labels (the `gpu-services.` prefix is reserved); on a cluster pod annotations, keys `[prefix/]name` as Kubernetes takes them",
   },
   scheme: {
     type: "`http`/`https`",
@@ -181,9 +232,39 @@ export const SERVICE_FIELD_DOCS = {
     type: "`{strategy?, drainSeconds?}`",
     default: "`{strategy: auto, drainSeconds: 30}`",
     meaning:
-      "how a release replaces the container (see Releases): `strategy` `auto`, `blue-green` or `stop-then-start`; `auto` is blue-green only where `gpu-services:switch` is set, the service has a `healthcheck` and the declared GPU memory proves two copies of every blue-green service fit beside everything else on its GPUs (this stack's and its `sharesHostsWith` stacks'), else stop-then-start; `blue-green` is refused where that does not hold; `drainSeconds` (0-3600) the old copy finishes its requests after the switch, before it is stopped",
+      "how a release replaces the container (see Releases): `strategy` `auto`, `blue-green` or `stop-then-start`; `auto` is blue-green only where `gpu-services:switch` is set, the service has a `healthcheck` and the declared GPU memory proves two copies of every blue-green service fit beside everything else on its GPUs (this stack's and its `sharesHostsWith` stacks'), else stop-then-start; `blue-green` is refused where that does not hold; `drainSeconds` (0-3600) the old copy finishes its requests after the switch, before it is stopped. On a cluster blue-green is a RollingUpdate (`maxSurge: 1, maxUnavailable: 0`) and stop-then-start a Recreate; `auto` rolls where the service has a healthcheck and, with GPUs, `kubernetes.spareGpus` holds one surge pod of every rolling service; `blue-green` there needs a healthcheck and, where `spareGpus` is declared, must fit in it; no switch is needed",
+  },
+  replicas: {
+    type: "int 1-1000",
+    default: "`1`",
+    meaning: "pods of the service's Deployment; clusters only (refused on a Docker host, which runs one container)",
+  },
+  scheduling: {
+    type: "`{nodeSelector?, tolerations?, runtimeClassName?}`",
+    default: "none",
+    meaning: "node placement on a cluster (refused on a Docker host); see `services.<name>.scheduling`",
   },
 } satisfies FieldDocs<typeof ServiceFields>;
+
+/** `services.<name>.scheduling` */
+export const SCHEDULING_FIELD_DOCS = {
+  nodeSelector: {
+    type: "map label key \u2192 value",
+    default: "`{}`",
+    meaning: "node labels the pods require, such as `nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3`",
+  },
+  tolerations: {
+    type: "list of `{key?, operator?, value?, effect?}`",
+    default: "`[]`",
+    meaning:
+      "taints the pods tolerate, such as `{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}`; `operator` `Equal` (default) or `Exists` (no `value`; without `key`: every taint); `effect` `NoSchedule`, `PreferNoSchedule`, `NoExecute` or every effect",
+  },
+  runtimeClassName: {
+    type: "string",
+    default: "the cluster's default",
+    meaning: "RuntimeClass of the pods, such as `nvidia`",
+  },
+} satisfies FieldDocs<typeof SchedulingSchema>;
 
 /** `switch` */
 export const SWITCH_FIELD_DOCS = {

@@ -10,10 +10,15 @@ import { z } from "zod";
 import {
   portsOverlap,
   CONTAINER_NAME_RE,
+  DNS1123_SUBDOMAIN_RE,
   VOLUME_NAME_RE,
   IPC_MODES,
+  LABEL_VALUE_RE,
+  QUALIFIED_NAME_RE,
   RELEASE_STRATEGIES,
   RESTART_POLICIES,
+  TAINT_EFFECTS,
+  TOLERATION_OPERATORS,
   ULIMIT_NAMES,
 } from "../formats";
 import {
@@ -101,6 +106,46 @@ export const ReleaseSchema = z.strictObject({
     .default(30),
 });
 
+const QUALIFIED_NAME = "must be a Kubernetes label key: [prefix/]name, the name at most 63 letters, digits, - _ .";
+const LABEL_VALUE =
+  "must be a Kubernetes label value: empty or at most 63 letters, digits, - _ ., a letter or digit at each end";
+
+/** A node label value (`true`, `8` as YAML writes them are their strings). */
+const labelValue = z
+  .union([z.string(), z.number(), z.boolean()], { error: "must be a string" })
+  .transform(String)
+  .pipe(z.string().regex(LABEL_VALUE_RE, { error: LABEL_VALUE }));
+
+export const TolerationSchema = z
+  .strictObject({
+    key: z.string().regex(QUALIFIED_NAME_RE, { error: QUALIFIED_NAME }).optional(),
+    operator: z
+      .enum(TOLERATION_OPERATORS, { error: `must be one of ${TOLERATION_OPERATORS.join(", ")}` })
+      .default("Equal"),
+    value: labelValue.optional(),
+    effect: z.enum(TAINT_EFFECTS, { error: `must be one of ${TAINT_EFFECTS.join(", ")}` }).optional(),
+  })
+  .superRefine((toleration, ctx) => {
+    if (toleration.operator === "Exists" && toleration.value !== undefined) {
+      issue(ctx, ["value"], "must not be set with operator Exists (it tolerates every value of the key)");
+    }
+    if (toleration.key === undefined && toleration.operator !== "Exists") {
+      issue(ctx, ["operator"], "must be Exists when no key is given (a toleration of every taint)");
+    }
+  });
+
+/** Node placement on a cluster (model/buildService.ts refuses it on a Docker host). */
+export const SchedulingSchema = z.strictObject({
+  nodeSelector: z.record(z.string().regex(QUALIFIED_NAME_RE, { error: QUALIFIED_NAME }), labelValue).default({}),
+  tolerations: z.array(TolerationSchema).default([]),
+  runtimeClassName: z
+    .string()
+    .regex(DNS1123_SUBDOMAIN_RE, {
+      error: "must be a RuntimeClass name: lowercase letters, digits, - and ., at most 253",
+    })
+    .optional(),
+});
+
 /** The fields of a service, each documented in fieldDocs.ts (the README's config reference is checked against it). */
 export const ServiceFields = z.strictObject({
   host: z.string().min(1),
@@ -138,6 +183,12 @@ export const ServiceFields = z.strictObject({
   endpointPort: port("a container port listed in ports").optional(),
   stopGraceSeconds: z.int().min(0).max(3600).default(30),
   release: ReleaseSchema.prefault({}),
+  replicas: z
+    .int({ error: "must be a whole number of pods from 1 to 1000" })
+    .min(1, { error: "must be a whole number of pods from 1 to 1000" })
+    .max(1000, { error: "must be a whole number of pods from 1 to 1000" })
+    .optional(),
+  scheduling: SchedulingSchema.optional(),
 });
 
 type ServiceFieldsOutput = z.output<typeof ServiceFields>;

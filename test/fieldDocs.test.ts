@@ -2,7 +2,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { HOST_FIELD_DOCS, SERVICE_FIELD_DOCS, SWITCH_FIELD_DOCS, type FieldDoc } from "../stackConfig/fieldDocs";
+import {
+  HOST_FIELD_DOCS,
+  KUBERNETES_FIELD_DOCS,
+  SCHEDULING_FIELD_DOCS,
+  SERVICE_FIELD_DOCS,
+  SWITCH_FIELD_DOCS,
+  type FieldDoc,
+} from "../stackConfig/fieldDocs";
 import { PROJECT_DIR } from "./support/harness";
 
 const README = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
@@ -22,6 +29,14 @@ const render = (docs: Readonly<Record<string, FieldDoc>>) =>
 describe("config reference", () => {
   it("hosts.<name>: the README's table is fieldDocs.ts's, every key in order", () => {
     expect(tableUnder("### `hosts.<name>`")).toEqual(render(HOST_FIELD_DOCS));
+  });
+
+  it("hosts.<name>.kubernetes: the README's table is fieldDocs.ts's, every key in order", () => {
+    expect(tableUnder("### `hosts.<name>.kubernetes` (a cluster)")).toEqual(render(KUBERNETES_FIELD_DOCS));
+  });
+
+  it("services.<name>.scheduling: the README's table is fieldDocs.ts's, every key in order", () => {
+    expect(tableUnder("### `services.<name>.scheduling` (clusters only)")).toEqual(render(SCHEDULING_FIELD_DOCS));
   });
 
   it("switch: the README's table is fieldDocs.ts's, every key in order", () => {

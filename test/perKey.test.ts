@@ -28,11 +28,15 @@ export const composeWider: PerKey<
 // @ts-expect-error the policy pack's view says nothing about `extra`
 export const policyWider: EveryKey<Wider, CheckedBy> = POLICY_VIEW;
 
-/** A service with every optional key of the spec set. */
-function fullService(): ServiceSpec {
+/**
+ * Every optional key of the spec set, over two services: one on a Docker host with every key a container takes
+ * (ulimits, a non-numeric user, ...), one on a cluster with what only a cluster takes (scheduling); no one service
+ * can have both.
+ */
+function fullServices(): ServiceSpec[] {
   const model = buildModel(
     {
-      hosts: { lab: { dockerHost: "unix:///var/run/docker.sock" } },
+      hosts: { lab: { dockerHost: "unix:///var/run/docker.sock" }, k8s: { kubernetes: { namespace: "speech" } } },
       secrets: { k: "v" },
       services: {
         web: {
@@ -50,22 +54,28 @@ function fullService(): ServiceSpec {
           cpus: 1.5,
           secretEnv: { K: "k" },
         },
+        pod: {
+          host: "k8s",
+          image: { repository: "nginx", tag: "1.27" },
+          replicas: 2,
+          scheduling: { runtimeClassName: "nvidia" },
+        },
       },
     },
     { stack: "dev", secretKeys: new Set(["secrets"]) },
   );
-  return model.services[0];
+  return [...model.services];
 }
 
 describe("per-key tables", () => {
-  const keys = Object.keys(fullService()).sort();
+  const keys = [...new Set(fullServices().flatMap((service) => Object.keys(service)))].sort();
   for (const [what, table] of [
     ["container inputs", CONTAINER_INPUTS],
     ["plan columns", PLAN_COLUMNS],
     ["compose export", COMPOSE_KEYS],
     ["policy view", POLICY_VIEW],
   ] as const) {
-    it(`${what}: an entry for every key of a service with every key set, and no other`, () => {
+    it(`${what}: an entry for every key of a service with every key set (on a Docker host or a cluster), and no other`, () => {
       expect(Object.keys(table).sort()).toEqual(keys);
     });
   }

@@ -9,6 +9,9 @@ const COMMIT = "cf2f45fd9df5a67ce52ebf996c8163cd94202952";
 /** A pinned switch, for the cases about gpu-services:switch and the release strategies behind it. */
 const SWITCH = { image: { repository: "ghcr.io/jim0237/gpu-switch", digest: `sha256:${"b".repeat(64)}` } };
 
+/** A cluster host, for the cases about Kubernetes clusters (hosts.<h>.kubernetes). */
+const CLUSTER = { kubernetes: { namespace: "speech" } };
+
 /** A good config in the shape of production, small enough to mutate. */
 export function goodConfig(): Record<string, any> {
   return {
@@ -528,5 +531,68 @@ export const BAD_CASES: readonly BadCase[] = [
     says:
       "20 GiB for one copy is more than GPU 1 has (hosts.gpu1.gpus.devices[1].memoryGiB: 16 GiB), and the service " +
       "may run there; must be at most 16 GiB",
+  },
+  {
+    name: "replicas on a Docker host",
+    mutate: (c) => (c.services.stt.replicas = 2),
+    paths: ["services.stt.replicas"],
+    says: 'is for clusters only: host "gpu1" is a Docker host, which runs one container per service',
+  },
+  {
+    name: "scheduling on a Docker host",
+    mutate: (c) => (c.services.tts.scheduling = { runtimeClassName: "nvidia" }),
+    paths: ["services.tts.scheduling"],
+    says: 'is for clusters only: host "gpu1" is a Docker host, which has no nodes to place pods on',
+  },
+  {
+    name: "a host that is both a Docker host and a cluster",
+    mutate: (c) => (c.hosts.lab.kubernetes = { namespace: "speech" }),
+    paths: ["hosts.lab.kubernetes"],
+    says: "give exactly one of dockerHost (a Docker host) and kubernetes (a cluster), not both",
+  },
+  {
+    name: "a build and a bind on a cluster",
+    mutate: (c) => {
+      c.hosts.k8s = CLUSTER;
+      c.services.stt.host = "k8s";
+    },
+    paths: ["services.stt.build", "services.stt.binds"],
+    says: "publish the image with examples/service-publish.yml",
+  },
+  {
+    name: "GPU device IDs on a cluster",
+    mutate: (c) => {
+      c.hosts.k8s = CLUSTER;
+      c.services.tts.host = "k8s";
+      c.services.tts.gpus = { deviceIds: ["0"] };
+    },
+    paths: ["services.tts.gpus.deviceIds"],
+    says: 'host "k8s" is a cluster, where the NVIDIA device plugin picks the GPUs: give gpus.count (a number) instead',
+  },
+  {
+    name: "a kubeconfig secret that is not in secrets",
+    mutate: (c) => (c.hosts.k8s = { kubernetes: { namespace: "speech", kubeconfigSecret: "kubeconfig" } }),
+    paths: ["hosts.k8s.kubernetes.kubeconfigSecret"],
+    says: 'no secret "kubeconfig" in secrets',
+  },
+  {
+    name: "the same node port for two services on a NodePort cluster",
+    mutate: (c) => {
+      c.hosts.k8s = { kubernetes: { namespace: "speech", serviceType: "NodePort" } };
+      c.services.tts.host = "k8s";
+      c.services.web = { ...c.services.tts, ports: [{ host: 8055, container: 80 }] };
+    },
+    paths: ["services.web.ports[0].host"],
+    says: 'node port 8055 on cluster "k8s" (namespace speech) is already taken by services.tts.ports[0]',
+  },
+  {
+    name: "blue-green on a cluster without a healthcheck",
+    mutate: (c) => {
+      c.hosts.k8s = CLUSTER;
+      c.services.tts.host = "k8s";
+      c.services.tts.release = { strategy: "blue-green" };
+    },
+    paths: ["services.tts.release.strategy"],
+    says: "blue-green needs a healthcheck: set services.tts.healthcheck (a rolling update moves traffic only to a ready pod)",
   },
 ];

@@ -1,0 +1,215 @@
+/**
+ * What a service may use where it runs: the keys only a cluster takes (`replicas`, `scheduling`) refused on a
+ * Docker host, the keys Kubernetes has no form for refused on a cluster, each with the way out; and the rules
+ * across the services of one cluster (names in its namespace, node ports). Read from the raw values, key by key,
+ * so they are reported even when another key of the service is invalid.
+ */
+import type { z } from "zod";
+import type { ModelContext } from "./context";
+import type { ServiceDraft } from "./buildService";
+import {
+  CLUSTER_RESTART_POLICIES,
+  DNS1035_LABEL_RE,
+  DNS1123_SUBDOMAIN_RE,
+  isAnyAddress,
+  NUMERIC_USER_RE,
+  QUALIFIED_NAME_RE,
+  type PlainObject,
+} from "../formats";
+import { ServiceFields } from "../stackConfig";
+import type { ClusterSpec } from "./types";
+
+type Fields = typeof ServiceFields.shape;
+
+/** The value of one key of a service, parsed on its own; undefined where it does not parse (the schema says why). */
+function fieldOf<K extends keyof Fields>(raw: PlainObject, key: K): z.output<Fields[K]> | undefined {
+  const parsed = ServiceFields.shape[key].safeParse(raw[key]);
+  return parsed.success ? (parsed.data as z.output<Fields[K]>) : undefined;
+}
+
+const MOVE = "or move the service to a cluster (a host with a kubernetes block)";
+const TO_DOCKER = "or run the service on a Docker host";
+
+/** A service on a Docker host: no cluster-only keys. */
+function checkOnDockerHost(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
+  if (raw.replicas !== undefined) {
+    ctx.add(
+      ["services", name, "replicas"],
+      `is for clusters only: host "${host}" is a Docker host, which runs one container per service; remove it, ${MOVE}`,
+    );
+  }
+  if (raw.scheduling !== undefined) {
+    ctx.add(
+      ["services", name, "scheduling"],
+      `is for clusters only: host "${host}" is a Docker host, which has no nodes to place pods on; remove it, ${MOVE}`,
+    );
+  }
+}
+
+/** A service on a cluster: nothing Kubernetes has no form for, every name one the API server takes. */
+function checkOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
+  const at = (...rest: PropertyKey[]) => ["services", name, ...rest];
+  const onCluster = `host "${host}" is a cluster`;
+  if (raw.build !== undefined) {
+    ctx.add(
+      at("build"),
+      `${onCluster}, which does not build images: publish the image with examples/service-publish.yml (or any ` +
+        `registry push), then give image: {repository, digest} instead of build:, ${TO_DOCKER}`,
+    );
+  }
+  if ((fieldOf(raw, "binds") ?? []).length > 0) {
+    ctx.add(
+      at("binds"),
+      `${onCluster}, whose pods have no host folders to bind: use a volume (volumes[]: a PersistentVolumeClaim), ` +
+        TO_DOCKER,
+    );
+  }
+  const gpus = fieldOf(raw, "gpus");
+  if (gpus?.deviceIds) {
+    ctx.add(
+      at("gpus", "deviceIds"),
+      `${onCluster}, where the NVIDIA device plugin picks the GPUs: give gpus.count (a number) instead`,
+    );
+  }
+  if (gpus?.count === "all") {
+    ctx.add(
+      at("gpus", "count"),
+      `${onCluster}, where a pod gets the number of GPUs it asks for (resources.limits["nvidia.com/gpu"]): give a ` +
+        'number instead of "all"',
+    );
+  }
+  if (fieldOf(raw, "shareGpu") === true) {
+    ctx.add(
+      at("shareGpu"),
+      `${onCluster}, where each pod gets its GPUs for itself; sharing a GPU is the device plugin's (time-slicing, ` +
+        `MPS): remove it, ${TO_DOCKER}`,
+    );
+  }
+  const ulimits = fieldOf(raw, "ulimits");
+  if (ulimits && Object.keys(ulimits).length > 0) {
+    ctx.add(
+      at("ulimits"),
+      `${onCluster}, and Kubernetes has no per-container ulimits: remove it (the nodes' container runtime sets ` +
+        `them), ${TO_DOCKER}`,
+    );
+  }
+  const ipc = fieldOf(raw, "ipc");
+  if (ipc !== undefined && ipc !== "host") {
+    ctx.add(
+      at("ipc"),
+      `${onCluster}, where ipc may only be host (hostIPC); remove it for the pod's own IPC namespace (got "${ipc}")`,
+    );
+  }
+  const user = fieldOf(raw, "user");
+  if (user !== undefined && !NUMERIC_USER_RE.test(user)) {
+    ctx.add(
+      at("user"),
+      `${onCluster}, which runs a pod as a numeric uid or uid:gid (securityContext.runAsUser, runAsGroup): give ` +
+        `the numbers (got "${user}")`,
+    );
+  }
+  const restart = fieldOf(raw, "restart");
+  if (restart !== undefined && !(CLUSTER_RESTART_POLICIES as readonly string[]).includes(restart)) {
+    ctx.add(
+      at("restart"),
+      `${onCluster}, whose pods are always restarted: use ${CLUSTER_RESTART_POLICIES.join(" or ")} (got "${restart}")`,
+    );
+  }
+  (fieldOf(raw, "ports") ?? []).forEach((port, index) => {
+    if (!isAnyAddress(port.hostIp)) {
+      ctx.add(
+        at("ports", index, "hostIp"),
+        `${onCluster}, whose Services listen where the cluster puts them: remove hostIp (got "${port.hostIp}")`,
+      );
+    }
+  });
+  (fieldOf(raw, "volumes") ?? []).forEach((volume, index) => {
+    if (!DNS1123_SUBDOMAIN_RE.test(volume.name)) {
+      ctx.add(
+        at("volumes", index, "name"),
+        `${onCluster}, where a volume is a PersistentVolumeClaim of that name, which must be a DNS-1123 name: ` +
+          `lowercase letters, digits, - and ., at most 253 (got "${volume.name}")`,
+      );
+    }
+  });
+  for (const key of Object.keys(fieldOf(raw, "labels") ?? {})) {
+    if (!QUALIFIED_NAME_RE.test(key)) {
+      ctx.add(
+        at("labels", key),
+        `${onCluster}, where labels are pod annotations, whose keys are [prefix/]name: the name at most 63 ` +
+          "letters, digits, - _ . with a letter or digit at each end, the prefix a DNS-1123 name",
+      );
+    }
+  }
+  const containerName = raw.containerName === undefined ? `${name}-${ctx.stack}` : fieldOf(raw, "containerName");
+  if (containerName !== undefined && !DNS1035_LABEL_RE.test(containerName)) {
+    const what = raw.containerName === undefined ? `its default name "${containerName}"` : `"${containerName}"`;
+    ctx.add(
+      at("containerName"),
+      `${onCluster}, where ${what} names a Deployment and a Service, which must be a DNS-1035 label: at most 63 ` +
+        `lowercase letters, digits and -, a letter first and no - last; set containerName to one`,
+    );
+  }
+}
+
+/** What the service may use on the kind of host it names (none where the host's kind is not known). */
+export function checkPlacement(ctx: ModelContext, name: string, raw: PlainObject): void {
+  const host = typeof raw.host === "string" ? raw.host : undefined;
+  const kind = host === undefined ? undefined : ctx.hostKinds.get(host);
+  if (kind === "docker") checkOnDockerHost(ctx, name, raw, host!);
+  else if (kind === "kubernetes") checkOnCluster(ctx, name, raw, host!);
+}
+
+function describeCluster(cluster: ClusterSpec): string {
+  return `cluster "${cluster.name}" (namespace ${cluster.namespace})`;
+}
+
+/** Names in each cluster's namespace (Deployments and Services, claims) once; on NodePort, each port number once. */
+export function checkClusters(
+  ctx: ModelContext,
+  clusters: readonly ClusterSpec[],
+  services: readonly ServiceDraft[],
+): void {
+  for (const cluster of clusters) {
+    const seen: ServiceDraft[] = [];
+    for (const service of services.filter((s) => s.host === cluster.name)) {
+      const sameName = seen.find((other) => other.containerName === service.containerName);
+      if (sameName) {
+        ctx.add(
+          ["services", service.name, "containerName"],
+          `"${service.containerName}" on ${describeCluster(cluster)} is already the Deployment and Service of ` +
+            `services.${sameName.name}; set another containerName`,
+        );
+      }
+      service.volumes.forEach((volume, index) => {
+        if (volume.external) return;
+        for (const other of seen) {
+          const otherIndex = other.volumes.findIndex((v) => !v.external && v.name === volume.name);
+          if (otherIndex < 0) continue;
+          ctx.add(
+            ["services", service.name, "volumes", index, "name"],
+            `claim "${volume.name}" on ${describeCluster(cluster)} is already managed by services.${other.name}` +
+              `.volumes[${otherIndex}]; mark the second use external: true to share it`,
+          );
+          break;
+        }
+      });
+      if (cluster.serviceType === "NodePort") {
+        service.ports.forEach((port, index) => {
+          for (const other of seen) {
+            const otherIndex = other.ports.findIndex((p) => p.host === port.host);
+            if (otherIndex < 0) continue;
+            ctx.add(
+              ["services", service.name, "ports", index, "host"],
+              `node port ${port.host} on ${describeCluster(cluster)} is already taken by services.${other.name}` +
+                `.ports[${otherIndex}] (serviceType NodePort: a node port is used once per cluster, whatever the ` +
+                "protocol); give another port number, or use serviceType LoadBalancer",
+            );
+            break;
+          }
+        });
+      }
+      seen.push(service);
+    }
+  }
+}
