@@ -10,7 +10,14 @@ import { evaluateModel, SECRET_SIG, SIG_KEY, T, valueOf, type Evaluation } from 
 import { clusterModel, GPU_CLUSTER, NGINX } from "../test/support/models";
 import { plainGet, serviceProbes } from "./kubeProbes";
 import { rolloutTimeoutSeconds } from "./kubeService";
-import { bytesQuantity, cpuQuantity, DEPLOYMENT_INPUTS, podVolumeName } from "./kubeInputs";
+import {
+  bytesQuantity,
+  cpuQuantity,
+  DEPLOYMENT_INPUTS,
+  podVolumeName,
+  type DeploymentPart,
+  type KubeSource,
+} from "./kubeInputs";
 import { notCarriedKeys } from "../model";
 
 const DIGEST = `sha256:${"c".repeat(64)}`;
@@ -378,7 +385,7 @@ describe("the program with a Docker host and a cluster", () => {
 
 describe("the Deployment's per-key table", () => {
   it("says why it does not carry what a cluster has no place for", () => {
-    expect(Object.keys(notCarriedKeys(DEPLOYMENT_INPUTS)).sort()).toEqual([
+    expect(Object.keys(notCarriedKeys<ServiceSpec, DeploymentPart, KubeSource>(DEPLOYMENT_INPUTS)).sort()).toEqual([
       "binds",
       "endpoint",
       "host",
