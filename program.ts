@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Cluster, createSwitchPush, DockerHost, GpuService, GpuSwitch, KubeService } from "./components";
+import { Cluster, createSwitchPush, DockerHost, GpuService, GpuSwitch, KubeService, type Kubectl } from "./components";
 import { type DeploymentModel, modelFromRaw, type ServiceSpec } from "./model";
 import { CONFIG_NAMESPACE, readRuntimeConfig } from "./stackConfig";
 
@@ -54,6 +54,11 @@ export interface StackOutputs {
 export interface DeployOptions {
   /** Makes the suffix of a blue-green container's name (6 lowercase hex). Default: random per call. */
   readonly nameSuffix?: () => string;
+  /**
+   * kubectl for the watch of Pending pods of cluster services during an up, or false for none. Default: kubectl on
+   * PATH, on each cluster's context.
+   */
+  readonly kubectl?: Kubectl | false;
 }
 
 const randomSuffix = () => randomBytes(3).toString("hex");
@@ -89,11 +94,18 @@ function kubeService(
   clusters: ReadonlyMap<string, Cluster>,
   stack: string,
   secretEnv: Record<string, pulumi.Output<string>>,
+  kubectl: Kubectl | false | undefined,
 ): ServiceOutputs {
   const cluster = clusters.get(service.host);
   if (!cluster)
     throw new Error(`service ${service.name} runs on cluster ${service.host}, which the model does not have`);
-  const component = new KubeService(service.name, { ...service, cluster, stack, secretEnv });
+  const component = new KubeService(service.name, {
+    ...service,
+    cluster,
+    stack,
+    secretEnv,
+    ...(kubectl !== undefined ? { kubectl } : {}),
+  });
   return {
     endpoint: component.endpoint,
     image: component.imageRef,
@@ -180,7 +192,7 @@ export async function deploy(
       Object.entries(service.secretEnv).map(([env, secretName]) => [env, secret(secretName)]),
     );
     if (service.runsOn === "kubernetes") {
-      services[service.name] = kubeService(service, clusters, model.stack, secretEnv);
+      services[service.name] = kubeService(service, clusters, model.stack, secretEnv, options.kubectl);
       continue;
     }
     const sw = switches.get(service.host);

@@ -37,6 +37,8 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly volumeSize: string;
   /** The kubeconfig context, as given (absent: the current context). */
   public readonly context?: string;
+  /** Whether the provider's kubeconfig comes from the stack's secrets (not the operator's kubeconfig). */
+  public readonly hasKubeconfigSecret: boolean;
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpu-services:index:Cluster", name, {}, opts);
@@ -46,6 +48,7 @@ export class Cluster extends pulumi.ComponentResource {
     this.storageClassName = args.storageClassName;
     this.volumeSize = args.volumeSize ?? "10Gi";
     this.context = args.context;
+    this.hasKubeconfigSecret = args.kubeconfig !== undefined;
     this.provider = new k8s.Provider(name, providerArgs(args), { parent: this });
     this.registerOutputs({ namespace: this.namespace });
   }

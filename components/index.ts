@@ -10,11 +10,13 @@
  *
  * Their parts: containerInputs (every container input, from the per-key table), serviceImage (pull or build),
  * serviceVolumes (managed and external volumes, binds), switchPush (the push container of a switch and its plan),
- * kubeInputs (every Deployment input, from its per-key table), kubeProbes (healthcheck -> probes).
+ * kubeInputs (every Deployment input, from its per-key table), kubeProbes (healthcheck -> probes), pendingPods
+ * (the Pending pods of a rollout, during an up).
  */
 export { Cluster } from "./cluster";
 export { DockerHost } from "./dockerHost";
 export { GpuService } from "./gpuService";
 export { GpuSwitch } from "./gpuSwitch";
 export { KubeService } from "./kubeService";
+export type { Kubectl } from "./pendingPods";
 export { createSwitchPush } from "./switchPush";

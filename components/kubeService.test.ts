@@ -9,6 +9,7 @@ import type { DeploymentModel, ServiceSpec } from "../model";
 import { evaluateModel, SECRET_SIG, SIG_KEY, T, valueOf, type Evaluation } from "../test/support/harness";
 import { clusterModel, GPU_CLUSTER, NGINX } from "../test/support/models";
 import { plainGet, serviceProbes } from "./kubeProbes";
+import { unschedulablePods, watchPendingPods, type Kubectl } from "./pendingPods";
 import { rolloutTimeoutSeconds } from "./kubeService";
 import {
   bytesQuantity,
@@ -90,10 +91,11 @@ function mixedModel(cluster = GPU_CLUSTER): DeploymentModel {
 const LB_INGRESS = { "stt-service": { status: { loadBalancer: { ingress: [{ ip: "10.0.0.50" }] } } } };
 
 /** As `pulumi up` would: a preview leaves unknown what the cluster computes (an ingress, a `resourceVersion`). */
-const evaluateMixed = (cluster = GPU_CLUSTER, preview = false): Promise<Evaluation> =>
+const evaluateMixed = (cluster = GPU_CLUSTER, preview = false, kubectl: Kubectl | false = false): Promise<Evaluation> =>
   evaluateModel(mixedModel(cluster), {
     config: secretConfig(),
     preview,
+    kubectl,
     outputsOf: {
       ...LB_INGRESS,
       "stt-env": { metadata: { name: "stt-dev-env", namespace: "speech", resourceVersion: "4711" } },
@@ -274,7 +276,7 @@ describe("KubeService", () => {
         {},
         { tts: { config: TTS, place: { release: { ...BLUE_GREEN, strategy, reason: strategy } } } },
       );
-      const e = await evaluateModel(model, { preview: false });
+      const e = await evaluateModel(model, { preview: false, kubectl: false });
       expect(e.get(T.deployment, "tts-deployment").inputs.spec.strategy).toEqual(expected);
     }
   });
@@ -295,7 +297,7 @@ describe("KubeService", () => {
         },
       },
     );
-    const e = await evaluateModel(model, { preview: false });
+    const e = await evaluateModel(model, { preview: false, kubectl: false });
     expect(e.get(T.claim, "stt-claim-scratch").options).toMatchObject({ protect: false, retainOnDelete: false });
     expect(e.get(T.claim, "stt-claim-models").options).toMatchObject({ protect: true, retainOnDelete: true });
   });
@@ -330,6 +332,7 @@ describe("KubeService", () => {
         },
         outputsOf: LB_INGRESS,
         preview: false,
+        kubectl: false,
       },
     );
     const provider = withKubeconfig.get(T.kubeProvider, "gpu-cluster");
@@ -492,5 +495,100 @@ describe("quantities and names", () => {
   it("bounds the rollout by replicas × deadline + stop grace + 60 s", async () => {
     expect(rolloutTimeoutSeconds({ replicas: 1, stopGraceSeconds: 30 }, 600)).toBe(690);
     expect(await valueOf(pulumi.output(rolloutTimeoutSeconds({ replicas: 3, stopGraceSeconds: 0 }, 100)))).toBe(360);
+  });
+});
+
+const PENDING_LIST = JSON.stringify({
+  items: [
+    {
+      metadata: { name: "stt-dev-7d9f8-x2x4q" },
+      status: {
+        phase: "Pending",
+        conditions: [
+          {
+            type: "PodScheduled",
+            status: "False",
+            reason: "Unschedulable",
+            message: "0/2 nodes are available: 2 Insufficient nvidia.com/gpu.",
+          },
+        ],
+      },
+    },
+    {
+      metadata: { name: "stt-dev-6c5b4-aaaaa" },
+      status: { phase: "Running", conditions: [{ type: "PodScheduled", status: "True" }] },
+    },
+    // Scheduled, still pulling its image: not the scheduler's to explain.
+    {
+      metadata: { name: "stt-dev-7d9f8-bbbbb" },
+      status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }] },
+    },
+  ],
+});
+
+describe("Pending pods during an up", () => {
+  it("finds the pods the scheduler cannot place, with its message", () => {
+    expect(unschedulablePods(PENDING_LIST)).toEqual([
+      { pod: "stt-dev-7d9f8-x2x4q", reason: "0/2 nodes are available: 2 Insufficient nvidia.com/gpu." },
+    ]);
+  });
+
+  it("reports each Pending pod once per message until the rollout is over, then stops", async () => {
+    const lines: string[] = [];
+    let calls = 0;
+    let over!: () => void;
+    const until = new Promise<void>((resolve) => (over = resolve));
+    const stopped = watchPendingPods({
+      kubectl: async (args) => {
+        expect(args).toEqual(["get", "pods", "-n", "speech", "-l", "app.kubernetes.io/instance=stt-dev", "-o", "json"]);
+        if (++calls === 3) over();
+        return PENDING_LIST;
+      },
+      namespace: "speech",
+      selector: "app.kubernetes.io/instance=stt-dev",
+      report: (line) => lines.push(line),
+      until,
+      intervalMs: 5,
+    });
+    await stopped;
+    expect(calls).toBe(3);
+    expect(lines).toEqual([
+      "pod stt-dev-7d9f8-x2x4q is Pending: 0/2 nodes are available: 2 Insufficient nvidia.com/gpu.",
+    ]);
+  });
+
+  it("ends the watch when kubectl fails (none on PATH, cluster unreachable)", async () => {
+    let calls = 0;
+    await watchPendingPods({
+      kubectl: async () => {
+        calls++;
+        throw new Error("spawn kubectl ENOENT");
+      },
+      namespace: "speech",
+      selector: "x=y",
+      report: () => {},
+      until: new Promise(() => {}),
+      intervalMs: 5,
+    });
+    expect(calls).toBe(1);
+  });
+
+  it("is started by the program for each cluster service in an up, never in a preview", async () => {
+    const asked: string[] = [];
+    const kubectl: Kubectl = async (args) => {
+      asked.push(args[5]);
+      return JSON.stringify({ items: [] });
+    };
+    await evaluateMixed(GPU_CLUSTER, false, kubectl);
+    expect(asked.sort()).toEqual(["app.kubernetes.io/instance=stt-dev", "app.kubernetes.io/instance=tts-dev"]);
+    asked.length = 0;
+    // A preview: every endpoint's ingress given, so that the outputs resolve.
+    const ingress = { status: { loadBalancer: { ingress: [{ ip: "10.0.0.51" }] } } };
+    await evaluateModel(mixedModel(), {
+      config: secretConfig(),
+      kubectl,
+      outputsOf: { ...LB_INGRESS, "tts-service": ingress },
+    });
+    expect(asked).toEqual([]);
   });
 });

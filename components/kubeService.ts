@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSpec, VolumeSpec } from "../model";
 import type { Cluster } from "./cluster";
+import { kubectlCli, watchPendingPods, type Kubectl } from "./pendingPods";
 import {
   deploymentArgs,
   GPU_RESOURCE,
@@ -23,6 +24,12 @@ export interface KubeServiceArgs extends Omit<ServiceSpec, "name" | "host" | "se
   readonly stack: string;
   /** Env name -> value; pass Pulumi secrets, they stay secrets in the Secret's inputs. Default: none. */
   readonly secretEnv: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * kubectl for the watch of Pending pods during an up (components/pendingPods.ts), or false for none. Default:
+   * kubectl on PATH on the cluster's context; none on a cluster given by a kubeconfig secret (the program does not
+   * write a secret to disk).
+   */
+  readonly kubectl?: Kubectl | false;
 }
 
 /** Seconds left for the controller to mark a stuck rollout (ProgressDeadlineExceeded) before the up gives up. */
@@ -182,6 +189,8 @@ export class KubeService extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   /** Seconds `pulumi up` waits for the rollout before it fails (rolloutTimeoutSeconds). */
   public readonly rolloutTimeoutSeconds: number;
+  /** During an up: the watch of Pending pods, settled when it has stopped. */
+  public readonly pendingWatch?: Promise<void>;
 
   constructor(name: string, args: KubeServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpu-services:index:KubeService", name, {}, opts);
@@ -202,7 +211,21 @@ export class KubeService extends pulumi.ComponentResource {
     this.service = createService(name, args, this);
 
     pulumi.log.info(args.release.reason, this);
-    if (!pulumi.runtime.isDryRun()) pulumi.log.info(kubectlHint(name, args, this.rolloutTimeoutSeconds), this);
+    if (!pulumi.runtime.isDryRun()) {
+      pulumi.log.info(kubectlHint(name, args, this.rolloutTimeoutSeconds), this);
+      const kubectl = args.kubectl ?? (args.cluster.hasKubeconfigSecret ? false : kubectlCli(args.cluster.context));
+      if (kubectl) {
+        // `until`: the Deployment's registration is done, its await over.
+        this.pendingWatch = watchPendingPods({
+          kubectl,
+          namespace: args.cluster.namespace,
+          selector: `app.kubernetes.io/instance=${name}-${args.stack}`,
+          report: (line) =>
+            void pulumi.log.warn(`${line} (pulumi up fails after ${this.rolloutTimeoutSeconds}s if it stays)`, this),
+          until: new Promise((resolve) => this.deployment.metadata.apply((m) => (resolve(m), m))),
+        });
+      }
+    }
 
     this.imageRef = pulumi.output(args.image.kind === "registry" ? args.image.ref : args.image.localTag);
     this.containerName = this.deployment.metadata.name;
