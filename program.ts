@@ -1,12 +1,13 @@
 /**
- * The Pulumi program: stack config -> deployment model -> one DockerHost per host and one GpuService per
- * service; with `gpu-services:switch`, one GpuSwitch and one push container per host that has services. The
- * config is validated completely before the first resource is registered.
+ * The Pulumi program: stack config -> deployment model -> one DockerHost per Docker host and one GpuService per
+ * service on it; with `gpu-services:switch`, one GpuSwitch and one push container per Docker host that has
+ * services; one Cluster per Kubernetes cluster and one KubeService per service on it. The config is validated
+ * completely before the first resource is registered.
  */
 import { randomBytes } from "node:crypto";
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { createSwitchPush, DockerHost, GpuService, GpuSwitch } from "./components";
+import { Cluster, createSwitchPush, DockerHost, GpuService, GpuSwitch, KubeService, type Kubectl } from "./components";
 import { type DeploymentModel, modelFromRaw, type ServiceSpec } from "./model";
 import { CONFIG_NAMESPACE, readRuntimeConfig } from "./stackConfig";
 
@@ -14,9 +15,14 @@ import { CONFIG_NAMESPACE, readRuntimeConfig } from "./stackConfig";
 export interface ServiceOutputs {
   /** `scheme://address:port` of the service, when it publishes a port. */
   readonly endpoint: pulumi.Output<string | undefined>;
-  /** The image actually deployed (`repository@sha256:…`, or the local build tag and digest). */
+  /**
+   * The image actually deployed (`repository@sha256:…`, or the local build tag and digest); on a cluster the
+   * image the pods run, as configured.
+   */
   readonly image: pulumi.Output<string>;
+  /** The container's name on its Docker host; on a cluster, the Deployment's name. */
   readonly containerName: pulumi.Output<string>;
+  /** The Docker host or the cluster (a key of `hosts`). */
   readonly host: string;
 }
 
@@ -48,6 +54,11 @@ export interface StackOutputs {
 export interface DeployOptions {
   /** Makes the suffix of a blue-green container's name (6 lowercase hex). Default: random per call. */
   readonly nameSuffix?: () => string;
+  /**
+   * kubectl for the watch of Pending pods of cluster services during an up, or false for none. Default: kubectl on
+   * PATH, on each cluster's context.
+   */
+  readonly kubectl?: Kubectl | false;
 }
 
 const randomSuffix = () => randomBytes(3).toString("hex");
@@ -74,6 +85,32 @@ export function migrationRelease(service: ServiceSpec): ServiceSpec["release"] {
     reason:
       `${service.name}: stop-then-start: the switch on ${service.host} is new in this up, and the old ` +
       `container holds the ports it publishes until it is deleted (afterwards: ${service.release.reason})`,
+  };
+}
+
+/** A service on a cluster: its KubeService on the cluster's provider, and its stack outputs. */
+function kubeService(
+  service: ServiceSpec,
+  clusters: ReadonlyMap<string, Cluster>,
+  stack: string,
+  secretEnv: Record<string, pulumi.Output<string>>,
+  kubectl: Kubectl | false | undefined,
+): ServiceOutputs {
+  const cluster = clusters.get(service.host);
+  if (!cluster)
+    throw new Error(`service ${service.name} runs on cluster ${service.host}, which the model does not have`);
+  const component = new KubeService(service.name, {
+    ...service,
+    cluster,
+    stack,
+    secretEnv,
+    ...(kubectl !== undefined ? { kubectl } : {}),
+  });
+  return {
+    endpoint: component.endpoint,
+    image: component.imageRef,
+    containerName: component.containerName,
+    host: service.host,
   };
 }
 
@@ -108,6 +145,22 @@ export async function deploy(
     );
   }
 
+  const clusters = new Map<string, Cluster>();
+  for (const c of model.clusters) {
+    clusters.set(
+      c.name,
+      new Cluster(c.name, {
+        namespace: c.namespace,
+        context: c.context,
+        ...(c.kubeconfigSecret !== undefined ? { kubeconfig: secret(c.kubeconfigSecret) } : {}),
+        serviceType: c.serviceType,
+        address: c.address,
+        storageClassName: c.storageClassName,
+        volumeSize: c.volumeSize,
+      }),
+    );
+  }
+
   // One switch per host that has services, created once its service containers are (see startAfter).
   const switchSpec = model.switch;
   const switches = new Map<string, { component: GpuSwitch; isNew: boolean; made: (r: docker.Container[]) => void }>();
@@ -138,6 +191,10 @@ export async function deploy(
     const secretEnv = Object.fromEntries(
       Object.entries(service.secretEnv).map(([env, secretName]) => [env, secret(secretName)]),
     );
+    if (service.runsOn === "kubernetes") {
+      services[service.name] = kubeService(service, clusters, model.stack, secretEnv, options.kubectl);
+      continue;
+    }
     const sw = switches.get(service.host);
     const spec = sw?.isNew ? { ...service, release: migrationRelease(service) } : service;
     const component = new GpuService(service.name, {

@@ -3,6 +3,6 @@ import { PolicyPack } from "@pulumi/policy";
 import { POLICIES } from "./policies";
 
 new PolicyPack("gpu-services", {
-  description: "Safety rails for GPU services on Docker hosts",
+  description: "Safety rails for GPU services on Docker hosts and Kubernetes clusters",
   policies: POLICIES,
 });

@@ -8,8 +8,11 @@ import { secretsPreservingProxy } from "@pulumi/policy/secret";
 import { describe, expect, it } from "vitest";
 import { readStackFile } from "../stackConfig";
 import { goodConfig } from "../test/support/badConfigs";
+import type { ServiceSpec } from "../model";
+import { clusterModel } from "../test/support/models";
 import {
   evaluate,
+  evaluateModel,
   evaluateStackFile,
   PROJECT_DIR,
   SECRET_SIG,
@@ -206,5 +209,77 @@ describe("the policy pack's view of a service", () => {
   it("names every policy of the pack at some key of the spec", () => {
     const named = new Set(Object.values(POLICY_VIEW).flatMap((entry) => ("checkedBy" in entry ? entry.checkedBy : [])));
     expect(POLICIES.filter((policy) => !named.has(policy)).map((policy) => policy.name)).toEqual([]);
+  });
+});
+
+describe("policy pack on a cluster: the Deployment and its claims, as the containers and volumes", async () => {
+  const DIGEST = `sha256:${"d".repeat(64)}`;
+  const place: Partial<ServiceSpec> = { replicas: 1 };
+  const stt = {
+    image: { repository: "ghcr.io/example/stt", digest: DIGEST },
+    ports: [{ host: 8000, container: 8000 }],
+    volumes: [{ name: "stt-models", target: "/models" }],
+    secretEnv: { HF_TOKEN: "hfToken" },
+    gpus: { count: 1 },
+    healthcheck: { test: ["CMD", "curl", "-f", "http://localhost:8000/health"] },
+    user: "1000",
+  };
+  const onCluster = (config: Record<string, unknown>) =>
+    evaluateModel(clusterModel({}, { stt: { config, place } }, undefined, { hfToken: "hf_x" }), {
+      config: { values: { secrets: { hfToken: "hf_x" } }, secretKeys: new Set(["secrets"]) },
+      preview: false,
+    });
+  const good = await onCluster(stt);
+  const deployment = good.get(T.deployment, "stt-deployment");
+
+  it("passes a GPU Deployment with a readiness probe, a digest, its secret from a Secret and a uid", async () => {
+    for (const policy of POLICIES)
+      expect(await violations(policy, deployment, { requirePinnedImages: true })).toEqual([]);
+    expect(await violations(protectedVolumes, good.get(T.claim, "stt-claim-stt-models"))).toEqual([]);
+  });
+
+  it("refuses a GPU Deployment without a healthcheck, and leaves one without GPUs alone", async () => {
+    const { healthcheck: _, ...noHealthcheck } = stt;
+    const bad = await onCluster(noHealthcheck);
+    expect(await violations(gpuContainerRestartsAndReportsHealth, bad.get(T.deployment, "stt-deployment"))).toEqual([
+      "GPU Deployment stt-dev has no readiness probe on container stt-dev: set services.<name>.healthcheck so pulumi up waits for the model to load and a broken release fails the deployment.",
+    ]);
+    const { gpus: __, ...noGpu } = noHealthcheck;
+    const cpu = await onCluster(noGpu);
+    expect(await violations(gpuContainerRestartsAndReportsHealth, cpu.get(T.deployment, "stt-deployment"))).toEqual([]);
+  });
+
+  it("refuses a floating tag in a Deployment where pins are required", async () => {
+    const latest = await onCluster({ ...stt, image: { repository: "ghcr.io/example/stt", tag: "latest" } });
+    const d = latest.get(T.deployment, "stt-deployment");
+    expect(await violations(pinnedImages, d, { requirePinnedImages: true })).toEqual([
+      'image ghcr.io/example/stt:latest uses the floating tag "latest"; this stack requires pinned images: pin a digest with `npm run release -- release <stack> <service> <tag>`.',
+    ]);
+    expect(await violations(pinnedImages, d, { requirePinnedImages: false })).toEqual([]);
+  });
+
+  it("refuses an unprotected claim", async () => {
+    const bad = await onCluster({ ...stt, volumes: [{ name: "stt-models", target: "/models", protect: false }] });
+    expect(await violations(protectedVolumes, bad.get(T.claim, "stt-claim-stt-models"))).toEqual([
+      "claim stt-models is not protected: a pulumi destroy would delete it with its data. Remove `protect: false` from its entry in services.<name>.volumes, or mark it external.",
+    ]);
+  });
+
+  it("refuses a secret-looking plain env value in a Deployment, passes the secretKeyRef", async () => {
+    expect(await violations(secretEnvValues, deployment, {}, true)).toEqual([]);
+    const bad = await onCluster({ ...stt, env: { API_TOKEN: "tok_plain_value" } });
+    expect(await violations(secretEnvValues, bad.get(T.deployment, "stt-deployment"))).toEqual([
+      "env API_TOKEN of Deployment stt-dev is a plain string: move it to services.<name>.secretEnv and set the value with pulumi config set --secret --path 'gpu-services:secrets.<name>' <value>.",
+    ]);
+  });
+
+  it("advises a uid for a Deployment on the image's user or uid 0", async () => {
+    const { user: _, ...imageUser } = stt;
+    const d = (await onCluster(imageUser)).get(T.deployment, "stt-deployment");
+    expect(await violations(nonRootUser, d)).toEqual([
+      "container stt-dev of Deployment stt-dev runs as the image's user (root unless the image sets one): set services.<name>.user (a numeric uid[:gid] on a cluster) if the service allows it.",
+    ]);
+    const root = (await onCluster({ ...stt, user: "0" })).get(T.deployment, "stt-deployment");
+    expect(await violations(nonRootUser, root)).toHaveLength(1);
   });
 });

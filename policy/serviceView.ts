@@ -25,17 +25,23 @@ const MODEL = "the model checks it across the stack and its neighbours (model/ho
 const TUNING = "a tuning choice of the service; no rule about it";
 
 export const POLICY_VIEW = {
-  restart: checkedBy("the container's restart", gpuContainerRestartsAndReportsHealth),
-  healthcheck: checkedBy("the container's healthcheck.tests", gpuContainerRestartsAndReportsHealth),
-  gpus: checkedBy(
-    "the container's deviceRequests: which containers are GPU ones",
+  restart: checkedBy("the container's restart; a Deployment's restartPolicy", gpuContainerRestartsAndReportsHealth),
+  healthcheck: checkedBy(
+    "the container's healthcheck.tests; a Deployment container's readinessProbe",
     gpuContainerRestartsAndReportsHealth,
   ),
-  image: checkedBy("the RemoteImage's name (pinned where the stack requires it)", pinnedImages),
-  volumes: checkedBy("each managed Volume's protect option", protectedVolumes),
-  env: checkedBy("the container's envs", secretEnvValues),
+  gpus: checkedBy(
+    "the container's deviceRequests, a Deployment's nvidia.com/gpu limit: which are GPU ones",
+    gpuContainerRestartsAndReportsHealth,
+  ),
+  image: checkedBy(
+    "the RemoteImage's name, a Deployment's container images (pinned where the stack requires it)",
+    pinnedImages,
+  ),
+  volumes: checkedBy("each managed Volume's or PersistentVolumeClaim's protect option", protectedVolumes),
+  env: checkedBy("the container's envs; a Deployment container's env values", secretEnvValues),
   secretEnv: checkedBy("the container's envs (secrets) and its secret-env label", secretEnvValues),
-  user: checkedBy("the container's user", nonRootUser),
+  user: checkedBy("the container's user; a Deployment container's securityContext.runAsUser", nonRootUser),
   name: notCarried(MODEL),
   host: notCarried(MODEL),
   containerName: notCarried(MODEL),

@@ -1,11 +1,12 @@
 /**
- * Every consumer of `ServiceSpec` says, per key, what it does with it: the container inputs, the plan's columns,
- * the compose export and the policy pack's view. Checked twice: here at run time on a service with every key set,
+ * Every consumer of `ServiceSpec` says, per key, what it does with it: the container inputs, the Deployment's
+ * inputs on a cluster, the plan's columns, the compose export and the policy pack's view. Checked twice: here at run time on a service with every key set,
  * and by tsc (`npm run typecheck`, in CI), which must refuse each table for a spec with one more key.
  */
 import type * as docker from "@pulumi/docker";
 import { describe, expect, it } from "vitest";
 import { CONTAINER_INPUTS, type ContainerSource } from "../components/containerInputs";
+import { DEPLOYMENT_INPUTS, type DeploymentPart, type KubeSource } from "../components/kubeInputs";
 import { PLAN_COLUMNS } from "../cli/plan";
 import { COMPOSE_KEYS } from "../compose/export";
 import { buildModel, type EveryKey, type PerKey, type ServiceSpec } from "../model";
@@ -17,6 +18,8 @@ type Wider = ServiceSpec & { readonly extra?: number };
 // tsc must say each of these misses `extra` (an unused @ts-expect-error is itself an error).
 // @ts-expect-error the container inputs say nothing about `extra`
 export const containerWider: PerKey<Wider, Partial<docker.ContainerArgs>, ContainerSource> = CONTAINER_INPUTS;
+// @ts-expect-error the Deployment's inputs say nothing about `extra`
+export const deploymentWider: PerKey<Wider, DeploymentPart, KubeSource> = DEPLOYMENT_INPUTS;
 // @ts-expect-error the plan's columns say nothing about `extra`
 export const planWider: PerKey<Wider, Readonly<Record<string, string>>> = PLAN_COLUMNS;
 // @ts-expect-error the compose export says nothing about `extra`
@@ -71,6 +74,7 @@ describe("per-key tables", () => {
   const keys = [...new Set(fullServices().flatMap((service) => Object.keys(service)))].sort();
   for (const [what, table] of [
     ["container inputs", CONTAINER_INPUTS],
+    ["Deployment inputs", DEPLOYMENT_INPUTS],
     ["plan columns", PLAN_COLUMNS],
     ["compose export", COMPOSE_KEYS],
     ["policy view", POLICY_VIEW],

@@ -129,13 +129,15 @@ export function evaluate(
 
 /**
  * Evaluate the program for a model built directly (test/support/models.ts), as `pulumi preview` would, or
- * `pulumi up` with `preview: false`; the mocks answer as `world` says.
+ * `pulumi up` with `preview: false`; the mocks answer as `world` says; `config` is the stack config the program
+ * reads beside the model (its `secrets`). Default: none.
  */
 export function evaluateModel(
   model: DeploymentModel,
-  options: DeployOptions & MockWorld & { preview?: boolean } = {},
+  options: DeployOptions & MockWorld & { preview?: boolean; config?: RawConfig } = {},
 ): Promise<Evaluation> {
-  return run({ values: {}, secretKeys: new Set() }, model.stack, (deploy) => deploy(model, options), {
+  const config = options.config ?? { values: {}, secretKeys: new Set<string>() };
+  return run(config, model.stack, (deploy) => deploy(model, options), {
     preview: options.preview ?? true,
     world: options,
   });
@@ -267,4 +269,11 @@ export const T = {
   gpuSwitch: "gpu-services:index:GpuSwitch",
   network: "docker:index/network:Network",
   stackReference: "pulumi:pulumi:StackReference",
+  kubeProvider: "pulumi:providers:kubernetes",
+  cluster: "gpu-services:index:Cluster",
+  kubeService: "gpu-services:index:KubeService",
+  deployment: "kubernetes:apps/v1:Deployment",
+  kubeSecret: "kubernetes:core/v1:Secret",
+  claim: "kubernetes:core/v1:PersistentVolumeClaim",
+  kubeServiceObject: "kubernetes:core/v1:Service",
 } as const;

@@ -1,5 +1,5 @@
-/** Small models for unit tests of the model's consumers: services on one local host. */
-import { buildModel, type DeploymentModel } from "../../model";
+/** Small models for unit tests of the model's consumers: services on one local host, or on a cluster. */
+import { buildModel, type ClusterSpec, type DeploymentModel, type ServiceSpec } from "../../model";
 
 /** Stack "dev" with one host, `lab` (the local daemon), and these services on it (`host: "lab"` filled in). */
 export function labModel(services: Record<string, Record<string, unknown>>): DeploymentModel {
@@ -14,3 +14,47 @@ export function labModel(services: Record<string, Record<string, unknown>>): Dep
 
 /** The image most of those services pull. */
 export const NGINX = { repository: "nginx", tag: "1.27" } as const;
+
+/** The cluster `gpu-cluster` of clusterModel, as its stack config would make it. */
+export const GPU_CLUSTER: ClusterSpec = {
+  name: "gpu-cluster",
+  namespace: "speech",
+  context: "lab",
+  serviceType: "LoadBalancer",
+  spareGpus: 2,
+  storageClassName: "local-path",
+  volumeSize: "20Gi",
+};
+
+/**
+ * Stack "dev" with the Docker host `lab` and the cluster `gpu-cluster` (`cluster`, GPU_CLUSTER by default).
+ * Until the stack config has clusters (issue 22), each service of `onCluster` is built on `lab` and then placed on
+ * the cluster with what a cluster service adds (`runsOn`, `replicas`, `scheduling`, a resolved release): `place`.
+ */
+export function clusterModel(
+  onDocker: Record<string, Record<string, unknown>>,
+  onCluster: Record<string, { config: Record<string, unknown>; place?: Partial<ServiceSpec> }>,
+  cluster: ClusterSpec = GPU_CLUSTER,
+  secrets: Record<string, string> = {},
+): DeploymentModel {
+  const built = buildModel(
+    {
+      hosts: { lab: { dockerHost: "unix:///var/run/docker.sock" } },
+      services: Object.fromEntries([
+        ...Object.entries(onDocker).map(([name, s]) => [name, { host: "lab", ...s }]),
+        ...Object.entries(onCluster).map(([name, s]) => [name, { host: "lab", ...s.config }]),
+      ]),
+      ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+    },
+    { stack: "dev" },
+  );
+  return {
+    ...built,
+    clusters: [cluster],
+    services: built.services.map((service) =>
+      service.name in onCluster
+        ? { ...service, host: cluster.name, runsOn: "kubernetes", ...onCluster[service.name].place }
+        : service,
+    ),
+  };
+}
