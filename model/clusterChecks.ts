@@ -57,6 +57,14 @@ function checkOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host:
         `registry push), then give image: {repository, digest} instead of build:, ${TO_DOCKER}`,
     );
   }
+  const image = raw.image as PlainObject | undefined;
+  if (image && typeof image === "object" && image.track === true) {
+    ctx.add(
+      at("image", "track"),
+      `${onCluster}, whose Deployment rolls only when its pod template changes, not when a tag moves: pin a ` +
+        "digest (npm run release -- release <stack> <service> <tag> writes it), or run the service on a Docker host",
+    );
+  }
   if ((fieldOf(raw, "binds") ?? []).length > 0) {
     ctx.add(
       at("binds"),
@@ -195,7 +203,17 @@ export function checkClusters(
         }
       });
       if (cluster.serviceType === "NodePort") {
+        const { from, to } = cluster.nodePortRange;
         service.ports.forEach((port, index) => {
+          if (port.host < from || port.host > to) {
+            ctx.add(
+              ["services", service.name, "ports", index, "host"],
+              `node port ${port.host} is outside the node port range of ${describeCluster(cluster)}, ${from}-${to} ` +
+                "(serviceType NodePort: the node port is the port number, and the API server refuses one outside " +
+                `its range): give a port in it, set hosts.${cluster.name}.kubernetes.nodePortRange to the ` +
+                "cluster's --service-node-port-range, or use serviceType LoadBalancer",
+            );
+          }
           for (const other of seen) {
             const otherIndex = other.ports.findIndex((p) => p.host === port.host);
             if (otherIndex < 0) continue;

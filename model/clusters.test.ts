@@ -77,6 +77,7 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
         spareGpus: 2,
         storageClassName: "local-path",
         volumeSize: "20Gi",
+        nodePortRange: { from: 30000, to: 32767 },
       },
     ]);
     expect(model.secretNames).toEqual(["hfToken", "kubeconfig"]);
@@ -177,7 +178,13 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
         ),
     );
     expect(m.clusters).toEqual([
-      { name: "cluster-a", namespace: "speech", serviceType: "LoadBalancer", volumeSize: "10Gi" },
+      {
+        name: "cluster-a",
+        namespace: "speech",
+        serviceType: "LoadBalancer",
+        volumeSize: "10Gi",
+        nodePortRange: { from: 30000, to: 32767 },
+      },
     ]);
     expect("scheduling" in m.services.find((s) => s.name === "stt")!).toBe(false);
     expect(m.services.find((s) => s.name === "vad")!.release.reason).toBe(
@@ -374,7 +381,7 @@ describe("hosts: exactly one of dockerHost and kubernetes; a cluster's own keys"
         'most 253 (got "Local_Path")',
       'hosts.a.kubernetes.volumeSize: must be a Kubernetes quantity such as 10Gi or 500Mi (got "10GB")',
       "hosts.a.kubernetes.kubeconfig: unknown key; allowed here: namespace, context, kubeconfigSecret, " +
-        "serviceType, spareGpus, storageClassName, volumeSize",
+        "serviceType, spareGpus, storageClassName, volumeSize, nodePortRange",
       'hosts.b.kubernetes.context: must name a context of the kubeconfig (got "")',
       'hosts.b.kubernetes.volumeSize: must be a size above 0, such as 10Gi or 500Mi (got "0Gi")',
       "hosts.d.kubernetes.namespace: is required: a string",
@@ -409,6 +416,35 @@ describe("rules across one cluster's services", () => {
       'services.b.ports[0].host: node port 30080 on cluster "k8s" (namespace speech) is already taken by ' +
         "services.a.ports[0] (serviceType NodePort: a node port is used once per cluster, whatever the protocol); " +
         "give another port number, or use serviceType LoadBalancer",
+    ]);
+  });
+
+  it("NodePort: a port number outside the cluster's node port range (default 30000-32767, or nodePortRange)", () => {
+    const services = {
+      a: { host: "k8s", ports: [{ host: 8060, container: 8000 }] },
+      b: { host: "k8s", ports: [{ host: 30060, container: 8000 }] },
+    };
+    expect(problems(() => dev(config(services, { serviceType: "NodePort" })))).toEqual([
+      'services.a.ports[0].host: node port 8060 is outside the node port range of cluster "k8s" (namespace ' +
+        "speech), 30000-32767 (serviceType NodePort: the node port is the port number, and the API server refuses " +
+        "one outside its range): give a port in it, set hosts.k8s.kubernetes.nodePortRange to the cluster's " +
+        "--service-node-port-range, or use serviceType LoadBalancer",
+    ]);
+    const wide = dev(config(services, { serviceType: "NodePort", nodePortRange: "1-65535" }));
+    expect(wide.clusters[0].nodePortRange).toEqual({ from: 1, to: 65535 });
+    expect(problems(() => dev(config(services, { serviceType: "NodePort", nodePortRange: "9000-80" })))).toEqual([
+      'hosts.k8s.kubernetes.nodePortRange: must be from-to with 1 ≤ from ≤ to ≤ 65535 (got "9000-80")',
+    ]);
+    // On LoadBalancer the range does not apply.
+    expect(dev(config(services)).clusters[0].nodePortRange).toEqual({ from: 30000, to: 32767 });
+  });
+
+  it("a tracked tag: a Deployment does not roll when a tag moves", () => {
+    const raw = config({ a: { host: "k8s", image: { ...IMAGE, track: true } } });
+    expect(problems(() => dev(raw))).toEqual([
+      'services.a.image.track: host "k8s" is a cluster, whose Deployment rolls only when its pod template ' +
+        "changes, not when a tag moves: pin a digest (npm run release -- release <stack> <service> <tag> writes " +
+        "it), or run the service on a Docker host",
     ]);
   });
 

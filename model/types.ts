@@ -59,6 +59,8 @@ export interface ClusterSpec {
   readonly storageClassName?: string;
   /** Size each managed volume's claim requests (Kubernetes quantity); default 10Gi. */
   readonly volumeSize: string;
+  /** The cluster's node port range, inclusive (kube-apiserver's --service-node-port-range); default 30000-32767. */
+  readonly nodePortRange: { readonly from: number; readonly to: number };
 }
 
 /** Node placement of a service's pods on a cluster (`services.<s>.scheduling`). */

@@ -94,6 +94,12 @@ export const KUBERNETES_FIELD_DOCS = {
     default: "`10Gi`",
     meaning: "size each managed volume's claim requests",
   },
+  nodePortRange: {
+    type: "`from-to`",
+    default: "`30000-32767`",
+    meaning:
+      "the cluster's node port range (kube-apiserver's `--service-node-port-range`): with `serviceType: NodePort`, a port number outside it is refused",
+  },
 } satisfies FieldDocs<typeof KubernetesSchema>;
 
 /** `services.<name>` */

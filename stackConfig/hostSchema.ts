@@ -71,6 +71,17 @@ export const KubernetesSchema = z.strictObject({
       error: (issue) => `must be a size above 0, such as 10Gi or 500Mi (got ${JSON.stringify(issue.input)})`,
     })
     .default("10Gi"),
+  nodePortRange: z
+    .string({ error: "must be a range of port numbers such as 30000-32767" })
+    .regex(/^\d{1,5}-\d{1,5}$/, { error: "must be a range of port numbers such as 30000-32767" })
+    .refine(
+      (range) => {
+        const [from, to] = range.split("-").map(Number);
+        return from >= 1 && from <= to && to <= 65535;
+      },
+      { error: (issue) => `must be from-to with 1 ≤ from ≤ to ≤ 65535 (got ${JSON.stringify(issue.input)})` },
+    )
+    .default("30000-32767"),
 });
 
 export type KubernetesConfig = z.output<typeof KubernetesSchema>;
