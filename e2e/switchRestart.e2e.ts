@@ -26,6 +26,7 @@ import { Dockerd, LAB_REGISTRY } from "../test/support/dockerd";
 import { HEALTHCHECK_TEST, HEALTHY_AFTER_ENV, RELEASE_PATH } from "../test/support/e2eFixtures";
 import { tempDir } from "../test/support/gitRepos";
 import { writeGpuWebSource } from "../test/support/gpuImage";
+import { PROJECT_DIR } from "../test/support/harness";
 import {
   figures,
   formatFigures,
@@ -80,7 +81,8 @@ interface World {
   repo: string;
   digests: Record<Tag, string>;
   switchImage: PinnedImage;
-  ports: Record<Service, number>;
+  /** The services' ports, and web's second one, the WebSocket ticker's. */
+  ports: Record<Service | "ws", number>;
 }
 const world = {} as World;
 
@@ -97,14 +99,40 @@ function classicBuild(ref: string, dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** The web image in v1 and v2, with the note and stream CGIs, in the lab registry: their digests. */
+/** test/fixtures/ws-ticker built static with the Go standard library only (nothing from the module proxy). */
+function buildWsTicker(): string {
+  const out = path.join(tempDir("ws-ticker"), "ws-ticker");
+  execFileSync("go", ["build", "-trimpath", "-o", out, "."], {
+    cwd: path.join(PROJECT_DIR, "test", "fixtures", "ws-ticker"),
+    env: { ...process.env, CGO_ENABLED: "0", GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return out;
+}
+
+/**
+ * The web image in v1 and v2, with the note and stream CGIs and the WebSocket ticker on 8001 beside httpd, in
+ * the lab registry: their digests.
+ */
 function buildImages(): Record<Tag, string> {
   const digests = {} as Record<Tag, string>;
+  const ticker = buildWsTicker();
   for (const tag of ["v1", "v2"] as const) {
     const dir = tempDir("restart-web-image");
     writeGpuWebSource(dir, `web ${tag}`, true, "h100", tag);
     fs.writeFileSync(path.join(dir, "www", "cgi-bin", "note"), NOTE_CGI, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, "www", "cgi-bin", "stream"), STREAM_CGI, { mode: 0o755 });
+    fs.copyFileSync(ticker, path.join(dir, "ws-ticker"));
+    fs.chmodSync(path.join(dir, "ws-ticker"), 0o755);
+    const dockerfile = fs.readFileSync(path.join(dir, "Dockerfile"), "utf8");
+    const cmd = 'CMD ["/bin/busybox", "sh", "/start"]';
+    if (!dockerfile.includes(cmd)) throw new Error(`the web image's Dockerfile has no ${cmd}:\n${dockerfile}`);
+    fs.writeFileSync(
+      path.join(dir, "Dockerfile"),
+      dockerfile
+        .replace(/^EXPOSE/m, "COPY ws-ticker /ws-ticker\nEXPOSE")
+        .replace(cmd, 'CMD ["/bin/busybox", "sh", "-c", "/ws-ticker & exec /bin/busybox sh /start"]'),
+    );
     classicBuild(`${LOCAL}/web:${tag}`, dir);
     digests[tag] = world.dockerd.pushFromShared(`${LOCAL}/web:${tag}`, `${LOCAL}/web`, tag);
   }
@@ -132,7 +160,14 @@ function stackText(tags: Record<Service, Tag>): string {
         - host: ${world.ports[name]}
           container: 8000
           hostIp: 0.0.0.0
-      volumes:
+${
+  name === "web"
+    ? `        - host: ${world.ports.ws}
+          container: 8001
+          hostIp: 0.0.0.0
+`
+    : ""
+}      volumes:
         - name: ${STACK}-${name}
           target: /data
           protect: false
@@ -305,6 +340,55 @@ function printStream(what: string, stream: Stream): ReturnType<typeof streamSumm
   return s;
 }
 
+/** A WebSocket to web's ticker, as the client saw it. */
+interface Socket {
+  readonly opened: number;
+  readonly messages: { at: number; data: string }[];
+  closed?: { at: number; code: number; byClient: boolean };
+  error?: string;
+  byClient: boolean;
+  readonly ws: WebSocket;
+  readonly done: Promise<void>;
+}
+
+function openSocket(ticks: number): Socket {
+  const ws = new WebSocket(`ws://127.0.0.1:${world.ports.ws}/ws?n=${ticks}`);
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  const socket: Socket = { opened: now(), messages: [], byClient: false, ws, done };
+  ws.onmessage = (e) => socket.messages.push({ at: now(), data: String(e.data) });
+  ws.onerror = () => (socket.error ??= "error");
+  ws.onclose = (e) => ((socket.closed = { at: now(), code: e.code, byClient: socket.byClient }), resolve());
+  return socket;
+}
+
+async function closeSocket(socket: Socket): Promise<void> {
+  socket.byClient = true;
+  socket.ws.close(1000);
+  await socket.done;
+}
+
+function printSocket(what: string, socket: Socket) {
+  const ticks = socket.messages.map((m) => /^(\S+) tick (\d+)$/.exec(m.data));
+  const points = [socket.opened, ...socket.messages.map((m) => m.at)];
+  let longestPauseMs = 0;
+  for (let i = 1; i < points.length; i++) longestPauseMs = Math.max(longestPauseMs, points[i] - points[i - 1]);
+  const summary = {
+    release: ticks[0]?.[1],
+    ticks: ticks.length,
+    inOrder: ticks.every((t, i) => t !== null && Number(t[2]) === i + 1),
+    oneRelease: new Set(ticks.map((t) => t?.[1])).size === 1,
+    closedByClient: socket.closed?.byClient === true,
+    longestPauseMs,
+  };
+  console.log(
+    `[switch-restart] WebSocket ${what}: from ${summary.release}, ${summary.ticks} messages, longest pause ` +
+      `${longestPauseMs.toFixed(0)} ms, closed ${socket.closed?.byClient ? "by the client" : "by the server side"}` +
+      ` (code ${socket.closed?.code})${socket.error ? `, error ${socket.error}` : ""}`,
+  );
+  return summary;
+}
+
 /** GETs and POSTs on both ports, for a window in which something is down. */
 function trafficOnBoth() {
   const traffic = SERVICES.map((service) => startTraffic(url(service, RELEASE_PATH), { timeoutMs: 5000 }));
@@ -338,10 +422,10 @@ describe("the switch and the daemon restarted, streams through releases, on a do
     world.repo = `${LAB_REGISTRY}/${LOCAL}/web`;
     world.digests = buildImages();
     world.switchImage = buildSwitch();
-    const [api, web] = await freePorts(2);
-    world.ports = { api, web };
+    const [api, web, ws] = await freePorts(3);
+    world.ports = { api, web, ws };
     // Published on 0.0.0.0 in the lab's namespace; the traffic goes to the host's 127.0.0.1 and is relayed.
-    for (const port of [api, web]) await world.dockerd.forward(port);
+    for (const port of [api, web, ws]) await world.dockerd.forward(port);
     world.ws = Workspace.create();
     world.ws.write(`Pulumi.${STACK}.yaml`, stackText({ api: "v1", web: "v1" }));
     expectExit(await world.ws.pulumi("stack", "init", STACK, "--secrets-provider", "passphrase"), 0, "stack init");
@@ -379,48 +463,79 @@ describe("the switch and the daemon restarted, streams through releases, on a do
     expectExit(await previewNoChanges(), 0, "preview --expect-no-changes after the first ups");
   });
 
-  it("streaming: a stream to web stays open through api's blue/green release, and one on web's old copy through web's own drain", async () => {
-    // 1. api v1 -> v2 while a stream to web runs: web's stream must not notice.
+  it("streaming: a chunked response and a WebSocket to web stay open through api's blue/green release, and through web's own drain on its old copy", async () => {
+    // 1. api v1 -> v2 while a stream and a WebSocket to web run: neither must notice.
     const other = openStream("web", 3000);
-    await waitUntil("the first lines of the stream", () => other.arrivals.length > 0, 15_000);
+    const otherSocket = openSocket(3000);
+    await waitUntil(
+      "the first lines of the stream and the socket",
+      () => {
+        return other.arrivals.length > 0 && otherSocket.messages.length > 0;
+      },
+      15_000,
+    );
     writeStack({ api: "v2", web: "v1" }, "api v2");
     const release = expectExit(await up(), 0, "pulumi up (api v1 -> v2, blue/green)");
     expect(await get("api")).toBe("v2");
     await sleep(1000);
     on(["exec", liveContainer("web"), "/bin/busybox", "touch", STREAM_STOP]);
     await other.done;
+    await closeSocket(otherSocket);
     const a = printStream(`to web during api's release (up ${release.seconds.toFixed(1)} s)`, other);
-    expect(a).toMatchObject({ release: "v1", complete: true, inOrder: true });
-    expect(a.seconds).toBeGreaterThan(release.seconds);
-    expect(a.longestPauseMs).toBeLessThan(1000);
-    expect(other.headers?.["transfer-encoding"]).toBe("chunked");
+    expect.soft(a).toMatchObject({ release: "v1", complete: true, inOrder: true });
+    expect.soft(a.seconds).toBeGreaterThan(release.seconds);
+    expect.soft(a.longestPauseMs).toBeLessThan(1000);
+    expect.soft(other.headers?.["transfer-encoding"]).toBe("chunked");
+    const as = printSocket(`to web during api's release`, otherSocket);
+    expect.soft(as).toMatchObject({ release: "v1", inOrder: true, oneRelease: true, closedByClient: true });
+    expect.soft(as.ticks).toBeGreaterThan(release.seconds * 5);
+    expect.soft(as.longestPauseMs).toBeLessThan(1000);
     on(["exec", liveContainer("web"), "/bin/busybox", "rm", STREAM_STOP]);
 
-    // 2. web v1 -> v2 while a stream runs on web's old copy: it keeps going after the switch, through the drain.
+    // 2. web v1 -> v2 while a stream and a WebSocket run on web's old copy: they keep going after the switch,
+    // through the drain, until they end (here: by hand, 2 s after new requests went to v2).
     const old = liveContainer("web");
     const own = openStream("web", 3000);
-    await waitUntil("the first lines of the stream", () => own.arrivals.length > 0, 15_000);
+    const ownSocket = openSocket(3000);
+    await waitUntil(
+      "the first lines of the stream and the socket",
+      () => {
+        return own.arrivals.length > 0 && ownSocket.messages.length > 0;
+      },
+      15_000,
+    );
     writeStack({ api: "v2", web: "v2" }, "web v2");
     const upStarted = now();
     const running = up();
-    const switchedAfterMs = await waitUntil("web answering v2", async () => (await get("web")) === "v2", 120_000);
-    // New requests go to v2 now; the stream is still on v1's container, which drains for WEB_DRAIN_SECONDS.
+    let switchedAt = 0;
+    await waitUntil("web answering v2", async () => (await get("web")) === "v2" && (switchedAt = now()) > 0, 120_000);
+    // New requests go to v2 now; the streams are still on v1's container, which drains for WEB_DRAIN_SECONDS.
     await sleep(2000);
-    expect(own.error, "the stream on the old copy after the switch").toBeUndefined();
+    expect.soft(own.error, "the stream on the old copy after the switch").toBeUndefined();
+    expect.soft(ownSocket.closed, "the WebSocket on the old copy after the switch").toBeUndefined();
     on(["exec", old, "/bin/busybox", "touch", STREAM_STOP]);
     await own.done;
+    await closeSocket(ownSocket);
     const result = expectExit(await running, 0, "pulumi up (web v1 -> v2, blue/green)");
+    const into = ((switchedAt - upStarted) / 1000).toFixed(1);
     const b = printStream(
-      `on web's old copy through its release (switched ${(switchedAfterMs / 1000).toFixed(1)} s into the up, ` +
-        `ended by hand 2 s later; up ${result.seconds.toFixed(1)} s)`,
+      `on web's old copy through its release (switched ${into} s into the up, ended by hand 2 s later; ` +
+        `up ${result.seconds.toFixed(1)} s)`,
       own,
     );
-    expect(b).toMatchObject({ release: "v1", complete: true, inOrder: true });
-    expect(b.longestPauseMs).toBeLessThan(1000);
-    // It kept receiving after new requests went to v2: about 20 lines in the 2 s before the stop.
-    const afterSwitch = own.arrivals.filter((t) => t > upStarted + switchedAfterMs).length;
-    console.log(`[switch-restart]   ${afterSwitch} pieces of the stream arrived after web answered v2`);
-    expect(afterSwitch).toBeGreaterThan(5);
+    expect.soft(b).toMatchObject({ release: "v1", complete: true, inOrder: true });
+    expect.soft(b.longestPauseMs).toBeLessThan(1000);
+    const bs = printSocket(`on web's old copy through its release`, ownSocket);
+    expect.soft(bs).toMatchObject({ release: "v1", inOrder: true, oneRelease: true, closedByClient: true });
+    expect.soft(bs.longestPauseMs).toBeLessThan(1000);
+    // They kept receiving after new requests went to v2: about 20 lines and messages in the 2 s before the end.
+    const afterSwitch = own.arrivals.filter((t) => t > switchedAt).length;
+    const socketAfterSwitch = ownSocket.messages.filter((m) => m.at > switchedAt).length;
+    console.log(
+      `[switch-restart]   after web answered v2: ${afterSwitch} pieces of the stream, ${socketAfterSwitch} messages`,
+    );
+    expect.soft(afterSwitch).toBeGreaterThan(5);
+    expect.soft(socketAfterSwitch).toBeGreaterThan(5);
     expect(liveContainer("web")).not.toBe(old);
     await expectServing({ api: "v2", web: "v2" });
   });
