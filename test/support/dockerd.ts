@@ -214,7 +214,8 @@ export class Dockerd {
     for (const server of this.relays) server.close();
     for (const socket of this.sockets) socket.destroy();
     if (this.pid !== undefined) {
-      const ids = this.docker(["ps", "-aq"]).split("\n").filter(Boolean);
+      const list = spawnSync("docker", ["-H", this.host, "ps", "-aq"], { encoding: "utf8" });
+      const ids = (list.stdout ?? "").split("\n").filter(Boolean);
       if (ids.length) spawnSync("docker", ["-H", this.host, "rm", "-f", ...ids], { stdio: "ignore" });
       await this.stop();
     }
