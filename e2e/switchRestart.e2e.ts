@@ -616,6 +616,24 @@ describe("the switch and the daemon restarted, streams through releases, on a do
     // Caddy answers before Docker's first health check of the restarted switch has run.
     await waitUntil("the switch healthy after the daemon's start", switchHealthy, 30_000);
     await expectServing(expected);
+    // The image holds its health file back 3 s after each start (HEALTHY_AFTER), longer than the healthcheck's
+    // start period: right after the restart Docker may call a service unhealthy until that passes.
+    for (const service of SERVICES) {
+      await waitUntil(
+        `${service} healthy after the daemon's start`,
+        () => {
+          const names = on([
+            "ps",
+            "--filter",
+            `label=gpu-services.container-name=${service}-${STACK}`,
+            "--format",
+            "{{.Names}}",
+          ]);
+          return on(["inspect", "--format", "{{.State.Health.Status}}", names]) === "healthy";
+        },
+        60_000,
+      );
+    }
     for (const service of SERVICES) {
       const name = liveContainer(service);
       expectServiceInputs(service, name);
