@@ -86,7 +86,7 @@ describe("GpuSwitch", () => {
       name: "gpu-switch-dev",
       image: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       command: ["/caddy", "run", "--resume", "--config", "/etc/gpu-switch/bootstrap.json"],
-      restart: "unless-stopped",
+      restart: "always",
       mustRun: true,
       ports: [
         { internal: 8055, external: 8055, ip: "0.0.0.0", protocol: "tcp" },

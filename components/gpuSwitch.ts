@@ -37,6 +37,9 @@ export const SWITCH_DATA = "/data";
 /** Caddy resumes the last config it loaded (autosave.json in the volume); the bootstrap only on a fresh volume. */
 export const SWITCH_COMMAND = ["/caddy", "run", "--resume", "--config", "/etc/gpu-switch/bootstrap.json"];
 
+/** The switch's restart policy: it owns every service's port, so it comes back with the daemon whatever stopped it. */
+export const SWITCH_RESTART = "always";
+
 /** The switch is healthy when Caddy's admin API answers (`gpu-switch health`: GET localhost:2019/config/). */
 export const SWITCH_HEALTHCHECK = {
   tests: ["CMD", "/gpu-switch", "health"],
@@ -101,7 +104,10 @@ export class GpuSwitch extends pulumi.ComponentResource {
         name: this.name,
         image: this.image.containerImage,
         command: SWITCH_COMMAND,
-        restart: "unless-stopped",
+        // Not unless-stopped: Docker counts a `docker kill` as a stop by hand, and unless-stopped then keeps the
+        // switch down across a daemon restart too, with every service's port. `always` brings it back with the
+        // daemon (e2e/switchRestart.e2e.ts).
+        restart: SWITCH_RESTART,
         mustRun: true,
         ports: published,
         mounts: [{ type: "volume", source: this.volume.name, target: SWITCH_DATA }],

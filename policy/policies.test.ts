@@ -27,6 +27,7 @@ import {
   pinnedImages,
   protectedVolumes,
   secretEnvValues,
+  switchOwnsPorts,
 } from "./policies";
 import { POLICY_VIEW } from "./serviceView";
 
@@ -94,13 +95,14 @@ describe("policy pack", async () => {
   const prod = await evaluateStackFile("prod");
   const test = await evaluateStackFile("test");
 
-  it("has the five rules, all mandatory but the non-root advice", () => {
+  it("has the six rules, all mandatory but the non-root advice", () => {
     expect(POLICIES.map((p) => [p.name, p.enforcementLevel])).toEqual([
       ["gpu-container-restart-and-healthcheck", "mandatory"],
       ["no-floating-image-tag", "mandatory"],
       ["data-volumes-protected", "mandatory"],
       ["no-plain-secret-env", "mandatory"],
       ["non-root-user", "advisory"],
+      ["no-ports-behind-the-switch", "mandatory"],
     ]);
   });
 
@@ -194,6 +196,39 @@ describe("policy pack", async () => {
     expect(await violations(nonRootUser, ok.get(T.container, "tts-container"))).toEqual([]);
     const root = await mutated((c) => (c.services.tts.user = "0:0"));
     expect(await violations(nonRootUser, root.get(T.container, "tts-container"))).toHaveLength(1);
+  });
+
+  it("no-ports-behind-the-switch: passes the real containers and a stack behind a switch, refuses a service there that publishes", async () => {
+    for (const stack of [prod, test]) {
+      for (const c of stack.ofType(T.container)) expect(await violations(switchOwnsPorts, c)).toEqual([]);
+    }
+    const behind = await mutated(
+      (c) => (c.switch = { image: { repository: "ghcr.io/jim0237/gpu-switch", digest: `sha256:${"b".repeat(64)}` } }),
+    );
+    const containers = behind.ofType(T.container);
+    const tts = behind.get(T.container, "tts-container");
+    const ttsInputs = JSON.parse(tts.wire);
+    // The program puts it on the switch's network with no ports; the switch itself publishes them.
+    expect(ttsInputs.networksAdvanced).toEqual([{ name: "gpu-switch-prod" }]);
+    expect(ttsInputs.ports ?? []).toEqual([]);
+    const switchInputs = containers.map((c) => JSON.parse(c.wire)).find((i) => i.name === "gpu-switch-prod");
+    expect(switchInputs?.ports?.length).toBeGreaterThan(0);
+    for (const c of containers) expect(await violations(switchOwnsPorts, c)).toEqual([]);
+    // A service container there that publishes a port, as a hand edit or a regression of containerInputs would.
+    const publishing = {
+      ...tts,
+      wire: JSON.stringify({
+        ...ttsInputs,
+        ports: [{ internal: 8000, external: 8055, ip: "0.0.0.0", protocol: "tcp" }],
+      }),
+    };
+    expect(await violations(switchOwnsPorts, publishing)).toEqual([
+      "container tts-prod is on the switch network gpu-switch-prod and publishes 8055->8000: the switch gpu-switch-prod owns the host ports (a second copy of a blue/green release could not bind them); keep them in services.<name>.ports, which the switch publishes, and publish nothing from the container.",
+    ]);
+    // Not behind a switch, publishing is the ordinary way.
+    const plain = prod.get(T.container, "tts-container");
+    expect(JSON.parse(plain.wire).ports.length).toBeGreaterThan(0);
+    expect(await violations(switchOwnsPorts, plain)).toEqual([]);
   });
 
   it("ships a policy config per stack that matches the stack's own requirePinnedImages", async () => {

@@ -1,8 +1,9 @@
 /**
  * The safety rails as Pulumi policies: a GPU container restarts and reports health, images are pinned where
- * the stack requires it, data volumes are protected, secret-looking env values are secrets, and containers run
- * as a non-root user where they can (advisory). Each rule reads the Docker resources (container, pulled image,
- * volume) and their Kubernetes counterparts on a cluster (the Deployment's pod template, the claim) alike.
+ * the stack requires it, data volumes are protected, secret-looking env values are secrets, a service container
+ * behind the switch publishes no ports, and containers run as a non-root user where they can (advisory). Each rule
+ * reads the Docker resources (container, pulled image, volume) and their Kubernetes counterparts on a cluster (the
+ * Deployment's pod template, the claim) alike.
  * `index.ts` makes them a policy pack; tests call `validateResource` directly.
  */
 import { Secret, type ResourceValidationArgs, type ResourceValidationPolicy } from "@pulumi/policy";
@@ -213,12 +214,50 @@ export const nonRootUser: ResourceValidationPolicy = {
   },
 };
 
+/** The prefix of a switch's network (and container) name on the daemon: `gpu-switch-<stack>` (components/gpuSwitch.ts). */
+export const SWITCH_NETWORK_PREFIX = "gpu-switch-";
+
+export const switchOwnsPorts: ResourceValidationPolicy = {
+  name: "no-ports-behind-the-switch",
+  description:
+    "A service container on a gpu-switch-<stack> network publishes no ports: the switch owns the host ports and dials the container.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== TYPES.container) return;
+    // Indexed reads only: the analyzer's props are a proxy whose arrays cannot make new arrays (map, filter).
+    const networks = (Array.isArray(args.props.networksAdvanced) ? args.props.networksAdvanced : []) as {
+      name?: unknown;
+    }[];
+    let behind: string | undefined;
+    for (let i = 0; i < networks.length; i++) {
+      const name = networks[i]?.name;
+      if (typeof name === "string" && name.startsWith(SWITCH_NETWORK_PREFIX)) behind ??= name;
+    }
+    // The switch itself carries its network's name, and publishes the ports.
+    if (behind === undefined || args.props.name === behind) return;
+    const ports = (Array.isArray(args.props.ports) ? args.props.ports : []) as {
+      external?: number;
+      internal?: number;
+    }[];
+    if (ports.length === 0) return;
+    const published: string[] = [];
+    for (let i = 0; i < ports.length; i++) published.push(`${ports[i].external ?? "?"}->${ports[i].internal ?? "?"}`);
+    const list = published.join(", ");
+    report(
+      `container ${args.props.name} is on the switch network ${behind} and publishes ${list}: the switch ` +
+        `${behind} owns the host ports (a second copy of a blue/green release could not bind them); ` +
+        "keep them in services.<name>.ports, which the switch publishes, and publish nothing from the container.",
+    );
+  },
+};
+
 export const POLICIES: ResourceValidationPolicy[] = [
   gpuContainerRestartsAndReportsHealth,
   pinnedImages,
   protectedVolumes,
   secretEnvValues,
   nonRootUser,
+  switchOwnsPorts,
 ];
 
 export type { ResourceValidationArgs };

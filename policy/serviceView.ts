@@ -10,6 +10,7 @@ import {
   pinnedImages,
   protectedVolumes,
   secretEnvValues,
+  switchOwnsPorts,
 } from "./policies";
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 
@@ -45,7 +46,7 @@ export const POLICY_VIEW = {
   name: notCarried(MODEL),
   host: notCarried(MODEL),
   containerName: notCarried(MODEL),
-  ports: notCarried(MODEL),
+  ports: checkedBy("the container's ports: none where it is on a gpu-switch-<stack> network", switchOwnsPorts),
   shareGpu: notCarried(MODEL),
   binds: notCarried("host folders are the operator's to choose; no rule about them"),
   command: notCarried(TUNING),
