@@ -20,7 +20,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
-import { freePort, waitFor } from "./docker";
+import { freePort } from "./docker";
 import { tempDir } from "./gitRepos";
 import { toolchainBin } from "./workspace";
 
@@ -205,7 +205,7 @@ options:
   enablePodsOnNodeSyncListPager: true
   enablePodsOnNodeSyncStreamWatch: false
 ---
-${stages}`;
+${stages.replace(/^---\n/, "")}`;
 }
 
 function nodeObject(name: string, gpus: number, options: NodeOptions): object {
@@ -252,6 +252,7 @@ export async function startKubeLab(opts: KubeLabOptions = {}): Promise<KubeLab> 
     fs.closeSync(log);
     const component: Component = { name, child };
     child.on("exit", (code, signal) => (component.exited = `exited with ${signal ?? code}`));
+    child.on("error", (err) => (component.exited = `could not start: ${err.message}`));
     components.push(component);
     return component;
   };
@@ -261,20 +262,16 @@ export async function startKubeLab(opts: KubeLabOptions = {}): Promise<KubeLab> 
       .split("\n")
       .slice(-25)
       .join("\n");
-  /** Wait for `check`, failing at once (with its log) if a component has exited. */
+  /** Wait for `check`, failing at once (with the end of its log) if a component has exited. */
   const waitUp = async (what: string, check: () => Promise<boolean>, timeoutMs: number) => {
-    await waitFor(
-      what,
-      async () => {
-        const dead = components.find((c) => c.exited);
-        if (dead) throw new Error(`${dead.name} ${dead.exited}:\n${logTail(dead.name)}`);
-        return check();
-      },
-      timeoutMs,
-    ).catch((err: Error) => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
       const dead = components.find((c) => c.exited);
-      throw dead ? new Error(`kube lab: ${dead.name} ${dead.exited}:\n${logTail(dead.name)}`) : err;
-    });
+      if (dead) throw new Error(`${dead.name} ${dead.exited} while waiting for ${what}:\n${logTail(dead.name)}`);
+      if (await check().catch(() => false)) return;
+      if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   };
 
   try {
@@ -317,6 +314,7 @@ export async function startKubeLab(opts: KubeLabOptions = {}): Promise<KubeLab> 
       // hostIPC (ipc: host) is a host namespace: refused unless privileged pods are allowed.
       "--allow-privileged=true",
       "--profiling=false",
+      `--cert-dir=${file("apiserver-certs")}`,
     ]);
     const ca = fs.readFileSync(file("ca.crt"));
     const cert = fs.readFileSync(file("admin.crt"));
@@ -389,15 +387,12 @@ export async function startKubeLab(opts: KubeLabOptions = {}): Promise<KubeLab> 
       if (patched.has(`${id}@${svc.metadata.resourceVersion}`)) return;
       patched.add(`${id}@${svc.metadata.resourceVersion}`);
       const patch = { status: { loadBalancer: { ingress: [{ ip: loadBalancerAddress, ipMode: "VIP" }] } } };
-      await api(
-        "PATCH",
-        `/api/v1/namespaces/${svc.metadata.namespace}/services/${svc.metadata.name}/status`,
-        patch,
-        "application/merge-patch+json",
-      ).catch((err) => fs.appendFileSync(file("lb-controller.log"), `${new Date().toISOString()} ${id}: ${err}\n`));
-      fs.appendFileSync(
-        file("lb-controller.log"),
-        `${new Date().toISOString()} ${id}: ingress ${loadBalancerAddress}\n`,
+      const log = (text: string) =>
+        fs.appendFileSync(file("lb-controller.log"), `${new Date().toISOString()} ${id}: ${text}\n`);
+      const url = `/api/v1/namespaces/${svc.metadata.namespace}/services/${svc.metadata.name}/status`;
+      await api("PATCH", url, patch, "application/merge-patch+json").then(
+        () => log(`ingress ${loadBalancerAddress}`),
+        (err: Error) => log(err.message),
       );
     };
     const runWatch = () => {
