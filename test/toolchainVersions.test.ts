@@ -32,6 +32,19 @@ describe("toolchain/versions.env", () => {
       pins.TF_DOCKER_PSEUDO_VERSION,
     ],
     ["switch/go.mod", "github.com/caddyserver/caddy/v2", `v${pins.CADDY_VERSION}`],
+    ["toolchain/kubernetes/cluster/go.mod", "k8s.io/kubernetes", `v${pins.KUBERNETES_VERSION}`],
+    ["toolchain/kubernetes/cluster/go.mod", "go.etcd.io/etcd/server/v3", `v${pins.ETCD_VERSION}`],
+    ["toolchain/kubernetes/cluster/go.mod", "sigs.k8s.io/kwok", `v${pins.KWOK_VERSION}`],
+    [
+      "toolchain/kubernetes/provider/go.mod",
+      "github.com/pulumi/pulumi-kubernetes/provider/v4",
+      pins.KUBERNETES_PROVIDER_PSEUDO_VERSION,
+    ],
+    [
+      "toolchain/kubernetes/provider/go.mod",
+      "github.com/pulumi/pulumi-kubernetes/sdk/v4",
+      `v${pins.KUBERNETES_PROVIDER_VERSION}`,
+    ],
   ])("%s requires %s at the pinned version", (goMod, module, want) => {
     expect(want).toMatch(/^v\d+\.\d+\.\d+/);
     expect(required(goMod, module)).toBe(want);
@@ -42,5 +55,16 @@ describe("toolchain/versions.env", () => {
     expect(deps["@pulumi/pulumi"]).toBe(pins.PULUMI_SDK_NPM_VERSION);
     expect(deps["@pulumi/docker"]).toBe(pins.DOCKER_PROVIDER_VERSION);
     expect(deps["@pulumi/docker-build"].replace(/^\^/, "")).toBe(pins.DOCKER_BUILD_VERSION);
+    expect(deps["@pulumi/kubernetes"]).toBe(pins.KUBERNETES_PROVIDER_VERSION);
+  });
+
+  it("replaces each of k8s.io/kubernetes's staging modules with the published one of the same release", () => {
+    const replaces = [...read("toolchain/kubernetes/cluster/go.mod").matchAll(/^\s*(k8s\.io\/\S+) => (\S+) (v\S+)$/gm)];
+    // k8s.io/kubernetes v1.37.2 has 33 staging modules (its go.mod's `=> ./staging/…` lines).
+    expect(replaces.length).toBeGreaterThanOrEqual(33);
+    for (const [, from, to, version] of replaces) {
+      expect(to).toBe(from);
+      expect(version).toBe(`v0.${pins.KUBERNETES_VERSION.replace(/^1\./, "")}`);
+    }
   });
 });
