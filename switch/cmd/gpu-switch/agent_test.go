@@ -5,6 +5,7 @@ package main
 // and the plan names them by IP, as Docker DNS would resolve a container name. Traffic goes to 127.0.0.0/8 only.
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
@@ -484,5 +485,63 @@ func TestTheAgentUsesTheStandardLibraryOnly(t *testing.T) {
 	}
 	if deps := strings.Fields(string(out)); len(deps) != 1 || deps[0] != "gpu-services/switch/cmd/gpu-switch" {
 		t.Fatalf("non-standard packages: %v", deps)
+	}
+}
+
+// keepAlive is one HTTP/1.1 client connection to the switch, kept open between requests (as CAAL's clients do).
+type keepAlive struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dialKeepAlive(t *testing.T, port int) *keepAlive {
+	t.Helper()
+	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &keepAlive{conn: conn, r: bufio.NewReader(conn)}
+}
+
+// get sends a GET on the connection and returns the answer's body, or the error of the write or the read.
+func (k *keepAlive) get() (string, error) {
+	k.conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(k.conn, "GET / HTTP/1.1\r\nHost: switch\r\n\r\n"); err != nil {
+		return "", err
+	}
+	resp, err := http.ReadResponse(k.r, nil)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if resp.Close {
+		return string(body), fmt.Errorf("the switch asked to close the connection (%d)", resp.StatusCode)
+	}
+	return string(body), err
+}
+
+// A release of an existing route must not restart Caddy's servers: a config load closes every idle keep-alive
+// connection (net/http Shutdown), and a client that sends on one at that instant gets a reset (issue 18, step a).
+func TestASwitchKeepsIdleKeepAliveConnectionsOpen(t *testing.T) {
+	admin, _ := startCaddy(t)
+	_, client := startDocker(t, map[string]string{"127.0.0.2": "healthy", "127.0.0.3": "healthy"})
+	blue, green := serve(t, "127.0.0.2", "blue", false), serve(t, "127.0.0.3", "green", false)
+	listen := freePort(t)
+	expectExit(t, apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, blue))), exitOK)
+
+	conn := dialKeepAlive(t, listen)
+	if body, err := conn.get(); err != nil || body != "release blue, GET, 0 bytes\n" {
+		t.Fatalf("first GET: %q, %v", body, err)
+	}
+	expectExit(t, apply(t, client, admin, plan(web("127.0.0.3", blueGreen, listen, green))), exitOK)
+	time.Sleep(500 * time.Millisecond) // an old server's Shutdown runs in the background
+	body, err := conn.get()
+	if err != nil {
+		t.Fatalf("the idle keep-alive connection did not survive the switch: %v", err)
+	}
+	if body != "release green, GET, 0 bytes\n" {
+		t.Fatalf("the same connection after the switch: %q, want green's answer", body)
 	}
 }
