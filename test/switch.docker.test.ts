@@ -143,7 +143,7 @@ describe.runIf(run)("the switch image on a real dockerd", () => {
     // What --resume read: the last config the push loaded, and the route table beside it, in the volume.
     docker(["cp", `${names.network}:/data/config/caddy/autosave.json`, planDir]);
     const autosave = fs.readFileSync(path.join(planDir, "autosave.json"), "utf8");
-    expect(autosave).toContain(`"dynamic_upstreams":{"source":"gpu_switch","route":"web-${port}"}`);
+    expect(autosave).toContain(`"dynamic_upstreams":{"route":"web-${port}","source":"gpu_switch"}`); // as Caddy saves it: keys sorted
     docker(["cp", `${names.network}:/data/config/caddy/gpu-switch-upstreams.json`, planDir]);
     const table = JSON.parse(fs.readFileSync(path.join(planDir, "gpu-switch-upstreams.json"), "utf8"));
     expect(table).toEqual({ routes: { [`web-${port}`]: `${names.service}:8000` } });
