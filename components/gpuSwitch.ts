@@ -31,7 +31,10 @@ export interface GpuSwitchArgs {
   readonly startAfter?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
 }
 
-/** Where Caddy keeps its autosaved config and its internal CA (XDG_CONFIG_HOME, XDG_DATA_HOME in the image). */
+/**
+ * Where Caddy keeps its autosaved config, the switch's route table (gpu-switch-upstreams.json, beside
+ * autosave.json) and its internal CA (XDG_CONFIG_HOME, XDG_DATA_HOME in the image).
+ */
 export const SWITCH_DATA = "/data";
 
 /** Caddy resumes the last config it loaded (autosave.json in the volume); the bootstrap only on a fresh volume. */
@@ -72,7 +75,7 @@ export class GpuSwitch extends pulumi.ComponentResource {
   /** The switch image, which the push container runs too. */
   public readonly image: ServiceImage;
   public readonly network: docker.Network;
-  /** Caddy's autosaved config and internal CA. */
+  /** Caddy's autosaved config, the route table and the internal CA. */
   public readonly volume: docker.Volume;
   public readonly container: docker.Container;
   /** `gpu-switch-<stack>`: the network's and the container's name on the daemon. */

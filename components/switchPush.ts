@@ -1,8 +1,8 @@
 /**
  * The push container of one (stack, host): a one-shot run of `gpu-switch apply` from the switch image, in the
  * switch's network namespace (Caddy's admin API on localhost:2019) and with the Docker socket. It waits until the
- * host's new service containers are healthy, loads the routing document into the switch, drains, and exits 0, or
- * 3 when a service did not switch. Its upload is `/push/plan.json`, made here; the program fails the `up` on a
+ * host's new service containers are healthy, points the switch's routes at them (a route table update; a config
+ * load only when services, ports or TLS change), drains, and exits 0, or 3 when a service did not switch. Its upload is `/push/plan.json`, made here; the program fails the `up` on a
  * non-zero exit, before the engine deletes any old container.
  */
 import * as docker from "@pulumi/docker";

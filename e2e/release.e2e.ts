@@ -198,8 +198,12 @@ describe("releases behind the switch, on the real engine and dockerd", () => {
 
   it("(a) blue/green v1 -> v2 under load: 0 failed, v2 only after healthy, then v2 only; old container gone", async () => {
     await world.lab.release("release", STACK, "web", "v2");
+    const [loads, tableUpdates] = [countLoads(), countTableUpdates()];
     const run = await world.lab.measuredUp(STACK, [world.ports.web]);
     expectBlueGreen("web", "v1", "v2", run);
+    // The switch moved the route in its route table: no config load, so no connection was closed.
+    expect(countLoads() - loads, "POST /load during the release").toBe(0);
+    expect(countTableUpdates() - tableUpdates, "POST /gpu-switch/upstreams during the release").toBe(1);
   });
 
   it("(b) rollback v2 -> v1: the same switch the other way", async () => {
@@ -324,7 +328,7 @@ describe("releases behind the switch, on the real engine and dockerd", () => {
     expect(preview.output).toContain("api: blue-green");
     expect(preview.output).toContain("web: stop-then-start");
     const switchStarted = docker(["inspect", "--format", "{{.State.StartedAt}}", SWITCH]);
-    const loadsBefore = countLoads();
+    const [loadsBefore, tableUpdatesBefore] = [countLoads(), countTableUpdates()];
     const run = await world.lab.measuredUp(STACK, [world.ports.api, world.ports.web]);
     expectExit(run.result, 0, "pulumi up (api and web to v2)");
     printFigures("one up: api (blue/green)", run.answers[world.ports.api], run.window, run.result.seconds);
@@ -345,9 +349,10 @@ describe("releases behind the switch, on the real engine and dockerd", () => {
     expect(await get("api")).toBe("v2");
     expect(await get("web")).toBe("v2");
     expectGpuRequests(run.watch);
-    // One push for the host, one /load for both services.
+    // One push for the host, one route table update for both services (web keeps its name), and no /load.
     expect(docker(["inspect", "--format", "{{.State.StartedAt}}", SWITCH])).toBe(switchStarted);
-    expect(countLoads() - loadsBefore).toBe(1);
+    expect(countLoads() - loadsBefore).toBe(0);
+    expect(countTableUpdates() - tableUpdatesBefore).toBe(1);
   });
 
   it("(f) the switch killed: the restart policy, then docker start, bring every service back with no pulumi up", async () => {
@@ -391,10 +396,14 @@ async function waitUntil(what: string, check: () => boolean, timeoutMs = 60_000)
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Caddy's admin log lines for a POST /load, in the switch's log (Caddy logs to stderr). */
-function countLoads(): number {
+/** Caddy's admin log lines for a POST to `uri`, in the switch's log (Caddy logs to stderr). */
+function countPosts(uri: string): number {
   const logs = spawnSync("docker", ["logs", SWITCH], { encoding: "utf8" });
   return `${logs.stdout}${logs.stderr}`
     .split("\n")
-    .filter((line) => line.includes('"uri":"/load"') && line.includes('"method":"POST"')).length;
+    .filter((line) => line.includes(`"uri":"${uri}"`) && line.includes('"method":"POST"')).length;
 }
+/** Config loads: each restarts the switch's servers, closing their idle keep-alive connections. */
+const countLoads = () => countPosts("/load");
+/** Route table updates (switch/gpuswitch): a route moves, nothing restarts. */
+const countTableUpdates = () => countPosts("/gpu-switch/upstreams");

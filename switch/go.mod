@@ -1,11 +1,14 @@
 // The per-host switch of blue/green releases (docs/design/blue-green-releases.md): Caddy, built here from the Go
-// module proxy (cmd/caddy, the version pinned in toolchain/versions.env), and our agent gpu-switch (cmd/gpu-switch,
-// stdlib only). scripts/pulumi-toolchain stage 4 builds both.
+// module proxy (cmd/caddy, the version pinned in toolchain/versions.env) with our route table module (gpuswitch),
+// and our agent gpu-switch (cmd/gpu-switch, stdlib only). scripts/pulumi-toolchain stage 4 builds both.
 module gpu-services/switch
 
 go 1.26.0
 
-require github.com/caddyserver/caddy/v2 v2.11.9
+require (
+	github.com/caddyserver/caddy/v2 v2.11.9
+	go.uber.org/zap v1.28.0
+)
 
 require (
 	cel.dev/cel-go v0.32.0 // indirect
@@ -150,7 +153,6 @@ require (
 	go.step.sm/crypto v0.91.0 // indirect
 	go.uber.org/automaxprocs v1.6.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
-	go.uber.org/zap v1.28.0 // indirect
 	go.uber.org/zap/exp v0.3.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.57.0 // indirect

@@ -3,7 +3,8 @@
  * port published on 127.0.0.1), a busybox-httpd service container on the switch's user network, and a push
  * container that runs `gpu-switch apply` with a real plan in the switch's network namespace and the Docker
  * socket. Traffic through the switch is answered by the service; `docker restart` of the switch keeps the
- * routing (autosave.json in the volume, `caddy run --resume`). No GPU is involved.
+ * routing (autosave.json and the route table gpu-switch-upstreams.json in the volume, `caddy run --resume`). No
+ * GPU is involved.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -22,12 +23,11 @@ import { HEALTHCHECK_TEST } from "./support/e2eFixtures";
 import { tempDir } from "./support/gitRepos";
 import { buildGpuWebImage } from "./support/gpuImage";
 import { SWITCH_HEALTHCHECK } from "../components/gpuSwitch";
-import { buildSwitchImage, SWITCH_BINARIES, SWITCH_COMMAND, type SwitchImage } from "./support/switchImage";
-import { toolchainBin } from "./support/workspace";
+import { buildSwitchImage, SWITCH_BINARIES, SWITCH_COMMAND, switchBin, type SwitchImage } from "./support/switchImage";
 
 const haveBinaries = (() => {
   try {
-    toolchainBin(SWITCH_BINARIES);
+    switchBin();
     return true;
   } catch {
     return false;
@@ -81,7 +81,7 @@ describe.runIf(run)("the switch image on a real dockerd", () => {
     expect(config.Cmd).toEqual(SWITCH_COMMAND);
     expect(config.Healthcheck.Test).toEqual(SWITCH_HEALTHCHECK.tests);
     expect(config.Env).toEqual(expect.arrayContaining(["XDG_CONFIG_HOME=/data/config", "XDG_DATA_HOME=/data/data"]));
-    const bin = toolchainBin(SWITCH_BINARIES);
+    const bin = switchBin();
     for (const name of SWITCH_BINARIES) {
       const info = spawnSync("file", ["-L", path.join(bin, name)], { encoding: "utf8" }).stdout;
       expect(info).toMatch(/statically linked/);
@@ -142,9 +142,12 @@ describe.runIf(run)("the switch image on a real dockerd", () => {
     docker(["restart", names.network]);
     await waitFor("the restarted switch to be healthy", async () => health(names.network) === "healthy", 60_000);
     expect(await answer()).toBe(`release ${id}\n`);
-    // What --resume read: the last config the push loaded, in the volume.
+    // What --resume read: the last config the push loaded, and the route table beside it, in the volume.
     docker(["cp", `${names.network}:/data/config/caddy/autosave.json`, planDir]);
     const autosave = fs.readFileSync(path.join(planDir, "autosave.json"), "utf8");
-    expect(autosave).toContain(`"upstreams":[{"dial":"${names.service}:8000"}]`);
+    expect(autosave).toContain(`"dynamic_upstreams":{"route":"web-${port}","source":"gpu_switch"}`); // as Caddy saves it: keys sorted
+    docker(["cp", `${names.network}:/data/config/caddy/gpu-switch-upstreams.json`, planDir]);
+    const table = JSON.parse(fs.readFileSync(path.join(planDir, "gpu-switch-upstreams.json"), "utf8"));
+    expect(table).toEqual({ routes: { [`web-${port}`]: `${names.service}:8000` } });
   }, 240_000);
 });

@@ -1,7 +1,8 @@
 /**
  * The switch image of blue/green releases (docs/design/blue-green-releases.md §3), built from switch/image/ (its
  * Dockerfile and bootstrap.json, the same files .github/workflows/publish-switch.yml publishes) with Caddy and our
- * agent as scripts/pulumi-toolchain stage 4 built them (static, from switch/).
+ * agent as scripts/pulumi-toolchain stage 4 built them (static, from switch/; or `$GPU_SWITCH_BIN`). Caddy keeps
+ * its autosave.json, the route table and its internal CA under /data, the switch's volume.
  */
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
@@ -17,6 +18,20 @@ export const SWITCH_BINARIES = ["caddy", "gpu-switch"] as const;
 /** The image's own files: its Dockerfile and the bootstrap config. */
 export const SWITCH_IMAGE_DIR = path.join(PROJECT_DIR, "switch", "image");
 const IMAGE_FILES = ["Dockerfile", "bootstrap.json"] as const;
+
+/**
+ * The folder with the switch's `caddy` and `gpu-switch`: `$GPU_SWITCH_BIN` when set (binaries built by hand
+ * from switch/, e.g. `go build -o "$GPU_SWITCH_BIN/caddy" ./cmd/caddy`, to test a change of switch/ without
+ * rebuilding the toolchain), else the toolchain's bin folder (stage 4).
+ */
+export function switchBin(): string {
+  const dir = process.env.GPU_SWITCH_BIN;
+  if (!dir) return toolchainBin(SWITCH_BINARIES);
+  for (const name of SWITCH_BINARIES) {
+    if (!fs.existsSync(path.join(dir, name))) throw new Error(`GPU_SWITCH_BIN=${dir} has no ${name}`);
+  }
+  return dir;
+}
 
 export interface SwitchImage {
   readonly repository: string;
@@ -38,7 +53,7 @@ export function writeSwitchSource(dir: string, bin: string): void {
  * `<registry>/gpu-services/switch:<content hash>` and return where it is, pinned by the digest the registry gave.
  */
 export async function buildSwitchImage(registry: string): Promise<SwitchImage> {
-  const bin = toolchainBin(SWITCH_BINARIES);
+  const bin = switchBin();
   const dir = tempDir("switch-image");
   try {
     writeSwitchSource(dir, bin);

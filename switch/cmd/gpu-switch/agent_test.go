@@ -5,6 +5,7 @@ package main
 // and the plan names them by IP, as Docker DNS would resolve a container name. Traffic goes to 127.0.0.0/8 only.
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
@@ -382,16 +383,25 @@ func TestTheLoadedConfigIsWhatWasSentAndAutosaved(t *testing.T) {
 		`"listen":[":` + fmt.Sprint(listen) + `"]`,
 		`"load_balancing":{"try_duration":"2s","try_interval":"250ms"}`,
 		`"stream_close_delay":"1h"`,
-		`"upstreams":[{"dial":"127.0.0.2:` + fmt.Sprint(port) + `"}]`,
+		`"dynamic_upstreams":{"source":"gpu_switch","route":"web-` + fmt.Sprint(listen) + `"}`,
 		`"automatic_https":{"disable":true}`,
 	} {
 		if !strings.Contains(string(want), part) {
 			t.Errorf("the config has no %s: %s", part, want)
 		}
 	}
+	if strings.Contains(string(want), "127.0.0.2") {
+		t.Errorf("the config names the upstream (it is the route table's): %s", want)
+	}
 	autosave, err := os.ReadFile(filepath.Join(dir, "config", "caddy", "autosave.json"))
 	if err != nil || !sameJSON(autosave, want) {
 		t.Fatalf("autosave.json (%v): %s", err, autosave)
+	}
+	// The route table, beside autosave.json in the switch's volume.
+	saved, err := os.ReadFile(filepath.Join(dir, "config", "caddy", "gpu-switch-upstreams.json"))
+	wantTable := fmt.Sprintf(`{"routes":{"web-%d":"127.0.0.2:%d"}}`, listen, port)
+	if err != nil || !sameJSON(saved, []byte(wantTable)) {
+		t.Fatalf("gpu-switch-upstreams.json (%v): %s, want %s", err, saved, wantTable)
 	}
 }
 
@@ -400,16 +410,18 @@ func TestARestartedCaddyResumesTheLastConfig(t *testing.T) {
 	admin := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 	os.WriteFile(filepath.Join(dir, "bootstrap.json"), []byte(`{"admin":{"listen":"`+strings.TrimPrefix(admin, "http://")+`"}}`), 0o644)
 	stop := runCaddy(t, dir, admin)
-	_, client := startDocker(t, map[string]string{"127.0.0.2": "healthy"})
-	port := serve(t, "127.0.0.2", "blue", false)
+	_, client := startDocker(t, map[string]string{"127.0.0.2": "healthy", "127.0.0.3": "healthy"})
+	blue, green := serve(t, "127.0.0.2", "blue", false), serve(t, "127.0.0.3", "green", false)
 	listen := freePort(t)
-	expectExit(t, apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, port))), exitOK)
+	expectExit(t, apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, blue))), exitOK)
+	// A release is a route table update only: the table file, not autosave.json, holds it over the restart.
+	expectExit(t, apply(t, client, admin, plan(web("127.0.0.3", blueGreen, listen, green))), exitOK)
 	stop()
 	if _, err := get(t, "http", listen); err == nil {
 		t.Fatal("answered with caddy stopped")
 	}
-	runCaddy(t, dir, admin) // --resume: autosave.json wins over the bootstrap
-	expectRelease(t, "http", listen, "blue")
+	runCaddy(t, dir, admin) // --resume: autosave.json wins over the bootstrap; the table is read back
+	expectRelease(t, "http", listen, "green")
 }
 
 func TestALoadCaddyRefusesExits4AndKeepsTheOldConfig(t *testing.T) {
@@ -506,5 +518,200 @@ func TestTheAgentUsesTheStandardLibraryOnly(t *testing.T) {
 	}
 	if deps := strings.Fields(string(out)); len(deps) != 1 || deps[0] != "gpu-services/switch/cmd/gpu-switch" {
 		t.Fatalf("non-standard packages: %v", deps)
+	}
+}
+
+// keepAlive is one HTTP/1.1 client connection to the switch, kept open between requests (as CAAL's clients do).
+type keepAlive struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dialKeepAlive(t *testing.T, port int) *keepAlive {
+	t.Helper()
+	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &keepAlive{conn: conn, r: bufio.NewReader(conn)}
+}
+
+// get sends a GET on the connection and returns the answer's body, or the error of the write or the read.
+func (k *keepAlive) get() (string, error) {
+	k.conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(k.conn, "GET / HTTP/1.1\r\nHost: switch\r\n\r\n"); err != nil {
+		return "", err
+	}
+	resp, err := http.ReadResponse(k.r, nil)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if resp.Close {
+		return string(body), fmt.Errorf("the switch asked to close the connection (%d)", resp.StatusCode)
+	}
+	return string(body), err
+}
+
+// A release of an existing route must not restart Caddy's servers: a config load closes every idle keep-alive
+// connection (net/http Shutdown), and a client that sends on one at that instant gets a reset (issue 18, step a).
+func TestASwitchKeepsIdleKeepAliveConnectionsOpen(t *testing.T) {
+	admin, _ := startCaddy(t)
+	_, client := startDocker(t, map[string]string{"127.0.0.2": "healthy", "127.0.0.3": "healthy"})
+	blue, green := serve(t, "127.0.0.2", "blue", false), serve(t, "127.0.0.3", "green", false)
+	listen := freePort(t)
+	expectExit(t, apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, blue))), exitOK)
+
+	conn := dialKeepAlive(t, listen)
+	if body, err := conn.get(); err != nil || body != "release blue, GET, 0 bytes\n" {
+		t.Fatalf("first GET: %q, %v", body, err)
+	}
+	expectExit(t, apply(t, client, admin, plan(web("127.0.0.3", blueGreen, listen, green))), exitOK)
+	time.Sleep(500 * time.Millisecond) // an old server's Shutdown runs in the background
+	body, err := conn.get()
+	if err != nil {
+		t.Fatalf("the idle keep-alive connection did not survive the switch: %v", err)
+	}
+	if body != "release green, GET, 0 bytes\n" {
+		t.Fatalf("the same connection after the switch: %q, want green's answer", body)
+	}
+}
+
+func TestAReleaseIsATableUpdateAndAServiceChangeAReload(t *testing.T) {
+	admin, _ := startCaddy(t)
+	_, client := startDocker(t, map[string]string{"127.0.0.2": "healthy", "127.0.0.3": "healthy", "127.0.0.4": "none"})
+	blue, green := serve(t, "127.0.0.2", "blue", false), serve(t, "127.0.0.3", "green", false)
+	other := serve(t, "127.0.0.4", "other", false)
+	listen, otherListen := freePort(t), freePort(t)
+	zz := Service{Name: "zz", Container: "127.0.0.4", Strategy: stopThenStart, WaitSeconds: 1, Scheme: "http",
+		Ports: []Port{{Listen: otherListen, Target: other}}}
+	caddy := newCaddy(admin)
+
+	r := apply(t, client, admin, plan(web("127.0.0.2", blueGreen, listen, blue)))
+	expectExit(t, r, exitOK)
+	if !strings.Contains(r.log, "config loaded") {
+		t.Fatalf("the first push did not load a config:\n%s", r.log)
+	}
+	before, _ := caddy.Config()
+
+	// A release: the config stays byte for byte, the table moves the route.
+	r = apply(t, client, admin, plan(web("127.0.0.3", blueGreen, listen, green)))
+	expectExit(t, r, exitOK)
+	if !strings.Contains(r.log, "config unchanged: no reload") || strings.Contains(r.log, "config loaded") {
+		t.Fatalf("a release reloaded the switch:\n%s", r.log)
+	}
+	after, _ := caddy.Config()
+	if !bytes.Equal(before, after) {
+		t.Fatalf("the live config changed:\n%s\n%s", before, after)
+	}
+	expectRelease(t, "http", listen, "green")
+	table, _ := caddy.Table()
+	equal(t, "table", table, map[string]string{routeID("web", listen): fmt.Sprintf("127.0.0.3:%d", green)})
+
+	// A new service: a reload, and its route serves at once; then its removal drops its entry.
+	r = apply(t, client, admin, plan(web("127.0.0.3", blueGreen, listen, green), zz))
+	expectExit(t, r, exitOK)
+	if !strings.Contains(r.log, "config loaded") {
+		t.Fatalf("a new service did not load a config:\n%s", r.log)
+	}
+	expectRelease(t, "http", otherListen, "other")
+	expectRelease(t, "http", listen, "green")
+	r = apply(t, client, admin, plan(web("127.0.0.3", blueGreen, listen, green)))
+	expectExit(t, r, exitOK)
+	if _, err := get(t, "http", otherListen); err == nil {
+		t.Fatal("the removed service still answers")
+	}
+	table, _ = caddy.Table()
+	equal(t, "table", table, map[string]string{routeID("web", listen): fmt.Sprintf("127.0.0.3:%d", green)})
+}
+
+// The first push of this agent to a switch that an older agent configured (static upstreams, no table):
+// one load to the table's config, with each route kept on its live dial until the table moves it.
+func TestAnOldStyleConfigIsReplacedAndAFailedReleaseKeepsItsStaticUpstream(t *testing.T) {
+	admin, _ := startCaddy(t)
+	docker, client := startDocker(t, map[string]string{"127.0.0.2": "healthy", "127.0.0.3": "starting"})
+	blue, green := serve(t, "127.0.0.2", "blue", false), serve(t, "127.0.0.3", "green", false)
+	listen := freePort(t)
+	caddy := newCaddy(admin)
+	live, _ := caddy.Live()
+	id := routeID("web", listen)
+	old := fmt.Sprintf(`{"admin":%s,"apps":{"http":{"servers":{%q:{"listen":[":%d"],"routes":[{"@id":%q,`+
+		`"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.2:%d"}]}],"terminal":true}],`+
+		`"automatic_https":{"disable":true}}}}}}`, live.admin, id, listen, id, blue)
+	if body, code, err := caddy.do("POST", "/load", []byte(old)); err != nil || code != 200 {
+		t.Fatalf("loading an old-style config: %d %s %v", code, body, err)
+	}
+	expectRelease(t, "http", listen, "blue")
+
+	// green never turns healthy: it is removed, and web keeps the static upstream of the old config.
+	r := apply(t, client, admin, plan(web("127.0.0.3", blueGreen, listen, green)))
+	expectExit(t, r, exitNotSwitched)
+	equal(t, "summary", r.summary, Summary{Switched: []string{}, Failed: []string{"web"}, Kept: []string{"web"}})
+	equal(t, "removed", docker.removed, []string{"127.0.0.3"})
+	if !strings.Contains(r.log, "config loaded") {
+		t.Fatalf("the old-style config was not replaced:\n%s", r.log)
+	}
+	expectRelease(t, "http", listen, "blue")
+	now, _ := caddy.Config()
+	if !strings.Contains(string(now), `"dynamic_upstreams"`) || strings.Contains(string(now), `"upstreams"`) {
+		t.Fatalf("the live config: %s", now)
+	}
+	table, _ := caddy.Table()
+	equal(t, "table", table, map[string]string{id: fmt.Sprintf("127.0.0.2:%d", blue)})
+}
+
+// fakeCaddy is an admin API that answers GET /config/ with a config of ours and the table as told.
+func fakeCaddy(t *testing.T, tableGet func(w http.ResponseWriter), tablePost func(w http.ResponseWriter)) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	var mu sync.Mutex
+	config := []byte("null")
+	mux.HandleFunc("GET /config/", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Write(config)
+	})
+	mux.HandleFunc("POST /load", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		config, _ = io.ReadAll(r.Body)
+	})
+	mux.HandleFunc("GET /gpu-switch/upstreams", func(w http.ResponseWriter, r *http.Request) { tableGet(w) })
+	mux.HandleFunc("POST /gpu-switch/upstreams", func(w http.ResponseWriter, r *http.Request) { tablePost(w) })
+	server := httptest.NewServer(mux)
+	t.Cleanup(server.Close)
+	return server.URL
+}
+
+func TestATableThatIsMissingOrRefusesOrDiffersExits4(t *testing.T) {
+	_, client := startDocker(t, map[string]string{"web-1": "healthy"})
+	p := plan(web("web-1", blueGreen, 8000, 8000))
+	for what, c := range map[string]struct {
+		get, post func(w http.ResponseWriter)
+		want      string
+	}{
+		"no table (an older caddy)": {
+			get:  func(w http.ResponseWriter) { http.NotFound(w, nil) },
+			want: "this switch's caddy has no route table",
+		},
+		"refused": {
+			get:  func(w http.ResponseWriter) { w.Write([]byte(`{"routes":{}}`)) },
+			post: func(w http.ResponseWriter) { http.Error(w, `{"error":"disk full"}`, 500) },
+			want: "the switch did not take the route table: POST /gpu-switch/upstreams: 500",
+		},
+		"answers something else": {
+			get:  func(w http.ResponseWriter) { w.Write([]byte(`{"routes":{}}`)) },
+			post: func(w http.ResponseWriter) { w.Write([]byte(`{"routes":{"web-8000":"web-1:8000"}}`)) },
+			want: "the switch's route table is not what was set",
+		},
+	} {
+		t.Run(what, func(t *testing.T) {
+			r := apply(t, client, fakeCaddy(t, c.get, c.post), p)
+			if r.code != exitNotLoaded || !strings.Contains(r.log, c.want) {
+				t.Fatalf("exit %d, want 4 with %q:\n%s", r.code, c.want, r.log)
+			}
+		})
 	}
 }

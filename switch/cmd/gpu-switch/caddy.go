@@ -12,7 +12,9 @@ import (
 )
 
 // The Caddy JSON config the agent loads (field names as Caddy v2.11.9 reads them: modules/caddyhttp,
-// modules/caddyhttp/reverseproxy, modules/caddytls, modules/caddypki).
+// modules/caddyhttp/reverseproxy, modules/caddytls, modules/caddypki). Each route's upstream is the dynamic
+// source gpu_switch (switch/gpuswitch, compiled into our caddy): the route's dial is in the switch's route
+// table, not in the config, so a release changes the table and the config stays the same.
 type caddyConfig struct {
 	Admin json.RawMessage `json:"admin,omitempty"`
 	Apps  caddyApps       `json:"apps"`
@@ -53,8 +55,10 @@ type route struct {
 }
 
 type reverseProxy struct {
-	Handler          string         `json:"handler"`
-	Upstreams        []upstream     `json:"upstreams"`
+	Handler string `json:"handler"`
+	// Upstreams: static upstreams, as the agent wrote them before the route table (read from a live config).
+	Upstreams        []upstream     `json:"upstreams,omitempty"`
+	DynamicUpstreams *dynamicSource `json:"dynamic_upstreams,omitempty"`
 	LoadBalancing    *loadBalancing `json:"load_balancing,omitempty"`
 	StreamCloseDelay string         `json:"stream_close_delay,omitempty"`
 	Transport        *transport     `json:"transport,omitempty"`
@@ -62,6 +66,12 @@ type reverseProxy struct {
 
 type upstream struct {
 	Dial string `json:"dial"`
+}
+
+// dynamicSource is `{"source":"gpu_switch","route":"<id>"}`: the route's dial, from the route table.
+type dynamicSource struct {
+	Source string `json:"source"`
+	Route  string `json:"route"`
 }
 
 type loadBalancing struct {
@@ -100,19 +110,19 @@ type pkiApp struct {
 // routeID names a service's route on one port: `<service>-<listen>`.
 func routeID(service string, listen int) string { return service + "-" + strconv.Itoa(listen) }
 
-// buildConfig makes the whole config: one server per listen port, routed to `dials[routeID]` (a route whose id
-// has no dial is left out, with its listener: a server without routes would answer 200 to everything).
+// buildConfig makes the whole config: one server per listen port, whose route takes its upstream from the route
+// table entry of its id. A route whose id has no dial in `dials` is left out, with its listener (a server
+// without routes would answer 200 to everything); the dials themselves are not in the config.
 func buildConfig(plan *Plan, admin json.RawMessage, dials map[string]string) caddyConfig {
 	cfg := caddyConfig{Admin: admin, Apps: caddyApps{HTTP: httpApp{Servers: map[string]httpServer{}}}}
 	https := false
 	for _, s := range plan.Services {
 		for _, p := range s.Ports {
 			id := routeID(s.Name, p.Listen)
-			dial, ok := dials[id]
-			if !ok {
+			if _, ok := dials[id]; !ok {
 				continue
 			}
-			proxy := reverseProxy{Handler: "reverse_proxy", Upstreams: []upstream{{Dial: dial}}}
+			proxy := reverseProxy{Handler: "reverse_proxy", DynamicUpstreams: &dynamicSource{Source: "gpu_switch", Route: id}}
 			if plan.Switch.HoldSeconds > 0 {
 				proxy.LoadBalancing = &loadBalancing{
 					TryDuration: fmt.Sprintf("%ds", plan.Switch.HoldSeconds),
@@ -187,41 +197,101 @@ func (c *Caddy) Config() ([]byte, error) {
 	return body, nil
 }
 
-// Admin returns the admin block of the live config, to be kept as it is.
-func (c *Caddy) Admin() (json.RawMessage, error) {
+// liveConfig is what the agent reads of the live config: its bytes, its admin block (kept as it is) and how
+// each route gets its upstream.
+type liveConfig struct {
+	raw    []byte
+	admin  json.RawMessage
+	routes map[string]liveRoute
+}
+
+// liveRoute: a route that asks the route table (dynamic), or one with a static dial (a config of an agent from
+// before the route table).
+type liveRoute struct {
+	dynamic bool
+	dial    string
+}
+
+// Live reads the live config.
+func (c *Caddy) Live() (*liveConfig, error) {
 	body, err := c.Config()
 	if err != nil {
 		return nil, err
 	}
-	var live struct {
+	var cfg struct {
 		Admin json.RawMessage `json:"admin"`
+		Apps  struct {
+			HTTP struct {
+				Servers map[string]struct {
+					Routes []route `json:"routes"`
+				} `json:"servers"`
+			} `json:"http"`
+		} `json:"apps"`
 	}
-	if err := json.Unmarshal(body, &live); err != nil {
+	if err := json.Unmarshal(body, &cfg); err != nil {
 		return nil, fmt.Errorf("GET /config/: %v", err)
 	}
-	return live.Admin, nil
+	live := &liveConfig{raw: body, admin: cfg.Admin, routes: map[string]liveRoute{}}
+	for _, server := range cfg.Apps.HTTP.Servers {
+		for _, r := range server.Routes {
+			if r.ID == "" || len(r.Handle) == 0 {
+				continue
+			}
+			h := r.Handle[0]
+			switch {
+			case h.DynamicUpstreams != nil && h.DynamicUpstreams.Source == "gpu_switch" && h.DynamicUpstreams.Route == r.ID:
+				live.routes[r.ID] = liveRoute{dynamic: true}
+			case len(h.Upstreams) > 0:
+				live.routes[r.ID] = liveRoute{dial: h.Upstreams[0].Dial}
+			}
+		}
+	}
+	return live, nil
 }
 
-// LiveDial returns the upstream the route `id` sends to now, or "" when there is no such route.
-func (c *Caddy) LiveDial(id string) (string, error) {
-	body, code, err := c.do("GET", "/id/"+id, nil)
+// routeTable is the body of GET and POST /gpu-switch/upstreams (admin.api.gpu_switch, switch/gpuswitch).
+type routeTable struct {
+	Routes map[string]string `json:"routes"`
+}
+
+// Table returns the switch's route table: route id -> dial.
+func (c *Caddy) Table() (map[string]string, error) {
+	body, code, err := c.do("GET", "/gpu-switch/upstreams", nil)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if code == http.StatusNotFound {
-		return "", nil
+		return nil, fmt.Errorf("GET /gpu-switch/upstreams: 404: this switch's caddy has no route table (an older switch image?)")
 	}
 	if code != http.StatusOK {
-		return "", fmt.Errorf("GET /id/%s: %d %s", id, code, bytes.TrimSpace(body))
+		return nil, fmt.Errorf("GET /gpu-switch/upstreams: %d %s", code, bytes.TrimSpace(body))
 	}
-	var r route
-	if err := json.Unmarshal(body, &r); err != nil {
-		return "", fmt.Errorf("GET /id/%s: %v", id, err)
+	var t routeTable
+	if err := json.Unmarshal(body, &t); err != nil || t.Routes == nil {
+		return nil, fmt.Errorf("GET /gpu-switch/upstreams: not a route table: %s", bytes.TrimSpace(body))
 	}
-	if len(r.Handle) == 0 || len(r.Handle[0].Upstreams) == 0 {
-		return "", nil
+	return t.Routes, nil
+}
+
+// SetRoutes changes the route table in one request, all or nothing: a dial sets a route, nil removes it. It
+// returns the whole table as the switch answers it afterwards.
+func (c *Caddy) SetRoutes(changes map[string]*string) (map[string]string, error) {
+	sent, err := json.Marshal(map[string]any{"routes": changes})
+	if err != nil {
+		return nil, err
 	}
-	return r.Handle[0].Upstreams[0].Dial, nil
+	body, code, err := c.do("POST", "/gpu-switch/upstreams", sent)
+	if err != nil {
+		return nil, fmt.Errorf("POST /gpu-switch/upstreams: %v", err)
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("POST /gpu-switch/upstreams: %d %s", code, bytes.TrimSpace(body))
+	}
+	var t routeTable
+	if err := json.Unmarshal(body, &t); err != nil || t.Routes == nil {
+		return nil, fmt.Errorf("POST /gpu-switch/upstreams: not a route table: %s", bytes.TrimSpace(body))
+	}
+	return t.Routes, nil
 }
 
 // Load posts the config to /load (atomic: Caddy keeps the old one if the new one fails), then checks that

@@ -4,7 +4,9 @@
 //	gpu-switch apply <plan.json>  wait for the plan's containers, route the healthy ones, drain, print a summary
 //
 // apply exits 0 when every service switched, 3 when one did not, 2 for a bad plan or arguments and 4 when Caddy
-// did not take the config. It talks to Docker over /var/run/docker.sock and to Caddy at localhost:2019.
+// did not take the config or the route table. It talks to Docker over /var/run/docker.sock and to Caddy at
+// localhost:2019: the config (/load, only when routes, ports or TLS change) and the route table
+// (/gpu-switch/upstreams, our module in switch/gpuswitch), which moves a route without a reload.
 package main
 
 import (
@@ -13,6 +15,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -76,10 +81,26 @@ type Summary struct {
 
 func (a *agent) apply(plan *Plan) int {
 	ready := a.waitAll(plan)
-	admin, err := a.caddy.Admin()
+	live, err := a.caddy.Live()
 	if err != nil {
 		fmt.Fprintln(a.log, "gpu-switch apply: switch not reachable:", err)
 		return exitNotLoaded
+	}
+	table, err := a.caddy.Table()
+	if err != nil {
+		fmt.Fprintln(a.log, "gpu-switch apply: switch not reachable:", err)
+		return exitNotLoaded
+	}
+	// What a route serves now: the table's dial for a route that asks the table, else its static dial.
+	current := func(id string) string {
+		r, ok := live.routes[id]
+		if !ok {
+			return ""
+		}
+		if r.dynamic {
+			return table[id]
+		}
+		return r.dial
 	}
 	summary := Summary{Switched: []string{}, Failed: []string{}, Kept: []string{}}
 	dials := map[string]string{}
@@ -109,12 +130,7 @@ func (a *agent) apply(plan *Plan) int {
 		kept := false
 		for _, p := range s.Ports {
 			id := routeID(s.Name, p.Listen)
-			dial, err := a.caddy.LiveDial(id)
-			if err != nil {
-				fmt.Fprintln(a.log, "gpu-switch apply: switch not reachable:", err)
-				return exitNotLoaded
-			}
-			if dial != "" {
+			if dial := current(id); dial != "" {
 				dials[id] = dial
 				kept = true
 			}
@@ -123,11 +139,10 @@ func (a *agent) apply(plan *Plan) int {
 			summary.Kept = append(summary.Kept, s.Name)
 		}
 	}
-	if err := a.caddy.Load(buildConfig(plan, admin, dials)); err != nil {
-		fmt.Fprintln(a.log, "gpu-switch apply: the switch did not take the config:", err)
-		return exitNotLoaded
+	if code := a.route(plan, live, table, dials); code != exitOK {
+		return code
 	}
-	fmt.Fprintf(a.log, "gpu-switch apply: config loaded; draining %d s\n", drain)
+	fmt.Fprintf(a.log, "gpu-switch apply: draining %d s\n", drain)
 	time.Sleep(time.Duration(drain) * time.Second)
 	line, _ := json.Marshal(summary)
 	fmt.Fprintln(a.out, string(line))
@@ -135,6 +150,90 @@ func (a *agent) apply(plan *Plan) int {
 		return exitNotSwitched
 	}
 	return exitOK
+}
+
+// route makes the switch send each route to dials[route]. The config changes only when the set of routes, the
+// ports, TLS or the switch's options do (or on the first push, or over a config of an older agent); then it is
+// loaded, which restarts Caddy's servers and closes their idle keep-alive connections. A release or rollback of
+// an existing route is a route table update only. In order:
+//  1. before a load, routes new to the table get an entry: a route that already serves keeps its live dial
+//     (an older agent's static one), a new route its new dial; nothing that serves changes yet;
+//  2. the load, when the config differs from the live one (if Caddy refuses it, the table still routes as
+//     before: exit 4);
+//  3. one table update, all or nothing: every route to its dial, and entries of routes no longer there removed;
+//  4. the table must then answer exactly dials.
+func (a *agent) route(plan *Plan, live *liveConfig, table map[string]string, dials map[string]string) int {
+	failed := func(what string, err error) int {
+		fmt.Fprintf(a.log, "gpu-switch apply: %s: %v\n", what, err)
+		return exitNotLoaded
+	}
+	cfg := buildConfig(plan, live.admin, dials)
+	sent, err := json.Marshal(cfg)
+	if err != nil {
+		return failed("the switch did not take the config", err)
+	}
+	load := !sameJSON(sent, live.raw)
+	if load {
+		first := map[string]*string{}
+		for id, dial := range dials {
+			if _, ok := table[id]; ok {
+				continue
+			}
+			if r, ok := live.routes[id]; ok && !r.dynamic && r.dial != "" {
+				dial = r.dial
+			}
+			first[id] = &dial
+		}
+		if len(first) > 0 {
+			if table, err = a.caddy.SetRoutes(first); err != nil {
+				return failed("the switch did not take the route table", err)
+			}
+		}
+		if err := a.caddy.Load(cfg); err != nil {
+			return failed("the switch did not take the config", err)
+		}
+		fmt.Fprintln(a.log, "gpu-switch apply: config loaded (routes, ports or TLS changed): Caddy's servers restarted, idle keep-alive connections closed")
+	} else {
+		fmt.Fprintln(a.log, "gpu-switch apply: config unchanged: no reload")
+	}
+	changes := map[string]*string{}
+	for id, dial := range dials {
+		if table[id] != dial {
+			changes[id] = &dial
+		}
+	}
+	for id := range table {
+		if _, ok := dials[id]; !ok {
+			changes[id] = nil
+		}
+	}
+	if len(changes) > 0 {
+		if table, err = a.caddy.SetRoutes(changes); err != nil {
+			return failed("the switch did not take the route table", err)
+		}
+	}
+	if got, err := a.caddy.Table(); err != nil || !reflect.DeepEqual(got, dials) {
+		if err == nil {
+			err = fmt.Errorf("it answers %v, want %v", got, dials)
+		}
+		return failed("the switch's route table is not what was set", err)
+	}
+	fmt.Fprintf(a.log, "gpu-switch apply: route table set (%d changed): %s\n", len(changes), describe(dials))
+	return exitOK
+}
+
+// describe lists route -> dial, sorted.
+func describe(dials map[string]string) string {
+	ids := make([]string, 0, len(dials))
+	for id := range dials {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = id + " -> " + dials[id]
+	}
+	return strings.Join(parts, ", ")
 }
 
 // waitAll waits for every service's container at once; ready[i] says whether services[i] became ready in time.
