@@ -295,7 +295,7 @@ export const SWITCH_FIELD_DOCS = {
     type: "Go duration",
     default: "`1h`",
     meaning:
-      "how long streams (WebSockets, chunked audio) stay open when the switch's routes are reloaded (Caddy's `stream_close_delay`)",
+      "how long streams (WebSockets, chunked audio) stay open when the switch's config is reloaded, i.e. when services, ports or TLS change; a release reloads nothing (Caddy's `stream_close_delay`)",
   },
   dockerSocket: {
     type: "absolute path",
