@@ -90,7 +90,7 @@ class Program {
   pulumi(...args: string[]): Promise<RunResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
-      const child = spawn("pulumi", [...args, "--non-interactive"], {
+      const child = spawn("pulumi", ["--non-interactive", ...args], {
         cwd: path.join(this.root, "program"),
         env: this.env,
       });
@@ -227,15 +227,20 @@ describe("the Kubernetes lab and the kubernetes provider", () => {
     expectExit(again, 0, "pulumi preview --expect-no-changes");
   });
 
-  it("0c. a Deployment whose pods no node can place fails the up on its progress deadline, naming the reason", async () => {
+  // Measured here (provider 4.25.0): the Deployment's progress deadline (20 s) is reported, but the await goes on
+  // until the resource's customTimeouts (a 5m bound failed after 303 s), and its error names the ReplicaSet, not
+  // the Pending pod or the scheduler's reason. So customTimeouts is the bound, and the scheduler's reason must come
+  // from elsewhere (components/pendingPods.ts does it for KubeService).
+  it("0c. a Deployment whose pods no node can place fails the up at its customTimeouts, with ProgressDeadlineExceeded", async () => {
     const { kube, program } = lab;
-    await program.config({ gpus: 3, progressDeadlineSeconds: 20, timeout: "5m" });
+    await program.config({ gpus: 3, progressDeadlineSeconds: 20, timeout: "90s" });
     const result = await program.pulumi("up", "--stack", STACK, "--yes", "--skip-preview");
     expectExit(result, "non-zero", "pulumi up of a Deployment asking 3 GPUs of 2-GPU nodes");
     const lines = result.output.split("\n").filter((l) => /error|Pending|Insufficient|deadline|progress/i.test(l));
     console.log(`[kube-lab] the up failed after ${result.seconds.toFixed(1)} s; its lines:\n${lines.join("\n")}`);
     expect(result.output).toContain("ProgressDeadlineExceeded");
-    expect(result.seconds).toBeLessThan(120);
+    expect(result.seconds).toBeGreaterThan(90);
+    expect(result.seconds).toBeLessThan(150);
     const pending = (
       kube.kubectlJson(["get", "pods", "-n", NS, "-l", "app.kubernetes.io/name=web"]).items as Pod[]
     ).filter((p) => p.status.phase === "Pending");
