@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../test/support/gitRepos";
 import { PROJECT_DIR } from "../test/support/harness";
 import { startKubeLab, type KubeLab } from "../test/support/kubeLab";
-import { expectExit, toolchainEnv, type RunResult } from "../test/support/workspace";
+import { expectExit, runCommand, toolchainEnv, type RunResult } from "../test/support/workspace";
 
 const NS = "lab-e2e";
 const STORAGE_CLASS = "lab-static";
@@ -88,21 +88,9 @@ class Program {
   }
 
   pulumi(...args: string[]): Promise<RunResult> {
-    const started = Date.now();
-    return new Promise((resolve, reject) => {
-      const child = spawn("pulumi", ["--non-interactive", ...args], {
-        cwd: path.join(this.root, "program"),
-        env: this.env,
-      });
-      let stdout = "";
-      let stderr = "";
-      let output = "";
-      child.stdout.on("data", (chunk: Buffer) => ((stdout += chunk), (output += chunk)));
-      child.stderr.on("data", (chunk: Buffer) => ((stderr += chunk), (output += chunk)));
-      child.on("error", reject);
-      child.on("close", (code) =>
-        resolve({ code: code ?? -1, stdout, stderr, output, seconds: (Date.now() - started) / 1000 }),
-      );
+    return runCommand("pulumi", ["--non-interactive", ...args], {
+      cwd: path.join(this.root, "program"),
+      env: this.env,
     });
   }
 

@@ -9,6 +9,27 @@ import * as path from "node:path";
 import { git, tempDir } from "./gitRepos";
 import { PROJECT_DIR } from "./harness";
 
+/** Run a command to its end, collecting stdout, stderr and both together, and timing it. */
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv },
+): Promise<RunResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, options);
+    let stdout = "";
+    let stderr = "";
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => ((stdout += chunk), (output += chunk)));
+    child.stderr.on("data", (chunk: Buffer) => ((stderr += chunk), (output += chunk)));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      resolve({ code: code ?? -1, stdout, stderr, output, seconds: (Date.now() - started) / 1000 }),
+    );
+  });
+}
+
 export interface RunResult {
   readonly code: number;
   readonly stdout: string;
@@ -90,19 +111,7 @@ export class Workspace {
 
   /** Run a command in the project folder with the toolchain's environment. */
   run(command: string, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-    const started = Date.now();
-    return new Promise((resolve, reject) => {
-      const child = spawn(command, args, { cwd: this.dir, env: { ...this.env, ...extraEnv } });
-      let stdout = "";
-      let stderr = "";
-      let output = "";
-      child.stdout.on("data", (chunk: Buffer) => ((stdout += chunk), (output += chunk)));
-      child.stderr.on("data", (chunk: Buffer) => ((stderr += chunk), (output += chunk)));
-      child.on("error", reject);
-      child.on("close", (code) =>
-        resolve({ code: code ?? -1, stdout, stderr, output, seconds: (Date.now() - started) / 1000 }),
-      );
-    });
+    return runCommand(command, args, { cwd: this.dir, env: { ...this.env, ...extraEnv } });
   }
 
   pulumi(...args: string[]): Promise<RunResult> {
