@@ -55,7 +55,7 @@ export class Cluster extends pulumi.ComponentResource {
 }
 
 /** The provider's inputs: the namespace, the context and the kubeconfig where given, Secrets mutable. */
-export function providerArgs(args: ClusterArgs): k8s.ProviderArgs {
+function providerArgs(args: ClusterArgs): k8s.ProviderArgs {
   return {
     namespace: args.namespace,
     ...(args.context !== undefined ? { context: args.context } : {}),

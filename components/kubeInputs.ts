@@ -43,6 +43,11 @@ export const GPU_RESOURCE = "nvidia.com/gpu";
 /** `progressDeadlineSeconds` of a service without a healthcheck (Kubernetes' own default). */
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 
+/** The Deployment's `progressDeadlineSeconds`: the healthcheck's wait, as on a Docker host. */
+export function progressDeadlineSeconds(service: Pick<ServiceSpec, "healthcheck">): number {
+  return service.healthcheck?.waitTimeoutSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
+}
+
 /** The labels of every object of a service (contract of issue 22). */
 export function objectLabels(service: string, stack: string): Record<string, string> {
   return {
@@ -214,7 +219,7 @@ export const DEPLOYMENT_INPUTS = {
     const probes = serviceProbes(service.healthcheck, service.ports);
     return {
       deployment: {
-        progressDeadlineSeconds: service.healthcheck?.waitTimeoutSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
+        progressDeadlineSeconds: progressDeadlineSeconds(service),
       },
       ...(probes ? { container: probes } : {}),
     };

@@ -8,6 +8,7 @@ import {
   GPU_RESOURCE,
   kubeEndpoint,
   objectLabels,
+  progressDeadlineSeconds,
   selectorLabels,
   servicePorts,
   type DeploymentArgs,
@@ -200,8 +201,7 @@ export class KubeService extends pulumi.ComponentResource {
     this.claims = claims.claims;
 
     const inputs = deploymentInputs(name, args, this.secret, claims.names);
-    const deadline = (inputs.spec as { progressDeadlineSeconds: number }).progressDeadlineSeconds;
-    this.rolloutTimeoutSeconds = rolloutTimeoutSeconds(args, deadline);
+    this.rolloutTimeoutSeconds = rolloutTimeoutSeconds(args, progressDeadlineSeconds(args));
     const timeout = `${this.rolloutTimeoutSeconds}s`;
     this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, inputs, {
       parent: this,

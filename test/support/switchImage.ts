@@ -16,7 +16,7 @@ import { toolchainBin } from "./workspace";
 export { SWITCH_COMMAND } from "../../components/gpuSwitch";
 export const SWITCH_BINARIES = ["caddy", "gpu-switch"] as const;
 /** The image's own files: its Dockerfile and the bootstrap config. */
-export const SWITCH_IMAGE_DIR = path.join(PROJECT_DIR, "switch", "image");
+const SWITCH_IMAGE_DIR = path.join(PROJECT_DIR, "switch", "image");
 const IMAGE_FILES = ["Dockerfile", "bootstrap.json"] as const;
 
 /**
