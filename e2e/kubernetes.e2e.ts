@@ -28,6 +28,11 @@ const HEALTH = { interval: "1s", timeout: "1s", retries: 2, startPeriod: "1s" };
 const PROGRESS_DEADLINE_SECONDS = 1 + 2 * (1 + 1) + 60;
 const STOP_GRACE_SECONDS = 2;
 type Tag = "v1" | "v2";
+/** The toleration of the lab nodes' GPU taint (`nvidia.com/gpu=present:NoSchedule`), under `scheduling:`. */
+const GPU_TOLERATION = `  tolerations:
+    - key: nvidia.com/gpu
+      operator: Exists
+      effect: NoSchedule`;
 
 interface World {
   kube: KubeLab;
@@ -108,10 +113,7 @@ replicas: 2
 scheduling:
   nodeSelector:
     nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3
-  tolerations:
-    - key: nvidia.com/gpu
-      operator: Exists
-      effect: NoSchedule
+${GPU_TOLERATION}
 ports:
   - host: 8000
     container: 8000
@@ -129,10 +131,7 @@ stopGraceSeconds: ${STOP_GRACE_SECONDS}`,
     `host: lab
 ${image("tts")}
 scheduling:
-  tolerations:
-    - key: nvidia.com/gpu
-      operator: Exists
-      effect: NoSchedule
+${GPU_TOLERATION}
 ports:
   - host: 8055
     container: 8000
@@ -159,10 +158,7 @@ image:
   repository: ${world.repos.stt}
   digest: ${world.digests.stt.v1}
 scheduling:
-  tolerations:
-    - key: nvidia.com/gpu
-      operator: Exists
-      effect: NoSchedule
+${GPU_TOLERATION}
 gpus:
   count: 3
 ${healthcheck()}
