@@ -68,6 +68,11 @@ function healthcheck(): string {
     .join("\n")}`;
 }
 
+/** The end of each service: its GPUs, the healthcheck, its release strategy and stop grace. */
+function gpuTail(gpus: number, strategy: "blue-green" | "stop-then-start"): string {
+  return `gpus:\n  count: ${gpus}\n${healthcheck()}\nrelease:\n  strategy: ${strategy}\nstopGraceSeconds: ${STOP_GRACE_SECONDS}`;
+}
+
 /** The stack file: one service on the local dockerd, two on the lab's cluster. */
 function stackFile(): string {
   const image = (s: "asr" | "stt" | "tts") =>
@@ -99,12 +104,7 @@ ports:
 volumes:
   - name: ${world.asrVolume}
     target: /data
-gpus:
-  count: 1
-${healthcheck()}
-release:
-  strategy: stop-then-start
-stopGraceSeconds: ${STOP_GRACE_SECONDS}`,
+${gpuTail(1, "stop-then-start")}`,
 )}${service(
     "stt",
     `host: lab
@@ -119,13 +119,8 @@ ports:
     container: 8000
 env:
   STT_DEVICE: cuda
-gpus:
-  count: 1
 shmSize: 1g
-${healthcheck()}
-release:
-  strategy: blue-green
-stopGraceSeconds: ${STOP_GRACE_SECONDS}`,
+${gpuTail(1, "blue-green")}`,
   )}${service(
     "tts",
     `host: lab
@@ -140,12 +135,7 @@ volumes:
     target: /app/models
 secretEnv:
   HF_TOKEN: hfToken
-gpus:
-  count: 1
-${healthcheck()}
-release:
-  strategy: stop-then-start
-stopGraceSeconds: ${STOP_GRACE_SECONDS}`,
+${gpuTail(1, "stop-then-start")}`,
   )}`;
 }
 
@@ -159,12 +149,7 @@ image:
   digest: ${world.digests.stt.v1}
 scheduling:
 ${GPU_TOLERATION}
-gpus:
-  count: 3
-${healthcheck()}
-release:
-  strategy: stop-then-start
-stopGraceSeconds: ${STOP_GRACE_SECONDS}`,
+${gpuTail(3, "stop-then-start")}`,
   );
 }
 
