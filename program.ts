@@ -94,7 +94,6 @@ function kubeService(
   clusters: ReadonlyMap<string, Cluster>,
   stack: string,
   secretEnv: Record<string, pulumi.Output<string>>,
-  kubectl: Kubectl | false | undefined,
 ): ServiceOutputs {
   const cluster = clusters.get(service.host);
   if (!cluster)
@@ -104,7 +103,6 @@ function kubeService(
     cluster,
     stack,
     secretEnv,
-    ...(kubectl !== undefined ? { kubectl } : {}),
   });
   return {
     endpoint: component.endpoint,
@@ -157,6 +155,7 @@ export async function deploy(
         address: c.address,
         storageClassName: c.storageClassName,
         volumeSize: c.volumeSize,
+        ...(options.kubectl !== undefined ? { kubectl: options.kubectl } : {}),
       }),
     );
   }
@@ -192,7 +191,7 @@ export async function deploy(
       Object.entries(service.secretEnv).map(([env, secretName]) => [env, secret(secretName)]),
     );
     if (service.runsOn === "kubernetes") {
-      services[service.name] = kubeService(service, clusters, model.stack, secretEnv, options.kubectl);
+      services[service.name] = kubeService(service, clusters, model.stack, secretEnv);
       continue;
     }
     const sw = switches.get(service.host);

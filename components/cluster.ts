@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterServiceType } from "../model";
+import { kubectlCli, pendingPodsPoller, type Kubectl, type PendingPodsPoller } from "./pendingPods";
 
 export interface ClusterArgs {
   /** Namespace of every object of the stack's services on this cluster; it must exist. Required. */
@@ -20,6 +21,12 @@ export interface ClusterArgs {
   readonly storageClassName?: string;
   /** Size each managed volume's claim requests (a Kubernetes quantity). Default: `10Gi`. */
   readonly volumeSize?: string;
+  /**
+   * kubectl for the watch of its services' Pending pods during an up (components/pendingPods.ts), or false for
+   * none. Default: kubectl on PATH on `context`; none with a `kubeconfig` (the program does not write a secret to
+   * disk).
+   */
+  readonly kubectl?: Kubectl | false;
 }
 
 /**
@@ -39,6 +46,8 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly context?: string;
   /** Whether the provider's kubeconfig comes from the stack's secrets (not the operator's kubeconfig). */
   public readonly hasKubeconfigSecret: boolean;
+  /** The one watch of Pending pods its services share during an up; none without kubectl. */
+  public readonly pendingPods?: PendingPodsPoller;
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpu-services:index:Cluster", name, {}, opts);
@@ -49,6 +58,8 @@ export class Cluster extends pulumi.ComponentResource {
     this.volumeSize = args.volumeSize ?? "10Gi";
     this.context = args.context;
     this.hasKubeconfigSecret = args.kubeconfig !== undefined;
+    const kubectl = args.kubectl ?? (this.hasKubeconfigSecret ? false : kubectlCli(args.context));
+    if (kubectl) this.pendingPods = pendingPodsPoller(kubectl, args.namespace);
     this.provider = new k8s.Provider(name, providerArgs(args), { parent: this });
     this.registerOutputs({ namespace: this.namespace });
   }

@@ -9,7 +9,7 @@ import type { DeploymentModel, ServiceSpec } from "../model";
 import { evaluateModel, SECRET_SIG, SIG_KEY, T, valueOf, type Evaluation } from "../test/support/harness";
 import { clusterModel, GPU_CLUSTER, NGINX } from "../test/support/models";
 import { plainGet, serviceProbes } from "./kubeProbes";
-import { unschedulablePods, watchPendingPods, type Kubectl } from "./pendingPods";
+import { pendingPodsPoller, unschedulablePods, type Kubectl } from "./pendingPods";
 import { rolloutTimeoutSeconds } from "./kubeService";
 import {
   bytesQuantity,
@@ -501,7 +501,7 @@ describe("quantities and names", () => {
 const PENDING_LIST = JSON.stringify({
   items: [
     {
-      metadata: { name: "stt-dev-7d9f8-x2x4q" },
+      metadata: { name: "stt-dev-7d9f8-x2x4q", labels: { "app.kubernetes.io/instance": "stt-dev" } },
       status: {
         phase: "Pending",
         conditions: [
@@ -527,9 +527,13 @@ const PENDING_LIST = JSON.stringify({
 });
 
 describe("Pending pods during an up", () => {
-  it("finds the pods the scheduler cannot place, with its message", () => {
+  it("finds the pods the scheduler cannot place, with its message and their service", () => {
     expect(unschedulablePods(PENDING_LIST)).toEqual([
-      { pod: "stt-dev-7d9f8-x2x4q", reason: "0/2 nodes are available: 2 Insufficient nvidia.com/gpu." },
+      {
+        pod: "stt-dev-7d9f8-x2x4q",
+        instance: "stt-dev",
+        reason: "0/2 nodes are available: 2 Insufficient nvidia.com/gpu.",
+      },
     ]);
   });
 
@@ -538,49 +542,103 @@ describe("Pending pods during an up", () => {
     let calls = 0;
     let over!: () => void;
     const until = new Promise<void>((resolve) => (over = resolve));
-    const stopped = watchPendingPods({
-      kubectl: async (args) => {
-        expect(args).toEqual(["get", "pods", "-n", "speech", "-l", "app.kubernetes.io/instance=stt-dev", "-o", "json"]);
+    const poller = pendingPodsPoller(
+      async (args) => {
+        expect(args).toEqual([
+          "get",
+          "pods",
+          "-n",
+          "speech",
+          "-l",
+          "app.kubernetes.io/instance in (stt-dev)",
+          "-o",
+          "json",
+        ]);
         if (++calls === 3) over();
         return PENDING_LIST;
       },
-      namespace: "speech",
-      selector: "app.kubernetes.io/instance=stt-dev",
-      report: (line) => lines.push(line),
-      until,
-      intervalMs: 5,
-    });
-    await stopped;
+      "speech",
+      5,
+    );
+    await poller.watch({ instance: "stt-dev", report: (line) => lines.push(line), until });
     expect(calls).toBe(3);
     expect(lines).toEqual([
       "pod stt-dev-7d9f8-x2x4q is Pending: 0/2 nodes are available: 2 Insufficient nvidia.com/gpu.",
     ]);
   });
 
-  it("ends the watch when kubectl fails (none on PATH, cluster unreachable)", async () => {
+  it("asks once per round for the pods of every service still rolling out, and reports each under its own", async () => {
+    const selectors: string[] = [];
+    const lines: Record<string, string[]> = { "stt-dev": [], "tts-dev": [], "asr-dev": [] };
+    const ends: Record<string, () => void> = {};
+    const until = (instance: string) => new Promise<void>((resolve) => (ends[instance] = resolve));
+    const pendingOf = (instance: string) => ({
+      metadata: { name: `${instance}-pod`, labels: { "app.kubernetes.io/instance": instance } },
+      status: {
+        phase: "Pending",
+        conditions: [{ type: "PodScheduled", status: "False", message: `no GPU for ${instance}` }],
+      },
+    });
+    const poller = pendingPodsPoller(
+      async (args) => {
+        selectors.push(args[5]);
+        // Round 2: tts is over; round 3: stt and asr too.
+        if (selectors.length === 2) ends["tts-dev"]();
+        if (selectors.length === 3) (ends["stt-dev"](), ends["asr-dev"]());
+        return JSON.stringify({ items: ["stt-dev", "tts-dev", "asr-dev", "other-dev"].map(pendingOf) });
+      },
+      "speech",
+      5,
+    );
+    const watched = ["stt-dev", "tts-dev", "asr-dev"].map((instance) =>
+      poller.watch({ instance, report: (line) => lines[instance].push(line), until: until(instance) }),
+    );
+    await Promise.all(watched);
+    expect(selectors).toEqual([
+      "app.kubernetes.io/instance in (asr-dev,stt-dev,tts-dev)",
+      "app.kubernetes.io/instance in (asr-dev,stt-dev,tts-dev)",
+      "app.kubernetes.io/instance in (asr-dev,stt-dev)",
+    ]);
+    for (const instance of ["stt-dev", "tts-dev", "asr-dev"]) {
+      expect(lines[instance]).toEqual([`pod ${instance}-pod is Pending: no GPU for ${instance}`]);
+    }
+    // The loop has ended: a new watch starts it again.
+    let over!: () => void;
+    const again = poller.watch({ instance: "stt-dev", report: () => {}, until: new Promise<void>((r) => (over = r)) });
+    await new Promise((r) => setTimeout(r, 20));
+    over();
+    await again;
+    expect(selectors.length).toBeGreaterThan(3);
+    expect(selectors[3]).toBe("app.kubernetes.io/instance in (stt-dev)");
+  });
+
+  it("ends every watch when kubectl fails (none on PATH, cluster unreachable)", async () => {
     let calls = 0;
-    await watchPendingPods({
-      kubectl: async () => {
+    const poller = pendingPodsPoller(
+      async () => {
         calls++;
         throw new Error("spawn kubectl ENOENT");
       },
-      namespace: "speech",
-      selector: "x=y",
-      report: () => {},
-      until: new Promise(() => {}),
-      intervalMs: 5,
-    });
+      "speech",
+      5,
+    );
+    await Promise.all(
+      ["stt-dev", "tts-dev"].map((instance) =>
+        poller.watch({ instance, report: () => {}, until: new Promise(() => {}) }),
+      ),
+    );
     expect(calls).toBe(1);
   });
 
-  it("is started by the program for each cluster service in an up, never in a preview", async () => {
+  it("is started by the program for the cluster services in an up, one watch per cluster, never in a preview", async () => {
     const asked: string[] = [];
     const kubectl: Kubectl = async (args) => {
       asked.push(args[5]);
       return JSON.stringify({ items: [] });
     };
     await evaluateMixed(GPU_CLUSTER, false, kubectl);
-    expect(asked.sort()).toEqual(["app.kubernetes.io/instance=stt-dev", "app.kubernetes.io/instance=tts-dev"]);
+    // One call for both services of the cluster.
+    expect(asked).toEqual(["app.kubernetes.io/instance in (stt-dev,tts-dev)"]);
     asked.length = 0;
     // A preview: every endpoint's ingress given, so that the outputs resolve.
     const ingress = { status: { loadBalancer: { ingress: [{ ip: "10.0.0.51" }] } } };

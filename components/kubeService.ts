@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSpec, VolumeSpec } from "../model";
 import type { Cluster } from "./cluster";
-import { kubectlCli, watchPendingPods, type Kubectl } from "./pendingPods";
+import { INSTANCE_LABEL } from "./pendingPods";
 import {
   deploymentArgs,
   GPU_RESOURCE,
@@ -25,12 +25,6 @@ export interface KubeServiceArgs extends Omit<ServiceSpec, "name" | "host" | "se
   readonly stack: string;
   /** Env name -> value; pass Pulumi secrets, they stay secrets in the Secret's inputs. Default: none. */
   readonly secretEnv: Readonly<Record<string, pulumi.Input<string>>>;
-  /**
-   * kubectl for the watch of Pending pods during an up (components/pendingPods.ts), or false for none. Default:
-   * kubectl on PATH on the cluster's context; none on a cluster given by a kubeconfig secret (the program does not
-   * write a secret to disk).
-   */
-  readonly kubectl?: Kubectl | false;
 }
 
 /** Seconds left for the controller to mark a stuck rollout (ProgressDeadlineExceeded) before the up gives up. */
@@ -213,18 +207,13 @@ export class KubeService extends pulumi.ComponentResource {
     pulumi.log.info(args.release.reason, this);
     if (!pulumi.runtime.isDryRun()) {
       pulumi.log.info(kubectlHint(name, args, this.rolloutTimeoutSeconds), this);
-      const kubectl = args.kubectl ?? (args.cluster.hasKubeconfigSecret ? false : kubectlCli(args.cluster.context));
-      if (kubectl) {
-        // `until`: the Deployment's registration is done, its await over.
-        this.pendingWatch = watchPendingPods({
-          kubectl,
-          namespace: args.cluster.namespace,
-          selector: `app.kubernetes.io/instance=${name}-${args.stack}`,
-          report: (line) =>
-            void pulumi.log.warn(`${line} (pulumi up fails after ${this.rolloutTimeoutSeconds}s if it stays)`, this),
-          until: new Promise((resolve) => this.deployment.metadata.apply((m) => (resolve(m), m))),
-        });
-      }
+      // The cluster's one watch (components/pendingPods.ts), until the Deployment's registration is done.
+      this.pendingWatch = args.cluster.pendingPods?.watch({
+        instance: selectorLabels(name, args.stack)[INSTANCE_LABEL],
+        report: (line) =>
+          void pulumi.log.warn(`${line} (pulumi up fails after ${this.rolloutTimeoutSeconds}s if it stays)`, this),
+        until: new Promise((resolve) => this.deployment.metadata.apply((m) => (resolve(m), m))),
+      });
     }
 
     this.imageRef = pulumi.output(args.image.kind === "registry" ? args.image.ref : args.image.localTag);
