@@ -205,6 +205,8 @@ interface Figures {
   readonly place: Placement;
   readonly failed: string[];
   readonly steps: PreviewStep[];
+  /** What the up printed. */
+  readonly upOutput: string;
 }
 
 async function measure(
@@ -233,6 +235,7 @@ async function measure(
     place,
     failed,
     steps,
+    upOutput: up.result.output,
   };
 }
 
@@ -269,13 +272,15 @@ async function main(): Promise<void> {
         `services of 1 pod (GPUs: ${sizes}; ${gpus.reduce((a, b) => a + b, 0)} asked)`,
     );
     const mine = await measure("ours", kube, gpus, ours);
-    // The program's rollout bound of each Deployment (components/kubeService.ts), as the baseline's timeout.
-    const timeout = mine.steps.find((s) => s.newState?.type === "kubernetes:apps/v1:Deployment")?.newState
-      ?.customTimeouts?.create;
-    const objects = baselineObjects(mine.steps, timeout ?? 0);
+    // The program's rollout bound of each Deployment (components/kubeService.ts), as the baseline's timeout: its
+    // customTimeouts in the preview, else what the up printed of it.
+    const timeout =
+      mine.steps.find((s) => s.newState?.type === "kubernetes:apps/v1:Deployment")?.newState?.customTimeouts?.create ??
+      Number(/does not roll out within (\d+)s/.exec(mine.upOutput)?.[1] ?? 0);
+    if (!timeout) throw new Error("neither the preview nor the up gave a Deployment's rollout bound");
+    const objects = baselineObjects(mine.steps, timeout);
     if (objects.length !== 2 * SERVICES)
       throw new Error(`the preview gave ${objects.length} objects, not ${2 * SERVICES}`);
-    if (!timeout) throw new Error("the preview gave no Deployment's customTimeouts");
     const objectsFile = path.join(ws.root, "baseline-objects.json");
     fs.writeFileSync(objectsFile, JSON.stringify(objects));
     for (const [key, value] of Object.entries({ objects: objectsFile, namespace: NS, context: kube.context })) {
