@@ -13,7 +13,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startKubeLab, type KubeLab } from "../test/support/kubeLab";
+import { startKubeLab, type KubeLab, type Pod } from "../test/support/kubeLab";
 import { expectExit, Workspace, type RunResult } from "../test/support/workspace";
 
 const NODES = Number(process.env.BENCH_KUBE_NODES ?? 100);
@@ -117,12 +117,12 @@ interface Placement {
 /** Where the scheduler put the pods, from the API, and what of "every pod that fits is placed" does not hold. */
 async function placement(kube: KubeLab, gpus: readonly number[]): Promise<Placement> {
   const nodes = (await kube.api<{ items: any[] }>("GET", "/api/v1/nodes")).items;
-  const pods = (await kube.api<{ items: any[] }>("GET", `/api/v1/namespaces/${NS}/pods`)).items.filter(
+  const pods = (await kube.api<{ items: Pod[] }>("GET", `/api/v1/namespaces/${NS}/pods`)).items.filter(
     (p) => !p.metadata.deletionTimestamp,
   );
-  const want = (p: any) => Number(p.spec.containers[0].resources?.limits?.[GPU] ?? 0);
+  const want = (p: Pod) => Number(p.spec.containers[0].resources?.limits?.[GPU] ?? 0);
   const used = new Map<string, number>(nodes.map((n) => [n.metadata.name, 0]));
-  const pending: any[] = [];
+  const pending: Pod[] = [];
   for (const p of pods) {
     if (p.spec.nodeName) used.set(p.spec.nodeName, (used.get(p.spec.nodeName) ?? 0) + want(p));
     else pending.push(p);
@@ -135,7 +135,7 @@ async function placement(kube: KubeLab, gpus: readonly number[]): Promise<Placem
       faults.push(`node ${n.metadata.name} holds ${used.get(n.metadata.name)} GPUs of ${n.status.allocatable[GPU]}`);
   });
   for (const p of pending) {
-    const scheduled = p.status.conditions?.find((c: any) => c.type === "PodScheduled");
+    const scheduled = p.status.conditions?.find((c) => c.type === "PodScheduled");
     if (want(p) <= largestFree)
       faults.push(`pod ${p.metadata.name} (${want(p)} GPUs) is Pending, but a node has ${largestFree} free`);
     if (!scheduled || scheduled.status !== "False" || !scheduled.message?.includes(`Insufficient ${GPU}`)) {
@@ -154,7 +154,7 @@ async function placement(kube: KubeLab, gpus: readonly number[]): Promise<Placem
     pendingBySize,
     freeGpus: free.reduce((a, b) => a + Math.max(0, b), 0),
     largestFree,
-    pendingInstances: pending.map((p) => p.metadata.labels["app.kubernetes.io/instance"]).sort(),
+    pendingInstances: pending.map((p) => p.metadata.labels?.["app.kubernetes.io/instance"] ?? "").sort(),
     faults,
   };
 }

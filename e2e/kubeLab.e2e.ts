@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../test/support/gitRepos";
 import { PROJECT_DIR } from "../test/support/harness";
-import { startKubeLab, type KubeLab } from "../test/support/kubeLab";
+import { startKubeLab, type KubeLab, type Pod } from "../test/support/kubeLab";
 import { expectExit, runCommand, toolchainEnv, type RunResult } from "../test/support/workspace";
 
 const NS = "lab-e2e";
@@ -100,12 +100,6 @@ class Program {
       expectExit(await this.pulumi(...args), 0, `pulumi config set ${key}`);
     }
   }
-}
-
-interface Pod {
-  metadata: { name: string; labels?: Record<string, string> };
-  spec: { nodeName?: string };
-  status: { phase: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
 
 const lab = {} as { kube: KubeLab; program: Program };

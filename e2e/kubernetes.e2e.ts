@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, freePort, pushAndDigest, Registry } from "../test/support/docker";
 import { buildWebImage, HEALTHCHECK_TEST } from "../test/support/e2eFixtures";
-import { startKubeLab, type KubeLab } from "../test/support/kubeLab";
+import { startKubeLab, type KubeLab, type Pod } from "../test/support/kubeLab";
 import { expectExit, Workspace, type RunResult } from "../test/support/workspace";
 
 const STACK = "kube-e2e";
@@ -44,12 +44,6 @@ interface World {
   asrVolume: string;
 }
 const world = {} as World;
-
-interface Pod {
-  metadata: { name: string; labels: Record<string, string> };
-  spec: { nodeName?: string; containers: { image: string; resources: { limits?: Record<string, string> } }[] };
-  status: { phase: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
-}
 
 const instance = (service: string) => `app.kubernetes.io/instance=${service}-${STACK}`;
 

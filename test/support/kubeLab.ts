@@ -38,6 +38,13 @@ export const KUBE_LAB_TOOLS = [
 /** The annotation kwok is told to manage nodes by. */
 export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
 
+/** A pod as the lab's API gives it, the fields the e2e and the bench read. */
+export interface Pod {
+  metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  spec: { nodeName?: string; containers: { image: string; resources?: { limits?: Record<string, string> } }[] };
+  status: { phase: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+}
+
 export interface NodeOptions {
   /** `nvidia.com/gpu` in each node's capacity and allocatable. Default: the lab's `gpusPerNode`. */
   readonly gpus?: number;
