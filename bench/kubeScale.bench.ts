@@ -9,7 +9,8 @@
  * (the scheduler placed every pod that fits) with the scheduler's `Insufficient nvidia.com/gpu`, and the
  * Deployments the up failed are exactly those of the Pending pods. Exits non-zero if one of those does not hold.
  * kwok runs no containers: nothing is pulled and no GPU is used.
- * Run: npm run bench:kube-scale (BENCH_KUBE_NODES, BENCH_KUBE_GPUS_PER_NODE, BENCH_KUBE_SERVICES to resize it).
+ * Run: npm run bench:kube-scale (BENCH_KUBE_NODES, BENCH_KUBE_GPUS_PER_NODE, BENCH_KUBE_SERVICES to resize it,
+ * BENCH_KUBE_PARALLEL for the engine's --parallel).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -19,6 +20,11 @@ import { expectExit, Workspace, type RunResult } from "../test/support/workspace
 const NODES = Number(process.env.BENCH_KUBE_NODES ?? 100);
 const GPUS_PER_NODE = Number(process.env.BENCH_KUBE_GPUS_PER_NODE ?? 8);
 const SERVICES = Number(process.env.BENCH_KUBE_SERVICES ?? 400);
+/**
+ * `pulumi up --parallel`, the same for both programs. The engine's default is 4 per CPU (8 here): a Deployment
+ * left Pending holds its slot until its rollout bound, and at 8 slots the Pending ones would take turns.
+ */
+const PARALLEL = Number(process.env.BENCH_KUBE_PARALLEL ?? 2 * SERVICES);
 const STACK = "scale";
 const NS = "scale";
 const GPU = "nvidia.com/gpu";
@@ -215,9 +221,13 @@ async function measure(
   gpus: readonly number[],
   run: (...args: string[]) => Promise<RunResult>,
 ): Promise<Figures> {
-  const preview = expectExit(await run("preview", "--json"), 0, `${what}: pulumi preview`);
+  const preview = expectExit(
+    await run("preview", "--json", "--parallel", String(PARALLEL)),
+    0,
+    `${what}: pulumi preview`,
+  );
   const steps = (JSON.parse(preview.stdout).steps ?? []) as PreviewStep[];
-  const up = await upWithReadiness(kube, () => run("up", "--yes", "--skip-preview"));
+  const up = await upWithReadiness(kube, () => run("up", "--yes", "--skip-preview", "--parallel", String(PARALLEL)));
   const place = await placement(kube, gpus);
   expectExit(up.result, place.pending > 0 ? "non-zero" : 0, `${what}: pulumi up with ${place.pending} Pending`);
   const failed = await failedDeployments(run);
@@ -225,7 +235,11 @@ async function measure(
   if (JSON.stringify(failed) !== JSON.stringify(place.pendingInstances)) {
     place.faults.push(`the up failed ${failed.length} Deployments, ${place.pendingInstances.length} pods are Pending`);
   }
-  const destroy = expectExit(await run("destroy", "--yes", "--skip-preview"), 0, `${what}: pulumi destroy`);
+  const destroy = expectExit(
+    await run("destroy", "--yes", "--skip-preview", "--parallel", String(PARALLEL)),
+    0,
+    `${what}: pulumi destroy`,
+  );
   await podsGone(kube);
   return {
     preview: preview.seconds,
@@ -289,7 +303,9 @@ async function main(): Promise<void> {
     const base = await measure("baseline", kube, gpus, baseline);
 
     const f = (x: number) => x.toFixed(1).padStart(7);
-    console.log(`seconds of wall time; rollout bound of a Deployment ${timeout} s (a Pending one fails the up there)`);
+    console.log(
+      `seconds of wall time, --parallel ${PARALLEL}; rollout bound of a Deployment ${timeout} s (a Pending one fails the up there)`,
+    );
     console.log(
       "          |  preview |       up | placed ready at |  destroy | placed | Pending (by GPUs) | failed in up",
     );
