@@ -57,9 +57,12 @@ export function objectLabels(service: string, stack: string): Record<string, str
   };
 }
 
+/** The label that tells a service's pods in the stack (`<service>-<stack>`); the Pending-pod watch selects by it. */
+export const INSTANCE_LABEL = "app.kubernetes.io/instance";
+
 /** The labels that select a service's pods (a Deployment's selector cannot change: only these two). */
 export function selectorLabels(service: string, stack: string): Record<string, string> {
-  return { "app.kubernetes.io/name": service, "app.kubernetes.io/instance": `${service}-${stack}` };
+  return { "app.kubernetes.io/name": service, [INSTANCE_LABEL]: `${service}-${stack}` };
 }
 
 /** The rollout a release strategy is on a cluster (model/releasePlan.ts decides which). */

@@ -2,10 +2,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSpec, VolumeSpec } from "../model";
 import type { Cluster } from "./cluster";
-import { INSTANCE_LABEL } from "./pendingPods";
 import {
   deploymentArgs,
   GPU_RESOURCE,
+  INSTANCE_LABEL,
   kubeEndpoint,
   objectLabels,
   progressDeadlineSeconds,
@@ -159,7 +159,7 @@ function kubectlHint(name: string, args: KubeServiceArgs, timeoutSeconds: number
   return (
     `if deployment/${args.containerName} does not roll out within ${timeoutSeconds}s (a pod that stays Pending, ` +
     `for example a surge pod with no free ${GPU_RESOURCE}, or one that never turns ready), pulumi up fails: ` +
-    `\`${kubectl} get pods -l app.kubernetes.io/instance=${name}-${args.stack}\` and ` +
+    `\`${kubectl} get pods -l ${INSTANCE_LABEL}=${name}-${args.stack}\` and ` +
     `\`${kubectl} describe pod <pod>\` show the scheduler's reason; roll back with ` +
     `\`npm run release -- rollback ${args.stack} ${name}\` and \`pulumi up --stack ${args.stack}\`.`
   );

@@ -7,6 +7,7 @@
  * kubectl on PATH it stays silent (the up's hint says what to run).
  */
 import { execFile } from "node:child_process";
+import { INSTANCE_LABEL } from "./kubeInputs";
 
 /** Runs kubectl with these arguments and gives its stdout. */
 export type Kubectl = (args: readonly string[]) => Promise<string>;
@@ -21,9 +22,6 @@ export function kubectlCli(context: string | undefined, timeoutMs = 15_000): Kub
       ),
     );
 }
-
-/** The label that tells a pod's service in the stack (`<service>-<stack>`, components/kubeInputs.ts). */
-export const INSTANCE_LABEL = "app.kubernetes.io/instance";
 
 export interface PendingPod {
   readonly pod: string;
