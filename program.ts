@@ -155,6 +155,7 @@ export async function deploy(
         address: c.address,
         storageClassName: c.storageClassName,
         volumeSize: c.volumeSize,
+        volumeAccessMode: c.volumeAccessMode,
         ...(options.kubectl !== undefined ? { kubectl: options.kubectl } : {}),
       }),
     );

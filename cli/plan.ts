@@ -105,7 +105,7 @@ function clusterLine(c: ClusterSpec): string {
     : "the operator's kubeconfig";
   const reach = c.address ? ` (clients reach it at ${c.address})` : "";
   const spare = c.spareGpus === undefined ? "spare GPUs not declared" : `${c.spareGpus} spare GPUs`;
-  const claims = `claims of ${c.volumeSize}${c.storageClassName ? ` (${c.storageClassName})` : ""}`;
+  const claims = `${c.volumeAccessMode} claims of ${c.volumeSize}${c.storageClassName ? ` (${c.storageClassName})` : ""}`;
   return (
     `cluster ${c.name}: namespace ${c.namespace}, ${c.context ? `context ${c.context}` : "the current context"} of ` +
     `${kubeconfig}; ${c.serviceType}${reach}; ${spare}; ${claims}`

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { VolumeAccessMode } from "../formats";
 import type { ClusterServiceType } from "../model";
 import { kubectlCli, pendingPodsPoller, type Kubectl, type PendingPodsPoller } from "./pendingPods";
 
@@ -22,6 +23,11 @@ export interface ClusterArgs {
   /** Size each managed volume's claim requests (a Kubernetes quantity). Default: `10Gi`. */
   readonly volumeSize?: string;
   /**
+   * Access mode of each managed volume's claim. Default: `ReadWriteOnce` (the pods that mount a claim at once run on
+   * the one node it is attached to).
+   */
+  readonly volumeAccessMode?: VolumeAccessMode;
+  /**
    * kubectl for the watch of its services' Pending pods during an up (components/pendingPods.ts), or false for
    * none. Default: kubectl on PATH on `context`; none with a `kubeconfig` (the program does not write a secret to
    * disk).
@@ -42,6 +48,7 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly address?: string;
   public readonly storageClassName?: string;
   public readonly volumeSize: string;
+  public readonly volumeAccessMode: VolumeAccessMode;
   /** The kubeconfig context, as given (absent: the current context). */
   public readonly context?: string;
   /** Whether the provider's kubeconfig comes from the stack's secrets (not the operator's kubeconfig). */
@@ -56,6 +63,7 @@ export class Cluster extends pulumi.ComponentResource {
     this.address = args.address;
     this.storageClassName = args.storageClassName;
     this.volumeSize = args.volumeSize ?? "10Gi";
+    this.volumeAccessMode = args.volumeAccessMode ?? "ReadWriteOnce";
     this.context = args.context;
     this.hasKubeconfigSecret = args.kubeconfig !== undefined;
     const kubectl = args.kubectl ?? (this.hasKubeconfigSecret ? false : kubectlCli(args.context));

@@ -227,6 +227,15 @@ describe("KubeService", () => {
     ]);
   });
 
+  it("gives each managed claim the cluster's volumeAccessMode", async () => {
+    const e = await evaluateMixed({ ...GPU_CLUSTER, volumeAccessMode: "ReadWriteMany" });
+    expect(e.get(T.claim, "stt-claim-stt-models").inputs.spec).toEqual({
+      accessModes: ["ReadWriteMany"],
+      resources: { requests: { storage: "20Gi" } },
+      storageClassName: "local-path",
+    });
+  });
+
   it("keeps the secret env values Pulumi secrets on the wire, and never in the Deployment", async () => {
     const e = await evaluateMixed();
     const secret = e.get(T.kubeSecret, "stt-env");

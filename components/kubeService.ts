@@ -103,7 +103,7 @@ function createClaim(
     {
       metadata: { name: volume.name, namespace: cluster.namespace, labels: objectLabels(name, args.stack) },
       spec: {
-        accessModes: ["ReadWriteOnce"],
+        accessModes: [cluster.volumeAccessMode],
         resources: { requests: { storage: cluster.volumeSize } },
         ...(cluster.storageClassName !== undefined ? { storageClassName: cluster.storageClassName } : {}),
       },

@@ -30,6 +30,13 @@ export const NUMERIC_USER_RE = /^\d+(?::\d+)?$/;
 /** How a cluster exposes a service's ports (`hosts.<h>.kubernetes.serviceType`). */
 export const CLUSTER_SERVICE_TYPES = ["LoadBalancer", "NodePort"] as const;
 
+/**
+ * The access mode of a cluster's managed claims (`hosts.<h>.kubernetes.volumeAccessMode`), as the API takes it:
+ * mounted by the pods of one node, by one pod, or by pods on any nodes.
+ */
+export const VOLUME_ACCESS_MODES = ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"] as const;
+export type VolumeAccessMode = (typeof VOLUME_ACCESS_MODES)[number];
+
 /** The restart policies a Deployment honours: its pods are always restarted. */
 export const CLUSTER_RESTART_POLICIES = ["unless-stopped", "always"] as const;
 

@@ -29,6 +29,7 @@ export function buildClusterSpec(
     spareGpus: k8s.spareGpus,
     storageClassName: k8s.storageClassName,
     volumeSize: k8s.volumeSize,
+    volumeAccessMode: k8s.volumeAccessMode,
     nodePortRange: (([from, to]) => ({ from, to }))(k8s.nodePortRange.split("-").map(Number)),
   };
   return definedOnly(spec);

@@ -172,13 +172,60 @@ function describeCluster(cluster: ClusterSpec): string {
   return `cluster "${cluster.name}" (namespace ${cluster.namespace})`;
 }
 
-/** Names in each cluster's namespace (Deployments and Services, claims) once; on NodePort, each port number once. */
+/** The names of the claims a service manages (not its external ones). */
+export function managedClaims(service: Pick<ServiceDraft, "volumes">): string[] {
+  return service.volumes.filter((v) => !v.external).map((v) => v.name);
+}
+
+/** What ReadWriteOncePod means, as the errors say it. */
+export const ONE_POD = "ReadWriteOncePod, which lets one pod at a time mount a claim";
+
+/**
+ * On a cluster whose claims are ReadWriteOncePod, one pod per claim: a service with `replicas` above 1 would leave
+ * the second pod Pending for ever, and a claim shared with another service (`external: true` there) the other's.
+ */
+function checkOnePodClaims(ctx: ModelContext, cluster: ClusterSpec, services: readonly ServiceDraft[]): void {
+  if (cluster.volumeAccessMode !== "ReadWriteOncePod") return;
+  const mode = `hosts.${cluster.name}.kubernetes.volumeAccessMode`;
+  const managedBy = new Map<string, string>();
+  for (const service of services) for (const claim of managedClaims(service)) managedBy.set(claim, service.name);
+  for (const service of services) {
+    const claims = managedClaims(service);
+    if (claims.length > 0 && service.replicas > 1) {
+      ctx.add(
+        ["services", service.name, "replicas"],
+        `${service.replicas} pods cannot all mount claim "${claims[0]}": ${mode} is ${ONE_POD}; ` +
+          `set replicas to 1, or set ${mode} to ReadWriteMany ` +
+          "(storage that provides it) or ReadWriteOnce (pods on one node)",
+      );
+    }
+    service.volumes.forEach((volume, index) => {
+      const owner = managedBy.get(volume.name);
+      if (!volume.external || owner === undefined || owner === service.name) return;
+      ctx.add(
+        ["services", service.name, "volumes", index, "external"],
+        `claim "${volume.name}" is managed by services.${owner} on ${describeCluster(cluster)}, and ${mode} is ` +
+          `${ONE_POD}: the pods of both services cannot mount it; give this service a claim of its own, or set ${mode} to ReadWriteMany or ReadWriteOnce`,
+      );
+    });
+  }
+}
+
+/**
+ * Names in each cluster's namespace (Deployments and Services, claims) once; on NodePort, each port number once;
+ * with ReadWriteOncePod claims, one pod per claim.
+ */
 export function checkClusters(
   ctx: ModelContext,
   clusters: readonly ClusterSpec[],
   services: readonly ServiceDraft[],
 ): void {
   for (const cluster of clusters) {
+    checkOnePodClaims(
+      ctx,
+      cluster,
+      services.filter((s) => s.host === cluster.name),
+    );
     const seen: ServiceDraft[] = [];
     for (const service of services.filter((s) => s.host === cluster.name)) {
       const sameName = seen.find((other) => other.containerName === service.containerName);

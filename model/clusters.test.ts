@@ -52,6 +52,14 @@ function config(services: Record<string, Record<string, unknown>>, k8s: Record<s
 }
 const dev = (raw: unknown) => buildModel(raw, { stack: "dev" });
 
+/** The fixture's stt: 2 replicas and a surge pod mount its managed claim, ReadWriteOnce by default. */
+const STT_REASON =
+  "stt: blue-green: 1 surge GPU + tts 1 = 2 ≤ 2 spare on cluster-a; " +
+  'claim "stt-models" is ReadWriteOnce: its 3 pods at once (2 replicas and a surge pod) must run on the node it ' +
+  "is attached to, the surge pod's 1 GPU free there (local-path storage, bound to a node, places them so; on a " +
+  "network block store they fail with Multi-Attach: set hosts.cluster-a.kubernetes.volumeAccessMode to " +
+  "ReadWriteMany where the storage provides it)";
+
 describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker host and a cluster", () => {
   const model = loadStackModel("mixed", FIXTURES);
 
@@ -77,6 +85,7 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
         spareGpus: 2,
         storageClassName: "local-path",
         volumeSize: "20Gi",
+        volumeAccessMode: "ReadWriteOnce",
         nodePortRange: { from: 30000, to: 32767 },
       },
     ]);
@@ -138,7 +147,7 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
       release: {
         requested: "auto",
         strategy: "blue-green",
-        reason: "stt: blue-green: 1 surge GPU + tts 1 = 2 ≤ 2 spare on cluster-a",
+        reason: STT_REASON,
         drainSeconds: 30,
       },
       runsOn: "kubernetes",
@@ -161,7 +170,7 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
   it("resolves each release by the cluster's fit rule, with its reason", () => {
     expect(model.services.map((s) => [s.runsOn, s.release.strategy, s.release.reason])).toEqual([
       ["docker", "stop-then-start", "asr: stop-then-start: no switch: gpu-services:switch is not set"],
-      ["kubernetes", "blue-green", "stt: blue-green: 1 surge GPU + tts 1 = 2 ≤ 2 spare on cluster-a"],
+      ["kubernetes", "blue-green", STT_REASON],
       ["kubernetes", "blue-green", "tts: blue-green: 1 surge GPU = 1 ≤ 2 spare on cluster-a"],
       ["kubernetes", "stop-then-start", "vad: stop-then-start: 1 surge GPU + stt 1 + tts 1 = 3 > 2 spare on cluster-a"],
       ["kubernetes", "blue-green", "web: blue-green: no GPU"],
@@ -183,6 +192,7 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
         namespace: "speech",
         serviceType: "LoadBalancer",
         volumeSize: "10Gi",
+        volumeAccessMode: "ReadWriteOnce",
         nodePortRange: { from: 30000, to: 32767 },
       },
     ]);
@@ -381,7 +391,7 @@ describe("hosts: exactly one of dockerHost and kubernetes; a cluster's own keys"
         'most 253 (got "Local_Path")',
       'hosts.a.kubernetes.volumeSize: must be a Kubernetes quantity such as 10Gi or 500Mi (got "10GB")',
       "hosts.a.kubernetes.kubeconfig: unknown key; allowed here: namespace, context, kubeconfigSecret, " +
-        "serviceType, spareGpus, storageClassName, volumeSize, nodePortRange",
+        "serviceType, spareGpus, storageClassName, volumeSize, volumeAccessMode, nodePortRange",
       'hosts.b.kubernetes.context: must name a context of the kubeconfig (got "")',
       'hosts.b.kubernetes.volumeSize: must be a size above 0, such as 10Gi or 500Mi (got "0Gi")',
       "hosts.d.kubernetes.namespace: is required: a string",
@@ -588,6 +598,84 @@ describe("the cluster's fit rule", () => {
       "services.c.release.strategy: blue-green does not fit its surge pod: 1 surge GPU + b 2 = 3 > 2 spare on k8s; " +
         "every blue-green service may surge one pod in the same up; ask for fewer GPUs, raise " +
         "hosts.k8s.kubernetes.spareGpus, or set it to auto or stop-then-start",
+    ]);
+  });
+});
+
+describe("the claims' access mode (hosts.<h>.kubernetes.volumeAccessMode)", () => {
+  const models = [{ name: "models", target: "/m" }];
+  const onK8s = (s: Record<string, unknown>) => ({ host: "k8s", healthcheck: HEALTH, volumes: models, ...s });
+  const build = (services: Record<string, Record<string, unknown>>, k8s: Record<string, unknown>) =>
+    dev(config(Object.fromEntries(Object.entries(services).map(([n, s]) => [n, onK8s(s)])), k8s));
+
+  it("ReadWriteOnce (the default): where more than one pod mounts a managed claim at once, the reason says where they run", () => {
+    const m = build(
+      {
+        a: { gpus: { count: 2 }, replicas: 1 },
+        b: { replicas: 2, release: { strategy: "stop-then-start" }, volumes: [{ name: "b-models", target: "/m" }] },
+        c: { replicas: 1, release: { strategy: "stop-then-start" }, volumes: [{ name: "c-models", target: "/m" }] },
+        d: { replicas: 3, volumes: [{ name: "models", target: "/m", external: true }] },
+      },
+      { spareGpus: 2 },
+    );
+    expect(m.clusters[0].volumeAccessMode).toBe("ReadWriteOnce");
+    expect(m.services.map((s) => s.release.reason)).toEqual([
+      'a: blue-green: 2 surge GPUs = 2 ≤ 2 spare on k8s; claim "models" is ReadWriteOnce: its 2 pods at once ' +
+        "(1 replica and a surge pod) must run on the node it is attached to, the surge pod's 2 GPUs free there " +
+        "(local-path storage, bound to a node, places them so; on a network block store they fail with " +
+        "Multi-Attach: set hosts.k8s.kubernetes.volumeAccessMode to ReadWriteMany where the storage provides it)",
+      'b: stop-then-start: asked for (services.b.release.strategy); claim "b-models" is ReadWriteOnce: its 2 pods ' +
+        "at once (2 replicas) must run on the node it is attached to (local-path storage, bound to a node, places " +
+        "them so; on a network block store they fail with Multi-Attach: set hosts.k8s.kubernetes.volumeAccessMode " +
+        "to ReadWriteMany where the storage provides it)",
+      // One pod at a time, or only an external claim (whose access mode is the claim's own): nothing to say.
+      "c: stop-then-start: asked for (services.c.release.strategy)",
+      "d: blue-green: no GPU",
+    ]);
+  });
+
+  it("ReadWriteMany: pods on any nodes, nothing to say", () => {
+    const m = build({ a: { gpus: { count: 1 }, replicas: 2 } }, { spareGpus: 1, volumeAccessMode: "ReadWriteMany" });
+    expect(m.services[0].release.reason).toBe("a: blue-green: 1 surge GPU = 1 ≤ 1 spare on k8s");
+  });
+
+  it("ReadWriteOncePod: auto recreates, since a surge pod could not mount the claim", () => {
+    const m = build(
+      { a: { gpus: { count: 1 } }, b: { volumes: [{ name: "b-models", target: "/m" }] } },
+      { spareGpus: 4, volumeAccessMode: "ReadWriteOncePod" },
+    );
+    expect(m.services.map((s) => s.release.reason)).toEqual([
+      'a: stop-then-start: claim "models" is ReadWriteOncePod on k8s (one pod at a time: no surge pod)',
+      'b: stop-then-start: claim "b-models" is ReadWriteOncePod on k8s (one pod at a time: no surge pod)',
+    ]);
+  });
+
+  it("ReadWriteOncePod: a second pod on a claim is refused (replicas, blue-green, a claim shared), by key path", () => {
+    const raw = config(
+      {
+        a: onK8s({ replicas: 2 }),
+        b: onK8s({ release: { strategy: "blue-green" }, volumes: [{ name: "b-models", target: "/m" }] }),
+        c: onK8s({ volumes: [{ name: "models", target: "/m", external: true }] }),
+      },
+      { volumeAccessMode: "ReadWriteOncePod" },
+    );
+    const mode = "hosts.k8s.kubernetes.volumeAccessMode";
+    const onePod = `${mode} is ReadWriteOncePod, which lets one pod at a time mount a claim`;
+    expect(problems(() => dev(raw))).toEqual([
+      `services.a.replicas: 2 pods cannot all mount claim "models": ${onePod}; set replicas to 1, or set ${mode} ` +
+        "to ReadWriteMany (storage that provides it) or ReadWriteOnce (pods on one node)",
+      'services.c.volumes[0].external: claim "models" is managed by services.a on cluster "k8s" (namespace speech), ' +
+        `and ${onePod}: the pods of both services cannot mount it; give this service a claim of its own, or set ` +
+        `${mode} to ReadWriteMany or ReadWriteOnce`,
+      'services.b.release.strategy: blue-green cannot roll: its surge pod would mount claim "b-models" beside the ' +
+        `old pod, and ${onePod}; set it to auto or stop-then-start, or set volumeAccessMode to ReadWriteMany ` +
+        "(storage that provides it) or ReadWriteOnce",
+    ]);
+  });
+
+  it("refuses a mode the API server does not take", () => {
+    expect(problems(() => dev(config({}, { volumeAccessMode: "RWX" })))).toEqual([
+      'hosts.k8s.kubernetes.volumeAccessMode: must be one of ReadWriteOnce, ReadWriteOncePod, ReadWriteMany (got "RWX")',
     ]);
   });
 });

@@ -18,6 +18,7 @@
  */
 import type { ModelContext } from "./context";
 import type { ServiceDraft } from "./buildService";
+import { managedClaims, ONE_POD } from "./clusterChecks";
 import { place, type PlacedService } from "./hostChecks";
 import { byName } from "./sorted";
 import type { ClusterSpec, DeploymentModel, GpuInventory, HostSpec, ReleaseSpec, ReleaseStrategy } from "./types";
@@ -278,6 +279,27 @@ function surgeSum(
 }
 
 /**
+ * Where the pods that mount a ReadWriteOnce claim at once (its replicas, and a surge pod under blue-green) must run:
+ * on the one node the claim is attached to, which `spareGpus` (a count over the cluster) does not say. Empty where
+ * at most one pod mounts it.
+ */
+function oneNodeNote(service: ServiceDraft, strategy: ReleaseStrategy, cluster: ClusterSpec): string {
+  const claims = cluster.volumeAccessMode === "ReadWriteOnce" ? managedClaims(service) : [];
+  const surge = strategy === "blue-green";
+  const together = service.replicas + (surge ? 1 : 0);
+  if (claims.length === 0 || together < 2) return "";
+  const pods = [`${service.replicas} replica${service.replicas === 1 ? "" : "s"}`, ...(surge ? ["a surge pod"] : [])];
+  const gpus = surgeGpus(service);
+  const free = surge && gpus > 0 ? `, the surge pod's ${gpus} ${gpuWord(gpus)} free there` : "";
+  return (
+    `; claim "${claims[0]}" is ReadWriteOnce: its ${together} pods at once (${pods.join(" and ")}) must run on ` +
+    `the node it is attached to${free} (local-path storage, bound to a node, places them so; on a network block ` +
+    `store they fail with Multi-Attach: set hosts.${cluster.name}.kubernetes.volumeAccessMode to ReadWriteMany ` +
+    "where the storage provides it)"
+  );
+}
+
+/**
  * The resolved release of every service on a cluster, by name. An explicit `blue-green` needs a healthcheck (the
  * readiness probe the rollout waits for) and, where `spareGpus` is declared, must fit with every explicit
  * blue-green service's surge pod; where it is not declared, the surge pod waits for a GPU the scheduler finds
@@ -299,10 +321,20 @@ export function planClusterReleases(
       const or = "or set it to auto or stop-then-start";
       let strategy: ReleaseStrategy;
       let why: string;
+      // A surge pod would wait for the old pod's claim, which the old pod holds until the rollout ends.
+      const onePod = cluster.volumeAccessMode === "ReadWriteOncePod" ? managedClaims(service) : [];
       if (requested === "stop-then-start") {
         [strategy, why] = [requested, `asked for (services.${service.name}.release.strategy)`];
       } else if (requested === "blue-green") {
         strategy = "blue-green";
+        if (onePod.length > 0) {
+          ctx.add(
+            at,
+            `blue-green cannot roll: its surge pod would mount claim "${onePod[0]}" beside the old pod, and ` +
+              `hosts.${cluster.name}.kubernetes.volumeAccessMode is ${ONE_POD}; set it to auto or ` +
+              "stop-then-start, or set volumeAccessMode to ReadWriteMany (storage that provides it) or ReadWriteOnce",
+          );
+        }
         if (!service.healthcheck) {
           ctx.add(
             at,
@@ -326,6 +358,9 @@ export function planClusterReleases(
             );
           }
         }
+      } else if (onePod.length > 0) {
+        strategy = "stop-then-start";
+        why = `claim "${onePod[0]}" is ReadWriteOncePod on ${cluster.name} (one pod at a time: no surge pod)`;
       } else if (!service.healthcheck) {
         strategy = "stop-then-start";
         why = `no healthcheck: services.${service.name}.healthcheck is not set (a rolling update waits for a ready pod)`;
@@ -342,7 +377,7 @@ export function planClusterReleases(
       plans.set(service.name, {
         requested,
         strategy,
-        reason: `${service.name}: ${strategy}: ${why}`,
+        reason: `${service.name}: ${strategy}: ${why}${oneNodeNote(service, strategy, cluster)}`,
         drainSeconds: service.release.drainSeconds,
       });
     }

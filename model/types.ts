@@ -7,7 +7,7 @@
  * config reference is checked against it). The doc comments here say only what the model's form adds: a unit
  * (`shmSizeBytes`), a resolved value (`endpoint`, `image.ref`), an order.
  */
-import type { IpcMode, RestartPolicy } from "../formats";
+import type { IpcMode, RestartPolicy, VolumeAccessMode } from "../formats";
 
 export interface RegistryAuthSpec {
   readonly address: string;
@@ -59,6 +59,8 @@ export interface ClusterSpec {
   readonly storageClassName?: string;
   /** Size each managed volume's claim requests (Kubernetes quantity); default 10Gi. */
   readonly volumeSize: string;
+  /** Access mode of each managed volume's claim; default ReadWriteOnce (the pods that mount it share its node). */
+  readonly volumeAccessMode: VolumeAccessMode;
   /** The cluster's node port range, inclusive (kube-apiserver's --service-node-port-range); default 30000-32767. */
   readonly nodePortRange: { readonly from: number; readonly to: number };
 }

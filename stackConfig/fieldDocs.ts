@@ -94,6 +94,12 @@ export const KUBERNETES_FIELD_DOCS = {
     default: "`10Gi`",
     meaning: "size each managed volume's claim requests",
   },
+  volumeAccessMode: {
+    type: "`ReadWriteOnce`, `ReadWriteOncePod`, `ReadWriteMany`",
+    default: "`ReadWriteOnce`",
+    meaning:
+      "access mode of each managed volume's claim. `ReadWriteOnce`: the pods that mount it at once (replicas, a surge pod) run on its one node; `ReadWriteOncePod`: one pod at a time, so `replicas` 1 and stop-then-start; `ReadWriteMany`: pods on any nodes, where the storage class provides it (NFS, CephFS)",
+  },
   nodePortRange: {
     type: "`from-to`",
     default: "`30000-32767`",

@@ -3,7 +3,14 @@
  * Kubernetes cluster (`kubernetes`: the kubeconfig context or secret, the namespace, how ports are exposed).
  */
 import { z } from "zod";
-import { CLUSTER_SERVICE_TYPES, DNS1123_LABEL_RE, DNS1123_SUBDOMAIN_RE, DOCKER_HOST_RE, QUANTITY_RE } from "../formats";
+import {
+  CLUSTER_SERVICE_TYPES,
+  DNS1123_LABEL_RE,
+  DNS1123_SUBDOMAIN_RE,
+  DOCKER_HOST_RE,
+  QUANTITY_RE,
+  VOLUME_ACCESS_MODES,
+} from "../formats";
 import { issue } from "./fields";
 
 export const RegistryAuthSchema = z.strictObject({
@@ -71,6 +78,9 @@ export const KubernetesSchema = z.strictObject({
       error: (issue) => `must be a size above 0, such as 10Gi or 500Mi (got ${JSON.stringify(issue.input)})`,
     })
     .default("10Gi"),
+  volumeAccessMode: z
+    .enum(VOLUME_ACCESS_MODES, { error: `must be one of ${VOLUME_ACCESS_MODES.join(", ")}` })
+    .default("ReadWriteOnce"),
   nodePortRange: z
     .string({ error: "must be a range of port numbers such as 30000-32767" })
     .regex(/^\d{1,5}-\d{1,5}$/, { error: "must be a range of port numbers such as 30000-32767" })

@@ -24,6 +24,7 @@ export const GPU_CLUSTER: ClusterSpec = {
   spareGpus: 2,
   storageClassName: "local-path",
   volumeSize: "20Gi",
+  volumeAccessMode: "ReadWriteOnce",
   nodePortRange: { from: 30000, to: 32767 },
 };
 
