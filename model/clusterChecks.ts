@@ -221,13 +221,10 @@ export function checkClusters(
   services: readonly ServiceDraft[],
 ): void {
   for (const cluster of clusters) {
-    checkOnePodClaims(
-      ctx,
-      cluster,
-      services.filter((s) => s.host === cluster.name),
-    );
+    const onCluster = services.filter((s) => s.host === cluster.name);
+    checkOnePodClaims(ctx, cluster, onCluster);
     const seen: ServiceDraft[] = [];
-    for (const service of services.filter((s) => s.host === cluster.name)) {
+    for (const service of onCluster) {
       const sameName = seen.find((other) => other.containerName === service.containerName);
       if (sameName) {
         ctx.add(
