@@ -7,7 +7,9 @@
 import { randomBytes } from "node:crypto";
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Cluster, createSwitchPush, DockerHost, GpuService, GpuSwitch, KubeService, type Kubectl } from "./components";
+import { DockerHost, GpuService } from "./docker";
+import { Cluster, KubeService, type Kubectl } from "./kubernetes";
+import { createSwitchPush, GpuSwitch } from "./switch";
 import { type DeploymentModel, modelFromRaw, type ServiceSpec } from "./model";
 import { CONFIG_NAMESPACE, readRuntimeConfig } from "./stackConfig";
 

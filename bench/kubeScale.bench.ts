@@ -286,7 +286,7 @@ async function main(): Promise<void> {
         `services of 1 pod (GPUs: ${sizes}; ${gpus.reduce((a, b) => a + b, 0)} asked)`,
     );
     const mine = await measure("ours", kube, gpus, ours);
-    // The program's rollout bound of each Deployment (components/kubeService.ts), as the baseline's timeout: its
+    // The program's rollout bound of each Deployment (kubernetes/kubeService.ts), as the baseline's timeout: its
     // customTimeouts in the preview, else what the up printed of it.
     const timeout =
       mine.steps.find((s) => s.newState?.type === "kubernetes:apps/v1:Deployment")?.newState?.customTimeouts?.create ??

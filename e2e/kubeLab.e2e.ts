@@ -212,7 +212,7 @@ describe("the Kubernetes lab and the kubernetes provider", () => {
   // Measured here (provider 4.25.0): the Deployment's progress deadline (20 s) is reported, but the await goes on
   // until the resource's customTimeouts (a 5m bound failed after 303 s), and its error names the ReplicaSet, not
   // the Pending pod or the scheduler's reason. So customTimeouts is the bound, and the scheduler's reason must come
-  // from elsewhere (components/pendingPods.ts does it for KubeService).
+  // from elsewhere (kubernetes/pendingPods.ts does it for KubeService).
   it("0c. a Deployment whose pods no node can place fails the up at its customTimeouts, with ProgressDeadlineExceeded", async () => {
     const { kube, program } = lab;
     await program.config({ gpus: 3, progressDeadlineSeconds: 20, timeout: "90s" });

@@ -3,7 +3,7 @@
  */
 import * as util from "node:util";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import type { GpuServiceArgs } from "../components/gpuService";
+import type { GpuServiceArgs } from "../docker/gpuService";
 import { goodConfig } from "../test/support/badConfigs";
 import { buildModel } from "./buildModel";
 import { StackConfigError } from "../stackConfig";

@@ -38,7 +38,7 @@ export type ClusterServiceType = "LoadBalancer" | "NodePort";
 
 /**
  * A host of the second kind: a Kubernetes cluster (`hosts.<h>.kubernetes`). Services placed on it become
- * Kubernetes objects (components/kubeService.ts) instead of containers on a Docker daemon.
+ * Kubernetes objects (kubernetes/kubeService.ts) instead of containers on a Docker daemon.
  */
 export interface ClusterSpec {
   /** The key of `hosts`. */

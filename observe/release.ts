@@ -19,7 +19,7 @@ export interface ReleaseComparison {
   readonly differences: readonly string[];
 }
 
-/** The release label config leads to (see components/serviceImage.ts). */
+/** The release label config leads to (see docker/serviceImage.ts). */
 export function expectedRelease(service: ServiceSpec): string {
   const image = service.image;
   if (image.kind === "build") return image.location;

@@ -214,7 +214,7 @@ export const nonRootUser: ResourceValidationPolicy = {
   },
 };
 
-/** The prefix of a switch's network (and container) name on the daemon: `gpu-switch-<stack>` (components/gpuSwitch.ts). */
+/** The prefix of a switch's network (and container) name on the daemon: `gpu-switch-<stack>` (switch/gpuSwitch.ts). */
 export const SWITCH_NETWORK_PREFIX = "gpu-switch-";
 
 export const switchOwnsPorts: ResourceValidationPolicy = {

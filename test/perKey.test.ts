@@ -5,8 +5,8 @@
  */
 import type * as docker from "@pulumi/docker";
 import { describe, expect, it } from "vitest";
-import { CONTAINER_INPUTS, type ContainerSource } from "../components/containerInputs";
-import { DEPLOYMENT_INPUTS, type DeploymentPart, type KubeSource } from "../components/kubeInputs";
+import { CONTAINER_INPUTS, type ContainerSource } from "../docker/containerInputs";
+import { DEPLOYMENT_INPUTS, type DeploymentPart, type KubeSource } from "../kubernetes/kubeInputs";
 import { PLAN_COLUMNS } from "../cli/plan";
 import { COMPOSE_KEYS } from "../compose/export";
 import { buildModel, type EveryKey, type PerKey, type ServiceSpec } from "../model";

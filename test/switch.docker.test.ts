@@ -22,7 +22,7 @@ import {
 import { HEALTHCHECK_TEST } from "./support/e2eFixtures";
 import { tempDir } from "./support/gitRepos";
 import { buildGpuWebImage } from "./support/gpuImage";
-import { SWITCH_HEALTHCHECK } from "../components/gpuSwitch";
+import { SWITCH_HEALTHCHECK } from "../switch/gpuSwitch";
 import { buildSwitchImage, SWITCH_BINARIES, SWITCH_COMMAND, switchBin, type SwitchImage } from "./support/switchImage";
 
 const haveBinaries = (() => {

@@ -13,7 +13,7 @@ import { tempDir } from "./gitRepos";
 import { PROJECT_DIR } from "./harness";
 import { toolchainBin } from "./workspace";
 
-export { SWITCH_COMMAND } from "../../components/gpuSwitch";
+export { SWITCH_COMMAND } from "../../switch/gpuSwitch";
 export const SWITCH_BINARIES = ["caddy", "gpu-switch"] as const;
 /** The image's own files: its Dockerfile and the bootstrap config. */
 const SWITCH_IMAGE_DIR = path.join(PROJECT_DIR, "switch", "image");

@@ -9,7 +9,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LABEL_PREFIX } from "../formats";
 import type { ServiceSpec, SwitchSpec } from "../model";
-import type { DockerHost } from "./dockerHost";
+import type { DockerHost } from "../docker/dockerHost";
 import type { GpuSwitch } from "./gpuSwitch";
 
 /** One service of /push/plan.json (version 1), as the agent reads it. */

@@ -168,7 +168,7 @@ function kubectlHint(name: string, args: KubeServiceArgs, timeoutSeconds: number
 /**
  * One GPU inference service on one Kubernetes cluster: its Secret (secret env), its claims (managed volumes), its
  * Deployment and its Service, all in the cluster's namespace, labelled with the service, its instance in the stack
- * and the stack. The Deployment's inputs come per key of the spec (components/kubeInputs.ts).
+ * and the stack. The Deployment's inputs come per key of the spec (kubernetes/kubeInputs.ts).
  */
 export class KubeService extends pulumi.ComponentResource {
   public readonly secret?: k8s.core.v1.Secret;
@@ -207,7 +207,7 @@ export class KubeService extends pulumi.ComponentResource {
     pulumi.log.info(args.release.reason, this);
     if (!pulumi.runtime.isDryRun()) {
       pulumi.log.info(kubectlHint(name, args, this.rolloutTimeoutSeconds), this);
-      // The cluster's one watch (components/pendingPods.ts), until the Deployment's registration is done.
+      // The cluster's one watch (kubernetes/pendingPods.ts), until the Deployment's registration is done.
       this.pendingWatch = args.cluster.pendingPods?.watch({
         instance: selectorLabels(name, args.stack)[INSTANCE_LABEL],
         report: (line) =>

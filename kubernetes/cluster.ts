@@ -28,7 +28,7 @@ export interface ClusterArgs {
    */
   readonly volumeAccessMode?: VolumeAccessMode;
   /**
-   * kubectl for the watch of its services' Pending pods during an up (components/pendingPods.ts), or false for
+   * kubectl for the watch of its services' Pending pods during an up (kubernetes/pendingPods.ts), or false for
    * none. Default: kubectl on PATH on `context`; none with a `kubeconfig` (the program does not write a secret to
    * disk).
    */

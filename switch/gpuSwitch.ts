@@ -2,8 +2,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LABEL_PREFIX } from "../formats";
 import type { ImageSpec } from "../model";
-import type { DockerHost } from "./dockerHost";
-import { createImage, type ServiceImage } from "./serviceImage";
+import type { DockerHost } from "../docker/dockerHost";
+import { createImage, type ServiceImage } from "../docker/serviceImage";
 
 /** One port the switch publishes: `hostIp:listen -> listen`, tcp. */
 export interface SwitchPort {
@@ -67,7 +67,7 @@ export function switchPortArgs(ports: readonly SwitchPort[]): docker.types.input
 /**
  * The switch of one stack on one Docker host: a Caddy that owns the published ports of the stack's services
  * there and proxies to their containers on its network, by their names on the daemon. A release never replaces it; its
- * routing is loaded by the push container (components/switchPush.ts) and resumed from its volume after a
+ * routing is loaded by the push container (switch/switchPush.ts) and resumed from its volume after a
  * restart of the container or the daemon. Children: its image, network, data volume (protected, kept on
  * delete) and container.
  */

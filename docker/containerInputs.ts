@@ -25,7 +25,7 @@ type ContainerArgs = docker.ContainerArgs;
 export const CONTAINER_NAME_LABEL = `${LABEL_PREFIX}container-name`;
 
 /**
- * Where a service's container sits when its (stack, host) has a switch (components/gpuSwitch.ts): on the
+ * Where a service's container sits when its (stack, host) has a switch (switch/gpuSwitch.ts): on the
  * switch's network, reached by its name on the daemon (no alias), publishing nothing.
  */
 export interface SwitchPlacement {
@@ -209,7 +209,7 @@ export const CONTAINER_INPUTS = {
   env: ({ service, secretEnv }) => ({ envs: envArgs(service.env, secretEnv) }),
   secretEnv: carriedWith("env"),
   gpus: ({ service }) => deviceRequests(service.gpus),
-  // Behind a switch the push container waits for health (components/switchPush.ts), never the create.
+  // Behind a switch the push container waits for health (switch/switchPush.ts), never the create.
   healthcheck: ({ service, placement }) =>
     placement
       ? { ...omitWait(healthcheckArgs(service.healthcheck)), wait: false }

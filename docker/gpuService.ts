@@ -88,7 +88,7 @@ export class GpuService extends pulumi.ComponentResource {
     );
 
     // How this service is released and why, in preview and up alike (issue 18: the preview says which way).
-    // Behind a switch the push container waits for its health and fails the up (components/switchPush.ts).
+    // Behind a switch the push container waits for its health and fails the up (switch/switchPush.ts).
     pulumi.log.info(args.release.reason, this);
     if (!args.placement && args.healthcheck && !pulumi.runtime.isDryRun()) {
       // Printed under the service in `pulumi up`. Attached to this component, not the container: a log on a

@@ -1,0 +1,11 @@
+/**
+ * The Docker backend: the components of a stack on its Docker hosts, one per file:
+ *
+ * - DockerHost (`gpu-services:index:DockerHost`): one Docker host, its docker and docker-build providers
+ * - GpuService (`gpu-services:index:GpuService`): one service on a host, its image, volumes and container
+ *
+ * Their parts: containerInputs (every container input, from the per-key table), serviceImage (pull or build),
+ * serviceVolumes (managed and external volumes, binds).
+ */
+export { DockerHost } from "./dockerHost";
+export { GpuService } from "./gpuService";

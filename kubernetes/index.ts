@@ -1,0 +1,13 @@
+/**
+ * The Kubernetes backend: the components of a stack on its clusters, one per file:
+ *
+ * - Cluster (`gpu-services:index:Cluster`): one Kubernetes cluster, its kubernetes provider and namespace
+ * - KubeService (`gpu-services:index:KubeService`): one service on a cluster, its Secret, claims, Deployment
+ *   and Service
+ *
+ * Their parts: kubeInputs (every Deployment input, from its per-key table), kubeProbes (healthcheck -> probes),
+ * pendingPods (the Pending pods of a rollout, during an up).
+ */
+export { Cluster } from "./cluster";
+export { KubeService } from "./kubeService";
+export type { Kubectl } from "./pendingPods";
