@@ -2,7 +2,7 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { modelFromRaw, type DeploymentModel } from "../model";
 import { readStackFile } from "../stackConfig";
-import { DEFAULT_CALL_TIMEOUT_MS } from "../observe";
+import { DEFAULT_CALL_TIMEOUT_MS } from "../clients";
 import { stackFilePath } from "./common";
 
 /** `--timeout <seconds>` as milliseconds: a whole number of seconds from 1 to 600. */

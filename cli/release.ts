@@ -23,12 +23,8 @@ import {
   DEFAULT_TIMEOUT_MS,
   locate,
   resolveDigest,
-  findService,
-  formatRelease,
-  releaseOf,
-  withRelease,
-  type Release,
-} from "../release";
+} from "../clients";
+import { findService, formatRelease, releaseOf, withRelease, type Release } from "../pins";
 import { modelOf } from "../stackEdit";
 
 export interface ReleaseDeps extends CliDeps {

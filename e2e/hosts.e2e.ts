@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, freePort, pushAndDigest, Registry, waitFor } from "../test/support/docker";
 import { buildGpuWebImage } from "../test/support/gpuImage";
 import { PROJECT_DIR } from "../test/support/harness";
-import { sshWrapperDir } from "../observe/dockerCli";
+import { sshWrapperDir } from "../clients";
 import { BuildKit, GitServer, HEALTHCHECK_TEST } from "../test/support/e2eFixtures";
 import { silentListener, Sshd } from "../test/support/sshd";
 import { expectExit, toolchainEnv, Workspace, type RunResult } from "../test/support/workspace";

@@ -11,10 +11,9 @@ import { dockerVersionCheck, sshCheck } from "./checks/connection";
 import { gpuMemoryCheck, gpusDeclaredCheck, nvidiaRuntimeCheck } from "./checks/gpu";
 import { externalVolumesCheck, portsCheck } from "./checks/placement";
 import { CHECK_IDS, type Check, type CheckContext, type CheckId, type HostCheck } from "./checks/types";
-import { DockerCli, DockerCliUnusable, HostUnreachable } from "./dockerCli";
 import { OBSERVE_EXIT } from "./exitCodes";
 import { probeGpus, probeImages } from "./gpuProbe";
-import { sshTarget } from "./hostShell";
+import { DockerCli, DockerCliUnusable, HostUnreachable, sshTarget } from "../clients";
 import { readSnapshot } from "./hostSnapshot";
 import { noSecretReader, type SecretReader } from "./stackSecrets";
 

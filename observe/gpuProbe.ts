@@ -4,7 +4,7 @@
  * runs nvidia-smi where the NVIDIA runtime mounts it; failing that, `docker exec` into the service's container
  * (which sees only its own GPUs). When neither works the figures are reported as not available, with why.
  */
-import { DockerCliUnusable, HostUnreachable, type DockerCli } from "./dockerCli";
+import { DockerCliUnusable, HostUnreachable, type DockerCli } from "../clients";
 import { type ServiceSpec } from "../model";
 import { LABEL_PREFIX } from "../formats";
 import type { ContainerView } from "./hostSnapshot";

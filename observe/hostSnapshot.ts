@@ -2,7 +2,7 @@
  * What one Docker host has, read through its docker CLI: the engine's version and info, every container (this
  * stack's and the others', for the ports they hold), the volumes. Reads only.
  */
-import type { DockerCli } from "./dockerCli";
+import type { DockerCli } from "../clients";
 
 export interface PublishedPort {
   readonly hostIp: string;

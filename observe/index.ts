@@ -7,7 +7,6 @@
  * - their renderings for people (renderStatus, renderDoctor, the job summary), and the exit codes
  * - the stack's secrets as doctor reads them (the Pulumi CLI)
  */
-export { DEFAULT_CALL_TIMEOUT_MS } from "./dockerCli";
 export { runDoctor } from "./doctor";
 export { doctorMarkdown, renderDoctor } from "./renderDoctor";
 export { renderStatus } from "./renderStatus";

@@ -7,7 +7,7 @@
  * userland proxy turned off Docker binds nothing, and a held port cannot be told from a free one this way.
  */
 import type { PortSpec } from "../model";
-import type { DockerCli } from "./dockerCli";
+import type { DockerCli } from "../clients";
 
 /** The label on the short-lived probe container, so it is never mistaken for a service. */
 export const PORT_PROBE_LABEL = "gpu-services.probe=port";

@@ -5,7 +5,7 @@
  */
 import type { DeploymentModel, HostSpec, ServiceSpec } from "../model";
 import { LABEL_PREFIX } from "../formats";
-import { DockerCli, HostUnreachable } from "./dockerCli";
+import { DockerCli, HostUnreachable } from "../clients";
 import { probeEndpoint } from "./endpoint";
 import { OBSERVE_EXIT } from "./exitCodes";
 import { probeGpus, probeImages, type GpuFigures } from "./gpuProbe";

@@ -16,7 +16,7 @@ import { StackConfigError, parseStackText, StackFileError } from "../stackConfig
 import { ComposeError } from "../compose/load";
 import { importCompose } from "../compose/import";
 import { EXIT, CliError } from "../cli/errors";
-import { resolveDigest } from "../release/registry";
+import { resolveDigest } from "../clients/registry";
 import { makeProjectRepo, tempDir } from "./support/gitRepos";
 import { PROJECT_DIR } from "./support/harness";
 

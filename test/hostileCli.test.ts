@@ -14,7 +14,7 @@ import { main as compose } from "../cli/compose";
 import { main as plan } from "../cli/plan";
 import { main as release } from "../cli/release";
 import { EXIT } from "../cli/errors";
-import { resolveDigest } from "../release/registry";
+import { resolveDigest } from "../clients/registry";
 import { makeProjectRepo, tempDir } from "./support/gitRepos";
 import { PROJECT_DIR } from "./support/harness";
 

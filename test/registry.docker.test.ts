@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../cli/release";
 import { parseStackText } from "../stackConfig";
 import { EXIT } from "../cli/errors";
-import { resolveDigest } from "../release/registry";
+import { resolveDigest } from "../clients/registry";
 import {
   docker,
   dockerAvailable,

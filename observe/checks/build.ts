@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { locate, resolveDigest, sourcedCredentialsFrom, type RegistryCredentials } from "../../release";
+import { locate, resolveDigest, sourcedCredentialsFrom, type RegistryCredentials } from "../../clients";
 import { fail, ok, warn, type CheckContext, type HostCheck } from "./types";
 
 /** Builder instances docker-build can pick from the DOCKER_CONFIG it runs with. */

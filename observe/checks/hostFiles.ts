@@ -1,6 +1,6 @@
 /** The host's file system, through its shell (ssh or local): bind sources' folders and disk space for images. */
 import * as path from "node:path";
-import { runOnHost } from "../hostShell";
+import { runOnHost } from "../../clients";
 import { fail, ok, warn, type HostCheck } from "./types";
 
 const GIB = 2 ** 30;

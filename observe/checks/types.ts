@@ -1,6 +1,6 @@
 /** What every host check of `doctor` takes and gives. */
 import type { DeploymentModel, HostSpec, ServiceSpec } from "../../model";
-import type { DockerCli } from "../dockerCli";
+import type { DockerCli } from "../../clients";
 import type { GpuFigures } from "../gpuProbe";
 import type { HostSnapshot } from "../hostSnapshot";
 import type { SecretReader } from "../stackSecrets";

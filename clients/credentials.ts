@@ -2,7 +2,7 @@
  * Registry credentials for the release CLI, per registry host: from `docker login` (the `auths` of Docker's
  * config.json, where no credential helper is configured) and from REGISTRY_USERNAME/REGISTRY_PASSWORD, which
  * belong to REGISTRY_HOST when it is set and otherwise to the registry of the image being released. Either
- * way they are offered only to that registry's own token service, over https (release/registry.ts).
+ * way they are offered only to that registry's own token service, over https (clients/registry.ts).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { HostSpec } from "../model";
 import { CliError } from "../cli/errors";
-import { OBSERVE_EXIT } from "./exitCodes";
+import { OBSERVE_EXIT } from "../observe/exitCodes";
 
 /** How long one docker call may take before the host counts as not answering. */
 export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
