@@ -5,9 +5,9 @@
  * scripts/pulumi-toolchain. Prints medians and the ratio. Run: npm run bench:engine
  * (BENCH_ENGINE_SIZES=1,10 BENCH_ENGINE_RUNS=1 to shorten it).
  */
-import { docker, pushAndDigest, Registry } from "../test/support/docker";
-import { buildWebImage } from "../test/support/e2eFixtures";
-import { expectExit, Workspace, type RunResult } from "../test/support/workspace";
+import { docker, pushAndDigest, Registry } from "../test/labs/docker";
+import { buildWebImage } from "../test/labs/e2eFixtures";
+import { expectExit, Workspace, type RunResult } from "../test/labs/workspace";
 
 const SIZES = (process.env.BENCH_ENGINE_SIZES ?? "1,10,50").split(",").map(Number);
 const RUNS = Number(process.env.BENCH_ENGINE_RUNS ?? 3);

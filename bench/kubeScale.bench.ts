@@ -14,8 +14,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startKubeLab, type KubeLab, type Pod } from "../test/support/kubeLab";
-import { expectExit, Workspace, type RunResult } from "../test/support/workspace";
+import { startKubeLab, type KubeLab, type Pod } from "../test/labs/kubeLab";
+import { expectExit, Workspace, type RunResult } from "../test/labs/workspace";
 
 const NODES = Number(process.env.BENCH_KUBE_NODES ?? 100);
 const GPUS_PER_NODE = Number(process.env.BENCH_KUBE_GPUS_PER_NODE ?? 8);

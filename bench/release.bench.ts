@@ -6,9 +6,9 @@
  * The container has its NVIDIA device request (dockerd's stand-in hook); no GPU is used.
  * Run: npm run bench:release (BENCH_RELEASE_RUNS=n for more than one release per strategy).
  */
-import { firstAnswerFrom, steadyAndDuring, type Figures } from "../test/support/probe";
-import { freePorts, ReleaseLab, type Strategy } from "../test/support/releaseLab";
-import { expectExit } from "../test/support/workspace";
+import { firstAnswerFrom, steadyAndDuring, type Figures } from "../test/labs/probe";
+import { freePorts, ReleaseLab, type Strategy } from "../test/labs/releaseLab";
+import { expectExit } from "../test/labs/workspace";
 
 const RUNS = Number(process.env.BENCH_RELEASE_RUNS ?? 1);
 const STRATEGIES = ["stop-then-start", "blue-green"] as const satisfies readonly Strategy[];

@@ -20,7 +20,7 @@ import {
   withNames,
 } from "./nvidiaSmi";
 import { heldMemory } from "./status";
-import { CAPTURES, STAND_IN_DIR, type CaptureName } from "../test/support/gpuImage";
+import { CAPTURES, STAND_IN_DIR, type CaptureName } from "../test/labs/gpuImage";
 
 const capturePath = (name: CaptureName) => path.join(STAND_IN_DIR, CAPTURES[name].file);
 const capture = capturePath("h100");

@@ -109,7 +109,7 @@ export class GpuSwitch extends pulumi.ComponentResource {
         command: SWITCH_COMMAND,
         // Not unless-stopped: Docker counts a `docker kill` as a stop by hand, and unless-stopped then keeps the
         // switch down across a daemon restart too, with every service's port. `always` brings it back with the
-        // daemon (e2e/switchRestart.e2e.ts).
+        // daemon (e2e/docker/switchRestart.e2e.ts).
         restart: SWITCH_RESTART,
         mustRun: true,
         ports: published,

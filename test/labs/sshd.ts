@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { freePort, waitFor } from "./docker";
-import { tempDir } from "./gitRepos";
+import { tempDir } from "../support/gitRepos";
 
 export const SSHD = "/usr/sbin/sshd";
 

@@ -7,7 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { freePort, waitFor } from "./docker";
-import { git, tempDir } from "./gitRepos";
+import { git, tempDir } from "../support/gitRepos";
 
 /** The health endpoint the images serve, and the healthcheck that probes it from inside the container. */
 export const HEALTH_PATH = "/health";

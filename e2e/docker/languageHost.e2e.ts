@@ -7,7 +7,7 @@
  */
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectExit, Workspace } from "../test/support/workspace";
+import { expectExit, Workspace } from "../../test/labs/workspace";
 
 const PROJECT = "config-probe";
 /** Above the 128 KiB a single environment string may have. */

@@ -8,9 +8,9 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importTinyImage, pushWithLogin, Registry } from "../test/support/docker";
-import { PROJECT_DIR } from "../test/support/harness";
-import { expectExit, Workspace, type RunResult } from "../test/support/workspace";
+import { importTinyImage, pushWithLogin, Registry } from "../../test/labs/docker";
+import { PROJECT_DIR } from "../../test/support/harness";
+import { expectExit, Workspace, type RunResult } from "../../test/labs/workspace";
 
 const STACK = "secrets-e2e";
 const USER = { username: "deploy", password: `token-${process.pid}` };

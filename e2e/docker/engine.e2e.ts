@@ -8,11 +8,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, freePort, pushAndDigest, Registry, waitFor } from "../test/support/docker";
-import { tempDir } from "../test/support/gitRepos";
-import { BuildKit, buildWebImage, GitServer, HEALTHCHECK_TEST } from "../test/support/e2eFixtures";
-import { startProbe } from "../test/support/probe";
-import { expectExit, toolchainEnv, Workspace } from "../test/support/workspace";
+import { docker, freePort, pushAndDigest, Registry, waitFor } from "../../test/labs/docker";
+import { tempDir } from "../../test/support/gitRepos";
+import { BuildKit, buildWebImage, GitServer, HEALTHCHECK_TEST } from "../../test/labs/e2eFixtures";
+import { startProbe } from "../../test/labs/probe";
+import { expectExit, toolchainEnv, Workspace } from "../../test/labs/workspace";
 
 const STACK = "e2e";
 const SECRET_VALUE = `e2e-secret-${process.pid}-value`;

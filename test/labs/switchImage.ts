@@ -9,8 +9,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pushAndDigest } from "./docker";
-import { tempDir } from "./gitRepos";
-import { PROJECT_DIR } from "./harness";
+import { tempDir } from "../support/gitRepos";
+import { PROJECT_DIR } from "../support/harness";
 import { toolchainBin } from "./workspace";
 
 export { SWITCH_COMMAND } from "../../switch/gpuSwitch";

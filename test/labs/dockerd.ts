@@ -26,7 +26,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { waitFor } from "./docker";
-import { PROJECT_DIR } from "./harness";
+import { PROJECT_DIR } from "../support/harness";
 
 export const STAND_IN_HOOK_DIR = path.join(PROJECT_DIR, ".ci", "nvidia-stand-in");
 /** The registry inside the namespace, as image references name it. */

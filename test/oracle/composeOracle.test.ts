@@ -12,11 +12,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { buildModel, type ServiceSpec } from "../model";
-import { durationSeconds, sizeBytes, isPlainObject } from "../formats";
-import { importCompose, splitCommand, type ImportResult } from "../compose/import";
-import { tempDir } from "./support/gitRepos";
-import { PROJECT_DIR } from "./support/harness";
+import { buildModel, type ServiceSpec } from "../../model";
+import { durationSeconds, sizeBytes, isPlainObject } from "../../formats";
+import { importCompose, splitCommand, type ImportResult } from "../../compose/import";
+import { tempDir } from "../support/gitRepos";
+import { PROJECT_DIR } from "../support/harness";
 
 const CORPUS = path.join(PROJECT_DIR, "test", "fixtures", "compose-corpus");
 const HOME = "/home/agnes";

@@ -5,10 +5,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../cli/release";
-import { parseStackText } from "../stackConfig";
-import { EXIT } from "../cli/errors";
-import { resolveDigest } from "../clients/registry";
+import { main } from "../../cli/release";
+import { parseStackText } from "../../stackConfig";
+import { EXIT } from "../../cli/errors";
+import { resolveDigest } from "../../clients/registry";
 import {
   docker,
   dockerAvailable,
@@ -17,9 +17,9 @@ import {
   registryAvailable,
   requireDocker,
   Registry,
-} from "./support/docker";
-import { git, makeProjectRepo } from "./support/gitRepos";
-import { PROJECT_DIR } from "./support/harness";
+} from "../labs/docker";
+import { git, makeProjectRepo } from "../support/gitRepos";
+import { PROJECT_DIR } from "../support/harness";
 
 const run = (dockerAvailable && registryAvailable) || requireDocker;
 

@@ -4,18 +4,18 @@
  * registry with what `pulumi up` pulls with (the host's `registryAuth`, its password from the stack's
  * secrets), says which credentials it used, and warns, rather than guesses, where the secret cannot be read.
  * The stack's secrets are read here by a stand-in reader that answers as `pulumi config get` would; the real
- * Pulumi CLI reading them is in e2e/secrets.e2e.ts.
+ * Pulumi CLI reading them is in e2e/docker/secrets.e2e.ts.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modelFromRaw, type DeploymentModel } from "../model";
-import { parseStackText } from "../stackConfig";
-import { runDoctor } from "../observe";
-import { registryCredentialsCheck } from "../observe/checks/build";
-import type { CheckContext } from "../observe/checks/types";
-import type { SecretReader } from "../observe/stackSecrets";
+import { modelFromRaw, type DeploymentModel } from "../../model";
+import { parseStackText } from "../../stackConfig";
+import { runDoctor } from "../../observe";
+import { registryCredentialsCheck } from "../../observe/checks/build";
+import type { CheckContext } from "../../observe/checks/types";
+import type { SecretReader } from "../../observe/stackSecrets";
 import {
   dockerAvailable,
   importTinyImage,
@@ -23,8 +23,8 @@ import {
   registryAvailable,
   Registry,
   requireDocker,
-} from "./support/docker";
-import { tempDir } from "./support/gitRepos";
+} from "../labs/docker";
+import { tempDir } from "../support/gitRepos";
 
 const run = (dockerAvailable && registryAvailable) || requireDocker;
 const USER = { username: "deploy", password: `token-${process.pid}` };

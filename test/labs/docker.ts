@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_pr
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { tempDir } from "./gitRepos";
+import { tempDir } from "../support/gitRepos";
 
 export const dockerAvailable = spawnSync("docker", ["info"], { stdio: "ignore" }).status === 0;
 export const registryAvailable =

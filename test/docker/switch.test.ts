@@ -10,20 +10,12 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  docker,
-  dockerAvailable,
-  freePort,
-  registryAvailable,
-  requireDocker,
-  Registry,
-  waitFor,
-} from "./support/docker";
-import { HEALTHCHECK_TEST } from "./support/e2eFixtures";
-import { tempDir } from "./support/gitRepos";
-import { buildGpuWebImage } from "./support/gpuImage";
-import { SWITCH_HEALTHCHECK } from "../switch/gpuSwitch";
-import { buildSwitchImage, SWITCH_BINARIES, SWITCH_COMMAND, switchBin, type SwitchImage } from "./support/switchImage";
+import { docker, dockerAvailable, freePort, registryAvailable, requireDocker, Registry, waitFor } from "../labs/docker";
+import { HEALTHCHECK_TEST } from "../labs/e2eFixtures";
+import { tempDir } from "../support/gitRepos";
+import { buildGpuWebImage } from "../labs/gpuImage";
+import { SWITCH_HEALTHCHECK } from "../../switch/gpuSwitch";
+import { buildSwitchImage, SWITCH_BINARIES, SWITCH_COMMAND, switchBin, type SwitchImage } from "../labs/switchImage";
 
 const haveBinaries = (() => {
   try {

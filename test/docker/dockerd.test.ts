@@ -1,5 +1,5 @@
 /**
- * The e2e's own dockerd (test/support/dockerd.ts) beside the shared one: it starts in its own network namespace,
+ * The e2e's own dockerd (test/labs/dockerd.ts) beside the shared one: it starts in its own network namespace,
  * starts containers with an NVIDIA device request (the stand-in hook), brings a container with a restart policy
  * back after its own restart, and leaves the host's docker0 alone. A daemon with `--default-address-pool` in the
  * host's namespace deleted the shared daemon's docker0 at its restart (dockerd 20.10, seen here once).
@@ -8,9 +8,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dockerAvailable, requireDocker, waitFor } from "./support/docker";
-import { Dockerd } from "./support/dockerd";
-import { tempDir } from "./support/gitRepos";
+import { dockerAvailable, requireDocker, waitFor } from "../labs/docker";
+import { Dockerd } from "../labs/dockerd";
+import { tempDir } from "../support/gitRepos";
 
 const canNetns = spawnSync("ip", ["netns", "list"], { stdio: "ignore" }).status === 0;
 const run = (dockerAvailable && canNetns && process.getuid?.() === 0) || requireDocker;

@@ -7,11 +7,11 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../cli/compose";
-import { findContainerId } from "../compose/adopt";
-import { EXIT } from "../cli/errors";
-import { docker, dockerAvailable, freePort, requireDocker, waitFor } from "./support/docker";
-import { tempDir } from "./support/gitRepos";
+import { main } from "../../cli/compose";
+import { findContainerId } from "../../compose/adopt";
+import { EXIT } from "../../cli/errors";
+import { docker, dockerAvailable, freePort, requireDocker, waitFor } from "../labs/docker";
+import { tempDir } from "../support/gitRepos";
 
 /** `docker compose` (v2) where the plugin exists, else Debian's docker-compose. */
 function composeCommand(): string[] | undefined {

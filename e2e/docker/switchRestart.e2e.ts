@@ -1,5 +1,5 @@
 /**
- * Issue 18, step (f) and streaming, for real, on a dockerd of the test's own (test/support/dockerd.ts: in a
+ * Issue 18, step (f) and streaming, for real, on a dockerd of the test's own (test/labs/dockerd.ts: in a
  * network namespace of its own, with its own data-root, exec-root, containerd and socket; the shared daemon is
  * never stopped). Published ports are relayed from the host's 127.0.0.1 into the namespace. A
  * stack with the switch and two services behind it: `web` with an NVIDIA device request for GPU 0 (the daemon's
@@ -22,11 +22,11 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Dockerd, LAB_REGISTRY } from "../test/support/dockerd";
-import { HEALTHCHECK_TEST, HEALTHY_AFTER_ENV, RELEASE_PATH } from "../test/support/e2eFixtures";
-import { tempDir } from "../test/support/gitRepos";
-import { writeGpuWebSource } from "../test/support/gpuImage";
-import { PROJECT_DIR } from "../test/support/harness";
+import { Dockerd, LAB_REGISTRY } from "../../test/labs/dockerd";
+import { HEALTHCHECK_TEST, HEALTHY_AFTER_ENV, RELEASE_PATH } from "../../test/labs/e2eFixtures";
+import { tempDir } from "../../test/support/gitRepos";
+import { writeGpuWebSource } from "../../test/labs/gpuImage";
+import { PROJECT_DIR } from "../../test/support/harness";
 import {
   figures,
   formatFigures,
@@ -37,10 +37,10 @@ import {
   steadyAndDuring,
   type Answer,
   type Range,
-} from "../test/support/probe";
-import { freePorts, GPU_REQUEST, HEALTH, HEALTHY_AFTER, sleep, type PinnedImage } from "../test/support/releaseLab";
-import { SWITCH_BINARIES, writeSwitchSource } from "../test/support/switchImage";
-import { expectExit, toolchainBin, Workspace, type RunResult } from "../test/support/workspace";
+} from "../../test/labs/probe";
+import { freePorts, GPU_REQUEST, HEALTH, HEALTHY_AFTER, sleep, type PinnedImage } from "../../test/labs/releaseLab";
+import { SWITCH_BINARIES, writeSwitchSource } from "../../test/labs/switchImage";
+import { expectExit, toolchainBin, Workspace, type RunResult } from "../../test/labs/workspace";
 
 const STACK = "switch-restart";
 const SWITCH = `gpu-switch-${STACK}`;
@@ -139,7 +139,7 @@ function buildImages(): Record<Tag, string> {
   return digests;
 }
 
-/** The switch image as test/support/switchImage.ts makes it (the toolchain's caddy and agent), in the lab registry. */
+/** The switch image as test/labs/switchImage.ts makes it (the toolchain's caddy and agent), in the lab registry. */
 function buildSwitch(): PinnedImage {
   const dir = tempDir("restart-switch-image");
   writeSwitchSource(dir, toolchainBin(SWITCH_BINARIES));

@@ -6,11 +6,11 @@
  */
 import * as http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, dockerAvailable, freePort, requireDocker, waitFor } from "./support/docker";
-import { HEALTHCHECK_TEST, HEALTHY_AFTER_ENV, RELEASE_PATH } from "./support/e2eFixtures";
-import { buildGpuWebImage } from "./support/gpuImage";
-import { watchContainers } from "./support/dockerWatch";
-import { isGood, now, startTraffic } from "./support/probe";
+import { docker, dockerAvailable, freePort, requireDocker, waitFor } from "../labs/docker";
+import { HEALTHCHECK_TEST, HEALTHY_AFTER_ENV, RELEASE_PATH } from "../labs/e2eFixtures";
+import { buildGpuWebImage } from "../labs/gpuImage";
+import { watchContainers } from "../labs/dockerWatch";
+import { isGood, now, startTraffic } from "../labs/probe";
 
 const suffix = `${process.pid}-${Date.now()}`;
 const image = `gpu-services-test/release-web:${suffix}`;

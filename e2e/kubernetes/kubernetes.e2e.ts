@@ -1,6 +1,6 @@
 /**
  * Issue 22 for real: our program (index.ts, the `Cluster` and `KubeService` components) on the Kubernetes lab
- * (test/support/kubeLab.ts: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok's fake nodes
+ * (test/labs/kubeLab.ts: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok's fake nodes
  * with `nvidia.com/gpu`) and the local dockerd at once, through the real engine, the stage 5 kubernetes provider
  * and the docker provider. One stack: `asr` on the local dockerd (its container really starts with its NVIDIA
  * device request; the stand-in hook, no GPU), `stt` (2 pods of 1 GPU, node selector and toleration) and `tts`
@@ -12,10 +12,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, freePort, pushAndDigest, Registry } from "../test/support/docker";
-import { buildWebImage, HEALTHCHECK_TEST } from "../test/support/e2eFixtures";
-import { startKubeLab, type KubeLab, type Pod } from "../test/support/kubeLab";
-import { expectExit, Workspace, type RunResult } from "../test/support/workspace";
+import { docker, freePort, pushAndDigest, Registry } from "../../test/labs/docker";
+import { buildWebImage, HEALTHCHECK_TEST } from "../../test/labs/e2eFixtures";
+import { startKubeLab, type KubeLab, type Pod } from "../../test/labs/kubeLab";
+import { expectExit, Workspace, type RunResult } from "../../test/labs/workspace";
 
 const STACK = "kube-e2e";
 const NS = "speech";
@@ -71,7 +71,7 @@ function gpuTail(gpus: number, strategy: "blue-green" | "stop-then-start"): stri
 function stackFile(): string {
   const image = (s: "asr" | "stt" | "tts") =>
     `image:\n  repository: ${world.repos[s]}\n  tag: v1\n  digest: ${world.digests[s].v1}`;
-  return `# The Kubernetes e2e's stack (e2e/kubernetes.e2e.ts): a Docker host and a cluster side by side.
+  return `# The Kubernetes e2e's stack (e2e/kubernetes/kubernetes.e2e.ts): a Docker host and a cluster side by side.
 config:
   gpu-services:requirePinnedImages: true
   gpu-services:hosts:

@@ -21,7 +21,7 @@ import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
 import { freePort } from "./docker";
-import { tempDir } from "./gitRepos";
+import { tempDir } from "../support/gitRepos";
 import { toolchainBin } from "./workspace";
 
 /** What the lab runs, from the toolchain's bin folder (scripts/pulumi-toolchain, stage 5). */

@@ -8,9 +8,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker } from "../test/support/docker";
-import type { SeenContainer, Watch } from "../test/support/dockerWatch";
-import { RELEASE_PATH } from "../test/support/e2eFixtures";
+import { docker } from "../../test/labs/docker";
+import type { SeenContainer, Watch } from "../../test/labs/dockerWatch";
+import { RELEASE_PATH } from "../../test/labs/e2eFixtures";
 import {
   firstAnswerFrom,
   formatFigures,
@@ -19,7 +19,7 @@ import {
   steadyAndDuring,
   type Answer,
   type Range,
-} from "../test/support/probe";
+} from "../../test/labs/probe";
 import {
   containersOf,
   freePorts,
@@ -30,8 +30,8 @@ import {
   type MeasuredUp,
   type StackOptions,
   type Tag,
-} from "../test/support/releaseLab";
-import { expectExit } from "../test/support/workspace";
+} from "../../test/labs/releaseLab";
+import { expectExit } from "../../test/labs/workspace";
 
 const STACK = "release-e2e";
 const SWITCH = `gpu-switch-${STACK}`;

@@ -1,5 +1,5 @@
 /**
- * The Kubernetes lab (test/support/kubeLab.ts) and the kubernetes provider of stage 5 of scripts/pulumi-toolchain,
+ * The Kubernetes lab (test/labs/kubeLab.ts) and the kubernetes provider of stage 5 of scripts/pulumi-toolchain,
  * proven with the real engine before the product uses them: the real scheduler places 1-GPU pods on fake nodes
  * with free GPUs and leaves the excess Pending with its reason; a bare @pulumi/kubernetes program (Secret, PVC,
  * Deployment, LoadBalancer Service) goes through `pulumi up` with every await met (the claim bound to a lab
@@ -11,10 +11,10 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempDir } from "../test/support/gitRepos";
-import { PROJECT_DIR } from "../test/support/harness";
-import { startKubeLab, type KubeLab, type Pod } from "../test/support/kubeLab";
-import { expectExit, runCommand, toolchainEnv, type RunResult } from "../test/support/workspace";
+import { tempDir } from "../../test/support/gitRepos";
+import { PROJECT_DIR } from "../../test/support/harness";
+import { startKubeLab, type KubeLab, type Pod } from "../../test/labs/kubeLab";
+import { expectExit, runCommand, toolchainEnv, type RunResult } from "../../test/labs/workspace";
 
 const NS = "lab-e2e";
 const STORAGE_CLASS = "lab-static";

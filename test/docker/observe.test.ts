@@ -2,16 +2,16 @@
  * `status` and `doctor` against the real local dockerd (started with the stand-in NVIDIA hook, so GPU containers
  * start without a GPU) and a real registry: containers labelled as `pulumi up` labels them, then changed by hand
  * the ways an operator meets them. nvidia-smi is the stand-in printing a real H100 capture; no GPU is used.
- * `pulumi up` itself, and the ssh path, are in e2e/hosts.e2e.ts.
+ * `pulumi up` itself, and the ssh path, are in e2e/docker/hosts.e2e.ts.
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main as doctorMain } from "../cli/doctor";
-import { main as statusMain } from "../cli/status";
-import type { DoctorReport } from "../observe/doctor";
-import type { StatusReport } from "../observe/status";
+import { main as doctorMain } from "../../cli/doctor";
+import { main as statusMain } from "../../cli/status";
+import type { DoctorReport } from "../../observe/doctor";
+import type { StatusReport } from "../../observe/status";
 import {
   docker,
   dockerAvailable,
@@ -21,9 +21,9 @@ import {
   Registry,
   requireDocker,
   waitFor,
-} from "./support/docker";
-import { tempDir } from "./support/gitRepos";
-import { buildGpuWebImage } from "./support/gpuImage";
+} from "../labs/docker";
+import { tempDir } from "../support/gitRepos";
+import { buildGpuWebImage } from "../labs/gpuImage";
 
 const run = (dockerAvailable && registryAvailable) || requireDocker;
 const RUN = `obs${process.pid}`;

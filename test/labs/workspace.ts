@@ -6,8 +6,8 @@
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { git, tempDir } from "./gitRepos";
-import { PROJECT_DIR } from "./harness";
+import { git, tempDir } from "../support/gitRepos";
+import { PROJECT_DIR } from "../support/harness";
 
 /** Run a command to its end, collecting stdout, stderr and both together, and timing it. */
 export function runCommand(

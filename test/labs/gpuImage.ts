@@ -7,8 +7,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeWebSource } from "./e2eFixtures";
-import { tempDir } from "./gitRepos";
-import { PROJECT_DIR } from "./harness";
+import { tempDir } from "../support/gitRepos";
+import { PROJECT_DIR } from "../support/harness";
 
 export const STAND_IN_DIR = path.join(PROJECT_DIR, "test", "fixtures", "nvidia-smi");
 
