@@ -1,12 +1,32 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
-// Every *.test.ts in the project (unit tests beside their code, cross-cutting ones in test/); the e2e has its own
-// config (e2e/vitest.config.mts, *.e2e.ts).
+// The test tiers, one vitest project each; the e2e has its own config (e2e/vitest.config.mts, *.e2e.ts) and the
+// switch's Go tests run under `go test` (npm run test:go).
+//   unit    `npm test`: every *.test.ts beside its code and in test/, needing Node alone (no Docker, Go or
+//           docker-compose)
+//   docker  `npm run test:docker`: test/docker/, against a real dockerd, registry and busybox
+//   oracle  `npm run test:oracle`: test/oracle/, exports checked by the real docker-compose
+const TIER_FOLDERS = { docker: "test/docker/**", oracle: "test/oracle/**" };
+
 export default defineConfig({
   test: {
-    include: ["**/*.test.ts"],
     exclude: [...configDefaults.exclude, "toolchain/**", "bin/**"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "toolchain/**", "bin/**", ...Object.values(TIER_FOLDERS)],
+        },
+      },
+      // One file at a time, as they share the one dockerd.
+      ...Object.entries(TIER_FOLDERS).map(([name, folder]) => ({
+        extends: true,
+        test: { name, include: [`${folder}/*.test.ts`], fileParallelism: false },
+      })),
+    ],
   },
 });

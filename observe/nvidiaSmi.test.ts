@@ -1,11 +1,10 @@
 /**
  * The nvidia-smi readers on real output: captures of nvidia-smi on a real H100 machine and on a real machine with
- * eight H200 (test/fixtures/nvidia-smi, byte for byte from their sources), the CSV printed by the stand-in
- * nvidia-smi the Docker tests and the e2e put in their image, run here by the real busybox; and the shapes
- * nvidia-smi prints when a figure is not available.
+ * eight H200 (test/fixtures/nvidia-smi, byte for byte from their sources), read as the stand-in nvidia-smi of the
+ * Docker tests and the e2e prints them (test/docker/nvidiaSmiStandIn.test.ts runs the stand-in itself); and the
+ * shapes nvidia-smi prints when a figure is not available.
  */
 import { createHash } from "node:crypto";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -20,25 +19,21 @@ import {
   withNames,
 } from "./nvidiaSmi";
 import { heldMemory } from "./status";
-import { CAPTURES, STAND_IN_DIR, type CaptureName } from "../test/labs/gpuImage";
+import {
+  CAPTURES,
+  STAND_IN_DIR,
+  captureAnswer,
+  capturePath,
+  type CaptureName,
+} from "../test/support/nvidiaSmiCaptures";
 
-const capturePath = (name: CaptureName) => path.join(STAND_IN_DIR, CAPTURES[name].file);
 const capture = capturePath("h100");
-
-/** The stand-in run by the static busybox as it is in the test image, answering from a capture's sample. */
-function runStandIn(args: string[], name: CaptureName = "h100", sample: string = CAPTURES[name].sample) {
-  return spawnSync("/bin/busybox", ["sh", path.join(STAND_IN_DIR, "nvidia-smi"), ...args], {
-    encoding: "utf8",
-    env: { NVIDIA_SMI_CAPTURE: capturePath(name), NVIDIA_SMI_SAMPLE: sample },
-  });
-}
 
 /** What the stand-in prints for a query it can answer. */
 function standIn(query: string, name: CaptureName = "h100"): string {
-  const result = runStandIn([query, "--format=csv"], name);
-  expect(result.stderr).toBe("");
-  expect(result.status).toBe(0);
-  return result.stdout;
+  const printed = captureAnswer(query, name);
+  expect(printed, `the ${name} capture answers ${query}`).toBeDefined();
+  return printed!;
 }
 
 /** Git's blob id of a file: what `git hash-object` prints, and what the source repository's tree holds. */
@@ -203,36 +198,5 @@ describe("heldMemory", () => {
       gpuMemoryMiB: null,
       gpuMemoryNote: "nvidia-smi does not report its processes' memory",
     });
-  });
-});
-
-describe("the stand-in", () => {
-  it("answers only the two captured queries, as the real one refuses unknown options", () => {
-    expect(runStandIn(["-L"])).toMatchObject({ status: 2, stdout: "" });
-  });
-
-  it("prints the capture's CSV byte for byte: the H200 lines as the report has them", () => {
-    const report = fs.readFileSync(capturePath("h200x8"), "utf8");
-    const after = report.slice(report.indexOf("## After"));
-    for (const query of [GPU_QUERY, APPS_QUERY]) {
-      const printed = standIn(query, "h200x8");
-      expect(printed.split("\n").length).toBeGreaterThan(4);
-      expect(after).toContain(printed);
-    }
-  });
-
-  it("answers from the sample asked for: the H200 before the four GPUs were freed", () => {
-    const result = runStandIn([APPS_QUERY, "--format=csv"], "h200x8", "## Before");
-    expect(parseComputeApps(result.stdout)).toHaveLength(8);
-  });
-
-  it("makes up no column the capture lacks: the H200 report has no GPU names, so the names query fails", () => {
-    const result = runStandIn([GPU_NAMES_QUERY, "--format=csv"], "h200x8");
-    expect(result).toMatchObject({ status: 2, stdout: "" });
-    expect(result.stderr).toContain(`has no answer to ${GPU_NAMES_QUERY}`);
-    expect(runStandIn(["--query-gpu=uuid,temperature.gpu", "--format=csv"], "h200x8").status).toBe(2);
-    // nvidia-smi's aliases of the fields asked for are its own: used_memory is used_gpu_memory, gpu_name is name.
-    expect(standIn("--query-compute-apps=pid,used_gpu_memory", "h200x8")).toBe(standIn(APPS_QUERY, "h200x8"));
-    expect(standIn("--query-gpu=gpu_name", "h100")).toBe(standIn(GPU_NAMES_QUERY, "h100"));
   });
 });

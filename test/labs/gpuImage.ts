@@ -1,5 +1,5 @@
 /**
- * A tiny web image (e2e/fixtures.ts's busybox httpd) with the stand-in nvidia-smi (test/fixtures/nvidia-smi) at
+ * A tiny web image (e2eFixtures.ts's busybox httpd) with the stand-in nvidia-smi (test/fixtures/nvidia-smi) at
  * /usr/bin/nvidia-smi, where the NVIDIA runtime would mount the real one. It prints captured output of a real
  * GPU machine (one of CAPTURES); no GPU is used.
  */
@@ -8,21 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeWebSource } from "./e2eFixtures";
 import { tempDir } from "../support/gitRepos";
-import { PROJECT_DIR } from "../support/harness";
-
-export const STAND_IN_DIR = path.join(PROJECT_DIR, "test", "fixtures", "nvidia-smi");
-
-/**
- * The captures the stand-in serves (source.json says where each comes from), with the sample it answers from:
- * the heading its section starts with.
- */
-export const CAPTURES = {
-  /** One NVIDIA H100 80GB under load (nvidia_gpu_exporter's capture; GPU names, masked UUIDs). */
-  h100: { file: "linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt", sample: "# load :: " },
-  /** Eight NVIDIA H200 (143771 MiB each), four of them just freed (the "After" sample; no GPU names). */
-  h200x8: { file: "8x-nvidia-h200__exp23_gpu2456_release_for_corrected_pair.md", sample: "## After" },
-} as const;
-export type CaptureName = keyof typeof CAPTURES;
+import { CAPTURES, STAND_IN_DIR, type CaptureName } from "../support/nvidiaSmiCaptures";
 
 /** Write the image's build context into `dir` (a Dockerfile FROM scratch, nothing to pull). */
 export function writeGpuWebSource(
