@@ -4,15 +4,16 @@
  * misbehave, stack files that are not YAML. Each gives a message and a documented exit code, and leaves every
  * file as it was. Each case failed before its fix.
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main as compose } from "../cli/compose";
+import { main as doctor } from "../cli/doctor";
 import { main as plan } from "../cli/plan";
 import { main as release } from "../cli/release";
+import { main as status } from "../cli/status";
 import { EXIT } from "../cli/errors";
 import { resolveDigest } from "../clients/registry";
 import { makeProjectRepo, tempDir } from "./support/gitRepos";
@@ -456,28 +457,38 @@ describe("no raw stack traces", () => {
       "config:\n  gpu-services:hosts:\n    local:\n      dockerHost: unix:///var/run/docker.sock\n" +
         "  gpu-services:services:\n    web:\n      host: local\n      image:\n        repository: nginx\n        tag: '1'\n",
     );
-    // A PATH with node alone (tsx runs on it), then one whose `docker` is a file without the execute bit.
+    // A PATH with no docker on it, then one whose `docker` is a file without the execute bit; and a HOME with no
+    // docker config. Nothing but the CLI's own error line may reach stderr.
     const bin = path.join(dir, "bin");
     fs.mkdirSync(bin);
-    fs.symlinkSync(process.execPath, path.join(bin, "node"));
+    vi.stubEnv("PATH", bin);
+    vi.stubEnv("HOME", dir);
+    const stderr = vi.spyOn(process.stderr, "write");
+    const consoleError = vi.spyOn(console, "error");
     const cases: [string, RegExp][] = [
       ["missing", /no "docker" on the PATH \(.*ENOENT\)/],
       ["not executable", new RegExp(`"${bin}/docker" cannot be executed \\(.*EACCES\\)`)],
     ];
-    for (const [what, says] of cases) {
-      if (what === "not executable") fs.writeFileSync(path.join(bin, "docker"), "#!/bin/sh\n", { mode: 0o644 });
-      for (const name of ["status", "doctor"]) {
-        const script = `require(${JSON.stringify(path.join(PROJECT_DIR, "cli", `${name}.ts`))})
-          .main(["--stack", "local"], { projectDir: ${JSON.stringify(dir)} }).then((c) => (process.exitCode = c))`;
-        const run = spawnSync(path.join(PROJECT_DIR, "node_modules", ".bin", "tsx"), ["-e", script], {
-          encoding: "utf8",
-          env: { PATH: bin, HOME: dir },
-        });
-        expect({ what, name, code: run.status }).toEqual({ what, name, code: EXIT.unresolved });
-        expect(run.stderr).toMatch(new RegExp(`^${name}: the docker CLI`));
-        expect(run.stderr).toMatch(says);
-        expect(run.stderr).not.toMatch(/\n\s+at /);
+    try {
+      for (const [what, says] of cases) {
+        if (what === "not executable") fs.writeFileSync(path.join(bin, "docker"), "#!/bin/sh\n", { mode: 0o644 });
+        for (const [name, main] of [
+          ["status", status],
+          ["doctor", doctor],
+        ] as const) {
+          const c = capture();
+          const run = c.result(await main(["--stack", "local"], { projectDir: dir, ...c.deps }));
+          expect({ what, name, code: run.code }).toEqual({ what, name, code: EXIT.unresolved });
+          expect(run.err).toMatch(new RegExp(`^${name}: the docker CLI`));
+          expect(run.err).toMatch(says);
+          expect(run.err).not.toMatch(/\n\s+at /);
+        }
       }
+      expect(stderr).not.toHaveBeenCalled();
+      expect(consoleError).not.toHaveBeenCalled();
+    } finally {
+      vi.unstubAllEnvs();
+      vi.restoreAllMocks();
     }
   });
 
