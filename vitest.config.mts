@@ -12,6 +12,8 @@ export default defineConfig({
   test: {
     exclude: [...configDefaults.exclude, "toolchain/**", "bin/**"],
     testTimeout: 60_000,
+    // A passing test's console output (the program's pulumi.log lines) is noise; a failing one's is shown.
+    silent: "passed-only",
     hookTimeout: 120_000,
     projects: [
       {
@@ -19,6 +21,11 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["**/*.test.ts"],
+          // One module graph per worker, not one per file: evaluating @pulumi/pulumi, zod and the program again for
+          // each of ~40 files cost two thirds of the tier's CPU. Safe here, as a file that changes what the process
+          // shares (process.env, the working folder, spies on pulumi.log or console) puts it back, and
+          // test/support/harness.ts sets the Pulumi mocks afresh for each evaluation.
+          isolate: false,
           exclude: [...configDefaults.exclude, "toolchain/**", "bin/**", ...Object.values(TIER_FOLDERS)],
         },
       },
