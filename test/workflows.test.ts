@@ -138,7 +138,7 @@ describe("the test job of preview.yml and deploy.yml", () => {
   type Action = { runs: { using: string; steps: Step[] } };
   const action = parse(read(testSuiteAction)) as Action;
 
-  it("runs the whole suite as the team's CI does (bash .ci/run: npm test and the e2e), before anything else", () => {
+  it("runs the whole suite as the team's CI does (bash .ci/run: every test tier and the e2e), before anything else", () => {
     for (const name of ["preview.yml", "deploy.yml"]) {
       const steps = wf(name).jobs.test.steps!;
       expect(
@@ -147,22 +147,85 @@ describe("the test job of preview.yml and deploy.yml", () => {
       ).toEqual(["actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1", "./.github/actions/test-suite"]);
     }
     expect(action.runs.using).toBe("composite");
-    expect(action.runs.steps.at(-1)!.run).toBe("bash .ci/run");
+    // Then only the pruning of the toolchain's stage folders, before the caches are saved.
+    expect(action.runs.steps.slice(-2).map((s) => s.run)).toEqual(["bash .ci/run", "scripts/pulumi-toolchain --prune"]);
+    // Every tier, each through `tier`, which prints which ran and how long each took.
+    const ciRun = read(path.join(PROJECT_DIR, ".ci", "run"));
+    const tiers = [...ciRun.matchAll(/^\s*tier (\S+) npm (?:test|run (\S+))$/gm)].map((m) => [m[1], m[2] ?? "test"]);
+    expect(tiers).toEqual([
+      ["unit", "test"],
+      ["go", "test:go"],
+      ["docker", "test:docker"],
+      ["oracle", "test:oracle"],
+      ["e2e", "e2e"],
+      ["kubernetes", "e2e:kubernetes"],
+    ]);
+    const scripts = JSON.parse(read(path.join(PROJECT_DIR, "package.json"))).scripts as Record<string, string>;
+    for (const [, script] of tiers) expect(scripts[script], script).toBeDefined();
   });
 
-  it("builds the toolchain with the Go of switch/go.mod, cached by its sources, and starts dockerd with the NVIDIA stand-in", () => {
-    const byAction = (name: string) => action.runs.steps.find((s) => s.uses?.startsWith(`${name}@`))!;
-    expect(byAction("actions/setup-go").with).toMatchObject({ "go-version-file": "switch/go.mod" });
-    expect(byAction("actions/cache").with).toMatchObject({ path: "~/.cache/gpu-services-toolchain" });
-    expect(String(byAction("actions/cache").with!.key)).toContain(
-      "hashFiles('scripts/pulumi-toolchain', 'toolchain/**', 'switch/**')",
-    );
+  it("starts dockerd with the NVIDIA stand-in, and builds the toolchain with the Go of switch/go.mod", () => {
+    expect(action.runs.steps.find((s) => s.uses?.startsWith("actions/setup-go@"))!.with).toMatchObject({
+      "go-version-file": "switch/go.mod",
+    });
     const hook = action.runs.steps.find((s) => s.run?.includes("nvidia-container-runtime-hook"))!;
     expect(hook.run).toContain("sudo systemctl restart docker");
     // .ci/run installs its Debian packages through sudo when it is not root (the runner's user).
     expect(read(path.join(PROJECT_DIR, ".ci", "run"))).toMatch(
       /as_root env DEBIAN_FRONTEND=noninteractive apt-get install/,
     );
+  });
+
+  describe("caches", () => {
+    const caches = action.runs.steps.filter((s) => s.uses?.startsWith("actions/cache@"));
+    const script = read(path.join(PROJECT_DIR, "scripts", "pulumi-toolchain"));
+    // Each stage the script builds: its cache folder and its recipe, as build_stage is called with them.
+    const built = [...script.matchAll(/^\s*build_stage "[^"]*"(?: \\\n\s*| )(\S+) (build_\w+)$/gm)].map((m) => [
+      m[1],
+      m[2],
+    ]);
+    const sources = (folder: string) =>
+      folder === "switch" ? ["'switch/**/*.go'", "'switch/go.mod'", "'switch/go.sum'"] : [`'toolchain/${folder}/**'`];
+    const GO_VERSION = "${{ steps.go.outputs.go-version }}";
+
+    it("one per toolchain stage, keyed by that stage's own sources, the pins, the script and the Go version", () => {
+      expect(built.map(([folder]) => folder)).toEqual(["pulumi", "docker-build", "docker", "switch", "kubernetes"]);
+      // --prune keeps each stage's current folder: it knows the same stages.
+      expect(script).toContain(`STAGES=(${built.map(([f, recipe]) => `${f}:${recipe}`).join(" ")})`);
+      for (const [folder] of built) {
+        const step = caches.find(
+          (s) => String(s.with!.path).split("\n")[0] === `~/.cache/gpu-services-toolchain/stages/${folder}-*`,
+        );
+        expect(step, folder).toBeDefined();
+        const key = String(step!.with!.key);
+        const prefix = `toolchain-${folder}-\${{ runner.os }}-`;
+        expect(key.startsWith(`${prefix}${GO_VERSION}-`), key).toBe(true);
+        const hashed = /hashFiles\((.*)\)/.exec(key)![1].split(", ");
+        expect(hashed).toEqual(["'scripts/pulumi-toolchain'", "'toolchain/versions.env'", ...sources(folder)]);
+        expect(step!.with!["restore-keys"], folder).toBe(prefix);
+      }
+      // The docker provider's folders, not docker-build's.
+      const docker = caches.find((s) => String(s.with!.path).includes("stages/docker-*"))!;
+      expect(String(docker.with!.path).trim().split("\n")).toEqual([
+        "~/.cache/gpu-services-toolchain/stages/docker-*",
+        "!~/.cache/gpu-services-toolchain/stages/docker-build-*",
+      ]);
+      // A TypeScript file of switch/ is not a source of stage 4.
+      expect(caches.some((s) => String(s.with!.key).includes("'switch/**'"))).toBe(false);
+    });
+
+    it("Go's build and module caches, kept between runs: restored from the last run when the sources change", () => {
+      const go = caches.find((s) => String(s.with!.path).includes("go-build"))!;
+      expect(String(go.with!.path).trim().split("\n")).toEqual(["~/.cache/go-build", "~/go/pkg/mod"]);
+      const sums = "hashFiles('switch/go.sum', 'toolchain/**/go.sum')";
+      expect(go.with!.key).toBe(
+        `go-\${{ runner.os }}-${GO_VERSION}-\${{ ${sums} }}-\${{ hashFiles('switch/**/*.go', 'toolchain/**/*.go') }}`,
+      );
+      expect(String(go.with!["restore-keys"]).trim().split("\n")).toEqual([
+        `go-\${{ runner.os }}-${GO_VERSION}-\${{ ${sums} }}-`,
+        `go-\${{ runner.os }}-${GO_VERSION}-`,
+      ]);
+    });
   });
 });
 
@@ -347,7 +410,8 @@ describe("the switch image", () => {
       expect(stage4).toContain(line);
       expect(build.run).toContain(line.replace('"$1/', "image/").replace(`${binary}" `, `${binary} `));
     }
-    expect(build.run).toContain("go test ./...");
+    // With -trimpath, as the builds below it: they reuse the packages the test compiled.
+    expect(build.run).toContain("go test -trimpath ./...");
     const push = steps.find((s) => s.id === "push")!;
     expect(push.with).toMatchObject({ context: "switch/image", push: true });
     expect(
