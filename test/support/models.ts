@@ -1,5 +1,6 @@
 /** Small models for unit tests of the model's consumers: services on one local host, or on a cluster. */
 import { buildModel, type ClusterSpec, type DeploymentModel, type ServiceSpec } from "../../model";
+import { StackConfigError } from "../../stackConfig";
 
 /** Stack "dev" with one host, `lab` (the local daemon), and these services on it (`host: "lab"` filled in). */
 export function labModel(services: Record<string, Record<string, unknown>>): DeploymentModel {
@@ -59,4 +60,15 @@ export function clusterModel(
         : service,
     ),
   };
+}
+
+/** The problems buildModel finds in a stack "prod" config, as `path: message` lines; none when it builds. */
+export function problems(raw: unknown, neighbours?: ReadonlyMap<string, DeploymentModel | Error>): string[] {
+  try {
+    buildModel(raw, { stack: "prod", neighbours });
+  } catch (error) {
+    if (error instanceof StackConfigError) return error.problems.map((p) => `${p.path}: ${p.message}`);
+    throw error;
+  }
+  return [];
 }
