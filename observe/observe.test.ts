@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { ServiceSpec } from "../model";
 import { connectionReason, isConnectionFailure, sshWrapperDir } from "../clients/dockerCli";
 import { sshTarget } from "../clients/hostShell";
-import { compareRelease, expectedRelease } from "./release";
+import { compareRelease, expectedRelease } from "./runningRelease";
 import { loadStackModel } from "../model";
 import { PROJECT_DIR } from "../test/support/harness";
 

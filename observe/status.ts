@@ -11,7 +11,7 @@ import { OBSERVE_EXIT } from "./exitCodes";
 import { probeGpus, probeImages, type GpuFigures } from "./gpuProbe";
 import { containerPids, readSnapshot, type ContainerView, type HostSnapshot } from "./hostSnapshot";
 import type { ComputeApp } from "./nvidiaSmi";
-import { compareRelease, type ReleaseComparison } from "./release";
+import { compareRelease, type ReleaseComparison } from "./runningRelease";
 
 export interface HostStatus {
   readonly name: string;
