@@ -36,7 +36,6 @@ function problems(build: () => unknown): string[] {
   throw new Error("expected a StackConfigError");
 }
 
-const CLUSTER = { kubernetes: { namespace: "speech" } };
 const IMAGE = { repository: "ghcr.io/jim0237/stt", tag: "v1" };
 const HEALTH = { test: ["CMD", "true"] };
 

@@ -7,7 +7,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./namespace";
-import { buildModel, type DeploymentModel } from "../model";
 import { formatPath, isPlainObject, yamlData } from "../formats";
 
 export interface RawConfig {
