@@ -2,9 +2,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
-import { StackConfigError, StackFileError } from "../stackConfig";
 import { listStacks } from "../model";
-import { EXIT, CliError } from "./errors";
+import { ReportedError } from "../errors";
+import { EXIT, EXIT_OF_KIND } from "./errors";
 import { checkStackName } from "./files";
 
 export interface CliDeps {
@@ -19,8 +19,8 @@ export function stackFilePath(dir: string, stack: string): string {
   checkStackName(stack);
   const file = path.join(dir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) {
-    throw new CliError(
-      EXIT.usage,
+    throw new ReportedError(
+      "invalid",
       `unknown stack "${stack}": no ${path.basename(file)}; stacks: ${listStacks(dir).join(", ") || "(none)"}`,
     );
   }
@@ -45,11 +45,8 @@ export function cliProgram(
 
 /** The exit code for what a CLI threw and what to say (never a raw stack trace for bad input). */
 export function failureOf(error: unknown): { code: number; message?: string } {
-  if (error instanceof CliError) return { code: error.exitCode, message: error.message };
+  if (error instanceof ReportedError) return { code: EXIT_OF_KIND[error.kind], message: error.message };
   if (error instanceof CommanderError) return { code: error.exitCode === 0 ? EXIT.ok : EXIT.usage }; // commander said it
-  if (error instanceof StackConfigError || error instanceof StackFileError) {
-    return { code: EXIT.config, message: error.message };
-  }
   return { code: EXIT.failure, message: (error as Error).stack ?? String(error) };
 }
 

@@ -14,7 +14,7 @@ import { asPlainObject } from "../formats";
 import { CONFIG_NAMESPACE, parseStackYaml } from "../stackConfig";
 import { loadStackModel, type DeploymentModel } from "../model";
 import { adoptionCommands, findContainerId, importFile, exportCompose, ComposeError, importCompose } from "../compose";
-import { EXIT, CliError } from "./errors";
+import { ReportedError } from "../errors";
 import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
 import { writeAll, type PlannedWrite } from "./files";
 import { renderChecked } from "../stackEdit";
@@ -50,8 +50,8 @@ type Imported = ReturnType<typeof importCompose>;
 function chooseHost(stack: string, hosts: readonly string[], asked: string | undefined): string {
   const host = asked ?? (hosts.length === 1 ? hosts[0] : undefined);
   if (!host || !hosts.includes(host)) {
-    throw new CliError(
-      EXIT.usage,
+    throw new ReportedError(
+      "invalid",
       `say which host the services run on with --host; hosts in stack "${stack}": ${hosts.join(", ") || "(none: add one first)"}`,
     );
   }
@@ -62,7 +62,7 @@ function parseRenames(renames: readonly string[] = []): Record<string, string> {
   const rename: Record<string, string> = {};
   for (const r of renames) {
     const [from, to] = r.split("=");
-    if (!from || !to) throw new CliError(EXIT.usage, `--rename takes from=to (got "${r}")`);
+    if (!from || !to) throw new ReportedError("invalid", `--rename takes from=to (got "${r}")`);
     rename[from] = to;
   }
   return rename;
@@ -97,7 +97,7 @@ function readCompose(
       ...(opts.envFile ? { envFiles: opts.envFile } : {}),
     });
   } catch (e) {
-    if (e instanceof ComposeError) throw new CliError(EXIT.usage, `${composePath}: ${e.message}`);
+    if (e instanceof ComposeError) throw new ReportedError("invalid", `${composePath}: ${e.message}`);
     throw e;
   }
 }
@@ -108,8 +108,8 @@ function mergeServices(doc: Document, imported: Imported, opts: ImportOptions): 
   if (!doc.hasIn(at)) doc.setIn(at, doc.createNode({}));
   for (const [name, s] of Object.entries(imported.services)) {
     if (doc.hasIn([...at, name]) && !opts.replace) {
-      throw new CliError(
-        EXIT.refused,
+      throw new ReportedError(
+        "refused",
         `stack "${opts.stack}" already has services.${name}; --replace to overwrite it, or --rename`,
       );
     }
@@ -165,7 +165,7 @@ function reportImport(
 }
 
 function importComposeCommand(composePath: string, opts: ImportOptions, io: Io): void {
-  if (!fs.existsSync(composePath)) throw new CliError(EXIT.usage, `no compose file at ${composePath}`);
+  if (!fs.existsSync(composePath)) throw new ReportedError("invalid", `no compose file at ${composePath}`);
   const file = stackFilePath(io.dir, opts.stack);
   const text = fs.readFileSync(file, "utf8");
   // A file that is not YAML is a StackFileError: EXIT.config, naming the file and line (cli/common.ts).
@@ -178,8 +178,8 @@ function importComposeCommand(composePath: string, opts: ImportOptions, io: Io):
   );
   const hostConfig = asPlainObject(asPlainObject(current?.config?.[`${CONFIG_NAMESPACE}:hosts`])[host]);
   if (opts.importFile && hostConfig.kubernetes !== undefined) {
-    throw new CliError(
-      EXIT.usage,
+    throw new ReportedError(
+      "invalid",
       `--import-file adopts the running containers of a Docker host, and host "${host}" is a cluster ` +
         "(hosts." +
         host +
@@ -207,7 +207,7 @@ function exportComposeCommand(opts: { stack: string; out: string }, io: Io): voi
   const model = loadStackModel(opts.stack, io.dir);
   const outStat = fs.lstatSync(opts.out, { throwIfNoEntry: false });
   if (outStat && !outStat.isDirectory()) {
-    throw new CliError(EXIT.usage, `--out ${opts.out} is not a folder (it is an existing file); nothing written`);
+    throw new ReportedError("invalid", `--out ${opts.out} is not a folder (it is an existing file); nothing written`);
   }
   if (!outStat) fs.mkdirSync(opts.out, { recursive: true });
   const files = [...exportCompose(model)].map(([name, text]) => ({ path: path.join(opts.out, name), text }));

@@ -1,3 +1,5 @@
+import type { ErrorKind } from "../errors";
+
 /**
  * Exit codes of every CLI (release, compose, plan, summary), one per kind of error, for scripts. The README's
  * table lists them (checked by test/exitCodes.test.ts).
@@ -16,13 +18,10 @@ export const EXIT = {
   config: 5,
 } as const;
 
-/** An error a CLI reports as its message alone, exiting with `exitCode` (one of EXIT). */
-export class CliError extends Error {
-  constructor(
-    readonly exitCode: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = "CliError";
-  }
-}
+/** The exit code of each kind of error (errors/): what a CLI exits with when it meets one. */
+export const EXIT_OF_KIND = {
+  invalid: EXIT.usage,
+  unresolved: EXIT.unresolved,
+  refused: EXIT.refused,
+  config: EXIT.config,
+} as const satisfies Record<ErrorKind, number>;

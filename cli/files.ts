@@ -6,15 +6,15 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { EXIT, CliError } from "./errors";
+import { ReportedError, type ErrorKind } from "../errors";
 
 /** Stack names as Pulumi allows them in a file name: letters, digits, `_`, `.`, `-`; not starting with a dot. */
 export const STACK_NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$/;
 
 export function checkStackName(stack: string): void {
   if (!STACK_NAME_RE.test(stack)) {
-    throw new CliError(
-      EXIT.usage,
+    throw new ReportedError(
+      "invalid",
       `${JSON.stringify(stack)} is not a stack name: letters, digits, _ . - (at most 100, not starting with a dot)`,
     );
   }
@@ -30,19 +30,19 @@ export interface PlannedWrite {
 }
 
 /** Why a file cannot be written where it was asked to be, or undefined. */
-function refusal(write: PlannedWrite): { code: number; message: string } | undefined {
+function refusal(write: PlannedWrite): { kind: ErrorKind; message: string } | undefined {
   const folder = path.dirname(path.resolve(write.path));
   const folderStat = fs.statSync(folder, { throwIfNoEntry: false });
   if (!folderStat?.isDirectory()) {
-    return { code: EXIT.usage, message: `cannot write ${write.path}: there is no folder ${folder}` };
+    return { kind: "invalid", message: `cannot write ${write.path}: there is no folder ${folder}` };
   }
   const stat = fs.lstatSync(write.path, { throwIfNoEntry: false });
   if (stat?.isSymbolicLink()) {
-    return { code: EXIT.refused, message: `${write.path} is a symbolic link; refusing to write through it` };
+    return { kind: "refused", message: `${write.path} is a symbolic link; refusing to write through it` };
   }
-  if (stat?.isDirectory()) return { code: EXIT.usage, message: `${write.path} is a folder, not a file` };
+  if (stat?.isDirectory()) return { kind: "invalid", message: `${write.path} is a folder, not a file` };
   if (STACK_FILE_RE.test(path.basename(write.path)) && !write.editsStackFile) {
-    return { code: EXIT.refused, message: `${write.path} is a stack file; refusing to write anything else over it` };
+    return { kind: "refused", message: `${write.path} is a stack file; refusing to write anything else over it` };
   }
   return undefined;
 }
@@ -71,10 +71,10 @@ export function writeAll(writes: readonly PlannedWrite[]): void {
   const seen = new Set<string>();
   for (const write of writes) {
     const resolved = path.resolve(write.path);
-    if (seen.has(resolved)) throw new CliError(EXIT.usage, `${write.path} would be written twice`);
+    if (seen.has(resolved)) throw new ReportedError("invalid", `${write.path} would be written twice`);
     seen.add(resolved);
     const refused = refusal(write);
-    if (refused) throw new CliError(refused.code, `${refused.message}; nothing written`);
+    if (refused) throw new ReportedError(refused.kind, `${refused.message}; nothing written`);
   }
   for (const write of writes) writeWhole(write.path, write.text);
 }

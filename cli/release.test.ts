@@ -347,9 +347,9 @@ describe("release of a registry image", () => {
 
   it("reports a tag the registry does not have with exit code 3", async () => {
     const dir = makeProjectRepo(BOTH());
-    const { CliError } = await import("./errors");
+    const { ReportedError } = await import("../errors");
     const r = await cli(dir, ["release", "prod", "tts", "sha-nope"], async () => {
-      throw new CliError(EXIT.unresolved, "ghcr.io/jim0237/tts-v2-api-server:sha-nope does not exist in ghcr.io");
+      throw new ReportedError("unresolved", "ghcr.io/jim0237/tts-v2-api-server:sha-nope does not exist in ghcr.io");
     });
     expect(r.code).toBe(EXIT.unresolved);
     expect(r.err).toBe("release: ghcr.io/jim0237/tts-v2-api-server:sha-nope does not exist in ghcr.io");

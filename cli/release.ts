@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DeploymentModel, ServiceSpec } from "../model";
 import { DIGEST_RE, GIT_REF_RE, TAG_RE } from "../formats";
-import { EXIT, CliError } from "./errors";
+import { ReportedError } from "../errors";
 import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
 import { writeAll } from "./files";
 import {
@@ -73,12 +73,12 @@ async function resolveRelease(
   const image = service.image;
   if (image.kind === "build") {
     if (image.contextKind !== "git") {
-      throw new CliError(
-        EXIT.usage,
+      throw new ReportedError(
+        "invalid",
         `services.${service.name} builds from a local folder (${image.context}); only git builds have releases`,
       );
     }
-    if (!GIT_REF_RE.test(value)) throw new CliError(EXIT.usage, `"${value}" is not a git branch, tag or commit`);
+    if (!GIT_REF_RE.test(value)) throw new ReportedError("invalid", `"${value}" is not a git branch, tag or commit`);
     return { kind: "build", ref: resolveRef(image.context, value, timeoutMs) };
   }
   const env = deps.env ?? process.env;
@@ -88,10 +88,10 @@ async function resolveRelease(
   const tag = at >= 0 ? value.slice(0, at) : DIGEST_RE.test(value) ? undefined : value;
   const digest = at >= 0 ? value.slice(at + 1) : DIGEST_RE.test(value) ? value : undefined;
   if (digest !== undefined && !DIGEST_RE.test(digest)) {
-    throw new CliError(EXIT.usage, `"${digest}" is not a digest: sha256: followed by 64 lowercase hex digits`);
+    throw new ReportedError("invalid", `"${digest}" is not a digest: sha256: followed by 64 lowercase hex digits`);
   }
   if (tag !== undefined && !TAG_RE.test(tag)) {
-    throw new CliError(EXIT.usage, `"${tag}" is not a Docker tag (letters, digits, _ . -, at most 128)`);
+    throw new ReportedError("invalid", `"${tag}" is not a Docker tag (letters, digits, _ . -, at most 128)`);
   }
   // A digest is checked to exist; a tag is resolved to the digest it points at now.
   const pinned = await resolve(image.repository, digest ?? tag!, { credentialsFor, timeoutMs });
@@ -116,7 +116,7 @@ function write(file: string, stack: string, service: string, release: Release, d
 
 function refuseLocalEdits(file: string): void {
   const why = localEditsRefusal(file);
-  if (why) throw new CliError(EXIT.refused, `${why} (file left unchanged)`);
+  if (why) throw new ReportedError("refused", `${why} (file left unchanged)`);
 }
 
 /** The past release `--to` names: a number back from the current one (default 1), or a value. */
@@ -127,8 +127,8 @@ function rollbackTarget(stack: string, service: string, current: string, entries
     const base = entries.length > 0 && entries[0].value === current ? 0 : -1;
     const target = entries[base + n];
     if (!target || n < 1) {
-      throw new CliError(
-        EXIT.unresolved,
+      throw new ReportedError(
+        "unresolved",
         `${stack}/${service} has no release ${n} back (history has ${entries.length})`,
       );
     }
@@ -141,8 +141,8 @@ function rollbackTarget(stack: string, service: string, current: string, entries
     return r.tag === to || r.digest === to;
   });
   if (!target) {
-    throw new CliError(
-      EXIT.unresolved,
+    throw new ReportedError(
+      "unresolved",
       `"${to}" is not a past release of ${stack}/${service}; see: npm run release -- history ${stack} ${service}`,
     );
   }
@@ -158,7 +158,7 @@ interface Io {
 async function releaseCommand(stack: string, service: string, value: string, timeout: string, io: Io) {
   const seconds = Number(timeout);
   if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new CliError(EXIT.usage, `--timeout takes a number of seconds (got "${timeout}")`);
+    throw new ReportedError("invalid", `--timeout takes a number of seconds (got "${timeout}")`);
   }
   const file = stackFilePath(io.dir, stack);
   refuseLocalEdits(file);

@@ -3,7 +3,7 @@
  * table for a GitHub job summary (endpoints and the releases actually deployed).
  */
 import type { ServiceOutputValues } from "../program";
-import { EXIT, CliError } from "./errors";
+import { ReportedError } from "../errors";
 import { cliProgram, runCli, runMain, type CliDeps } from "./common";
 
 /** `pulumi stack output --json` of this program (a stack that was never deployed has no outputs). */
@@ -49,7 +49,7 @@ export async function main(argv: string[], deps: CliDeps & { readonly input?: ()
       try {
         outputs = JSON.parse(text) as StackOutputs;
       } catch {
-        throw new CliError(EXIT.usage, "stdin is not JSON: pipe `pulumi stack output --json` into this command");
+        throw new ReportedError("invalid", "stdin is not JSON: pipe `pulumi stack output --json` into this command");
       }
       out(renderSummary(opts.stack, outputs));
     });

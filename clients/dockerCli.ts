@@ -9,8 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { HostSpec } from "../model";
-import { CliError } from "../cli/errors";
-import { OBSERVE_EXIT } from "../observe/exitCodes";
+import { ReportedError } from "../errors";
 
 /** How long one docker call may take before the host counts as not answering. */
 export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
@@ -39,9 +38,9 @@ export class HostUnreachable extends Error {
  * This machine's docker CLI is missing or cannot be executed: no host can be read (exit as for an unreachable host),
  * said in one line naming what is missing.
  */
-export class DockerCliUnusable extends CliError {
+export class DockerCliUnusable extends ReportedError {
   constructor(readonly reason: string) {
-    super(OBSERVE_EXIT.unreachable, `the docker CLI, which reads every host, cannot be run here: ${reason}`);
+    super("unresolved", `the docker CLI, which reads every host, cannot be run here: ${reason}`);
     this.name = "DockerCliUnusable";
   }
 }

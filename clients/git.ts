@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { COMMIT_RE, redactUrl } from "../formats";
-import { CliError, EXIT } from "../cli/errors";
+import { ReportedError } from "../errors";
 import { noAnswerWithin } from "./remote";
 
 function git(args: string[], cwd?: string, timeoutMs?: number): string {
@@ -25,10 +25,10 @@ export function resolveRef(url: string, ref: string, timeoutMs = 30_000): string
     out = git(["ls-remote", "--", url, ref, `${ref}^{}`], undefined, timeoutMs);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ETIMEDOUT" || (e as { signal?: string }).signal === "SIGKILL") {
-      throw new CliError(EXIT.unresolved, noAnswerWithin(`git remote ${redactUrl(url)}`, timeoutMs));
+      throw new ReportedError("unresolved", noAnswerWithin(`git remote ${redactUrl(url)}`, timeoutMs));
     }
     const stderr = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim();
-    throw new CliError(EXIT.unresolved, `git ls-remote ${redactUrl(url)} failed: ${stderr}`);
+    throw new ReportedError("unresolved", `git ls-remote ${redactUrl(url)} failed: ${stderr}`);
   }
   const refs = new Map<string, string>();
   for (const line of out.split("\n").filter(Boolean)) {
@@ -44,11 +44,11 @@ export function resolveRef(url: string, ref: string, timeoutMs = 30_000): string
     const hint = /^[0-9a-f]{4,39}$/.test(ref)
       ? " (an abbreviated commit cannot be resolved remotely: give all 40 hex digits)"
       : "";
-    throw new CliError(EXIT.unresolved, `no branch or tag "${ref}" in ${url}${hint}`);
+    throw new ReportedError("unresolved", `no branch or tag "${ref}" in ${url}${hint}`);
   }
   if (found.length > 1 && found[0].sha !== found[1].sha) {
-    throw new CliError(
-      EXIT.usage,
+    throw new ReportedError(
+      "invalid",
       `"${ref}" is both a branch and a tag in ${url}: say refs/heads/${ref} or refs/tags/${ref}`,
     );
   }
@@ -73,7 +73,7 @@ export function fileHistory(file: string): FileVersion[] {
     const reason = String((e as { stderr?: string }).stderr ?? (e as Error).message)
       .trim()
       .split("\n")[0];
-    throw new CliError(EXIT.unresolved, `no history for ${path.basename(file)}: ${reason}`);
+    throw new ReportedError("unresolved", `no history for ${path.basename(file)}: ${reason}`);
   }
   const rel = path.relative(top, path.resolve(file)).split(path.sep).join("/");
   const log = git(["log", "--format=%H%x1f%aI%x1f%an", "--", rel], top).split("\n").filter(Boolean);

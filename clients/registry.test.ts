@@ -3,7 +3,7 @@
  * Docker manifests and indexes, and the Bearer token flow (ghcr.io style), anonymous and with credentials.
  */
 import { describe, expect, it } from "vitest";
-import { EXIT, CliError } from "../cli/errors";
+import { ReportedError } from "../errors";
 import { locate, MANIFEST_ACCEPT, resolveDigest } from "./registry";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
@@ -144,7 +144,7 @@ describe("resolveDigest", () => {
     await expect(
       resolveDigest("ghcr.io/jim0237/tts-v2-api-server", "sha-nope", { fetch: missing.fake }),
     ).rejects.toEqual(
-      new CliError(EXIT.unresolved, "ghcr.io/jim0237/tts-v2-api-server:sha-nope does not exist in ghcr.io"),
+      new ReportedError("unresolved", "ghcr.io/jim0237/tts-v2-api-server:sha-nope does not exist in ghcr.io"),
     );
     const down = (async () => {
       throw new TypeError("fetch failed");

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { DIGEST_RE } from "../formats";
-import { CliError, EXIT } from "../cli/errors";
+import { ReportedError } from "../errors";
 import { noAnswerWithin } from "./remote";
 
 /** Manifest media types a pull accepts: multi-platform indexes first, then single manifests. */
@@ -99,10 +99,10 @@ function bounded(doFetch: typeof fetch, timeoutMs: number, what: string) {
     } catch (e) {
       const error = e as Error;
       if (error.name === "TimeoutError" || error.name === "AbortError") {
-        throw new CliError(EXIT.unresolved, noAnswerWithin(what, timeoutMs));
+        throw new ReportedError("unresolved", noAnswerWithin(what, timeoutMs));
       }
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError(EXIT.unresolved, `cannot reach ${what}: ${cause?.code ?? cause?.message ?? error.message}`);
+      throw new ReportedError("unresolved", `cannot reach ${what}: ${cause?.code ?? cause?.message ?? error.message}`);
     }
   };
 }
@@ -119,11 +119,11 @@ async function fetchToken(
   try {
     realm = new URL(challenge.realm);
   } catch {
-    throw new CliError(EXIT.unresolved, `${where.registry} names a token service that is not a URL`);
+    throw new ReportedError("unresolved", `${where.registry} names a token service that is not a URL`);
   }
   if (!isSecureRealm(where.registry, realm)) {
-    throw new CliError(
-      EXIT.unresolved,
+    throw new ReportedError(
+      "unresolved",
       `${where.registry} names a token service that is not https (${realm.protocol}//${realm.host}); refusing to use it`,
     );
   }
@@ -147,8 +147,8 @@ async function fetchToken(
   if (!tokenRes.ok) {
     const withheld =
       credentials && !headers.Authorization ? ` (credentials for ${where.registry} are not sent to ${realm.host})` : "";
-    throw new CliError(
-      EXIT.unresolved,
+    throw new ReportedError(
+      "unresolved",
       `${where.registry} refused a pull token for ${where.path} (HTTP ${tokenRes.status})${withheld}`,
     );
   }
@@ -156,11 +156,11 @@ async function fetchToken(
   try {
     body = (await tokenRes.json()) as typeof body;
   } catch {
-    throw new CliError(EXIT.unresolved, `${where.registry}'s token service answered something that is not JSON`);
+    throw new ReportedError("unresolved", `${where.registry}'s token service answered something that is not JSON`);
   }
   const token = body?.token ?? body?.access_token;
   if (typeof token !== "string" || token === "") {
-    throw new CliError(EXIT.unresolved, `${where.registry}'s token service returned no token`);
+    throw new ReportedError("unresolved", `${where.registry}'s token service returned no token`);
   }
   return token;
 }
@@ -172,14 +172,14 @@ async function fetchToken(
 function basicAuthorization(where: RepositoryLocation, options: ResolveOptions): string {
   const credentials = options.credentialsFor?.(where.registry) ?? options.credentials;
   if (!credentials) {
-    throw new CliError(
-      EXIT.unresolved,
+    throw new ReportedError(
+      "unresolved",
       `${where.registry} asks for credentials (HTTP Basic) and none are given for it`,
     );
   }
   if (!where.baseUrl.startsWith("https:") && !LOOPBACK.test(where.registry)) {
-    throw new CliError(
-      EXIT.unresolved,
+    throw new ReportedError(
+      "unresolved",
       `${where.registry} asks for credentials over plain HTTP; refusing to send them`,
     );
   }
@@ -211,17 +211,20 @@ export async function resolveDigest(
       headers.Authorization = basicAuthorization(where, options);
       res = await ask("HEAD");
       if (res.status === 401) {
-        throw new CliError(EXIT.unresolved, `${where.registry} refused the credentials for ${where.path} (HTTP 401)`);
+        throw new ReportedError("unresolved", `${where.registry} refused the credentials for ${where.path} (HTTP 401)`);
       }
     } else {
-      throw new CliError(EXIT.unresolved, `${where.registry} asks for authentication this tool does not speak`);
+      throw new ReportedError("unresolved", `${where.registry} asks for authentication this tool does not speak`);
     }
   }
   if (res.status === 404) {
-    throw new CliError(EXIT.unresolved, `${repository}:${reference} does not exist in ${where.registry}`);
+    throw new ReportedError("unresolved", `${repository}:${reference} does not exist in ${where.registry}`);
   }
   if (!res.ok) {
-    throw new CliError(EXIT.unresolved, `${where.registry} answered HTTP ${res.status} for ${repository}:${reference}`);
+    throw new ReportedError(
+      "unresolved",
+      `${where.registry} answered HTTP ${res.status} for ${repository}:${reference}`,
+    );
   }
   let digest = res.headers.get("docker-content-digest");
   if (!digest) {
@@ -232,11 +235,11 @@ export async function resolveDigest(
       .digest("hex")}`;
   }
   if (!DIGEST_RE.test(digest)) {
-    throw new CliError(EXIT.unresolved, `${where.registry} returned an unexpected digest "${digest}"`);
+    throw new ReportedError("unresolved", `${where.registry} returned an unexpected digest "${digest}"`);
   }
   if (reference.startsWith("sha256:") && digest !== reference) {
-    throw new CliError(
-      EXIT.unresolved,
+    throw new ReportedError(
+      "unresolved",
       `${where.registry} answered ${digest} when asked for ${reference}; refusing to pin what was not asked for`,
     );
   }

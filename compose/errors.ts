@@ -1,7 +1,9 @@
+import { ReportedError } from "../errors";
+
 /** The one error of compose import: what is wrong, naming the file or the compose key path. */
-export class ComposeError extends Error {
+export class ComposeError extends ReportedError {
   constructor(message: string) {
-    super(message);
+    super("invalid", message);
     this.name = "ComposeError";
   }
 }

@@ -3,7 +3,7 @@
  * with the stack-file editor (stackEdit/), so comments, key order and layout stay as they are everywhere else.
  */
 import { isMap, parseDocument } from "yaml";
-import { CliError, EXIT } from "../cli/errors";
+import { ReportedError } from "../errors";
 import type { DeploymentModel, ServiceSpec } from "../model";
 import { checkedModel, editScalars, YamlEditError, type ScalarEdit } from "../stackEdit";
 import { CONFIG_NAMESPACE } from "../stackConfig";
@@ -37,8 +37,8 @@ export function formatRelease(r: Release): string {
 export function findService(model: DeploymentModel, name: string): ServiceSpec {
   const service = model.services.find((s) => s.name === name);
   if (!service) {
-    throw new CliError(
-      EXIT.usage,
+    throw new ReportedError(
+      "invalid",
       `stack "${model.stack}" has no service "${name}"; services: ${model.services.map((s) => s.name).join(", ") || "(none)"}`,
     );
   }
@@ -62,7 +62,7 @@ export function withRelease(
     edits = [{ path: [...base, "build", "ref"], value: release.ref }];
   } else {
     if (!isMap(parseDocument(text).getIn([...base, "image"]))) {
-      throw new CliError(EXIT.usage, `services.${service} pulls no registry image`);
+      throw new ReportedError("invalid", `services.${service} pulls no registry image`);
     }
     edits = [
       { path: [...base, "image", "tag"], value: release.tag },
@@ -73,7 +73,7 @@ export function withRelease(
   try {
     next = editScalars(text, edits);
   } catch (e) {
-    if (e instanceof YamlEditError) throw new CliError(EXIT.refused, `${e.message}; file left unchanged`);
+    if (e instanceof YamlEditError) throw new ReportedError("refused", `${e.message}; file left unchanged`);
     throw e;
   }
   checkedModel(next, stack, projectDir, "the release would make the stack invalid; file left unchanged");

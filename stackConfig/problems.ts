@@ -3,6 +3,7 @@
  * the translation of zod issues into those problems. Nothing here needs the Pulumi runtime.
  */
 import { z } from "zod";
+import { ReportedError } from "../errors";
 import { formatPath } from "../formats";
 import { CONFIG_NAMESPACE } from "./namespace";
 
@@ -16,7 +17,7 @@ export interface ConfigProblem {
  * Every problem in a stack's config, reported at once. Its message names the stack, each key path and what is
  * allowed; it is all a person needs to read (the program hands it to Pulumi as a `RunError`, printed alone).
  */
-export class StackConfigError extends Error {
+export class StackConfigError extends ReportedError {
   constructor(
     /** The stack whose config is invalid (not `stack`: that is Error's stack trace). */
     readonly stackName: string,
@@ -25,6 +26,7 @@ export class StackConfigError extends Error {
     const lines = problems.map((problem) => `  - ${problem.path || "(root)"}: ${problem.message}`);
     const count = `${problems.length} config problem${problems.length === 1 ? "" : "s"}`;
     super(
+      "config",
       `Stack "${stackName}" has ${count} (keys under "${CONFIG_NAMESPACE}:" in Pulumi.${stackName}.yaml); ` +
         `nothing was deployed:\n${lines.join("\n")}`,
     );

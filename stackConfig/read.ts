@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./namespace";
+import { ReportedError } from "../errors";
 import { formatPath, isPlainObject, yamlData } from "../formats";
 
 export interface RawConfig {
@@ -67,9 +68,9 @@ function stripSecure(v: unknown, at: readonly PropertyKey[], paths: string[]): u
 }
 
 /** A stack file that cannot be read as one: not YAML, duplicate keys, an alias bomb, no `config` map. */
-export class StackFileError extends Error {
+export class StackFileError extends ReportedError {
   constructor(message: string) {
-    super(message);
+    super("config", message);
     this.name = "StackFileError";
   }
 }

@@ -3,7 +3,7 @@
  * checked whole, so a change that would make the stack invalid is refused before anything is written.
  */
 import type { Document } from "yaml";
-import { CliError, EXIT } from "../cli/errors";
+import { ReportedError } from "../errors";
 import { asPlainObject } from "../formats";
 import { buildModel, modelFromRaw, type DeploymentModel } from "../model";
 import { parseStackText, StackConfigError } from "../stackConfig";
@@ -42,7 +42,7 @@ export function checkedModel(
   try {
     return modelOf(text, stack, projectDir, pendingSecrets);
   } catch (e) {
-    if (e instanceof StackConfigError) throw new CliError(EXIT.refused, `${refusal}:\n${e.message}`);
+    if (e instanceof StackConfigError) throw new ReportedError("refused", `${refusal}:\n${e.message}`);
     throw e;
   }
 }

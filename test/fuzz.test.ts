@@ -15,7 +15,8 @@ import { buildModel } from "../model";
 import { StackConfigError, parseStackText, StackFileError } from "../stackConfig";
 import { ComposeError } from "../compose/load";
 import { importCompose } from "../compose/import";
-import { EXIT, CliError } from "../cli/errors";
+import { ReportedError } from "../errors";
+import { EXIT, EXIT_OF_KIND } from "../cli/errors";
 import { resolveDigest } from "../clients/registry";
 import { makeProjectRepo, tempDir } from "./support/gitRepos";
 import { PROJECT_DIR } from "./support/harness";
@@ -232,7 +233,7 @@ describe("the release CLI", () => {
         async (argv, answer) => {
           const out: string[] = [];
           const fakeResolve: typeof resolveDigest = async () => {
-            if (answer === undefined) throw new CliError(EXIT.unresolved, "registry down (fake)");
+            if (answer === undefined) throw new ReportedError("unresolved", "registry down (fake)");
             return answer;
           };
           const code = await release(argv, {
@@ -268,7 +269,7 @@ describe("the registry's answers", () => {
     body: fc.oneof(fc.constant('{"token":"t"}'), fc.constant("not json"), fc.string(), fc.constant('{"token":5}')),
   });
 
-  it("any sequence of answers gives a well-formed digest or a CliError with exit 3, never the password", async () => {
+  it("any sequence of answers gives a well-formed digest or an unresolved error (exit 3), never the password", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(answer, { minLength: 1, maxLength: 4 }), fc.boolean(), async (answers, asDigest) => {
         let i = 0;
@@ -290,8 +291,8 @@ describe("the registry's answers", () => {
           });
           expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/);
         } catch (error) {
-          if (!(error instanceof CliError)) throw error;
-          expect(error.exitCode).toBe(EXIT.unresolved);
+          if (!(error instanceof ReportedError)) throw error;
+          expect(EXIT_OF_KIND[error.kind]).toBe(EXIT.unresolved);
           expect(error.message).not.toContain(SECRET);
         }
       }),

@@ -386,7 +386,7 @@ describe("registries that misbehave", () => {
   it("a token service that answers something that is not JSON: exit 3 with a message", async () => {
     const registry = await fakeRegistry({ realm: (self) => `http://${self}/token`, tokenBody: "<html>oops</html>" });
     await expect(resolveDigest(`${registry.self}/a/b`, "v1")).rejects.toMatchObject({
-      exitCode: EXIT.unresolved,
+      kind: "unresolved",
       message: `${registry.self}'s token service answered something that is not JSON`,
     });
     registry.close();
@@ -399,7 +399,7 @@ describe("registries that misbehave", () => {
     await new Promise((resolve) => closed.close(resolve)); // nothing listens there now
     const registry = await fakeRegistry({ realm: () => `http://127.0.0.1:${closedPort}/token` });
     const error = await resolveDigest(`${registry.self}/a/b`, "v1").catch((e: unknown) => e);
-    expect(error).toMatchObject({ exitCode: EXIT.unresolved });
+    expect(error).toMatchObject({ kind: "unresolved" });
     expect((error as Error).message).toMatch(
       new RegExp(
         `^cannot reach ${registry.self.replace(/\./g, "\\.")}'s token service \\(127\\.0\\.0\\.1:${closedPort}\\): ECONNREFUSED`,
@@ -414,7 +414,7 @@ describe("registries that misbehave", () => {
       digest: `sha256:${"d".repeat(64)}`,
     });
     await expect(resolveDigest(`${registry.self}/a/b`, DIGEST)).rejects.toMatchObject({
-      exitCode: EXIT.unresolved,
+      kind: "unresolved",
       message: expect.stringContaining(`answered sha256:${"d".repeat(64)} when asked for ${DIGEST}`),
     });
     registry.close();
