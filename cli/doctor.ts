@@ -1,13 +1,14 @@
 /**
  * `npm run doctor -- --stack <stack> [--json] [--summary <file>] [--timeout <seconds>]`: will each host of the
  * stack take it? Each check ok / warn / fail with the fix. Run before the first `pulumi up` on a new server, and
- * by the preview and deploy workflows before preview/up. Exit codes: observe/exitCodes.ts (0 no check failed,
+ * by the preview and deploy workflows before preview/up. Exit codes: cli/observeExit.ts (0 no check failed,
  * 1 a check failed, 3 a host could not be reached; bad input as every CLI: cli/errors.ts). `--summary` appends Markdown findings to a file
  * (the job summary).
  */
 import * as fs from "node:fs";
 import { pulumiSecretReader, runDoctor, doctorMarkdown, renderDoctor } from "../observe";
 import { cliProgram, runCli, runMain, type CliDeps } from "./common";
+import { doctorExit } from "./observeExit";
 import { addObserveOptions, observeInputs, type ObserveOptions } from "./observeOptions";
 
 export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
@@ -22,7 +23,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .action(async (opts: ObserveOptions & { summary?: string }) => {
       const { model, timeoutMs } = observeInputs(dir, opts);
       const readSecret = pulumiSecretReader(dir, opts.stack);
-      const report = await runDoctor(model, { timeoutMs, readSecret });
+      const report = doctorExit(await runDoctor(model, { timeoutMs, readSecret }));
       out(opts.json ? JSON.stringify(report, null, 2) : renderDoctor(report));
       if (opts.summary) fs.appendFileSync(opts.summary, `${doctorMarkdown(report)}\n`);
       code = report.exitCode;

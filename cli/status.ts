@@ -1,10 +1,11 @@
 /**
  * `npm run status -- --stack <stack> [--json] [--timeout <seconds>]`: what runs on the stack's hosts, read live
  * from each host's Docker (ssh included) and nvidia-smi, against what config says. Reads only. Exit codes:
- * observe/exitCodes.ts (0 all well, 1 something to look at, 3 a host could not be reached; bad input as every CLI).
+ * cli/observeExit.ts (0 all well, 1 something to look at, 3 a host could not be reached; bad input as every CLI).
  */
 import { renderStatus, collectStatus } from "../observe";
 import { cliProgram, runCli, runMain, type CliDeps } from "./common";
+import { statusExit } from "./observeExit";
 import { addObserveOptions, observeInputs, type ObserveOptions } from "./observeOptions";
 
 export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
@@ -16,7 +17,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   let code = 0;
   addObserveOptions(program, "read").action(async (opts: ObserveOptions) => {
     const { model, timeoutMs } = observeInputs(dir, opts);
-    const report = await collectStatus(model, { timeoutMs });
+    const report = statusExit(await collectStatus(model, { timeoutMs }));
     out(opts.json ? JSON.stringify(report, null, 2) : renderStatus(report));
     code = report.exitCode;
   });

@@ -11,7 +11,6 @@ import { dockerVersionCheck, sshCheck } from "./checks/connection";
 import { gpuMemoryCheck, gpusDeclaredCheck, nvidiaRuntimeCheck } from "./checks/gpu";
 import { externalVolumesCheck, portsCheck } from "./checks/placement";
 import { CHECK_IDS, type Check, type CheckContext, type CheckId, type HostCheck } from "./checks/types";
-import { OBSERVE_EXIT } from "./exitCodes";
 import { probeGpus, probeImages } from "./gpuProbe";
 import { DockerCli, DockerCliUnusable, HostUnreachable, sshTarget } from "../clients";
 import { readSnapshot } from "./hostSnapshot";
@@ -46,9 +45,8 @@ export interface HostDoctor {
 export interface DoctorReport {
   readonly stack: string;
   readonly checkedAt: string;
-  /** `ok` (exit 0; warnings may be listed), `fail` (exit 1) or `unreachable` (exit 3). */
+  /** `ok` (no check failed; warnings may be listed), `fail` (a check failed) or `unreachable`. */
   readonly result: "ok" | "fail" | "unreachable";
-  readonly exitCode: number;
   readonly hosts: readonly HostDoctor[];
 }
 
@@ -125,6 +123,5 @@ export async function runDoctor(
   const hosts = await Promise.all(model.hosts.map((h) => doctorHost(model, h, env, readSecret, opts.timeoutMs)));
   const failed = hosts.some((h) => h.checks.some((c) => c.level === "fail"));
   const result = hosts.some((h) => !h.reachable) ? "unreachable" : failed ? "fail" : "ok";
-  const exitCode = { ok: OBSERVE_EXIT.ok, fail: OBSERVE_EXIT.attention, unreachable: OBSERVE_EXIT.unreachable }[result];
-  return { stack: model.stack, checkedAt: new Date().toISOString(), result, exitCode, hosts };
+  return { stack: model.stack, checkedAt: new Date().toISOString(), result, hosts };
 }

@@ -4,11 +4,11 @@
  *
  * - status: per service, its containers, health, release against config, endpoint and GPU memory
  * - doctor: per host, the checks (checks/) that tell whether it can run the stack
- * - their renderings for people (renderStatus, renderDoctor, the job summary), and the exit codes
+ * - their renderings for people (renderStatus, renderDoctor, the job summary)
  * - the stack's secrets as doctor reads them (the Pulumi CLI)
  */
-export { runDoctor } from "./doctor";
+export { runDoctor, type DoctorReport } from "./doctor";
 export { doctorMarkdown, renderDoctor } from "./renderDoctor";
 export { renderStatus } from "./renderStatus";
-export { collectStatus } from "./status";
+export { collectStatus, type StatusReport, type WithExitCode } from "./status";
 export { pulumiSecretReader } from "./stackSecrets";

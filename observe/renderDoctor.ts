@@ -1,5 +1,6 @@
 /** `doctor` for people (a table per host) and for a GitHub job summary (Markdown). */
 import type { DoctorReport, HostDoctor } from "./doctor";
+import type { WithExitCode } from "./status";
 import { table } from "./table";
 
 const MARK = { ok: "ok", warn: "WARN", fail: "FAIL" } as const;
@@ -22,7 +23,7 @@ function hostLines(h: HostDoctor): string[] {
 
 const WORDS = { ok: "no check failed", fail: "a check failed", unreachable: "a host could not be reached" };
 
-export function renderDoctor(report: DoctorReport): string {
+export function renderDoctor(report: WithExitCode<DoctorReport>): string {
   const lines = [`doctor for stack ${report.stack}, ${report.checkedAt}`, ""];
   for (const h of report.hosts) lines.push(...hostLines(h), "");
   lines.push(`result: ${WORDS[report.result]} (exit ${report.exitCode})`);

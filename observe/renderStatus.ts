@@ -1,6 +1,6 @@
 /** `status` for people: hosts with their GPUs, one row per service, then what needs a person. */
 import type { GpuFigures } from "./gpuProbe";
-import type { HostStatus, ServiceStatus, StatusReport } from "./status";
+import type { HostStatus, ServiceStatus, StatusReport, WithExitCode } from "./status";
 import { table } from "./table";
 
 function gpuLines(figures: GpuFigures): string[] {
@@ -33,7 +33,7 @@ function row(s: ServiceStatus): string[] {
   ];
 }
 
-export function renderStatus(report: StatusReport): string {
+export function renderStatus(report: WithExitCode<StatusReport>): string {
   const lines = [`stack ${report.stack}, checked ${report.checkedAt}`, ...report.hosts.flatMap(hostLines), ""];
   const header = ["SERVICE", "HOST", "CONTAINER", "STATE", "HEALTH", "RELEASE", "ENDPOINT", "GPU MEMORY"];
   lines.push(...table(header, report.services.map(row)));

@@ -7,7 +7,6 @@ import type { DeploymentModel, HostSpec, ServiceSpec } from "../model";
 import { LABEL_PREFIX } from "../formats";
 import { DockerCli, HostUnreachable } from "../clients";
 import { probeEndpoint } from "./endpoint";
-import { OBSERVE_EXIT } from "./exitCodes";
 import { probeGpus, probeImages, type GpuFigures } from "./gpuProbe";
 import { containerPids, readSnapshot, type ContainerView, type HostSnapshot } from "./hostSnapshot";
 import type { ComputeApp } from "./nvidiaSmi";
@@ -52,12 +51,14 @@ export interface ServiceStatus {
   readonly attention: readonly string[];
 }
 
+/** A report as a CLI gives it: with the exit code it exits with for the report's result. */
+export type WithExitCode<R> = R & { readonly exitCode: number };
+
 export interface StatusReport {
   readonly stack: string;
   readonly checkedAt: string;
-  /** `ok` (exit 0), `attention` (exit 1) or `unreachable` (exit 3: a host could not be read). */
+  /** `ok` (all well), `attention` (something to look at) or `unreachable` (a host could not be read). */
   readonly result: "ok" | "attention" | "unreachable";
-  readonly exitCode: number;
   readonly hosts: readonly HostStatus[];
   readonly services: readonly ServiceStatus[];
 }
@@ -243,10 +244,7 @@ export async function collectStatus(model: DeploymentModel, opts: { timeoutMs?: 
       : services.some((s) => s.attention.length > 0)
         ? "attention"
         : "ok";
-    const exitCode = { ok: OBSERVE_EXIT.ok, attention: OBSERVE_EXIT.attention, unreachable: OBSERVE_EXIT.unreachable }[
-      result
-    ];
-    return { stack: model.stack, checkedAt: new Date().toISOString(), result, exitCode, hosts, services };
+    return { stack: model.stack, checkedAt: new Date().toISOString(), result, hosts, services };
   } finally {
     for (const r of reads) r.cli.close();
   }
