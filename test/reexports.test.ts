@@ -7,26 +7,9 @@ import * as path from "node:path";
 import ts from "typescript";
 import { expect, it } from "vitest";
 import { PROJECT_DIR } from "./support/harness";
-
-const SKIP = new Set(["node_modules", "toolchain", "bin", ".git"]);
-
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    if (SKIP.has(entry.name)) return [];
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(full);
-    return /\.(ts|mts)$/.test(entry.name) && !entry.name.endsWith(".d.ts") ? [full] : [];
-  });
-}
+import { resolveImport, sourceFiles } from "./support/sources";
 
 const parse = (file: string) => ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.ES2022);
-
-/** The module file a relative specifier names, or undefined for a package. */
-function resolve(from: string, specifier: string): string | undefined {
-  if (!specifier.startsWith(".")) return undefined;
-  const base = path.resolve(path.dirname(from), specifier);
-  return [`${base}.ts`, path.join(base, "index.ts")].find((file) => fs.existsSync(file));
-}
 
 /** Names a module declares as exported itself (not those it re-exports). */
 function ownExports(file: string): string[] {
@@ -46,7 +29,7 @@ function ownExports(file: string): string[] {
 }
 
 it("every re-exported name is imported from the module that re-exports it", () => {
-  const files = sourceFiles(PROJECT_DIR);
+  const files = sourceFiles();
   /** module file -> names imported from it anywhere. */
   const imported = new Map<string, Set<string>>();
   /** [module, name] for each re-export; a name through `export *` is marked so. */
@@ -55,7 +38,7 @@ it("every re-exported name is imported from the module that re-exports it", () =
     for (const statement of parse(file).statements) {
       const specifier = (statement as { moduleSpecifier?: ts.Expression }).moduleSpecifier;
       if (!specifier || !ts.isStringLiteral(specifier)) continue;
-      const target = resolve(file, specifier.text);
+      const target = resolveImport(file, specifier.text);
       if (!target) continue;
       if (ts.isImportDeclaration(statement)) {
         const names = imported.get(target) ?? new Set<string>();
