@@ -1,5 +1,5 @@
 /**
- * Scale bench on the Kubernetes lab (issue 22, step 7), real engine and stage 5's kubernetes provider: 100 kwok
+ * Scale bench on the Kubernetes lab, real engine and stage 5's kubernetes provider: 100 kwok
  * nodes of 8 GPUs and 400 GPU services of 1-4 GPUs each (more GPUs than the nodes have), once through the
  * gpu-services program and once through a bare @pulumi/kubernetes program with the same objects
  * (bench/kube-baseline, fed the Deployments' and Services' inputs and timeouts from the program's own preview),

@@ -44,7 +44,7 @@ export function importFile(model: DeploymentModel, containers: ReadonlyMap<strin
 }
 
 /**
- * The commands that adopt the containers, in order, as the real engine takes them (`npm run e2e`, step 9): the
+ * The commands that adopt the containers, in order, as the real engine takes them (`npm run e2e`, its adoption step): the
  * import file refers to each host's docker provider, which must exist first, and `--target` of a provider
  * needs its parent DockerHost targeted too; `pulumi import` generates no code (the program already has it).
  */

@@ -40,7 +40,7 @@ describe("importing the seed's compose files", () => {
       ],
       binds: [{ source: "/home/agnes/voice-notes", target: "/app/vnotes" }],
       restart: "unless-stopped",
-      stopGraceSeconds: 10, // compose's default (issue 20, 8)
+      stopGraceSeconds: 10, // compose's default, not the stack's 30 s
       gpus: { count: 1, capabilities: ["gpu"] },
     });
     expect(r.warnings).toEqual([
@@ -58,7 +58,7 @@ describe("importing the seed's compose files", () => {
       image: { repository: "ghcr.io/bmv234/tts-v2-api-server", tag: "latest" },
       ports: [{ host: 8055, container: 8000 }],
       restart: "unless-stopped",
-      stopGraceSeconds: 10, // compose's default (issue 20, 8)
+      stopGraceSeconds: 10, // compose's default, not the stack's 30 s
       gpus: { count: 1, capabilities: ["gpu"] },
     });
     expect(r.warnings).toEqual([]);
@@ -73,7 +73,7 @@ describe("importing the seed's compose files", () => {
       env: { TTS_USE_HTTPS: "false" },
       healthcheck: { test: ["CMD", "curl", "-f", "http://localhost:8000/v1/models"] },
       restart: "no",
-      stopGraceSeconds: 10, // compose's default (issue 20, 8)
+      stopGraceSeconds: 10, // compose's default, not the stack's 30 s
     });
   });
 
@@ -177,7 +177,7 @@ volumes:
       ],
       env: { MODEL: "large-v3", BEAM: "5", FLAG: "true" },
       restart: "no",
-      stopGraceSeconds: 10, // compose's default (issue 20, 8)
+      stopGraceSeconds: 10, // compose's default, not the stack's 30 s
       labels: { "dockge.icon": "mic" },
     });
     expect(r.warnings).toEqual([]);
@@ -238,7 +238,7 @@ services:
       image: { repository: "x/b" },
       healthcheck: { test: ["NONE"] },
       restart: "no",
-      stopGraceSeconds: 10, // compose's default (issue 20, 8)
+      stopGraceSeconds: 10, // compose's default, not the stack's 30 s
       gpus: { deviceIds: ["0", "GPU-1234"] },
       command: ["python", "-m", "server"],
     });

@@ -9,7 +9,7 @@ import { buildModel } from "../model";
 import { project, imp, modelOf, HOSTS } from "../test/support/composeProjects";
 import { exportCompose } from "./export";
 
-describe("env names that are not shell identifiers (issue 20, 4)", () => {
+describe("env names that are not shell identifiers", () => {
   it("Elasticsearch's and Java's dotted names come over, through the stack schema, as Docker takes them", () => {
     const dir = project({
       "compose.yaml":
@@ -38,7 +38,7 @@ describe("env names that are not shell identifiers (issue 20, 4)", () => {
   });
 });
 
-describe("export-compose with env names that are not shell identifiers (issue 20, 4)", () => {
+describe("export-compose with env names that are not shell identifiers", () => {
   it("a secret env value is written as a variable compose can interpolate", () => {
     const model = buildModel(
       {
@@ -53,7 +53,7 @@ describe("export-compose with env names that are not shell identifiers (issue 20
   });
 });
 
-describe("what goes to secretEnv (issue 20, 7; issue 19, defects 1 and 2)", () => {
+describe("what goes to secretEnv", () => {
   it("a flag, a number or an empty value stays plain, whatever its name; a credential goes to secretEnv", () => {
     const dir = project({
       "compose.yaml":
@@ -109,7 +109,7 @@ describe("what goes to secretEnv (issue 20, 7; issue 19, defects 1 and 2)", () =
   });
 });
 
-describe("secret names the stack already has (issue 19, defect 1, across imports)", () => {
+describe("secret names the stack already has, across imports", () => {
   it("are never given to a new value: its printed command cannot overwrite another service's secret", () => {
     const dir = project({ "compose.yaml": "services:\n  b: {image: x/b:1, environment: [HF_TOKEN=two]}\n" });
     const r = imp(dir, { takenSecretNames: ["hfToken"] });

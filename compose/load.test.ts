@@ -223,7 +223,7 @@ services:
     expect(result.services.stt.config.env).toEqual({ MODEL: "small" });
     expect(result.services.stt.config.secretEnv).toEqual({ HF_TOKEN: "hfToken", API_KEY: "apiKey" });
     expect(result.secrets.map(({ value: _, ...s }) => s)).toEqual([
-      // The value is in the env file, not in environment (issue 19, defect 2).
+      // The value is in the env file, not in environment: the source said is the file and its key.
       {
         name: "hfToken",
         from: `HF_TOKEN in ${path.join(dir, "app.env")} (services.stt.env_file)`,

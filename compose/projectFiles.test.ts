@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { project, imp } from "../test/support/composeProjects";
 import { interpolate } from "./interpolate";
 
-describe("COMPOSE_PROFILES from .env (issue 20, 1)", () => {
+describe("COMPOSE_PROFILES from .env", () => {
   const files = {
     "compose.yaml": "services:\n  cpu: {image: x/a:1, profiles: [cpu]}\n  gpu: {image: x/b:1, profiles: [gpu]}\n",
     ".env": "COMPOSE_PROFILES=gpu\n",
@@ -41,7 +41,7 @@ describe("COMPOSE_PROFILES from .env (issue 20, 1)", () => {
   });
 });
 
-describe("interpolation inside env files, as compose-go's dotenv does (issue 20, 3)", () => {
+describe("interpolation inside env files, as compose-go's dotenv does", () => {
   it("the .env file and a service's env_file interpolate ${VAR:-default}; single quotes stay literal", () => {
     const dir = project({
       "compose.yaml":
@@ -78,7 +78,7 @@ describe("interpolation inside env files, as compose-go's dotenv does (issue 20,
   });
 });
 
-describe("extends (issue 19, defect 4)", () => {
+describe("extends across files", () => {
   it("services of the same name in two files of one folder are not a circle: the check keys on the resolved file", () => {
     const dir = project({
       "compose.yaml":
@@ -99,7 +99,7 @@ describe("extends (issue 19, defect 4)", () => {
   });
 });
 
-describe("top-level include, as compose 2.20+ reads it (issue 20, 2)", () => {
+describe("top-level include, as compose 2.20+ reads it", () => {
   const files = {
     "compose.yaml":
       "include:\n  - rag/compose.yaml\n  - path: llm/compose.yaml\n    env_file: llm/custom.env\n" +
@@ -172,7 +172,7 @@ describe("top-level include, as compose 2.20+ reads it (issue 20, 2)", () => {
   });
 });
 
-describe("an interpolated volume or port that comes out empty (issue 20, 6)", () => {
+describe("an interpolated volume or port that comes out empty", () => {
   const photos = (env: string, volume = "${UPLOAD_LOCATION}:/usr/src/app/upload") =>
     project({
       "compose.yaml": `services:\n  server:\n    image: x/immich:1\n    volumes: ['${volume}']\n`,
@@ -232,7 +232,7 @@ describe("a $ before no name stays as it is, as compose-go's template leaves it"
   });
 });
 
-describe("COMPOSE_PROJECT_NAME from .env or the environment (issue 20, 1: every COMPOSE_ variable compose reads)", () => {
+describe("COMPOSE_PROJECT_NAME from .env or the environment, as every COMPOSE_ variable compose reads", () => {
   it("names the project over the top-level name:, so named volumes are the ones compose made", () => {
     const dir = project({
       "compose.yaml":

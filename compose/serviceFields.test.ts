@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { project, imp, modelOf } from "../test/support/composeProjects";
 import { CARRIED, FROM_COMPOSE } from "./import";
 
-describe("compose durations, strictly (issue 19, defect 3; issue 20, 8)", () => {
+describe("compose durations, strictly", () => {
   const grace = (value: string) =>
     imp(project({ "compose.yaml": `services:\n  a:\n    image: x/a:1\n    stop_grace_period: ${value}\n` }));
 
@@ -45,7 +45,7 @@ describe("compose durations, strictly (issue 19, defect 3; issue 20, 8)", () => 
   });
 });
 
-describe("restart as compose runs it (issue 20, 9)", () => {
+describe("restart as compose runs it", () => {
   const restartOf = (svc: string) => {
     const r = imp(project({ "compose.yaml": `services:\n  a:\n    image: x/a:1\n${svc}` }));
     return { restart: modelOf(r).services[0].restart, warnings: r.warnings };
@@ -70,7 +70,7 @@ describe("restart as compose runs it (issue 20, 9)", () => {
   });
 });
 
-describe("several services on one GPU (issue 20, 5)", () => {
+describe("several services on one GPU", () => {
   const gpu = (id: string) =>
     `    deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: ['${id}'], capabilities: [gpu]}]}}}\n`;
   const dir = () =>

@@ -87,7 +87,7 @@ export class GpuService extends pulumi.ComponentResource {
       },
     );
 
-    // How this service is released and why, in preview and up alike (issue 18: the preview says which way).
+    // How this service is released and why, in preview and up alike: a preview is where a person reads which way.
     // Behind a switch the push container waits for its health and fails the up (switch/switchPush.ts).
     pulumi.log.info(args.release.reason, this);
     if (!args.placement && args.healthcheck && !pulumi.runtime.isDryRun()) {

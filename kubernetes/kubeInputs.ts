@@ -48,7 +48,10 @@ export function progressDeadlineSeconds(service: Pick<ServiceSpec, "healthcheck"
   return service.healthcheck?.waitTimeoutSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
 }
 
-/** The labels of every object of a service (contract of issue 22). */
+/**
+ * The labels of every object of a service: the standard ones, which the Pending-pod watch and the printed kubectl
+ * commands select by, and the stack's. Objects a deployed stack made carry them, so they cannot change.
+ */
 export function objectLabels(service: string, stack: string): Record<string, string> {
   return {
     ...selectorLabels(service, stack),

@@ -1,5 +1,5 @@
 /**
- * Kubernetes clusters in stack config (issue 22): the real fixture stack file with a Docker host and a cluster
+ * Kubernetes clusters in stack config: the real fixture stack file with a Docker host and a cluster
  * read as the program reads it (the exact model), every refusal by key path and message, and the cluster's fit
  * rule with its reasons.
  */

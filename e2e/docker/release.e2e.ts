@@ -1,5 +1,5 @@
 /**
- * Issue 18 for real: releases behind the switch (`gpu-services:switch`, Caddy and our agent in a FROM scratch
+ * Blue/green releases for real: releases behind the switch (`gpu-services:switch`, Caddy and our agent in a FROM scratch
  * image built from the Go module proxy), on the real engine and the local dockerd, under load. Two GPU services
  * (`gpus: {deviceIds: ["0"], memoryGiB: 1}`) share GPU 0 of one host; their containers really start with their
  * NVIDIA device requests (dockerd's stand-in hook; no GPU is used). A GET every 20 ms and a loop of 8 KiB POSTs,

@@ -1,5 +1,5 @@
 /**
- * Issue 18, step (f) and streaming, for real, on a dockerd of the test's own (test/labs/dockerd.ts: in a
+ * The switch through restarts (its own process, then the daemon) and with streams open, for real, on a dockerd of the test's own (test/labs/dockerd.ts: in a
  * network namespace of its own, with its own data-root, exec-root, containerd and socket; the shared daemon is
  * never stopped). Published ports are relayed from the host's 127.0.0.1 into the namespace. A
  * stack with the switch and two services behind it: `web` with an NVIDIA device request for GPU 0 (the daemon's

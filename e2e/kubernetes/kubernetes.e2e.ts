@@ -1,5 +1,5 @@
 /**
- * Issue 22 for real: our program (index.ts, the `Cluster` and `KubeService` components) on the Kubernetes lab
+ * Clusters for real: our program (index.ts, the `Cluster` and `KubeService` components) on the Kubernetes lab
  * (test/labs/kubeLab.ts: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok's fake nodes
  * with `nvidia.com/gpu`) and the local dockerd at once, through the real engine, the stage 5 kubernetes provider
  * and the docker provider. One stack: `asr` on the local dockerd (its container really starts with its NVIDIA

@@ -112,7 +112,8 @@ export const CASES: readonly Case[] = [
   },
   { dir: "tabbyapi", file: "docker-compose.yml", oracle: { why: "gpus: all" } },
   { dir: "xinference", file: "docker-compose.yml", oracle: { why: "env_file with path/required" } },
-  // Issue 20's features, in files of well-known projects. A dozen NIM services, five of them pinned to GPU 0, and
+  // What compose v2 reads that 1.29 did not (include, COMPOSE_ variables in .env, shared GPUs), in files of
+  // well-known projects. A dozen NIM services, five of them pinned to GPU 0, and
   // the blueprint's .env (`export USERID=$(id -u)`, `${NGC_API_KEY}` inside it).
   // USERID as the blueprint's README has it: `source deploy/compose/.env` first, so the shell ran `$(id -u)`.
   {

@@ -10,7 +10,7 @@ import { tempDir } from "./gitRepos";
 
 /** A folder holding these files; the compose file is `compose.yaml`. */
 export function project(files: Record<string, string>, name = "proj"): string {
-  const dir = path.join(tempDir("compose-v2"), name);
+  const dir = path.join(tempDir("compose-project"), name);
   for (const [file, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.writeFileSync(path.join(dir, file), text);

@@ -31,8 +31,8 @@ export const GPU_CLUSTER: ClusterSpec = {
 
 /**
  * Stack "dev" with the Docker host `lab` and the cluster `gpu-cluster` (`cluster`, GPU_CLUSTER by default).
- * Until the stack config has clusters (issue 22), each service of `onCluster` is built on `lab` and then placed on
- * the cluster with what a cluster service adds (`runsOn`, `replicas`, `scheduling`, a resolved release): `place`.
+ * Each service of `onCluster` is built on `lab` and then placed on the cluster with what a cluster service adds
+ * (`runsOn`, `replicas`, `scheduling`, a resolved release): `place`.
  */
 export function clusterModel(
   onDocker: Record<string, Record<string, unknown>>,

@@ -556,7 +556,7 @@ func (k *keepAlive) get() (string, error) {
 }
 
 // A release of an existing route must not restart Caddy's servers: a config load closes every idle keep-alive
-// connection (net/http Shutdown), and a client that sends on one at that instant gets a reset (issue 18, step a).
+// connection (net/http Shutdown), and a client that sends on one at that instant gets a reset.
 func TestASwitchKeepsIdleKeepAliveConnectionsOpen(t *testing.T) {
 	admin, _ := startCaddy(t)
 	_, client := startDocker(t, map[string]string{"127.0.0.2": "healthy", "127.0.0.3": "healthy"})

@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// Plan is /push/plan.json, version 1, as the program writes it (contract of issue 18).
+// Plan is /push/plan.json, version 1, as the program writes it (switch/switchPush.ts): the program and this agent
+// are released apart, so a field changes only with the version.
 type Plan struct {
 	Version  int       `json:"version"`
 	Stack    string    `json:"stack"`
