@@ -5,7 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 export function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync("git", args, {
+  // No `git maintenance run --auto` after each commit: a process per commit, for repositories that live seconds.
+  return execFileSync("git", ["-c", "maintenance.auto=false", ...args], {
     cwd,
     encoding: "utf8",
     env: {
