@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { configDefaults, defineConfig } from "vitest/config";
 
 // The test tiers, one vitest project each; the e2e has its own config (e2e/vitest.config.mts, *.e2e.ts) and the
@@ -26,6 +27,9 @@ export default defineConfig({
           // shares (process.env, the working folder, spies on pulumi.log or console) puts it back, and
           // test/support/harness.ts sets the Pulumi mocks afresh for each evaluation.
           isolate: false,
+          // vitest's default leaves a core free (one worker on two cores), but these files spend much of their time
+          // waiting on git and the processes they start: a worker per core keeps both busy.
+          maxWorkers: Math.max(2, availableParallelism() - 1),
           exclude: [...configDefaults.exclude, "toolchain/**", "bin/**", ...Object.values(TIER_FOLDERS)],
         },
       },
