@@ -15,6 +15,7 @@ import { DIGEST_RE, GIT_REF_RE, TAG_RE } from "../formats";
 import { EXIT, CliError } from "./errors";
 import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
 import { writeAll } from "./files";
+import { noProgress } from "./progress";
 import {
   fileHistory,
   localEditsRefusal,
@@ -162,7 +163,15 @@ async function releaseCommand(stack: string, service: string, value: string, tim
   }
   const file = stackFilePath(io.dir, stack);
   refuseLocalEdits(file);
-  const release = await resolveRelease(findService(load(file, stack).model, service), value, io.deps, seconds * 1000);
+  const spec = findService(load(file, stack).model, service);
+  const item = `${stack}/${service}`;
+  const source = spec.image.kind === "registry" ? spec.image.repository : spec.image.context;
+  const release = await (io.deps.progress ?? noProgress)([item], async (lines) => {
+    lines.update(item, `resolving ${value} at ${source}`);
+    const resolved = await resolveRelease(spec, value, io.deps, seconds * 1000);
+    lines.done(item, `${value} is ${formatRelease(resolved)}`);
+    return resolved;
+  });
   write(file, stack, service, release, io.deps);
 }
 
