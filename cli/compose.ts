@@ -188,11 +188,13 @@ function reportImport(
 }
 
 async function importComposeCommand(composePath: string, opts: ImportOptions, io: Io): Promise<void> {
+  // Bad arguments are said before any progress line is drawn.
+  if (!fs.existsSync(composePath)) throw new CliError(EXIT.usage, `no compose file at ${composePath}`);
+  stackFilePath(io.dir, opts.stack);
   await (io.deps.progress ?? noProgress)([composePath], (lines) => importInto(composePath, opts, lines, io));
 }
 
 async function importInto(composePath: string, opts: ImportOptions, lines: ProgressLines, io: Io): Promise<void> {
-  if (!fs.existsSync(composePath)) throw new CliError(EXIT.usage, `no compose file at ${composePath}`);
   const file = stackFilePath(io.dir, opts.stack);
   const text = fs.readFileSync(file, "utf8");
   // A file that is not YAML is a StackFileError: EXIT.config, naming the file and line (cli/common.ts).

@@ -32,12 +32,15 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       const readSecret = pulumiSecretReader(dir, opts.stack);
       const track = deps.progress ?? noProgress;
       const report = await track(
-        model.hosts.map((h) => h.name),
+        model.hosts.map((h) => `host ${h.name}`),
         (lines) =>
           runDoctor(model, {
             timeoutMs,
             readSecret,
-            progress: { step: lines.update, done: (host) => lines.done(host.name, hostVerdict(host)) },
+            progress: {
+              step: (host, what) => lines.update(`host ${host}`, what),
+              done: (host) => lines.done(`host ${host.name}`, hostVerdict(host)),
+            },
           }),
       );
       out(opts.json ? JSON.stringify(report, null, 2) : renderDoctor(report));
