@@ -119,7 +119,8 @@ export const SERVICE_FIELD_DOCS = {
   image: {
     type: "`{repository, tag?, digest?, track?}`",
     default: "\u2014",
-    meaning: "pull from a registry; exactly one of `image` and `build`; `track: true` follows `tag` (docs/concepts/releases.md)",
+    meaning:
+      "pull from a registry; exactly one of `image` and `build`; `track: true` follows `tag` (docs/concepts/releases.md)",
   },
   build: {
     type: "`{context, ref?, dockerfile?, args?, target?, noCache?, tag?}`",
