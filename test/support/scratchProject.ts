@@ -17,7 +17,7 @@ export interface ScriptResult {
 }
 
 /** The environment a reader's shell has: none of the test runner's npm or stack settings. */
-function readerEnv(): NodeJS.ProcessEnv {
+export function readerEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (/^(npm_|NODE_|VITEST|GPU_SERVICES_STACK$)/i.test(key)) continue;
