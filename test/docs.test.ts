@@ -4,6 +4,8 @@
  * ssh, a registry or a GPU are listed as skipped with the reason their page gives; blocks of the Docker tier run
  * in test/docker/docs.test.ts.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blocksOf, docPages, type DocBlock } from "./support/docBlocks";
 import { PROJECT_DIR } from "./support/harness";
@@ -45,5 +47,30 @@ describe("the docs' shell blocks", () => {
     expect(blocks.filter((b) => b.tier !== "not run" && b.why === undefined && b.tier !== "unit")).toEqual([]);
     expect(blocks.filter((b) => b.tier === "unit").length).toBeGreaterThan(5);
     expect(blocks.filter((b) => b.tier === "docker").length).toBeGreaterThan(0);
+  });
+});
+
+/** GitHub's anchor of a heading: lowercase, punctuation dropped, spaces as hyphens. */
+const anchor = (heading: string) =>
+  heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+    .replace(/\s/g, "-");
+
+describe("the docs' links", () => {
+  it("every relative link names a file that exists, and a heading of it where it names one", () => {
+    const broken: string[] = [];
+    for (const page of docPages(PROJECT_DIR)) {
+      const text = fs.readFileSync(path.join(PROJECT_DIR, page), "utf8");
+      for (const [, target, hash] of text.matchAll(/\]\(([^)#\s:]+)(?:#([^)\s]+))?\)/g)) {
+        const file = path.join(PROJECT_DIR, path.dirname(page), target);
+        if (!fs.existsSync(file)) broken.push(`${page}: ${target}`);
+        else if (hash && file.endsWith(".md")) {
+          const headings = [...fs.readFileSync(file, "utf8").matchAll(/^#+ (.+)$/gm)].map((m) => anchor(m[1]));
+          if (!headings.includes(hash)) broken.push(`${page}: ${target}#${hash}`);
+        }
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });
