@@ -1,11 +1,12 @@
 /**
- * `npm run compose -- <command>`: from Dockge's compose files to stack config and back.
+ * From Dockge's compose files to stack config and back: `gpu-services compose import|export` (commandTree.ts),
+ * and its alias `npm run compose -- <command>`:
  *
  *   import-compose <compose.yaml> --stack <stack> [--host <name>] [--rename a=b] [--service <name>]
  *                  [--replace] [--import-file <path>]
  *   export-compose --stack <stack> [--out <dir>]
  *
- * Exit codes: EXIT (cli/errors.ts), listed in the README; nothing is written on any error.
+ * Exit codes: EXIT (cli/errors.ts), docs/reference/exit-codes.md; nothing is written on any error.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

@@ -1,12 +1,13 @@
 /**
- * `npm run release -- <command>`: releases and rollbacks as one value in stack config.
+ * Releases and rollbacks as one value in stack config: `gpu-services release|history|rollback|pins`
+ * (commandTree.ts), and its alias `npm run release -- <command> <stack> …`:
  *
  *   release  <stack> <service> <tag|digest|git-ref>   resolve and pin it in Pulumi.<stack>.yaml
  *   history  <stack> <service>                        past releases from the file's git history
  *   rollback <stack> <service> [--to <value|n>]       write the previous (or the chosen) release back
  *   status   <stack>                                  what config says each service runs
  *
- * Then `pulumi up --stack <stack>` deploys it. Exit codes: EXIT (cli/errors.ts), listed in the README.
+ * Then `pulumi up --stack <stack>` deploys it. Exit codes: EXIT (cli/errors.ts), docs/reference/exit-codes.md.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

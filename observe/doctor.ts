@@ -2,7 +2,7 @@
  * `doctor`: per host of a stack, will it take the stack? Each check ok / warn / fail with the fix to make. Reads
  * only (its writes are short-lived containers, removed at once: one that runs nvidia-smi, and one per published
  * port no container holds, which runs nothing: checks/placement.ts). The JSON shape (`DoctorReport`) is
- * documented in the README and pinned by observe/doctor.test.ts.
+ * documented in docs/reference/json.md and pinned by test/docker/observe.test.ts.
  */
 import type { DeploymentModel, HostSpec } from "../model";
 import { bindSourcesCheck, diskSpaceCheck } from "./checks/hostFiles";
