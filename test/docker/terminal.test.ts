@@ -124,11 +124,11 @@ describe.skipIf(!run)("gpu-services in a real terminal", () => {
       const terminal = Terminal.start("zsh -f", scratch.dir, { ...env, PS1: "% " });
       try {
         terminal.keys(`fpath=(${fpath} $fpath); autoload -U compinit; compinit -u; PS1='ready> '`, "Enter");
-        await terminal.waitFor(/ready> $/);
+        await terminal.waitFor(/ready>$/);
         terminal.keys("gpu-services compl", "Tab");
-        await terminal.waitFor(/ready> gpu-services completion $/, 20_000);
+        await terminal.waitFor(/ready> gpu-services completion$/, 20_000);
         terminal.keys("b", "Tab");
-        await terminal.waitFor(/ready> gpu-services completion bash $/, 20_000);
+        await terminal.waitFor(/ready> gpu-services completion bash$/, 20_000);
       } finally {
         terminal.stop();
       }
