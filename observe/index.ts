@@ -7,7 +7,7 @@
  * - their renderings for people (renderStatus, renderDoctor, the job summary), and the exit codes
  * - the stack's secrets as doctor reads them (the Pulumi CLI)
  */
-export { runDoctor, type DoctorProgress, type HostDoctor } from "./doctor";
+export { runDoctor, type HostDoctor } from "./doctor";
 export { doctorMarkdown, renderDoctor } from "./renderDoctor";
 export { renderStatus } from "./renderStatus";
 export { collectStatus } from "./status";
