@@ -12,6 +12,7 @@ import { parse as parseYaml } from "yaml";
 import { gpuServicesProgram, main } from "./gpu-services";
 import { EXIT } from "./errors";
 import { configSections } from "./configReference";
+import type { Tracker } from "./progress";
 import { git, makeProjectRepo, tempDir } from "../test/support/gitRepos";
 import { PROJECT_DIR } from "../test/support/harness";
 
@@ -43,10 +44,22 @@ interface Run {
   readonly err: string;
 }
 
-async function run(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+/** A Tracker that keeps every line it is told, as `item: text`, and `item done: text`. */
+function recordingProgress(said: string[]): Tracker {
+  return (items, work) => {
+    said.push(`items: ${items.join(", ")}`);
+    return work({
+      update: (item, text) => void said.push(`${item}: ${text}`),
+      done: (item, text) => void said.push(`${item} done: ${text}`),
+    });
+  };
+}
+
+async function run(dir: string, args: string[], env: NodeJS.ProcessEnv = {}, progress?: Tracker): Promise<Run> {
   const out: string[] = [];
   const err: string[] = [];
   const code = await main(args, {
+    ...(progress ? { progress } : {}),
     projectDir: dir,
     out: (s) => out.push(s),
     err: (s) => err.push(s),
@@ -199,6 +212,38 @@ describe("the verbs", () => {
     const bad = await run(PROJECT_DIR, ["docs", "nope"]);
     expect(bad.code).toBe(EXIT.usage);
     expect(bad.err).toContain(`Allowed choices are ${configSections().join(", ")}.`);
+  });
+});
+
+describe("progress of the long steps", () => {
+  it("release says which tag it resolves where, then what it resolved to", async () => {
+    const dir = makeProjectRepo({ "Pulumi.lab.yaml": stackFile("web", 8080) });
+    const said: string[] = [];
+    expect((await run(dir, ["release", "web", "v2"], {}, recordingProgress(said))).code).toBe(EXIT.ok);
+    expect(said).toEqual([
+      "items: lab/web",
+      "lab/web: resolving v2 at ghcr.io/example/web",
+      `lab/web done: v2 is v2@${DIGEST}`,
+    ]);
+  });
+
+  it("compose import says which service of how many it is at, then how many it imported", async () => {
+    const dir = makeProjectRepo({
+      "Pulumi.lab.yaml": "config:\n  gpu-services:hosts:\n    lab:\n      dockerHost: unix:///var/run/docker.sock\n",
+    });
+    const file = path.join(PROJECT_DIR, "test", "fixtures", "compose-corpus", "fastchat", "docker-compose.yml");
+    const said: string[] = [];
+    const { code, err } = await run(dir, ["compose", "import", file], {}, recordingProgress(said));
+    expect(code, err).toBe(EXIT.ok);
+    expect(said).toEqual([
+      `items: ${file}`,
+      `${file}: reading`,
+      `${file}: service 1 of 3: fastchat-controller`,
+      `${file}: service 2 of 3: fastchat-model-worker`,
+      `${file}: service 3 of 3: fastchat-api-server`,
+      `${file}: checking stack "lab" with the imported services`,
+      `${file} done: 3 services imported`,
+    ]);
   });
 });
 
