@@ -247,6 +247,20 @@ describe("progress of the long steps", () => {
   });
 });
 
+describe("scripts/gpu-services, the bin", () => {
+  it("runs from a link on PATH, anywhere, with the clone's own Node and tsx", () => {
+    const bin = tempDir("bin");
+    fs.symlinkSync(path.join(PROJECT_DIR, "scripts", "gpu-services"), path.join(bin, "gpu-services"));
+    const result = spawnSync("gpu-services", ["-s", "test", "pins", "--json"], {
+      cwd: tempDir("elsewhere"),
+      env: { PATH: `${bin}:/usr/bin:/bin`, HOME: process.env.HOME },
+      encoding: "utf8",
+    });
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toEqual([expect.objectContaining({ service: "tts", kind: "build" })]);
+  });
+});
+
 describe("completion", () => {
   /** What bash completes for `line` with the generated script, in `dir`. */
   function complete(script: string, line: string, dir: string): string[] {

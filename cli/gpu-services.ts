@@ -1,7 +1,6 @@
-#!/usr/bin/env tsx
 /**
- * `gpu-services [-s <stack>] <verb>`: the one command of the project (package.json `bin`; from a clone,
- * `npx gpu-services <verb>`). The verbs are commandTree.ts's; each runs the per-verb CLI of the same job, whose
+ * `gpu-services [-s <stack>] <verb>`: the one command of the project (package.json `bin`, scripts/gpu-services;
+ * from a clone, `npx gpu-services <verb>`). The verbs are commandTree.ts's; each runs the per-verb CLI of the same job, whose
  * exit codes are `EXIT` (errors.ts). Long steps show their progress on stderr (progress.ts).
  */
 import { EXIT } from "./errors";
@@ -42,5 +41,10 @@ export async function main(argv: string[], deps: TreeDeps & CliDeps = {}): Promi
 }
 
 if (require.main === module) {
+  // A reader that stops reading (`| head`) ends the output, not the command with a stack trace.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   main(process.argv.slice(2), { progress: streamProgress(process.stderr) }).then((code) => (process.exitCode = code));
 }

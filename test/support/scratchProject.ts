@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { git, tempDir } from "./gitRepos";
 import { PROJECT_DIR } from "./harness";
@@ -77,7 +78,16 @@ export class ScratchProject {
     });
   }
 
+  /** The scratch project, and the entries npx made for it in npm's cache (a link to its `bin`, per path). */
   remove(): void {
     fs.rmSync(this.root, { recursive: true, force: true });
+    const npx = path.join(os.homedir(), ".npm", "_npx");
+    if (!fs.existsSync(npx)) return;
+    for (const entry of fs.readdirSync(npx)) {
+      const manifest = path.join(npx, entry, "package.json");
+      if (fs.existsSync(manifest) && fs.readFileSync(manifest, "utf8").includes(JSON.stringify(this.dir))) {
+        fs.rmSync(path.join(npx, entry), { recursive: true, force: true });
+      }
+    }
   }
 }
