@@ -32,6 +32,23 @@ function deferred(): Deferred {
   return { promise, settle };
 }
 
+/** listr2's options: every item at once, on `stream`; its live renderer on a terminal, plain lines otherwise. */
+function listrOptions(stream: NodeJS.WriteStream, live: boolean) {
+  const logger = () => new ListrLogger({ processOutput: new ProcessOutput(stream, stream) });
+  return {
+    concurrent: true,
+    exitOnError: false,
+    registerSignalListeners: false,
+    renderer: "default",
+    // A failed item keeps its name; the verb says what failed, once, after the list.
+    rendererOptions: { logger: logger(), showErrorMessage: false },
+    fallbackRenderer: "simple",
+    fallbackRendererOptions: { logger: logger() },
+    fallbackRendererCondition: !live,
+    forceTTY: live,
+  } as const;
+}
+
 /** A Tracker drawing on `stream`: live on a terminal, plain lines otherwise. */
 export function streamProgress(stream: NodeJS.WriteStream = process.stderr, live = Boolean(stream.isTTY)): Tracker {
   return async (items, work) => {
@@ -51,21 +68,7 @@ export function streamProgress(stream: NodeJS.WriteStream = process.stderr, live
           return ends.get(item)!.promise;
         },
       })),
-      {
-        concurrent: true,
-        exitOnError: false,
-        registerSignalListeners: false,
-        renderer: "default",
-        // A failed item keeps its name; the verb says what failed, once, after the list.
-        rendererOptions: {
-          logger: new ListrLogger({ processOutput: new ProcessOutput(stream, stream) }),
-          showErrorMessage: false,
-        },
-        fallbackRenderer: "simple",
-        fallbackRendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(stream, stream) }) },
-        fallbackRendererCondition: !live,
-        forceTTY: live,
-      },
+      listrOptions(stream, live),
     );
     const shown = listr.run().catch(() => undefined);
     const lines: ProgressLines = {
