@@ -49,6 +49,25 @@ describe("progress, piped", () => {
     expect(lines.indexOf("› host a: check ssh")).toBeLessThan(lines.indexOf("› host a: check ports"));
   });
 
+  it.each([
+    ["piped", false],
+    ["live", true],
+  ])("%s: throws the work's error when it fails at once, before any item's task has started", async (_, live) => {
+    const { stream } = pipe();
+    // listr2's live renderer marks this process's stdout and stderr as terminals (forceTTY): put them back after.
+    const tty = [process.stdout.isTTY, process.stderr.isTTY];
+    try {
+      const work = streamProgress(stream, live)(["one.yaml", "two.yaml"], async () => {
+        throw new Error("say which host with --host");
+      });
+      await expect(work).rejects.toThrow("say which host with --host");
+      // An unhandled rejection would fail this file; give one a turn of the event loop to show up.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      [process.stdout.isTTY, process.stderr.isTTY] = tty;
+    }
+  });
+
   it("marks every open item failed when the work throws, and throws the work's error", async () => {
     const { stream, text } = pipe();
     const work = streamProgress(stream, false)(["one.yaml"], async (lines) => {

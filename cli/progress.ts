@@ -29,6 +29,9 @@ function deferred(): Deferred {
   const promise = new Promise<void>((resolve, reject) => {
     settle = (error) => (error ? reject(error) : resolve());
   });
+  // Work that fails before listr2 has started an item's task leaves no one awaiting it yet: not an unhandled
+  // rejection (which would end the process), as the task still sees the rejection once it starts.
+  promise.catch(() => undefined);
   return { promise, settle };
 }
 
