@@ -6,12 +6,15 @@ import { listStacks } from "../model";
 import { ReportedError } from "../errors";
 import { EXIT, EXIT_OF_KIND } from "./errors";
 import { checkStackName } from "./files";
+import type { Tracker } from "./progress";
 
 export interface CliDeps {
   /** Folder holding Pulumi.<stack>.yaml; default the project root. */
   readonly projectDir?: string;
   readonly out?: (line: string) => void;
   readonly err?: (line: string) => void;
+  /** Shows the progress of long steps (default none: `gpu-services` gives a terminal's, cli/progress.ts). */
+  readonly progress?: Tracker;
 }
 
 /** The path of a stack's file, or a usage error naming the stacks that exist. */

@@ -1,11 +1,12 @@
 /**
- * `npm run compose -- <command>`: from Dockge's compose files to stack config and back.
+ * From Dockge's compose files to stack config and back: `gpu-services compose import|export` (commandTree.ts),
+ * and its alias `npm run compose -- <command>`:
  *
  *   import-compose <compose.yaml> --stack <stack> [--host <name>] [--rename a=b] [--service <name>]
  *                  [--replace] [--import-file <path>]
  *   export-compose --stack <stack> [--out <dir>]
  *
- * Exit codes: EXIT (cli/errors.ts), listed in the README; nothing is written on any error.
+ * Exit codes: EXIT (cli/errors.ts), docs/reference/exit-codes.md; nothing is written on any error.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,10 +14,20 @@ import { parseDocument, type Document } from "yaml";
 import { asPlainObject } from "../formats";
 import { CONFIG_NAMESPACE, parseStackYaml } from "../stackConfig";
 import { loadStackModel, type DeploymentModel } from "../model";
-import { adoptionCommands, findContainerId, importFile, exportCompose, ComposeError, importCompose } from "../compose";
+import {
+  adoptionCommands,
+  findContainerId,
+  importFile,
+  exportCompose,
+  ComposeError,
+  importSteps,
+  type importCompose,
+  type ImportStep,
+} from "../compose";
 import { ReportedError } from "../errors";
 import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
 import { writeAll, type PlannedWrite } from "./files";
+import { noProgress, type ProgressLines } from "./progress";
 import { renderChecked } from "../stackEdit";
 
 export interface ComposeDeps extends CliDeps {
@@ -77,16 +88,28 @@ function secretNamesOf(current: { config?: Record<string, unknown> } | null | un
   ];
 }
 
+/** Run an import to its end, letting progress lines be drawn between its services. */
+async function stepThrough(steps: Generator<ImportStep, Imported>, item: string, lines: ProgressLines) {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    const { service, index, count } = next.value;
+    lines.update(item, `service ${index + 1} of ${count}: ${service}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 /** The compose file's services as stack config; a ComposeError is bad input, naming the file. */
-function readCompose(
+async function readCompose(
   composePath: string,
   host: string,
   takenSecretNames: string[],
   opts: ImportOptions,
+  lines: ProgressLines,
   io: Io,
-): Imported {
+): Promise<Imported> {
   try {
-    return importCompose(fs.readFileSync(composePath, "utf8"), {
+    const steps = importSteps(fs.readFileSync(composePath, "utf8"), {
       composeDir: path.dirname(path.resolve(composePath)),
       host,
       rename: parseRenames(opts.rename),
@@ -96,6 +119,7 @@ function readCompose(
       ...(opts.profile ? { profiles: opts.profile } : {}),
       ...(opts.envFile ? { envFiles: opts.envFile } : {}),
     });
+    return await stepThrough(steps, composePath, lines);
   } catch (e) {
     if (e instanceof ComposeError) throw new ReportedError("invalid", `${composePath}: ${e.message}`);
     throw e;
@@ -164,8 +188,14 @@ function reportImport(
   }
 }
 
-function importComposeCommand(composePath: string, opts: ImportOptions, io: Io): void {
+async function importComposeCommand(composePath: string, opts: ImportOptions, io: Io): Promise<void> {
+  // Bad arguments are said before any progress line is drawn.
   if (!fs.existsSync(composePath)) throw new ReportedError("invalid", `no compose file at ${composePath}`);
+  stackFilePath(io.dir, opts.stack);
+  await (io.deps.progress ?? noProgress)([composePath], (lines) => importInto(composePath, opts, lines, io));
+}
+
+async function importInto(composePath: string, opts: ImportOptions, lines: ProgressLines, io: Io): Promise<void> {
   const file = stackFilePath(io.dir, opts.stack);
   const text = fs.readFileSync(file, "utf8");
   // A file that is not YAML is a StackFileError: EXIT.config, naming the file and line (cli/common.ts).
@@ -186,8 +216,10 @@ function importComposeCommand(composePath: string, opts: ImportOptions, io: Io):
         ".kubernetes): import without --import-file; the first pulumi up creates its objects",
     );
   }
-  const imported = readCompose(composePath, host, secretNamesOf(current), opts, io);
+  lines.update(composePath, "reading");
+  const imported = await readCompose(composePath, host, secretNamesOf(current), opts, lines, io);
   mergeServices(doc, imported, opts);
+  lines.update(composePath, `checking stack "${opts.stack}" with the imported services`);
   const { text: next, model } = renderChecked(
     doc,
     opts.stack,
@@ -199,6 +231,7 @@ function importComposeCommand(composePath: string, opts: ImportOptions, io: Io):
   if (opts.importFile) writes.push(adoptionWrite(model, host, imported, opts.importFile, io));
   // Every output checked first, then each written whole: a refused import file leaves the stack file as it was.
   writeAll(writes);
+  lines.done(composePath, `${Object.keys(imported.services).length} services imported`);
   reportImport(file, host, model, imported, opts, io);
 }
 

@@ -1,8 +1,8 @@
 import type { ErrorKind } from "../errors";
 
 /**
- * Exit codes of every CLI (release, compose, plan, summary), one per kind of error, for scripts. The README's
- * table lists them (checked by test/exitCodes.test.ts).
+ * Exit codes of every CLI (`gpu-services` and the per-verb scripts), one per kind of error, for scripts.
+ * docs/reference/exit-codes.md lists them (checked by test/exitCodes.test.ts).
  */
 export const EXIT = {
   ok: 0,

@@ -26,7 +26,7 @@ export interface ObserveOptions {
 export function addObserveOptions(program: Command, verb: string): Command {
   return program
     .requiredOption("--stack <stack>", `the stack to ${verb}`)
-    .option("--json", "print JSON for scripts (shape: README, Live status and host checks)")
+    .option("--json", "print JSON for scripts (shapes: docs/reference/json.md)")
     .option(
       "--timeout <seconds>",
       `bound on each call to a host (default ${DEFAULT_CALL_TIMEOUT_MS / 1000})`,

@@ -1,6 +1,7 @@
 /**
- * `npm run plan -- [--stack <stack>] [--json]`: the desired state of a stack, read from its Pulumi.<stack>.yaml
- * through the same validated model the Pulumi program uses. Needs no Pulumi CLI, no credentials, no Docker.
+ * `gpu-services plan [-s <stack>] [--json]` (alias: `npm run plan -- [--stack <stack...>] [--json]`): the desired
+ * state of stacks, read from their Pulumi.<stack>.yaml through the same validated model the Pulumi program uses;
+ * every stack of the project folder when none is named. Needs no Pulumi CLI, no credentials, no Docker.
  */
 import { addressForPort, MIB } from "../formats";
 import {
@@ -12,6 +13,7 @@ import {
   carry,
   notCarried,
   type PerKey,
+  listStacks,
   loadStackModel,
 } from "../model";
 import { EXIT } from "./errors";
@@ -131,11 +133,11 @@ export function main(argv: string[], deps: CliDeps = {}): number {
   );
   const failures: number[] = [];
   program
-    .option("--stack <stack...>", "stacks to print", ["prod", "test"])
+    .option("--stack <stack...>", "stacks to print (default: every Pulumi.<stack>.yaml in the project folder)")
     .option("--json", "print JSON for scripts")
-    .action((opts: { stack: string[]; json?: boolean }) => {
+    .action((opts: { stack?: string[]; json?: boolean }) => {
       const models: DeploymentModel[] = [];
-      for (const stack of opts.stack) {
+      for (const stack of opts.stack ?? listStacks(dir)) {
         try {
           stackFilePath(dir, stack);
           models.push(loadStackModel(stack, dir));

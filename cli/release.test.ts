@@ -168,7 +168,10 @@ describe("history and rollback", () => {
       file,
       fs
         .readFileSync(file, "utf8")
-        .replace("# Config reference: README.md.", "# Config reference: README.md (see also plan)."),
+        .replace(
+          "# Config reference: docs/reference/config.md.",
+          "# Config reference: docs/reference/config.md (and plan).",
+        ),
     );
     commitAll(dir, "comment only", "Carol", "2026-11-03T10:00:00+00:00");
     await cli(dir, ["release", "test", "tts", "v2"]);

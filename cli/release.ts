@@ -1,12 +1,13 @@
 /**
- * `npm run release -- <command>`: releases and rollbacks as one value in stack config.
+ * Releases and rollbacks as one value in stack config: `gpu-services release|history|rollback|pins`
+ * (commandTree.ts), and its alias `npm run release -- <command> <stack> …`:
  *
  *   release  <stack> <service> <tag|digest|git-ref>   resolve and pin it in Pulumi.<stack>.yaml
  *   history  <stack> <service>                        past releases from the file's git history
  *   rollback <stack> <service> [--to <value|n>]       write the previous (or the chosen) release back
  *   status   <stack>                                  what config says each service runs
  *
- * Then `pulumi up --stack <stack>` deploys it. Exit codes: EXIT (cli/errors.ts), listed in the README.
+ * Then `pulumi up --stack <stack>` deploys it. Exit codes: EXIT (cli/errors.ts), docs/reference/exit-codes.md.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,6 +16,7 @@ import { DIGEST_RE, GIT_REF_RE, TAG_RE } from "../formats";
 import { ReportedError } from "../errors";
 import { cliProgram, runCli, runMain, stackFilePath, type CliDeps } from "./common";
 import { writeAll } from "./files";
+import { noProgress } from "./progress";
 import {
   fileHistory,
   localEditsRefusal,
@@ -162,7 +164,15 @@ async function releaseCommand(stack: string, service: string, value: string, tim
   }
   const file = stackFilePath(io.dir, stack);
   refuseLocalEdits(file);
-  const release = await resolveRelease(findService(load(file, stack).model, service), value, io.deps, seconds * 1000);
+  const spec = findService(load(file, stack).model, service);
+  const item = `${stack}/${service}`;
+  const source = spec.image.kind === "registry" ? spec.image.repository : spec.image.context;
+  const release = await (io.deps.progress ?? noProgress)([item], async (lines) => {
+    lines.update(item, `resolving ${value} at ${source}`);
+    const resolved = await resolveRelease(spec, value, io.deps, seconds * 1000);
+    lines.done(item, `${value} is ${formatRelease(resolved)}`);
+    return resolved;
+  });
   write(file, stack, service, release, io.deps);
 }
 

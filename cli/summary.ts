@@ -1,6 +1,7 @@
 /**
- * `pulumi stack output --json | npm run --silent summary -- --stack <stack>`: the stack outputs as a Markdown
- * table for a GitHub job summary (endpoints and the releases actually deployed).
+ * `pulumi stack output --json | gpu-services -s <stack> summary` (alias: `npm run --silent summary -- --stack
+ * <stack>`): the stack outputs as a Markdown table for a GitHub job summary (endpoints and the releases actually
+ * deployed).
  */
 import type { ServiceOutputValues } from "../program";
 import { ReportedError } from "../errors";

@@ -191,8 +191,27 @@ function sharedDevices(services: Record<string, ImportedService>, warnings: stri
   }
 }
 
+/** Where an import has got to: the service about to be mapped, the how-manieth of how many. */
+export interface ImportStep {
+  readonly service: string;
+  readonly index: number;
+  readonly count: number;
+}
+
 /** Read a compose file's text; `options.composeDir` names the folder it lives in. */
 export function importCompose(text: string, options: ImportOptions): ImportResult {
+  const steps = importSteps(text, options);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * `importCompose` one service at a time, saying before each where it has got to, so that a caller can show the
+ * progress of a large file between the steps.
+ */
+export function* importSteps(text: string, options: ImportOptions): Generator<ImportStep, ImportResult> {
   const loaded = loadCompose(text, { ...options, ...(options.only ? { services: options.only } : {}) });
   const warnings = [...loaded.warnings];
   for (const key of loaded.otherTopLevel) warnings.push(`${key}: top-level key not carried over`);
@@ -206,7 +225,9 @@ export function importCompose(text: string, options: ImportOptions): ImportResul
   const names = mountNames(loaded, options, warnings);
   const found: FoundSecrets = { list: [], values: new Map(), taken: new Set(options.takenSecretNames) };
   const services: Record<string, ImportedService> = {};
-  for (const [composeName, svc] of Object.entries(loaded.services)) {
+  const entries = Object.entries(loaded.services);
+  for (const [index, [composeName, svc]] of entries.entries()) {
+    yield { service: composeName, index, count: entries.length };
     const at = `services.${composeName}`;
     const name = options.rename?.[composeName] ?? composeName;
     if (!SERVICE_NAME_RE.test(name)) {

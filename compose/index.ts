@@ -9,4 +9,4 @@
 export { adoptionCommands, findContainerId, importFile } from "./adopt";
 export { ComposeError } from "./errors";
 export { exportCompose } from "./export";
-export { importCompose } from "./import";
+export { importCompose, importSteps, type ImportStep } from "./import";

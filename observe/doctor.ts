@@ -2,7 +2,7 @@
  * `doctor`: per host of a stack, will it take the stack? Each check ok / warn / fail with the fix to make. Reads
  * only (its writes are short-lived containers, removed at once: one that runs nvidia-smi, and one per published
  * port no container holds, which runs nothing: checks/placement.ts). The JSON shape (`DoctorReport`) is
- * documented in the README and pinned by observe/doctor.test.ts.
+ * documented in docs/reference/json.md and pinned by test/docker/observe.test.ts.
  */
 import type { DeploymentModel, HostSpec } from "../model";
 import { bindSourcesCheck, diskSpaceCheck } from "./checks/hostFiles";
@@ -50,9 +50,20 @@ export interface DoctorReport {
   readonly hosts: readonly HostDoctor[];
 }
 
-async function runChecks(ctx: CheckContext): Promise<Check[]> {
+/** Told as a host's checks go, for a person watching a long run (the CLI's progress lines). */
+export interface DoctorProgress {
+  /** Host `host` has started `what`: reading the host, or a check by its id. */
+  step(host: string, what: string): void;
+  /** Host `host` is done. */
+  done(result: HostDoctor): void;
+}
+
+const SILENT: DoctorProgress = { step() {}, done() {} };
+
+async function runChecks(ctx: CheckContext, progress: DoctorProgress): Promise<Check[]> {
   const checks: Check[] = [];
   for (const id of CHECK_IDS) {
+    progress.step(ctx.host.name, `check ${id}`);
     try {
       checks.push({ id, ...(await CHECKS[id](ctx)) });
     } catch (error) {
@@ -90,17 +101,21 @@ async function doctorHost(
   host: HostSpec,
   env: NodeJS.ProcessEnv,
   readSecret: SecretReader,
-  timeoutMs?: number,
+  opts: { timeoutMs?: number; progress: DoctorProgress },
 ): Promise<HostDoctor> {
   const started = Date.now();
   const seconds = () => Math.round((Date.now() - started) / 100) / 10;
-  const cli = new DockerCli(host, timeoutMs);
+  const cli = new DockerCli(host, opts.timeoutMs);
+  const step = (what: string) => opts.progress.step(host.name, what);
   try {
+    step(`reading ${host.dockerHost}`);
     const snapshot = await readSnapshot(cli);
     const services = model.services.filter((s) => s.host === host.name);
+    step("looking for nvidia-smi");
     const images = await probeImages(cli, model.stack, snapshot.containers, services);
     const gpus = await probeGpus(cli, snapshot.containers, { allowRun: true, images });
-    const checks = await runChecks({ model, host, services, cli, snapshot, gpus, env, readSecret });
+    const ctx = { model, host, services, cli, snapshot, gpus, env, readSecret };
+    const checks = await runChecks(ctx, opts.progress);
     return { name: host.name, dockerHost: host.dockerHost, reachable: true, seconds: seconds(), checks, notRun: [] };
   } catch (error) {
     if (error instanceof HostUnreachable) return unreachable(host, error, seconds());
@@ -112,15 +127,23 @@ async function doctorHost(
 
 /**
  * Every host's checks. `readSecret` reads the stack's secrets (the CLI's: `pulumi config get`, see
- * stackSecrets.ts); without it a `registryAuth` secret is reported as not read.
+ * stackSecrets.ts); without it a `registryAuth` secret is reported as not read. `progress` is told each step.
  */
 export async function runDoctor(
   model: DeploymentModel,
-  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; readSecret?: SecretReader } = {},
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; readSecret?: SecretReader; progress?: DoctorProgress } = {},
 ): Promise<DoctorReport> {
   const env = opts.env ?? process.env;
   const readSecret = opts.readSecret ?? noSecretReader;
-  const hosts = await Promise.all(model.hosts.map((h) => doctorHost(model, h, env, readSecret, opts.timeoutMs)));
+  const progress = opts.progress ?? SILENT;
+  const hostOpts = { timeoutMs: opts.timeoutMs, progress };
+  const hosts = await Promise.all(
+    model.hosts.map(async (h) => {
+      const result = await doctorHost(model, h, env, readSecret, hostOpts);
+      progress.done(result);
+      return result;
+    }),
+  );
   const failed = hosts.some((h) => h.checks.some((c) => c.level === "fail"));
   const result = hosts.some((h) => !h.reachable) ? "unreachable" : failed ? "fail" : "ok";
   return { stack: model.stack, checkedAt: new Date().toISOString(), result, hosts };

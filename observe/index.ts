@@ -7,7 +7,7 @@
  * - their renderings for people (renderStatus, renderDoctor, the job summary)
  * - the stack's secrets as doctor reads them (the Pulumi CLI)
  */
-export { runDoctor, type DoctorReport } from "./doctor";
+export { runDoctor, type DoctorReport, type HostDoctor } from "./doctor";
 export { doctorMarkdown, renderDoctor } from "./renderDoctor";
 export { renderStatus } from "./renderStatus";
 export { collectStatus, type StatusReport, type WithExitCode } from "./status";

@@ -1,7 +1,7 @@
 /**
  * Live status of a stack: per host what Docker and nvidia-smi show, per service its containers, the release it
  * runs against config, its health and whether its endpoint answers. Reads only. The JSON shape (`StatusReport`)
- * is documented in the README and pinned by observe/status.test.ts.
+ * is documented in docs/reference/json.md and pinned by test/docker/observe.test.ts.
  */
 import type { DeploymentModel, HostSpec, ServiceSpec } from "../model";
 import { LABEL_PREFIX } from "../formats";

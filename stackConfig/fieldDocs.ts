@@ -1,7 +1,8 @@
 /**
  * The one source of the stack config's field docs: per key of each schema, its type, its default and what it
- * means, as README.md's config reference prints them (test/fieldDocs.test.ts checks the README's tables against
- * these, row for row). A key added to a schema is a type error here until it is documented.
+ * means, as the config reference prints them (docs/reference/config.md and `gpu-services docs`, generated
+ * from these by cli/configReference.ts; cli/docsPages.test.ts fails when the page is stale). A key added to a
+ * schema is a type error here until it is documented.
  */
 import type { z } from "zod";
 import type { HostFields, KubernetesSchema } from "./hostSchema";
@@ -118,7 +119,8 @@ export const SERVICE_FIELD_DOCS = {
   image: {
     type: "`{repository, tag?, digest?, track?}`",
     default: "\u2014",
-    meaning: "pull from a registry; exactly one of `image` and `build`; `track: true` follows `tag` (see Releases)",
+    meaning:
+      "pull from a registry; exactly one of `image` and `build`; `track: true` follows `tag` (docs/concepts/releases.md)",
   },
   build: {
     type: "`{context, ref?, dockerfile?, args?, target?, noCache?, tag?}`",

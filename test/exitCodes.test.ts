@@ -1,7 +1,7 @@
 /**
  * One exit code per kind of error, whichever CLI meets it: a stack whose config is invalid, a stack file that is
- * not YAML, an unknown stack. The codes are documented once, in the README's table, which is checked here
- * against `EXIT`.
+ * not YAML, an unknown stack. The codes are documented once, in docs/reference/exit-codes.md, whose table is
+ * checked here against `EXIT`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -71,9 +71,9 @@ describe("exit codes", () => {
     expect(got).toEqual(Object.fromEntries(Object.keys(got).map((what) => [what, EXIT.usage])));
   });
 
-  it("the README's table lists every exit code, once, as EXIT has it", () => {
-    const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
-    const rows = [...readme.matchAll(/^\| `(\d+)` \| `(\w+)` \|/gm)].map((m) => [m[2], Number(m[1])]);
+  it("docs/reference/exit-codes.md lists every exit code, once, as EXIT has it", () => {
+    const page = fs.readFileSync(path.join(PROJECT_DIR, "docs", "reference", "exit-codes.md"), "utf8");
+    const rows = [...page.matchAll(/^\| `(\d+)` \| `(\w+)` \|/gm)].map((m) => [m[2], Number(m[1])]);
     expect(rows).toEqual(Object.entries(EXIT));
   });
 });
