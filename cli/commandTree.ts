@@ -5,7 +5,7 @@
  * `pins` what the stack file pins, `plan` what the stack file asks for.
  */
 import { Argument, Command, Option } from "commander";
-import { main as compose, type ComposeDeps } from "./compose";
+import { main as compose, importOptions, type ComposeDeps } from "./compose";
 import { main as doctor } from "./doctor";
 import { main as plan } from "./plan";
 import { main as release, type ReleaseDeps } from "./release";
@@ -128,21 +128,10 @@ function addObserve(root: Command, ctx: VerbContext): void {
 
 function addCompose(root: Command, ctx: VerbContext): void {
   const group = root.command("compose").description("Docker Compose files (Dockge's) into the stack file, and back");
-  group
-    .command("import")
-    .description("write the services of a compose file into Pulumi.<stack>.yaml")
-    .argument("<compose>", "compose file (Dockge: stacks/<stack>/compose.yaml)")
-    .option("--host <name>", "host (a key of hosts in the stack) the services run on; default the only one")
-    .option("--rename <from=to...>", "give a compose service another name in the stack")
-    .option("--service <name...>", "import only these compose services")
-    .option("--replace", "replace services the stack already has")
-    .option("--import-file <path>", "also write a `pulumi import --file` document adopting the running containers")
-    .option("--profile <name...>", "also import the services of these compose profiles (as docker compose --profile)")
-    .option("--env-file <path...>", "variables for interpolation instead of the .env beside the file (later files win)")
-    .action(async (file: string, _opts, cmd: Command) => {
-      const args = ["import-compose", file, "--stack", stackOf(cmd, ctx), ...forwardedOptions(cmd)];
-      ctx.code = await compose(args, ctx.deps);
-    });
+  importOptions(group.command("import")).action(async (file: string, _opts, cmd: Command) => {
+    const args = ["import-compose", file, "--stack", stackOf(cmd, ctx), ...forwardedOptions(cmd)];
+    ctx.code = await compose(args, ctx.deps);
+  });
   group
     .command("export")
     .description("write one compose file per Docker host of the stack")

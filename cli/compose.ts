@@ -10,6 +10,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { Command } from "commander";
 import { parseDocument, type Document } from "yaml";
 import { asPlainObject } from "../formats";
 import { CONFIG_NAMESPACE, parseStackYaml } from "../stackConfig";
@@ -258,22 +259,32 @@ function exportComposeCommand(opts: { stack: string; out: string }, io: Io): voi
   }
 }
 
-export async function main(argv: string[], deps: ComposeDeps = {}): Promise<number> {
-  const { program, out, err, dir } = cliProgram("compose", "Docker Compose files to stack config and back", deps);
-  const io: Io = { out, err, dir, deps };
-  program
-    .command("import-compose")
+/**
+ * The import's description, argument and options, the same under `gpu-services compose import` and this CLI's
+ * `import-compose`.
+ */
+export function importOptions(command: Command): Command {
+  return command
     .description("write the services of a compose file into Pulumi.<stack>.yaml")
     .argument("<compose>", "compose file (Dockge: stacks/<stack>/compose.yaml)")
-    .requiredOption("--stack <stack>", "stack whose file receives the services")
     .option("--host <name>", "host (a key of hosts in the stack) the services run on; default the only one")
     .option("--rename <from=to...>", "give a compose service another name in the stack")
     .option("--service <name...>", "import only these compose services")
     .option("--replace", "replace services the stack already has")
     .option("--import-file <path>", "also write a `pulumi import --file` document adopting the running containers")
     .option("--profile <name...>", "also import the services of these compose profiles (as docker compose --profile)")
-    .option("--env-file <path...>", "variables for interpolation instead of the .env beside the file (later files win)")
-    .action((composePath: string, opts: ImportOptions) => importComposeCommand(composePath, opts, io));
+    .option(
+      "--env-file <path...>",
+      "variables for interpolation instead of the .env beside the file (later files win)",
+    );
+}
+
+export async function main(argv: string[], deps: ComposeDeps = {}): Promise<number> {
+  const { program, out, err, dir } = cliProgram("compose", "Docker Compose files to stack config and back", deps);
+  const io: Io = { out, err, dir, deps };
+  importOptions(
+    program.command("import-compose").requiredOption("--stack <stack>", "stack whose file receives the services"),
+  ).action((composePath: string, opts: ImportOptions) => importComposeCommand(composePath, opts, io));
   program
     .command("export-compose")
     .description("write one compose file per host of a stack")
