@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { git, tempDir } from "../support/gitRepos";
+import { copyProject, git, tempDir } from "../support/gitRepos";
 import { PROJECT_DIR } from "../support/harness";
 
 /** Run a command to its end, collecting stdout, stderr and both together, and timing it. */
@@ -95,17 +95,7 @@ export class Workspace {
     const root = tempDir("e2e");
     const dir = path.join(root, "project");
     fs.mkdirSync(path.join(root, "state"), { recursive: true });
-    const files = execFileSync("git", ["ls-files", "-z"], { cwd: PROJECT_DIR, encoding: "utf8" })
-      .split("\0")
-      .filter((f) => f && fs.existsSync(path.join(PROJECT_DIR, f)));
-    for (const file of files) {
-      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-      fs.copyFileSync(path.join(PROJECT_DIR, file), path.join(dir, file));
-    }
-    fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"));
-    git(dir, ["init", "-q", "-b", "main"]);
-    git(dir, ["add", "-A"]);
-    git(dir, ["commit", "-q", "-m", "e2e workspace"]);
+    copyProject(dir, "e2e workspace");
     return new Workspace(dir, root, `e2e-${process.pid}`);
   }
 

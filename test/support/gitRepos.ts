@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { PROJECT_DIR } from "./harness";
 
 export function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   // No `git maintenance run --auto` after each commit: a process per commit, for repositories that live seconds.
@@ -93,4 +94,25 @@ export function makeProjectRepo(files: Record<string, string>): string {
   git(dir, ["add", "."]);
   git(dir, ["commit", "-q", "-m", "initial stacks"], { GIT_AUTHOR_DATE: "2026-11-01T09:00:00+00:00" });
   return dir;
+}
+
+/**
+ * A copy of the project's files in `dir`: the tracked ones (with `untracked`, also those git does not ignore, as a
+ * reader's clone with local edits has them), with the installed node_modules linked, committed to a new repository.
+ */
+export function copyProject(dir: string, message: string, options: { readonly untracked?: boolean } = {}): void {
+  const listed = options.untracked ? ["--cached", "--others", "--exclude-standard"] : [];
+  const files = execFileSync("git", ["ls-files", "-z", ...listed], { cwd: PROJECT_DIR, encoding: "utf8" })
+    .split("\0")
+    .filter(
+      (f) => f && fs.existsSync(path.join(PROJECT_DIR, f)) && !fs.statSync(path.join(PROJECT_DIR, f)).isDirectory(),
+    );
+  for (const file of files) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.copyFileSync(path.join(PROJECT_DIR, file), path.join(dir, file));
+  }
+  fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"));
+  git(dir, ["init", "-q", "-b", "main"]);
+  git(dir, ["add", "-A"]);
+  git(dir, ["commit", "-q", "-m", message]);
 }

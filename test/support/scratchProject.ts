@@ -3,11 +3,11 @@
  * copied into a temporary git repository of their own, with the installed node_modules linked, as a reader's
  * clone is after `npm ci`. Shell blocks run there with bash, as a reader types them.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { git, tempDir } from "./gitRepos";
+import { copyProject, tempDir } from "./gitRepos";
 import { PROJECT_DIR } from "./harness";
 
 export interface ScriptResult {
@@ -42,22 +42,7 @@ export class ScratchProject {
   static create(): ScratchProject {
     const root = tempDir("docs");
     const dir = path.join(root, "gpu-services");
-    const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
-      cwd: PROJECT_DIR,
-      encoding: "utf8",
-    })
-      .split("\0")
-      .filter(
-        (f) => f && fs.existsSync(path.join(PROJECT_DIR, f)) && !fs.statSync(path.join(PROJECT_DIR, f)).isDirectory(),
-      );
-    for (const file of files) {
-      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-      fs.copyFileSync(path.join(PROJECT_DIR, file), path.join(dir, file));
-    }
-    fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"));
-    git(dir, ["init", "-q", "-b", "main"]);
-    git(dir, ["add", "-A"]);
-    git(dir, ["commit", "-q", "-m", "a reader's clone"]);
+    copyProject(dir, "a reader's clone", { untracked: true });
     return new ScratchProject(root, dir);
   }
 
