@@ -51,6 +51,23 @@ const verbCase = (tree: Node[]) =>
     .map((n) => n.path)
     .join("|");
 
+/**
+ * The loop both shells run over the words before the cursor: it skips options and their values, and follows the
+ * verbs into `$verb` (`/compose/import`). Only the loop's head and the word differ between bash and zsh.
+ */
+function verbWalk(head: string, word: string, tree: Node[], opts: ReturnType<typeof valueOptions>): string[] {
+  return [
+    `  ${head}`,
+    `    w=${word}`,
+    "    case $w in",
+    `      ${[...opts.stack, ...opts.value, ...opts.file].join("|")}) ((i++)) ;;`,
+    "      -*) ;;",
+    `      *) case "$verb/$w" in ${verbCase(tree)}) verb="$verb/$w" ;; esac ;;`,
+    "    esac",
+    "  done",
+  ];
+}
+
 function bash(root: Command): string {
   const tree = nodes(root);
   const opts = valueOptions(root);
@@ -60,14 +77,7 @@ function bash(root: Command): string {
     `# Load it with: source <(${name} completion bash)`,
     "_gpu_services() {",
     "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} verb= i w words=",
-    "  for ((i = 1; i < COMP_CWORD; i++)); do",
-    "    w=${COMP_WORDS[i]}",
-    "    case $w in",
-    `      ${[...opts.stack, ...opts.value, ...opts.file].join("|")}) ((i++)) ;;`,
-    "      -*) ;;",
-    `      *) case "$verb/$w" in ${verbCase(tree)}) verb="$verb/$w" ;; esac ;;`,
-    "    esac",
-    "  done",
+    ...verbWalk("for ((i = 1; i < COMP_CWORD; i++)); do", "${COMP_WORDS[i]}", tree, opts),
     "  case $prev in",
     `    ${opts.stack.join("|")})`,
     '      words=$(for f in Pulumi.*.yaml; do [ -e "$f" ] && w=${f#Pulumi.} && echo "${w%.yaml}"; done)',
@@ -99,14 +109,7 @@ function zsh(root: Command): string {
     `_${name}() {`,
     "  local verb= w i prev=${words[CURRENT-1]}",
     "  local -a candidates stacks",
-    "  for ((i = 2; i < CURRENT; i++)); do",
-    "    w=${words[i]}",
-    "    case $w in",
-    `      ${[...opts.stack, ...opts.value, ...opts.file].join("|")}) ((i++)) ;;`,
-    "      -*) ;;",
-    `      *) case "$verb/$w" in ${verbCase(tree)}) verb="$verb/$w" ;; esac ;;`,
-    "    esac",
-    "  done",
+    ...verbWalk("for ((i = 2; i < CURRENT; i++)); do", "${words[i]}", tree, opts),
     "  case $prev in",
     `    ${opts.stack.join("|")})`,
     "      stacks=(Pulumi.*.yaml(N)); stacks=(${${stacks#Pulumi.}%.yaml})",
