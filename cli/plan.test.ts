@@ -33,6 +33,10 @@ describe("plan", () => {
       binds: "/home/agnes/voice-notes:/app/vnotes",
       healthcheck: "CMD curl -f http://localhost:8000/health",
       release: "stt: stop-then-start: no switch: gpu-services:switch is not set",
+      readiness: "stt: readiness GET /health on 8000, 2 passes (used once gpu-services:switch is set)",
+      releaseCost:
+        "stt: stop-then-start without the switch: clients are refused for the whole load, about 60 s (healthcheck " +
+        "startPeriod); with gpu-services:switch: held up to 90 s, none lost",
     });
     expect(plans[1].services.map((s: { ports: string }) => s.ports)).toEqual(["8056->8000/tcp"]);
   });
@@ -117,6 +121,10 @@ describe("plan of a stack with a cluster (test/fixtures/cluster/Pulumi.mixed.yam
       binds: "-",
       healthcheck: "-",
       release: "asr: stop-then-start: no switch: gpu-services:switch is not set",
+      readiness: "asr: readiness TCP connect to 8000, 1 pass (used once gpu-services:switch is set)",
+      releaseCost:
+        "asr: stop-then-start without the switch: clients are refused for the whole load, for as long as it takes " +
+        "(no healthcheck startPeriod says how long); with gpu-services:switch: held up to 30 s, none lost",
     });
   });
 

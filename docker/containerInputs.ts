@@ -236,6 +236,8 @@ export const CONTAINER_INPUTS = {
   runsOn: notCarried("only services on a Docker host become containers (program.ts)"),
   replicas: notCarried("always 1 on a Docker host (buildModel refuses replicas there)"),
   scheduling: notCarried("node placement exists on a cluster only (buildModel refuses it on a Docker host)"),
+  readiness: notCarried("the switch probes the container as the push's plan says (switch/switchPush.ts)"),
+  hold: notCarried("the switch holds requests as the push's plan says (switch/switchPush.ts)"),
 } satisfies PerKey<ServiceSpec, Partial<ContainerArgs>, ContainerSource>;
 
 /** Every input of a service's `docker.Container`: one per key of its spec (CONTAINER_INPUTS), and it must run. */
