@@ -85,7 +85,7 @@ describe("buildModel on good config", () => {
       },
       readiness: {
         kind: "http",
-        source: "healthcheck",
+        source: "declared",
         port: 8000,
         scheme: "https",
         method: "GET",
