@@ -33,6 +33,11 @@ export interface SwitchPlacement {
   readonly network: pulumi.Input<string>;
   /** The release-unique suffix of a blue-green container's name: 6 lowercase hex. */
   readonly nameSuffix: string;
+  /**
+   * Resources the container's replacement waits for, so the old copy is stopped only after them: the drain of its
+   * route (switch/switchDrain.ts), for a stop-then-start release on a switch that ran before. Default: none.
+   */
+  readonly stopAfter?: Promise<pulumi.Resource[]>;
 }
 
 /**
