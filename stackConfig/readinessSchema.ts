@@ -69,7 +69,7 @@ export const ReadinessBodySchema = z
     }
   });
 
-/** The fields of a readiness check, each documented in fieldDocs.ts. */
+/** The fields of a readiness check (fieldDocs.ts documents them in the row of `readiness`). */
 export const ReadinessFields = z.strictObject({
   method: z.enum(READINESS_METHODS, { error: `must be one of ${READINESS_METHODS.join(", ")}` }).default("GET"),
   path: z.string().regex(URL_PATH_RE, {
@@ -113,8 +113,8 @@ export const ReadinessSchema = ReadinessFields.superRefine((readiness, ctx) => {
 const HOLD_SECONDS = "must be a whole number of seconds from 0 to 3600";
 const HOLD_QUEUE = "must be a whole number of requests from 1 to 100000";
 
-/** The fields of a hold, each documented in fieldDocs.ts. */
-export const HoldFields = z.strictObject({
+/** The fields of a hold (fieldDocs.ts documents them in the row of `hold`). */
+export const HoldSchema = z.strictObject({
   seconds: z.int({ error: HOLD_SECONDS }).min(0, { error: HOLD_SECONDS }).max(3600, { error: HOLD_SECONDS }).optional(),
   queue: z
     .int({ error: HOLD_QUEUE })
@@ -124,15 +124,8 @@ export const HoldFields = z.strictObject({
   replay: z.boolean({ error: "must be true or false" }).default(true),
 });
 
-export const HoldSchema = HoldFields;
-
 type ReadinessConfig = z.output<typeof ReadinessSchema>;
 type PortConfig = { readonly container: number; readonly protocol: "tcp" | "udp" };
-
-/** The container port a declared check probes: `port`, else the first tcp port; undefined when there is none. */
-export function readinessPort(readiness: Pick<ReadinessConfig, "port">, ports: readonly PortConfig[]) {
-  return readiness.port ?? ports.find((p) => p.protocol === "tcp")?.container;
-}
 
 /** A declared check probes a tcp container port the service lists (the switch dials it, a cluster probes it). */
 export function checkReadinessPort(
