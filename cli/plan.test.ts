@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EXIT } from "./errors";
-import { labModel, NGINX } from "../test/support/models";
+import { clusterModel, labModel, NGINX } from "../test/support/models";
 import * as path from "node:path";
 import { PROJECT_DIR } from "../test/support/harness";
 import { main, planRows } from "./plan";
@@ -98,6 +98,16 @@ describe("plan rows", () => {
     );
     expect(web.readiness).toBe("web: readiness TCP connect to 80, 1 pass; requests held up to 120 s (queue 256)");
     expect("releaseCost" in tts || "releaseCost" in web).toBe(false);
+  });
+
+  it("on a cluster: a declared check as the pods' readiness probe, and no hold or release cost", () => {
+    const model = clusterModel(
+      {},
+      { stt: { config: { image: NGINX, ports: [{ host: 8000, container: 8000 }], readiness: { path: "/ready" } } } },
+    );
+    const [stt] = planRows(model);
+    expect(stt.readiness).toBe("stt: readiness GET /ready on 8000, 2 passes (the pods' readiness probe)");
+    expect("releaseCost" in stt).toBe(false);
   });
 
   it("without a switch: a hold shorter than the load says what the clients then get", () => {

@@ -607,13 +607,18 @@ describe("the drain container", () => {
     expect(e.get(T.container, "lab-switch-push").options.dependencies).toContain(`${CONTAINER}stt-container`);
   });
 
-  it("is not made where no stop-then-start service has a route to drain: blue-green only, or a new switch", async () => {
+  it("is not made where no stop-then-start service has a route to drain: blue-green only, no port, a new switch", async () => {
     const blueGreenOnly = await evaluateModel(
       switchedModel({ tts: blueGreen, stt: { ...blueGreen, reason: "stt: blue-green: no GPU" } }),
       { ...switchedBefore, nameSuffix: suffixes() },
     );
+    const model = switchedModel();
+    const portless = await evaluateModel(
+      { ...model, services: model.services.map((s) => (s.name === "stt" ? { ...s, ports: [] } : s)) },
+      { ...switchedBefore, nameSuffix: suffixes() },
+    );
     const first = await evaluateModel(switchedModel(), { nameSuffix: suffixes() }); // the switch is new
-    for (const e of [blueGreenOnly, first]) {
+    for (const e of [blueGreenOnly, portless, first]) {
       expect(e.ofType(T.container).map((c) => c.name)).not.toContain("lab-switch-drain");
       expect(e.get(T.container, "stt-container").options.dependencies).not.toContain(DRAIN);
     }

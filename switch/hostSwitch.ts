@@ -113,8 +113,9 @@ export class HostSwitch {
   /** The drain (where a container waits for it) and the push, once every service container is registered. */
   finish(): SwitchOutputs {
     this.containersMade(this.services.map((s) => s.container));
+    // A service without ports has no route to drain.
     const drainTargets: DrainTarget[] = this.services
-      .filter((s) => !this.isNew && s.service.release.strategy === "stop-then-start")
+      .filter((s) => !this.isNew && s.service.release.strategy === "stop-then-start" && s.service.ports.length > 0)
       .map((s) => ({ service: s.service, image: s.image, release: s.releaseKey }));
     const common = { stack: this.stack, host: this.host, hostName: this.hostName, switch: this.component };
     this.drainMade(
