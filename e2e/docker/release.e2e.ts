@@ -180,7 +180,7 @@ describe("releases behind the switch, on the real engine and dockerd", () => {
     for (const service of ["web", "api"] as const) {
       expect(await get(service)).toBe("v1");
       const name = liveContainer(service);
-      // The switch's first up is a stop-then-start for every service (program.ts migrationRelease): fixed names.
+      // The switch's first up is a stop-then-start for every service (switch/hostSwitch.ts migrationRelease): fixed names.
       expect(name).toBe(NAME[service]);
       // The service publishes nothing; the switch owns the port.
       expect(docker(["inspect", "--format", "{{json .HostConfig.PortBindings}}", name])).toMatch(/^(null|\{\})$/);
