@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
+	"sort"
 	"sync"
 
 	"github.com/caddyserver/caddy/v2"
@@ -18,23 +16,29 @@ import (
 // TableFile is the table's file name, in Caddy's config folder (`$XDG_CONFIG_HOME/caddy`: the switch's volume).
 const TableFile = "gpu-switch-upstreams.json"
 
-var routeRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+// tableVersion is the version of the file this switch writes; a file without a version is the table before
+// readiness (`{"routes":{"<id>":"<host:port>"}}`), still read.
+const tableVersion = 2
 
 // table is the process's one route table. Caddy makes new module values on every config load (and a new admin
-// handler with each), so the table lives here, not in a module.
+// handler with each), so the table lives here, not in a module. Lock order: write, then mu.
 var table struct {
-	mu     sync.RWMutex
-	routes map[string]string // route id -> dial (host:port)
+	mu     sync.Mutex
+	routes map[string]*route
 	loaded bool
 	path   string // where it is persisted; set on the first load
+	// write serializes the writers of the file (admin updates and promotions), so that each writes a table that
+	// holds the other's last change.
+	write sync.Mutex
 }
 
 // tablePath is where the table is kept: beside autosave.json, so that it is in the switch's volume.
 func tablePath() string { return filepath.Join(caddy.AppConfigDir(), TableFile) }
 
-// ensureLoaded reads the table file once per process. A missing file is an empty table. An unreadable one is
-// logged and treated as empty (the switch stays up, so the next push can write a good table); it is kept aside
-// as <file>.bad.
+// ensureLoaded reads the table file once per process. Every route starts loading: after a start of the switch
+// (a reboot, a restart of the daemon or of the switch) no copy gets a request before it passed its readiness
+// check. A missing file is an empty table. An unreadable one is logged and treated as empty (the switch stays up,
+// so the next push can write a good table); it is kept aside as <file>.bad.
 func ensureLoaded(logger *zap.Logger) {
 	table.mu.Lock()
 	defer table.mu.Unlock()
@@ -43,14 +47,14 @@ func ensureLoaded(logger *zap.Logger) {
 	}
 	table.loaded = true
 	table.path = tablePath()
-	table.routes = map[string]string{}
+	table.routes = map[string]*route{}
 	data, err := os.ReadFile(table.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return
 	}
-	var routes map[string]string
+	var entries map[string]Entry
 	if err == nil {
-		err = decodeTable(data, &routes)
+		entries, err = decodeTable(data)
 	}
 	if err != nil {
 		logger.Error("gpu_switch: the route table file is unreadable; starting with an empty table",
@@ -58,110 +62,121 @@ func ensureLoaded(logger *zap.Logger) {
 		os.Rename(table.path, table.path+".bad")
 		return
 	}
-	table.routes = routes
-	logger.Info("gpu_switch: route table loaded", zap.String("file", table.path), zap.Int("routes", len(routes)))
+	for id, e := range entries {
+		addRoute(id, e)
+	}
+	logger.Info("gpu_switch: route table loaded; every route is checked before it gets traffic",
+		zap.String("file", table.path), zap.Int("routes", len(entries)))
 }
 
-// document is the table as it is persisted and as GET answers it.
+// document is the table as it is persisted.
 type document struct {
-	Routes map[string]string `json:"routes"`
+	Version int              `json:"version,omitempty"`
+	Routes  map[string]Entry `json:"routes"`
 }
 
-func decodeTable(data []byte, routes *map[string]string) error {
-	var doc document
+// decodeTable reads a table file of either version: entries are objects, or `host:port` strings.
+func decodeTable(data []byte) (map[string]Entry, error) {
+	var doc struct {
+		Version int                        `json:"version"`
+		Routes  map[string]json.RawMessage `json:"routes"`
+	}
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return err
+		return nil, err
 	}
 	if doc.Routes == nil {
-		return fmt.Errorf("no \"routes\" object")
+		return nil, fmt.Errorf("no \"routes\" object")
 	}
-	for id, dial := range doc.Routes {
-		if err := checkEntry(id, dial); err != nil {
-			return err
+	if doc.Version > tableVersion {
+		return nil, fmt.Errorf("version %d; this switch reads up to %d", doc.Version, tableVersion)
+	}
+	entries := map[string]Entry{}
+	for id, raw := range doc.Routes {
+		e, err := decodeEntry(id, raw)
+		if err != nil {
+			return nil, err
 		}
+		entries[id] = e
 	}
-	*routes = doc.Routes
-	return nil
+	return entries, nil
 }
 
-// checkEntry: a route id as the agent makes them (`<service>-<port>`), and a dial `host:port`.
-func checkEntry(id, dial string) error {
-	if !routeRE.MatchString(id) {
-		return fmt.Errorf("route %q: not a route id (letters, digits, '_', '.', '-')", id)
-	}
-	host, port, err := net.SplitHostPort(dial)
-	if err != nil {
-		return fmt.Errorf("route %q: dial %q is not host:port", id, dial)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || host == "" {
-		return fmt.Errorf("route %q: dial %q needs a host and a port 1..65535", id, dial)
-	}
-	return nil
+// addRoute puts a new route in the table and starts its prober; table.mu is held.
+func addRoute(id string, e Entry) {
+	rt := newRoute(id, e)
+	table.routes[id] = rt
+	go rt.probe()
 }
 
-// checkChange: a dial to set, or nil to remove the route.
-func checkChange(id string, dial *string) error {
-	if dial == nil {
-		if !routeRE.MatchString(id) {
-			return fmt.Errorf("route %q: not a route id (letters, digits, '_', '.', '-')", id)
-		}
-		return nil
-	}
-	return checkEntry(id, *dial)
-}
+// lookup returns the route, or nil; table.mu is held.
+func lookup(id string) *route { return table.routes[id] }
 
-// lookup returns the route's dial, or "" when the table has none.
-func lookup(id string) string {
-	table.mu.RLock()
-	defer table.mu.RUnlock()
-	return table.routes[id]
-}
-
-// snapshot copies the table.
-func snapshot() map[string]string {
-	table.mu.RLock()
-	defer table.mu.RUnlock()
-	out := make(map[string]string, len(table.routes))
-	for id, dial := range table.routes {
-		out[id] = dial
+// entries copies every route's entry; table.mu is held.
+func entries() map[string]Entry {
+	out := make(map[string]Entry, len(table.routes))
+	for id, rt := range table.routes {
+		out[id] = rt.entry
 	}
 	return out
 }
 
-// update applies changes (a dial sets the route, null removes it) all at once: the new table is written to a
-// temporary file, synced and renamed over the old file, and only then swapped in. On any error nothing changes.
-func update(changes map[string]*string) (map[string]string, error) {
+// update applies changes (an entry sets the route, nil removes it) all at once: the new table is written to a
+// temporary file, synced and renamed over the old file, and only then put in place. On any error nothing
+// changes. It returns the ids changed, sorted.
+func update(changes map[string]*Entry) ([]string, error) {
+	table.write.Lock()
+	defer table.write.Unlock()
 	table.mu.Lock()
-	defer table.mu.Unlock()
-	next := make(map[string]string, len(table.routes)+len(changes))
-	for id, dial := range table.routes {
-		next[id] = dial
-	}
-	for id, dial := range changes {
-		if err := checkChange(id, dial); err != nil {
-			return nil, err
-		}
-		if dial == nil {
+	next := entries()
+	path := table.path
+	table.mu.Unlock()
+	ids := make([]string, 0, len(changes))
+	for id, e := range changes {
+		ids = append(ids, id)
+		if e == nil {
 			delete(next, id)
 		} else {
-			next[id] = *dial
+			next[id] = *e
 		}
 	}
-	if err := persist(table.path, next); err != nil {
+	sort.Strings(ids)
+	if err := persist(path, next); err != nil {
 		return nil, err
 	}
-	table.routes = next
-	out := make(map[string]string, len(next))
-	for id, dial := range next {
-		out[id] = dial
+	table.mu.Lock()
+	defer table.mu.Unlock()
+	for id, e := range changes {
+		rt := table.routes[id]
+		switch {
+		case e == nil && rt != nil:
+			rt.remove()
+			delete(table.routes, id)
+		case e != nil && rt == nil:
+			addRoute(id, *e)
+		case e != nil:
+			rt.set(*e)
+		}
 	}
-	return out, nil
+	return ids, nil
+}
+
+// persistNow writes the table as it is in memory (after a promotion); a failure is logged: the file then
+// still has the copy as next, and a restarted switch checks and promotes it again.
+func persistNow() {
+	table.write.Lock()
+	defer table.write.Unlock()
+	table.mu.Lock()
+	now, path := entries(), table.path
+	table.mu.Unlock()
+	if err := persist(path, now); err != nil {
+		logger().Error("the route table file was not written after a promotion", zap.String("file", path), zap.Error(err))
+	}
 }
 
 // persist writes the table to path through a temporary file in the same folder and a rename, so that a crash
 // leaves either the old or the new file, never a part of one.
-func persist(path string, routes map[string]string) error {
-	data, err := json.MarshalIndent(document{Routes: routes}, "", "  ")
+func persist(path string, routes map[string]Entry) error {
+	data, err := json.MarshalIndent(document{Version: tableVersion, Routes: routes}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,10 @@ import (
 )
 
 // Upstreams is the dynamic upstream source http.reverse_proxy.upstreams.gpu_switch: the one upstream of a
-// route, as the table says now. A route the table does not have yields no upstream, which reverse_proxy
-// answers with 503 after its try_duration (and retries meanwhile: errNoUpstream is retried).
+// route. Behind the hold handler it is the dial the request's ticket chose (so that the requests in flight are
+// counted on the dial that serves them, even across a promotion); without it (a config of an older agent) the
+// route's dial while the route is ready, else none, which reverse_proxy retries within its try_duration and
+// then answers 503.
 type Upstreams struct {
 	// Route is the route id whose dial is looked up, e.g. `tts-8055`. Required.
 	Route string `json:"route,omitempty"`
@@ -33,13 +35,19 @@ func (u *Upstreams) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// GetUpstreams answers the route's dial (none when the table has no entry for it).
-func (u Upstreams) GetUpstreams(*http.Request) ([]*reverseproxy.Upstream, error) {
-	dial := lookup(u.Route)
-	if dial == "" {
-		return []*reverseproxy.Upstream{}, nil
+// GetUpstreams answers the ticket's dial, or the route's dial while it is ready.
+func (u Upstreams) GetUpstreams(r *http.Request) ([]*reverseproxy.Upstream, error) {
+	if r != nil {
+		if dial, ok := r.Context().Value(dialKey{}).(string); ok {
+			return []*reverseproxy.Upstream{{Dial: dial}}, nil
+		}
 	}
-	return []*reverseproxy.Upstream{{Dial: dial}}, nil
+	table.mu.Lock()
+	defer table.mu.Unlock()
+	if rt := lookup(u.Route); rt != nil && rt.state == Ready {
+		return []*reverseproxy.Upstream{{Dial: rt.entry.Dial}}, nil
+	}
+	return []*reverseproxy.Upstream{}, nil
 }
 
 // Interface guards.
