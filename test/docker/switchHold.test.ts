@@ -169,7 +169,7 @@ describe.runIf(run)("the switch holds requests through a crash of a copy that an
             kind: "http", port: 8000, scheme: "http", method: "GET", path: "/health", headers: {}, bodyBase64: "",
             expectStatus: [200], timeoutMs: 2000, intervalMs: 250, passes: 2,
           }, // prettier-ignore
-          hold: { seconds: 60, queue: 256, replay: true, expectedSeconds: LOAD_SECONDS },
+          hold: { seconds: 60, queue: 1024, replay: true, expectedSeconds: LOAD_SECONDS }, // 50 GETs a second over the load
         },
       ],
     };
