@@ -63,10 +63,12 @@ func readDrainFile(path string) (*DrainFile, error) {
 }
 
 // DrainSummary is the one JSON line drain prints: per route, the requests in flight when it was drained and
-// those left when the drain ended; the routes the switch does not have (a first deploy: nothing to drain).
+// those left when the drain ended; the routes the switch does not have (a first deploy: nothing to drain); the
+// routes that already serve the release listed (not drained: this up does not replace their container).
 type DrainSummary struct {
-	Routes  map[string]DrainCounts `json:"routes"`
-	Unknown []string               `json:"unknown"`
+	Routes    map[string]DrainCounts `json:"routes"`
+	Unknown   []string               `json:"unknown"`
+	Unchanged []string               `json:"unchanged"`
 }
 
 // DrainCounts are one route's requests in flight, when drained and at the end.
@@ -75,18 +77,34 @@ type DrainCounts struct {
 	Inflight       int `json:"inflight"`
 }
 
-// drain drains every service's routes at once, each within its drainSeconds.
+// drain drains every service's routes at once, each within its drainSeconds. The file lists every stop-then-start
+// service of the host (it runs again when any of them gets a new release); a route that already serves the
+// release listed is left alone, since its container is not replaced and nothing would re-arm it but the push.
 func (a *agent) drain(f *DrainFile) int {
-	summary := DrainSummary{Routes: map[string]DrainCounts{}, Unknown: []string{}}
+	table, err := a.caddy.Table()
+	if err != nil {
+		fmt.Fprintf(a.log, "gpu-switch drain: the switch did not answer: %v\n", err)
+		return exitNotLoaded
+	}
+	summary := DrainSummary{Routes: map[string]DrainCounts{}, Unknown: []string{}, Unchanged: []string{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	code := exitOK
 	for _, s := range f.Services {
-		wg.Go(func() {
-			routes := make([]string, len(s.Ports))
-			for i, p := range s.Ports {
-				routes[i] = routeID(s.Name, p)
+		var routes []string
+		for _, p := range s.Ports {
+			id := routeID(s.Name, p)
+			if r, ok := table[id]; ok && r.Release == s.Release {
+				fmt.Fprintf(a.log, "gpu-switch drain: %s: serves release %s already: not drained\n", id, s.Release)
+				summary.Unchanged = append(summary.Unchanged, id)
+				continue
 			}
+			routes = append(routes, id)
+		}
+		if len(routes) == 0 {
+			continue
+		}
+		wg.Go(func() {
 			answer, err := a.caddy.Drain(routes, s.DrainSeconds, s.DrainedSeconds)
 			mu.Lock()
 			defer mu.Unlock()
@@ -100,6 +118,7 @@ func (a *agent) drain(f *DrainFile) int {
 	}
 	wg.Wait()
 	sort.Strings(summary.Unknown)
+	sort.Strings(summary.Unchanged)
 	line, _ := json.Marshal(summary)
 	fmt.Fprintln(a.out, string(line))
 	return code

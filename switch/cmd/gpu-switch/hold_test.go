@@ -437,7 +437,7 @@ func TestDrainHoldsNewRequestsAndWaitsForThoseInFlight(t *testing.T) {
 	if got := <-slow; got.status != 200 || took < 300*time.Millisecond {
 		t.Fatalf("drain returned after %v; the request in flight got %+v", took, got)
 	}
-	if strings.TrimSpace(out.String()) != fmt.Sprintf(`{"routes":{"%s":{"inflightBefore":1,"inflight":0}},"unknown":["web-9"]}`, w.id) {
+	if strings.TrimSpace(out.String()) != fmt.Sprintf(`{"routes":{"%s":{"inflightBefore":1,"inflight":0}},"unknown":["web-9"],"unchanged":[]}`, w.id) {
 		t.Fatalf("drain printed %s\n%s", out.String(), log.String())
 	}
 	// Drained: a new request is held (the old copy is stopped now, the new one loads), until the push sets the
@@ -461,6 +461,28 @@ func TestDrainHoldsNewRequestsAndWaitsForThoseInFlight(t *testing.T) {
 	down := &agent{docker: w.client, caddy: newCaddy(fmt.Sprintf("http://127.0.0.1:%d", freePort(t))), out: io.Discard, log: io.Discard}
 	if code := down.run([]string{"drain", file}); code != exitNotLoaded {
 		t.Fatalf("drain with no switch: %d", code)
+	}
+}
+
+func TestDrainLeavesAloneARouteWhoseReleaseIsUnchanged(t *testing.T) {
+	w := setup(t, hold5)
+	// The drain lists every stop-then-start service of the host; only the one with a new release is drained.
+	file := filepath.Join(t.TempDir(), "drain.json")
+	os.WriteFile(file, []byte(fmt.Sprintf(`{"version":1,"stack":"e2e","services":[{"name":"web","release":"web:blue",`+
+		`"drainSeconds":5,"drainedSeconds":60,"ports":[%d]}]}`, w.listen)), 0o644)
+	var out, log bytes.Buffer
+	a := &agent{docker: w.client, caddy: newCaddy(w.admin), poll: 50 * time.Millisecond, out: &out, log: &log}
+	if code := a.run([]string{"drain", file}); code != exitOK {
+		t.Fatalf("drain: %d\n%s", code, log.String())
+	}
+	if strings.TrimSpace(out.String()) != fmt.Sprintf(`{"routes":{},"unknown":[],"unchanged":["%s"]}`, w.id) {
+		t.Fatalf("drain printed %s\n%s", out.String(), log.String())
+	}
+	if st := w.route(t); st.State != stateReady {
+		t.Fatalf("an unchanged route was drained: %+v", st)
+	}
+	if a := send("GET", w.listen, ""); a.status != 200 || !strings.HasPrefix(a.body, "release blue") {
+		t.Fatalf("the unchanged route: %+v", a)
 	}
 }
 
