@@ -5,11 +5,10 @@
  * completely before the first resource is registered.
  */
 import { randomBytes } from "node:crypto";
-import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DockerHost, GpuService } from "./docker";
 import { Cluster, KubeService, type Kubectl } from "./kubernetes";
-import { createSwitchPush, GpuSwitch } from "./switch";
+import { createHostSwitches, type SwitchOutputs } from "./switch";
 import { type DeploymentModel, modelFromRaw, type ServiceSpec } from "./model";
 import { CONFIG_NAMESPACE, readRuntimeConfig } from "./stackConfig";
 
@@ -37,16 +36,6 @@ export function currentModel(): DeploymentModel {
   return modelFromRaw(readRuntimeConfig(), pulumi.getStack(), process.cwd());
 }
 
-/** Stack outputs of one host's switch (`pulumi stack output switches`). */
-export interface SwitchOutputs {
-  /** The switch container's name on the daemon: `gpu-switch-<stack>`. */
-  readonly container: pulumi.Output<string>;
-  /** The host ports it publishes, sorted. */
-  readonly ports: number[];
-  /** The last push's exit code: 0 (any other code fails the up). */
-  readonly pushExitCode: pulumi.Output<number>;
-}
-
 /** The stack outputs: per service, and (in a stack with a switch) per host with a switch. */
 export interface StackOutputs {
   readonly services: Record<string, ServiceOutputs>;
@@ -64,31 +53,6 @@ export interface DeployOptions {
 }
 
 const randomSuffix = () => randomBytes(3).toString("hex");
-
-/**
- * The hosts whose switch ran before this `up`: the keys of the stack's own `switches` output of the last
- * update, read with a self StackReference (none for a stack never deployed).
- */
-async function switchedHosts(stack: string): Promise<Set<string>> {
-  const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`);
-  const previous = await self.getOutputDetails("switches");
-  const value = (previous.value ?? previous.secretValue) as Record<string, unknown> | undefined;
-  return new Set(value && typeof value === "object" ? Object.keys(value) : []);
-}
-
-/**
- * The release of a service on a host whose switch is new: stop-then-start, since its old container publishes
- * the ports the switch needs until it is deleted, and a blue-green one would be deleted only at the end.
- */
-export function migrationRelease(service: ServiceSpec): ServiceSpec["release"] {
-  return {
-    ...service.release,
-    strategy: "stop-then-start",
-    reason:
-      `${service.name}: stop-then-start: the switch on ${service.host} is new in this up, and the old ` +
-      `container holds the ports it publishes until it is deleted (afterwards: ${service.release.reason})`,
-  };
-}
 
 /** A service on a cluster: its KubeService on the cluster's provider, and its stack outputs. */
 function kubeService(
@@ -163,32 +127,10 @@ export async function deploy(
     );
   }
 
-  // One switch per host that has services, created once its service containers are (see startAfter).
-  const switchSpec = model.switch;
-  const switches = new Map<string, { component: GpuSwitch; isNew: boolean; made: (r: docker.Container[]) => void }>();
-  if (switchSpec) {
-    const before = await switchedHosts(model.stack);
-    for (const h of model.hosts) {
-      const placed = model.services.filter((s) => s.host === h.name);
-      if (placed.length === 0) continue;
-      const isNew = !before.has(h.name);
-      let made: (r: docker.Container[]) => void = () => {};
-      const containers = new Promise<docker.Container[]>((resolve) => (made = resolve));
-      const component = new GpuSwitch(`${h.name}-switch`, {
-        host: hosts.get(h.name)!,
-        stack: model.stack,
-        image: switchSpec.image,
-        ports: placed.flatMap((s) => s.ports.map((p) => ({ listen: p.host, hostIp: p.hostIp }))),
-        // A new switch starts after the service containers: their old copies, which publish its ports, are
-        // deleted first (stop-then-start, migrationRelease).
-        ...(isNew ? { startAfter: containers } : {}),
-      });
-      switches.set(h.name, { component, isNew, made });
-    }
-  }
+  // One switch per host that has services: its drain and push come once the service containers are registered.
+  const switches = await createHostSwitches(model, hosts);
 
   const services: Record<string, ServiceOutputs> = {};
-  const containersOf = new Map<string, { service: ServiceSpec; container: docker.Container }[]>();
   for (const service of model.services) {
     const secretEnv = Object.fromEntries(
       Object.entries(service.secretEnv).map(([env, secretName]) => [env, secret(secretName)]),
@@ -198,25 +140,20 @@ export async function deploy(
       continue;
     }
     const sw = switches.get(service.host);
-    const spec = sw?.isNew ? { ...service, release: migrationRelease(service) } : service;
+    const spec = sw ? sw.deployed(service) : service;
     const component = new GpuService(service.name, {
       ...spec,
       host: hosts.get(service.host)!,
       stack: model.stack,
       secretEnv,
-      ...(sw
-        ? {
-            placement: {
-              network: sw.component.network.name,
-              nameSuffix: spec.release.strategy === "blue-green" ? nameSuffix() : "",
-            },
-          }
-        : {}),
+      ...(sw ? { placement: sw.placement(spec, nameSuffix) } : {}),
     });
-    containersOf.set(service.host, [
-      ...(containersOf.get(service.host) ?? []),
-      { service: spec, container: component.container },
-    ]);
+    sw?.add({
+      service: spec,
+      container: component.container,
+      image: component.image,
+      releaseKey: component.releaseKey,
+    });
     services[service.name] = {
       endpoint: component.endpoint,
       image: component.imageRef,
@@ -226,22 +163,6 @@ export async function deploy(
   }
 
   const switchOutputs: Record<string, SwitchOutputs> = {};
-  for (const [hostName, sw] of switches) {
-    const targets = containersOf.get(hostName) ?? [];
-    sw.made(targets.map((t) => t.container));
-    const push = createSwitchPush(`${hostName}-switch-push`, {
-      stack: model.stack,
-      host: hosts.get(hostName)!,
-      hostName,
-      switch: sw.component,
-      spec: switchSpec!,
-      targets,
-    });
-    switchOutputs[hostName] = {
-      container: sw.component.container.name,
-      ports: sw.component.ports,
-      pushExitCode: push.exitCode,
-    };
-  }
-  return switchSpec ? { services, switches: switchOutputs } : { services };
+  for (const [hostName, sw] of switches) switchOutputs[hostName] = sw.finish();
+  return model.switch ? { services, switches: switchOutputs } : { services };
 }

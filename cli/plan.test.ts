@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EXIT } from "./errors";
-import { labModel, NGINX } from "../test/support/models";
+import { clusterModel, labModel, NGINX } from "../test/support/models";
 import * as path from "node:path";
 import { PROJECT_DIR } from "../test/support/harness";
 import { main, planRows } from "./plan";
+import { buildModel } from "../model";
 
 describe("plan", () => {
   afterEach(() => vi.restoreAllMocks());
@@ -33,8 +34,29 @@ describe("plan", () => {
       binds: "/home/agnes/voice-notes:/app/vnotes",
       healthcheck: "CMD curl -f http://localhost:8000/health",
       release: "stt: stop-then-start: no switch: gpu-services:switch is not set",
+      readiness: "stt: readiness GET /health on 8000, 2 passes (used once gpu-services:switch is set)",
+      releaseCost:
+        "stt: stop-then-start without the switch: clients are refused for the whole load, about 60 s (healthcheck " +
+        "startPeriod); with gpu-services:switch: held up to 90 s, none lost",
     });
     expect(plans[1].services.map((s: { ports: string }) => s.ports)).toEqual(["8056->8000/tcp"]);
+  });
+
+  it("prints for prod and test each service's readiness check and what a release costs now and with the switch", () => {
+    const { code, out } = capture(["--stack", "prod", "test"]);
+    expect(code).toBe(0);
+    const rows = out.split("\n").filter((line) => /^ {2}(readiness|releaseCost) /.test(line));
+    const cost = (service: string) =>
+      `  releaseCost  ${service}: stop-then-start without the switch: clients are refused for the whole load, about ` +
+      "60 s (healthcheck startPeriod); with gpu-services:switch: held up to 90 s, none lost";
+    expect(rows).toEqual([
+      "  readiness    stt: readiness GET /health on 8000, 2 passes (used once gpu-services:switch is set)",
+      cost("stt"),
+      "  readiness    tts: readiness GET /v1/models on 8000 (https), 2 passes (used once gpu-services:switch is set)",
+      cost("tts"),
+      "  readiness    tts: readiness GET /v1/models on 8000, 2 passes (used once gpu-services:switch is set)",
+      cost("tts"),
+    ]);
   });
 
   it("fails with EXIT.usage and names the stacks that exist for an unknown stack", () => {
@@ -45,6 +67,65 @@ describe("plan", () => {
 });
 
 describe("plan rows", () => {
+  it("behind a switch: the readiness check and the hold on one line, and no release cost", () => {
+    const model = buildModel(
+      {
+        hosts: { lab: { dockerHost: "unix:///var/run/docker.sock" } },
+        switch: { image: { repository: "ghcr.io/x/gpu-switch", tag: "1" }, holdSeconds: 120 },
+        services: {
+          tts: {
+            host: "lab",
+            image: NGINX,
+            ports: [{ host: 8055, container: 8000 }],
+            readiness: {
+              path: "/v1/audio/speech",
+              method: "POST",
+              headers: { "Content-Type": "application/json" },
+              body: { text: '{"input":"hi","voice":"af_heart"}' },
+              expectStatus: [200, 201],
+            },
+            hold: { queue: 32, replay: false },
+          },
+          web: { host: "lab", image: NGINX, ports: [{ host: 8080, container: 80 }] },
+        },
+      },
+      { stack: "dev" },
+    );
+    const [tts, web] = planRows(model);
+    expect(tts.readiness).toBe(
+      "tts: readiness POST /v1/audio/speech on 8000 with text, 33 bytes, expects 200 or 201, 2 passes; requests " +
+        "held up to 120 s (queue 32, not replayed)",
+    );
+    expect(web.readiness).toBe("web: readiness TCP connect to 80, 1 pass; requests held up to 120 s (queue 256)");
+    expect("releaseCost" in tts || "releaseCost" in web).toBe(false);
+  });
+
+  it("on a cluster: a declared check as the pods' readiness probe, and no hold or release cost", () => {
+    const model = clusterModel(
+      {},
+      { stt: { config: { image: NGINX, ports: [{ host: 8000, container: 8000 }], readiness: { path: "/ready" } } } },
+    );
+    const [stt] = planRows(model);
+    expect(stt.readiness).toBe("stt: readiness GET /ready on 8000, 2 passes (the pods' readiness probe)");
+    expect("releaseCost" in stt).toBe(false);
+  });
+
+  it("without a switch: a hold shorter than the load says what the clients then get", () => {
+    const model = labModel({
+      stt: {
+        image: NGINX,
+        ports: [{ host: 8060, container: 8000 }],
+        healthcheck: { test: ["CMD", "true"], startPeriod: "2m" },
+        hold: { seconds: 45 },
+      },
+    });
+    expect(planRows(model)[0].releaseCost).toBe(
+      "stt: stop-then-start without the switch: clients are refused for the whole load, about 120 s (healthcheck " +
+        "startPeriod); with gpu-services:switch: held up to 45 s, then 503 with Retry-After (the load takes about " +
+        "120 s)",
+    );
+  });
+
   it("writes an IPv6 host address in brackets, as Docker and compose do: [::]:8060, never :::8060", () => {
     const model = labModel({
       web: {
@@ -117,6 +198,10 @@ describe("plan of a stack with a cluster (test/fixtures/cluster/Pulumi.mixed.yam
       binds: "-",
       healthcheck: "-",
       release: "asr: stop-then-start: no switch: gpu-services:switch is not set",
+      readiness: "asr: readiness TCP connect to 8000, 1 pass (used once gpu-services:switch is set)",
+      releaseCost:
+        "asr: stop-then-start without the switch: clients are refused for the whole load, for as long as it takes " +
+        "(no healthcheck startPeriod says how long); with gpu-services:switch: held up to 30 s, none lost",
     });
   });
 

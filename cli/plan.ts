@@ -15,6 +15,10 @@ import {
   type PerKey,
   listStacks,
   loadStackModel,
+  probeLine,
+  readinessLine,
+  releaseCostLine,
+  unusedReadinessLine,
 } from "../model";
 import { EXIT } from "./errors";
 import { cliProgram, failureOf, runCliSync, stackFilePath, type CliDeps } from "./common";
@@ -38,6 +42,23 @@ function schedulingText(scheduling: SchedulingSpec): string {
   if (tolerations.length > 0) parts.push(`tolerations ${tolerations.join(", ")}`);
   if (scheduling.runtimeClassName) parts.push(`runtimeClassName ${scheduling.runtimeClassName}`);
   return parts.join("; ");
+}
+
+/** A service as the plan reads it: its spec, and whether a switch stands in front of it (a Docker host's, in a stack with one). */
+export interface PlannedService extends ServiceSpec {
+  readonly behindSwitch: boolean;
+}
+
+/**
+ * The readiness check and the hold: behind a switch one line; on a Docker host without one, the check and what a
+ * release costs now and with the switch; on a cluster a declared check only (the pods' probe; nothing holds there).
+ */
+function readinessRows(s: PlannedService): Row {
+  if (s.runsOn === "kubernetes") {
+    return s.readiness?.kind === "http" && s.readiness.source === "declared" ? { readiness: probeLine(s) } : {};
+  }
+  if (s.behindSwitch) return { readiness: readinessLine(s) };
+  return { readiness: unusedReadinessLine(s), releaseCost: releaseCostLine(s) };
 }
 
 const NOT_PLACEMENT = "the plan shows where a service runs and what it takes of the host, not how it is configured";
@@ -93,11 +114,15 @@ export const PLAN_COLUMNS = {
   endpoint: carriedWith("ports"),
   stopGraceSeconds: notCarried(NOT_PLACEMENT),
   release: (s) => ({ release: s.release.reason }),
-} satisfies PerKey<ServiceSpec, Row>;
+  readiness: readinessRows,
+  hold: carriedWith("readiness"),
+} satisfies PerKey<ServiceSpec, Row, PlannedService>;
 
 /** One row per service, in the order of the model. */
 export function planRows(model: DeploymentModel): Record<string, string>[] {
-  return model.services.map((s) => Object.assign({}, ...carry(PLAN_COLUMNS, s)));
+  return model.services.map((s) =>
+    Object.assign({}, ...carry(PLAN_COLUMNS, { ...s, behindSwitch: model.switch !== undefined })),
+  );
 }
 
 /** A cluster's line: where its objects go, how clients reach them, what the fit rule knows. */

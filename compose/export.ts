@@ -111,6 +111,8 @@ export const COMPOSE_KEYS = {
   runsOn: notCarried("only services on a Docker host are exported; compose runs containers"),
   replicas: notCarried("always 1 on a Docker host"),
   scheduling: notCarried("compose has no node placement"),
+  readiness: notCarried("compose has no switch to route by readiness; the healthcheck is written"),
+  hold: notCarried("compose has no switch to hold requests while a service loads"),
 } satisfies PerKey<ServiceSpec, Part, Exported>;
 
 function service(s: ServiceSpec, stack: string): Record<string, unknown> {

@@ -106,6 +106,11 @@ export const FROM_COMPOSE = {
   runsOn: { notCarried: "where the host given by --host is: a Docker host or a cluster" },
   replicas: { notCarried: "compose's deploy.replicas is not read: one container per service, or 1 pod on a cluster" },
   scheduling: { notCarried: "compose has no node placement" },
+  readiness: {
+    notCarried:
+      "compose has no readiness check beside its healthcheck; the stack derives one from an HTTP healthcheck (readiness)",
+  },
+  hold: { notCarried: "compose has no switch to hold requests; the stack's default hold" },
 } as const satisfies { readonly [K in keyof ServiceSpec]-?: FilledBy };
 
 /** The mappers, each once, in the order of the fields they fill. */

@@ -33,6 +33,11 @@ export interface SwitchPlacement {
   readonly network: pulumi.Input<string>;
   /** The release-unique suffix of a blue-green container's name: 6 lowercase hex. */
   readonly nameSuffix: string;
+  /**
+   * Resources the container's replacement waits for, so the old copy is stopped only after them: the drain of its
+   * route (switch/switchDrain.ts), for a stop-then-start release on a switch that ran before. Default: none.
+   */
+  readonly stopAfter?: Promise<pulumi.Resource[]>;
 }
 
 /**
@@ -236,6 +241,8 @@ export const CONTAINER_INPUTS = {
   runsOn: notCarried("only services on a Docker host become containers (program.ts)"),
   replicas: notCarried("always 1 on a Docker host (buildModel refuses replicas there)"),
   scheduling: notCarried("node placement exists on a cluster only (buildModel refuses it on a Docker host)"),
+  readiness: notCarried("the switch probes the container as the push's plan says (switch/switchPush.ts)"),
+  hold: notCarried("the switch holds requests as the push's plan says (switch/switchPush.ts)"),
 } satisfies PerKey<ServiceSpec, Partial<ContainerArgs>, ContainerSource>;
 
 /** Every input of a service's `docker.Container`: one per key of its spec (CONTAINER_INPUTS), and it must run. */

@@ -248,6 +248,13 @@ describe("failure order and recovery", () => {
     ]);
   });
 
+  const STT_COST =
+    "stt: stop-then-start without the switch: clients are refused for the whole load, about 60 s (healthcheck " +
+    "startPeriod); with gpu-services:switch: held up to 90 s, none lost";
+  const TTS_COST =
+    "tts: stop-then-start without the switch: clients are refused for the whole load, for as long as it takes (no " +
+    "healthcheck startPeriod says how long); with gpu-services:switch: held up to 30 s, none lost";
+
   it("tells, during an up, how to read the logs and roll back if a container never turns healthy", async () => {
     const logged: string[] = [];
     const on: string[] = [];
@@ -264,22 +271,27 @@ describe("failure order and recovery", () => {
       );
       expect(logged).toEqual([
         "stt: stop-then-start: no switch: gpu-services:switch is not set",
+        STT_COST,
         "if stt-prod does not turn healthy within 300s, pulumi up fails: `docker -H ssh://agnes@10.30.11.45 logs --tail 200 stt-prod` " +
           "shows why; roll back with `npm run release -- rollback prod stt` and `pulumi up --stack prod`.",
         "tts: stop-then-start: no switch: gpu-services:switch is not set",
+        TTS_COST,
       ]);
       // On the service, whose URN the engine gives at once (the real engine sends a log on a container only after
       // its step finished, so never for a container that fails its healthcheck: seen in `npm run e2e`).
       const stt = "urn:pulumi:prod::gpu-services::gpu-services:index:GpuService::stt";
-      expect(on).toEqual([stt, stt, "urn:pulumi:prod::gpu-services::gpu-services:index:GpuService::tts"]);
+      const tts = "urn:pulumi:prod::gpu-services::gpu-services:index:GpuService::tts";
+      expect(on).toEqual([stt, stt, stt, tts, tts]);
       logged.length = 0;
       await evaluate(
         config(() => {}),
         "prod",
-      ); // a preview says only which way the service is released
+      ); // a preview says which way the service is released, and what that costs its clients
       expect(logged).toEqual([
         "stt: stop-then-start: no switch: gpu-services:switch is not set",
+        STT_COST,
         "tts: stop-then-start: no switch: gpu-services:switch is not set",
+        TTS_COST,
       ]);
     } finally {
       spy.mockRestore();

@@ -1,9 +1,10 @@
 import * as docker from "@pulumi/docker";
 import type * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceSpec } from "../model";
+import { readinessLine, releaseCostLine, type ServiceSpec } from "../model";
 import { containerArgs, endpointUrl, type SwitchPlacement } from "./containerInputs";
 import type { DockerHost } from "./dockerHost";
+import { releaseKey } from "./releaseKey";
 import { createImage } from "./serviceImage";
 import { volumeMounts } from "./serviceVolumes";
 
@@ -57,6 +58,11 @@ export class GpuService extends pulumi.ComponentResource {
   /** `scheme://address:port`, when the service has an endpoint port. */
   public readonly endpoint: pulumi.Output<string | undefined>;
   public readonly containerName: pulumi.Output<string>;
+  /**
+   * What identifies this release of the container (docker/releaseKey.ts): `<image ref>+<hash of its inputs>`,
+   * changed exactly when the container is replaced. Known before the container is registered.
+   */
+  public readonly releaseKey: pulumi.Output<string>;
 
   constructor(name: string, args: GpuServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpu-services:index:GpuService", name, {}, opts);
@@ -68,28 +74,34 @@ export class GpuService extends pulumi.ComponentResource {
     const serviceMounts = volumeMounts(name, args.stack, args.volumes, args.binds, { parent: this, provider });
     this.volumes = serviceMounts.volumes;
 
-    this.container = new docker.Container(
-      `${name}-container`,
-      containerArgs({
-        name,
-        stack: args.stack,
-        service: args,
-        secretEnv: args.secretEnv,
-        image,
-        mounts: serviceMounts,
-        placement: args.placement,
-      }),
-      {
-        parent: this,
-        provider,
-        ...replaceOptions(args.release, args.placement),
-        dependsOn: [this.image, ...this.volumes],
-      },
-    );
+    const inputs = containerArgs({
+      name,
+      stack: args.stack,
+      service: args,
+      secretEnv: args.secretEnv,
+      image,
+      mounts: serviceMounts,
+      placement: args.placement,
+    });
+    this.releaseKey = releaseKey(inputs, image.ref, args.containerName);
+    const made: pulumi.Input<pulumi.Resource>[] = [this.image, ...this.volumes];
+    const stopAfter = args.placement?.stopAfter;
+    const dependsOn: Promise<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource>[] = stopAfter
+      ? stopAfter.then((after) => [...made, ...after])
+      : made;
+    this.container = new docker.Container(`${name}-container`, inputs, {
+      parent: this,
+      provider,
+      ...replaceOptions(args.release, args.placement),
+      dependsOn,
+    });
 
-    // How this service is released and why, in preview and up alike: a preview is where a person reads which way.
-    // Behind a switch the push container waits for its health and fails the up (switch/switchPush.ts).
+    // How this service is released and why, in preview and up alike; behind a switch its readiness check and hold,
+    // without one what a release costs its clients. Behind a switch the push container waits for its readiness and
+    // fails the up (switch/switchPush.ts).
     pulumi.log.info(args.release.reason, this);
+    const described = { name, readiness: args.readiness, hold: args.hold };
+    pulumi.log.info(args.placement ? readinessLine(described) : releaseCostLine(described), this);
     if (!args.placement && args.healthcheck && !pulumi.runtime.isDryRun()) {
       // Printed under the service in `pulumi up`. Attached to this component, not the container: a log on a
       // resource is sent once the engine has finished its step, so one on a container that never turns
@@ -109,6 +121,7 @@ export class GpuService extends pulumi.ComponentResource {
       imageRef: this.imageRef,
       endpoint: this.endpoint,
       containerName: this.containerName,
+      releaseKey: this.releaseKey,
     });
   }
 }

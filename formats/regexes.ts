@@ -27,6 +27,20 @@ export const GIT_URL_RE = /^(?:https?:\/\/|ssh:\/\/|git:\/\/|git@)[^\s#]+?(?:\.g
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
 export const GIT_REF_RE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,255}$/;
 
+/** An HTTP token (RFC 9110 §5.6.2): a header name, a media type's parts. */
+export const HTTP_TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** An HTTP header value as sent: visible characters, spaces and tabs; no line break, no NUL. */
+export const HTTP_HEADER_VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** A media type without quoted parameters: `audio/wav`, `application/json; charset=utf-8`. */
+export const MEDIA_TYPE_RE =
+  /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*;\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+=[!#$%&'*+.^_`|~0-9A-Za-z-]+)*$/;
+/** The path (and query) of an HTTP request: from `/`, no whitespace, no fragment. */
+export const URL_PATH_RE = /^\/[^\s#]*$/;
+/** A file of the project (the repository), relative to its folder: letters, digits, `_ . - /`; no `.` or `..` part. */
+export const PROJECT_FILE_RE = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/;
+/** A multipart form field name as a Content-Disposition carries it unquoted-safe: letters, digits, `_ . -`. */
+export const FORM_FIELD_RE = /^[A-Za-z0-9_.-]{1,100}$/;
+
 /** Env names whose values are credentials: import-compose moves them to secretEnv, the policy pack flags them. */
 export const SECRET_ENV_NAME = /TOKEN|KEY|PASSWORD|SECRET/i;
 

@@ -3,6 +3,9 @@
 /** Bytes in a MiB: Docker's provider takes /dev/shm in MiB, compose and the plan print it as `<n>m`. */
 export const MIB = 2 ** 20;
 
+/** The largest request body of a readiness check (inline, a file, or a multipart part's file). */
+export const READINESS_BODY_MAX_BYTES = MIB;
+
 /** Binary multiples, as Docker reads `16g`, `512m`, `2gb` (go-units RAMInBytes). */
 const SIZE_RE = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?$/i;
 const SIZE_UNITS: Record<string, number> = { "": 1, k: 2 ** 10, m: MIB, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };

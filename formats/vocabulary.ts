@@ -25,6 +25,10 @@ export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 /** Release strategies a service may ask for (`services.<s>.release.strategy`); `auto` is resolved by the model. */
 export const RELEASE_STRATEGIES = ["auto", "blue-green", "stop-then-start"] as const;
 
+/** The HTTP methods of a readiness check (`services.<s>.readiness.method`). */
+export const READINESS_METHODS = ["GET", "HEAD", "POST", "PUT"] as const;
+export type ReadinessMethod = (typeof READINESS_METHODS)[number];
+
 /** IPC namespace modes a container may take. */
 export const IPC_MODES = ["private", "shareable", "host"] as const;
 export type IpcMode = (typeof IPC_MODES)[number];

@@ -17,7 +17,7 @@ import {
   notCarried,
   type PerKey,
 } from "../model";
-import { serviceProbes } from "./kubeProbes";
+import { podProbes } from "./kubeProbes";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -221,8 +221,9 @@ export const DEPLOYMENT_INPUTS = {
   gpus: ({ service }) =>
     typeof service.gpus?.count === "number" ? { limits: { [GPU_RESOURCE]: String(service.gpus.count) } } : {},
   cpus: ({ service }) => (service.cpus !== undefined ? { limits: { cpu: cpuQuantity(service.cpus) } } : {}),
+  // A declared readiness check makes the probes in place of the healthcheck's (kubeProbes.ts).
   healthcheck: ({ service }) => {
-    const probes = serviceProbes(service.healthcheck, service.ports);
+    const probes = podProbes(service, progressDeadlineSeconds(service));
     return {
       deployment: {
         progressDeadlineSeconds: progressDeadlineSeconds(service),
@@ -256,6 +257,10 @@ export const DEPLOYMENT_INPUTS = {
   runsOn: notCarried("only services on a cluster become Deployments (program.ts)"),
   scheme: notCarried(NOT_AN_INPUT),
   endpoint: notCarried(NOT_AN_INPUT),
+  readiness: carriedWith("healthcheck"),
+  hold: notCarried(
+    "a cluster has no switch to hold requests (a Service sends them to ready pods); buildModel refuses it",
+  ),
 } satisfies PerKey<ServiceSpec, DeploymentPart, KubeSource>;
 
 /** The parts merged: sections shallow-merged, lists concatenated, in the table's order. */

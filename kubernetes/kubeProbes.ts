@@ -8,10 +8,22 @@
  * - startup: `failureThreshold` = ⌈startPeriod / interval⌉ + retries, so a container gets its start period and then
  *   `retries` more checks before the kubelet restarts it (Docker ignores failures during the start period).
  * No liveness probe: Docker never restarts an unhealthy container either.
+ *
+ * A declared readiness check (`services.<s>.readiness`, a GET without a body: buildModel refuses the rest on a
+ * cluster) replaces both: its `httpGet` (with its headers) for each, `periodSeconds` = interval, `timeoutSeconds` =
+ * timeout; readiness `successThreshold` = passes and `failureThreshold` = the healthcheck's retries (else the
+ * kubelet's 3); startup `failureThreshold` = ⌈bound / interval⌉, the bound being the rollout's progress deadline,
+ * past which `pulumi up` fails anyway.
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { durationSeconds } from "../formats";
-import type { HealthcheckSpec, PortSpec } from "../model";
+import {
+  healthcheckGet,
+  type HealthcheckSpec,
+  type HttpReadinessSpec,
+  type PortSpec,
+  type ServiceSpec,
+} from "../model";
 
 type Probe = k8s.types.input.core.v1.Probe;
 type Action = Pick<Probe, "httpGet" | "exec">;
@@ -19,30 +31,6 @@ type Action = Pick<Probe, "httpGet" | "exec">;
 export interface ServiceProbes {
   readonly startupProbe: Probe;
   readonly readinessProbe: Probe;
-}
-
-/** curl's flags that keep a check a plain GET that fails on an HTTP error (with `-f`, required). */
-const CURL_FLAG = /^-[fsSk]+$|^--(fail|silent|show-error|insecure)$/;
-/** wget's flags that keep a check a plain GET (wget fails on an HTTP error by itself). */
-const WGET_FLAG = /^-q+$|^-q?O-$|^--(quiet|spider|no-verbose)$/;
-/** Flags followed by a value that only says where the body goes. */
-const OUTPUT_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  curl: ["-o", "--output"],
-  wget: ["-O", "-qO", "--output-document"],
-};
-const DISCARD = ["/dev/null", "-"];
-/** Characters that make a shell string more than one plain command. */
-const SHELL_SYNTAX = /[;&|<>$`'"\\(){}*\n]/;
-
-/** The words of a check, or undefined when it is not one plain command: `CMD …`, or `CMD-SHELL` without shell syntax. */
-function commandWords(test: readonly string[]): readonly string[] | undefined {
-  if (test[0] === "CMD") return test.slice(1);
-  if (test[0] !== "CMD-SHELL" || test.length !== 2) return undefined;
-  const words = test[1].trim().split(/\s+/);
-  // `… || exit 1` is how Docker examples turn any failure into exit 1: the same for a probe.
-  const tail = words.slice(-3).join(" ");
-  const plain = tail === "|| exit 1" ? words.slice(0, -3) : words;
-  return plain.some((word) => SHELL_SYNTAX.test(word)) ? undefined : plain;
 }
 
 /**
@@ -54,38 +42,10 @@ export function plainGet(
   test: readonly string[],
   ports: readonly PortSpec[],
 ): { scheme: "HTTP" | "HTTPS"; port: number; path: string } | undefined {
-  const words = commandWords(test);
-  if (!words || words.length < 2) return undefined;
-  const program = words[0].split("/").pop()!;
-  if (program !== "curl" && program !== "wget") return undefined;
-  const flag = program === "curl" ? CURL_FLAG : WGET_FLAG;
-  const urls: string[] = [];
-  let fails = program === "wget";
-  for (let i = 1; i < words.length; i++) {
-    const word = words[i];
-    if (OUTPUT_FLAGS[program].includes(word)) {
-      if (!DISCARD.includes(words[++i] ?? "")) return undefined;
-    } else if (flag.test(word)) {
-      if (program === "curl" && (/^-[sSk]*f/.test(word) || word === "--fail")) fails = true;
-    } else if (word.startsWith("-")) {
-      return undefined;
-    } else {
-      urls.push(word);
-    }
-  }
-  if (!fails || urls.length !== 1) return undefined;
-  let url: URL;
-  try {
-    url = new URL(urls[0]);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
-  if (!["localhost", "127.0.0.1", "[::1]"].includes(url.hostname) || url.username || url.password || url.hash)
-    return undefined;
-  const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
-  if (!ports.some((p) => p.protocol === "tcp" && p.container === port)) return undefined;
-  return { scheme: url.protocol === "https:" ? "HTTPS" : "HTTP", port, path: `${url.pathname}${url.search}` };
+  const get = healthcheckGet(test);
+  if (!get || !get.failsOnError) return undefined;
+  if (!ports.some((p) => p.protocol === "tcp" && p.container === get.port)) return undefined;
+  return { scheme: get.scheme === "https" ? "HTTPS" : "HTTP", port: get.port, path: get.path };
 }
 
 /** What the probes run: the GET, or the check's command (`CMD-SHELL` through `/bin/sh -c`, as Docker does). */
@@ -113,4 +73,48 @@ export function serviceProbes(
     startupProbe: { ...action, ...timing, failureThreshold: Math.max(1, startPeriodChecks + healthcheck.retries) },
     readinessProbe: { ...action, ...timing, failureThreshold: Math.max(1, healthcheck.retries) },
   };
+}
+
+/** Whole seconds of a number of milliseconds, at least 1. */
+const wholeSecondsOf = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/** The readiness and startup probes of a declared readiness check (a GET), the load bounded by `boundSeconds`. */
+export function readinessProbes(
+  readiness: HttpReadinessSpec,
+  failureThreshold: number,
+  boundSeconds: number,
+): ServiceProbes {
+  const headers = Object.entries(readiness.headers).map(([name, value]) => ({ name, value }));
+  const httpGet = {
+    scheme: readiness.scheme === "https" ? "HTTPS" : "HTTP",
+    port: readiness.port,
+    path: readiness.path,
+    ...(headers.length > 0 ? { httpHeaders: headers } : {}),
+  };
+  const periodSeconds = wholeSecondsOf(readiness.intervalMs);
+  const timing = { periodSeconds, timeoutSeconds: wholeSecondsOf(readiness.timeoutMs) };
+  return {
+    startupProbe: {
+      httpGet,
+      ...timing,
+      successThreshold: 1,
+      failureThreshold: Math.max(1, Math.ceil(boundSeconds / periodSeconds)),
+    },
+    readinessProbe: { httpGet, ...timing, successThreshold: readiness.passes, failureThreshold },
+  };
+}
+
+/** The kubelet's default failureThreshold. */
+const KUBELET_FAILURES = 3;
+
+/** A pod's probes: from a declared readiness check, else from the healthcheck (derived checks leave it as it was). */
+export function podProbes(
+  service: Pick<ServiceSpec, "healthcheck" | "ports" | "readiness">,
+  boundSeconds: number,
+): ServiceProbes | undefined {
+  const { readiness, healthcheck } = service;
+  if (readiness?.kind === "http" && readiness.source === "declared") {
+    return readinessProbes(readiness, healthcheck?.retries ?? KUBELET_FAILURES, boundSeconds);
+  }
+  return serviceProbes(healthcheck, service.ports);
 }

@@ -276,6 +276,53 @@ describe("KubeService", () => {
     expect(e.ofType(T.kubeSecret).map((s) => s.name)).toEqual(["stt-env"]);
   });
 
+  it("probes a declared readiness check: its GET with headers, passes in a row, the load bounded by the deadline", async () => {
+    const readiness = {
+      path: "/v1/models",
+      headers: { "X-Probe": "1" },
+      scheme: "https",
+      timeout: "2500ms",
+      interval: "2s",
+      passes: 3,
+    };
+    const model = clusterModel({}, { tts: { config: { ...TTS, readiness } } });
+    const e = await evaluateModel(model, { preview: false, kubectl: false });
+    const deployment = e.get(T.deployment, "tts-deployment").inputs.spec;
+    const container = deployment.template.spec.containers[0];
+    const httpGet = { scheme: "HTTPS", port: 8000, path: "/v1/models", httpHeaders: [{ name: "X-Probe", value: "1" }] };
+    // The healthcheck's exec probes give way; its retries stay the readiness probe's failures, its wait the bound.
+    expect(deployment.progressDeadlineSeconds).toBe(240);
+    expect(container.startupProbe).toEqual({
+      httpGet,
+      periodSeconds: 2,
+      timeoutSeconds: 3,
+      successThreshold: 1,
+      failureThreshold: 120,
+    });
+    expect(container.readinessProbe).toEqual({
+      httpGet,
+      periodSeconds: 2,
+      timeoutSeconds: 3,
+      successThreshold: 3,
+      failureThreshold: 3,
+    });
+    // Without a healthcheck: the kubelet's 3 failures, Kubernetes' 600 s deadline; no headers, no httpHeaders.
+    const bare = clusterModel(
+      {},
+      { tts: { config: { ...TTS, healthcheck: undefined, readiness: { path: "/ready" } } } },
+    );
+    const plain = (await evaluateModel(bare, { preview: false, kubectl: false })).get(T.deployment, "tts-deployment")
+      .inputs.spec.template.spec.containers[0];
+    expect(plain.startupProbe).toEqual({
+      httpGet: { scheme: "HTTP", port: 8000, path: "/ready" },
+      periodSeconds: 1,
+      timeoutSeconds: 10,
+      successThreshold: 1,
+      failureThreshold: 600,
+    });
+    expect(plain.readinessProbe).toMatchObject({ successThreshold: 2, failureThreshold: 3 });
+  });
+
   it("maps blue-green to RollingUpdate maxSurge 1 / maxUnavailable 0, stop-then-start to Recreate", async () => {
     for (const [strategy, expected] of [
       ["blue-green", { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }],
@@ -400,6 +447,7 @@ describe("the Deployment's per-key table", () => {
     expect(Object.keys(notCarriedKeys<ServiceSpec, DeploymentPart, KubeSource>(DEPLOYMENT_INPUTS)).sort()).toEqual([
       "binds",
       "endpoint",
+      "hold",
       "host",
       "restart",
       "runsOn",

@@ -83,6 +83,20 @@ describe("buildModel on good config", () => {
         reason: "tts: stop-then-start: no switch: gpu-services:switch is not set",
         drainSeconds: 30,
       },
+      readiness: {
+        kind: "http",
+        source: "declared",
+        port: 8000,
+        scheme: "https",
+        method: "GET",
+        path: "/v1/models",
+        headers: {},
+        expectStatus: [],
+        timeoutMs: 10000,
+        intervalMs: 1000,
+        passes: 2,
+      },
+      hold: { seconds: 90, queue: 256, replay: true, expectedSeconds: 60 },
       runsOn: "docker",
       replicas: 1,
     });
@@ -122,6 +136,8 @@ describe("buildModel on good config", () => {
         reason: "web: stop-then-start: no switch: gpu-services:switch is not set",
         drainSeconds: 30,
       },
+      // No port: nothing to probe. The hold is what the switch's default would make of no start period.
+      hold: { seconds: 30, queue: 256, replay: true, expectedSeconds: 0 },
       runsOn: "docker",
       replicas: 1,
     });

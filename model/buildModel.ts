@@ -26,6 +26,7 @@ import {
   ServiceSchema,
   StackConfigSchema,
   type SwitchConfig,
+  SwitchFields,
 } from "../stackConfig";
 import { buildImageSpec, checkImagePins } from "./buildImage";
 import { buildServiceSpec, checkServiceInStack, type ServiceDraft } from "./buildService";
@@ -36,6 +37,8 @@ import type { ClusterSpec, DeploymentModel, HostSpec, ServiceSpec, SwitchSpec } 
 export interface BuildModelOptions {
   readonly stack: string;
   readonly project?: string;
+  /** The project folder, which files the config names are read from. Default: the working folder (Pulumi's). */
+  readonly projectDir?: string;
   /** Top-level config keys (without namespace) whose values were set with --secret. */
   readonly secretKeys?: ReadonlySet<string>;
   /** Full key paths (`services.tts.env.API_KEY`) of the values set with --secret, where they are known. */
@@ -147,6 +150,7 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
       secretNames,
       hostNames: Object.keys(asPlainObject(rawConfig.hosts)),
       hostKinds: hostKinds(asPlainObject(rawConfig.hosts)),
+      projectDir: options.projectDir ?? process.cwd(),
     },
     problems,
     (path) => path[0] === "secrets",
@@ -168,10 +172,13 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
   for (const [name, service] of Object.entries(asPlainObject(rawConfig.services))) {
     checkServiceInStack(ctx, name, asPlainObject(service));
   }
+  const switchConfig = topLevel(rawConfig, "switch");
+  // Without a switch the hold is what it would be with one of default settings (plan prints what a release costs).
+  const holdFloor = switchConfig?.holdSeconds ?? SwitchFields.shape.holdSeconds.parse(undefined);
   const drafts: ServiceDraft[] = parseEntries(ctx, rawConfig, "services", ServiceSchema).map(([name, service]) =>
-    buildServiceSpec(ctx, name, service),
+    buildServiceSpec(ctx, name, service, holdFloor),
   );
-  const switchSpec = buildSwitchSpec(ctx, rawConfig, topLevel(rawConfig, "switch"));
+  const switchSpec = buildSwitchSpec(ctx, rawConfig, switchConfig);
   const sharesHostsWith = topLevel(rawConfig, "sharesHostsWith") ?? [];
   const neighbours = resolveNeighbours(ctx, sharesHostsWith, options.neighbours);
   checkHosts(ctx, hosts, drafts, neighbours);

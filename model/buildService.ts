@@ -9,6 +9,7 @@ import { durationSeconds, sizeBytes } from "../formats";
 import { definedOnly, type Complete, type EveryKey } from "./perKey";
 import { sortedRecord } from "./sorted";
 import { checkPlacement } from "./clusterChecks";
+import { holdSpec, readinessSpec } from "./readiness";
 import type { GpuSpec, HealthcheckSpec, PortSpec, ReleaseSpec, SchedulingSpec, ServiceSpec, UlimitSpec } from "./types";
 
 /** What the config asks of a release; the strategy is resolved by the fit rule (releasePlan.ts). */
@@ -130,16 +131,24 @@ export const SPEC_KEY_OF = {
   endpointPort: "endpoint",
   stopGraceSeconds: "stopGraceSeconds",
   release: "release",
+  readiness: "readiness",
+  hold: "hold",
   replicas: "replicas",
   scheduling: "scheduling",
 } as const satisfies EveryKey<ServiceConfig, keyof ServiceSpec>;
 
 /**
- * The spec of a service whose config parsed, its release not yet resolved. Every key of the spec is given
- * (`undefined` where an optional one is unset, then left out), so a key added to ServiceSpec is a type error here
- * until it is built.
+ * The spec of a service whose config parsed, its release not yet resolved; `holdFloorSeconds` is the least hold
+ * (`gpu-services:switch.holdSeconds`). Every key of the spec is given (`undefined` where an optional one is unset,
+ * then left out), so a key added to ServiceSpec is a type error here until it is built.
  */
-export function buildServiceSpec(ctx: ModelContext, name: string, service: ServiceConfig): ServiceDraft {
+export function buildServiceSpec(
+  ctx: ModelContext,
+  name: string,
+  service: ServiceConfig,
+  holdFloorSeconds: number,
+): ServiceDraft {
+  const healthcheck = service.healthcheck ? healthcheckSpec(service.healthcheck) : undefined;
   const spec: Complete<ServiceDraft> = {
     name,
     host: service.host,
@@ -153,7 +162,7 @@ export function buildServiceSpec(ctx: ModelContext, name: string, service: Servi
     gpus: service.gpus ? gpuSpec(service.gpus) : undefined,
     shareGpu: service.shareGpu,
     restart: service.restart,
-    healthcheck: service.healthcheck ? healthcheckSpec(service.healthcheck) : undefined,
+    healthcheck,
     command: service.command || undefined,
     user: service.user || undefined,
     entrypoint: service.entrypoint || undefined,
@@ -166,6 +175,8 @@ export function buildServiceSpec(ctx: ModelContext, name: string, service: Servi
     endpoint: endpointOf(service.ports, service.endpointPort),
     stopGraceSeconds: service.stopGraceSeconds,
     release: { requested: service.release.strategy, drainSeconds: service.release.drainSeconds },
+    readiness: readinessSpec(ctx, name, service, healthcheck),
+    hold: holdSpec(service.hold, healthcheck, holdFloorSeconds),
     runsOn: ctx.hostKinds.get(service.host) === "kubernetes" ? "kubernetes" : "docker",
     replicas: service.replicas ?? 1,
     scheduling: service.scheduling ? schedulingSpec(service.scheduling) : undefined,

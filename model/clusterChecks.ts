@@ -160,12 +160,47 @@ function checkOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host:
   }
 }
 
+const EXEC_WAY_OUT = "or drop readiness and give an exec healthcheck";
+
+/** A declared readiness check becomes the pods' probes: an httpGet, which sends a GET without a body. */
+function checkReadinessOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
+  const at = (...rest: PropertyKey[]) => ["services", name, ...rest];
+  if (raw.hold !== undefined) {
+    ctx.add(
+      at("hold"),
+      `host "${host}" is a cluster, which has no switch to hold requests (its Service sends them to ready pods ` +
+        `only); remove it, ${TO_DOCKER}`,
+    );
+  }
+  const readiness = fieldOf(raw, "readiness");
+  if (!readiness) return;
+  const onCluster = `has no Kubernetes probe form on cluster "${host}"`;
+  if (readiness.method !== "GET") {
+    ctx.add(at("readiness", "method"), `${readiness.method} ${onCluster}; use GET (readiness.path), ${EXEC_WAY_OUT}`);
+  }
+  if (readiness.body !== undefined) {
+    ctx.add(
+      at("readiness", "body"),
+      `a request body ${onCluster} (httpGet sends none); drop it and probe a GET path, ${EXEC_WAY_OUT}`,
+    );
+  }
+  if (readiness.expectStatus !== undefined) {
+    ctx.add(
+      at("readiness", "expectStatus"),
+      `${onCluster} (the kubelet passes any status from 200 to 399); drop it, ${EXEC_WAY_OUT}`,
+    );
+  }
+}
+
 /** What the service may use on the kind of host it names (none where the host's kind is not known). */
 export function checkPlacement(ctx: ModelContext, name: string, raw: PlainObject): void {
   const host = typeof raw.host === "string" ? raw.host : undefined;
   const kind = host === undefined ? undefined : ctx.hostKinds.get(host);
   if (kind === "docker") checkOnDockerHost(ctx, name, raw, host!);
-  else if (kind === "kubernetes") checkOnCluster(ctx, name, raw, host!);
+  else if (kind === "kubernetes") {
+    checkOnCluster(ctx, name, raw, host!);
+    checkReadinessOnCluster(ctx, name, raw, host!);
+  }
 }
 
 function describeCluster(cluster: ClusterSpec): string {

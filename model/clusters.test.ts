@@ -149,6 +149,21 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
         reason: STT_REASON,
         drainSeconds: 30,
       },
+      // Derived from the healthcheck, which makes the pods' probes as before (kubeProbes.ts).
+      readiness: {
+        kind: "http",
+        source: "healthcheck",
+        port: 8000,
+        scheme: "http",
+        method: "GET",
+        path: "/health",
+        headers: {},
+        expectStatus: [],
+        timeoutMs: 10000,
+        intervalMs: 1000,
+        passes: 2,
+      },
+      hold: { seconds: 90, queue: 256, replay: true, expectedSeconds: 60 },
       runsOn: "kubernetes",
       replicas: 2,
       scheduling: {

@@ -20,6 +20,8 @@ export interface ModelContext {
    * service placed there may use. A host that gives neither or both is reported by its schema, and has no kind.
    */
   readonly hostKinds: ReadonlyMap<string, "docker" | "kubernetes">;
+  /** The project folder: files the config names (a readiness body) are read from it. */
+  readonly projectDir: string;
   /** Record a problem at a key path. */
   add(path: readonly PropertyKey[], message: string): void;
   /** Record the issues of a failed parse of the value at `prefix`. */

@@ -8,8 +8,12 @@
  *   release strategy on a Docker host or a cluster, are its parts)
  * - load: the model of a stack from its file, checked against its neighbour stacks
  * - perKey: the per-key tables each consumer of `ServiceSpec` writes, checked complete by the compiler
+ * - healthcheckUrl: the GET a healthcheck makes, if it is a plain one (readiness's default, a cluster's probes)
+ * - readinessText: the readiness check, the hold and what a release costs, as plan and preview print them
  */
 export * from "./buildModel";
+export * from "./healthcheckUrl";
 export * from "./load";
 export * from "./perKey";
+export * from "./readinessText";
 export * from "./types";

@@ -34,13 +34,18 @@ export function modelFromRaw(raw: RawConfig, stack: string, projectDir: string):
       const theirs = readStackFile(file);
       neighbours.set(
         name,
-        buildModel(theirs.values, { stack: name, secretKeys: theirs.secretKeys, secretPaths: theirs.secretPaths }),
+        buildModel(theirs.values, {
+          stack: name,
+          secretKeys: theirs.secretKeys,
+          secretPaths: theirs.secretPaths,
+          projectDir,
+        }),
       );
     } catch (e) {
       neighbours.set(name, e as Error);
     }
   }
-  return buildModel(raw.values, { stack, secretKeys: raw.secretKeys, secretPaths, neighbours });
+  return buildModel(raw.values, { stack, secretKeys: raw.secretKeys, secretPaths, neighbours, projectDir });
 }
 
 /** Model of a stack straight from its file in the project folder. */

@@ -7,7 +7,7 @@
  * config reference is checked against it). The doc comments here say only what the model's form adds: a unit
  * (`shmSizeBytes`), a resolved value (`endpoint`, `image.ref`), an order.
  */
-import type { IpcMode, RestartPolicy, VolumeAccessMode } from "../formats";
+import type { IpcMode, ReadinessMethod, RestartPolicy, VolumeAccessMode } from "../formats";
 
 export interface RegistryAuthSpec {
   readonly address: string;
@@ -175,11 +175,66 @@ export interface ReleaseSpec {
   readonly drainSeconds: number;
 }
 
+/** The request body of an HTTP readiness check, as sent. */
+export interface ReadinessBodySpec {
+  readonly kind: "text" | "file" | "multipart";
+  /** The bytes sent, in base64 (a multipart body whole: its boundary, part headers and file). */
+  readonly base64: string;
+  /** How many bytes are sent. */
+  readonly bytes: number;
+  /** What is sent, as the plan prints it: `text`, `file <path>`, `multipart audio=<path> (audio/wav)`. */
+  readonly what: string;
+}
+
+/** An HTTP readiness check: the copy is ready once it has answered an expected status `passes` times in a row. */
+export interface HttpReadinessSpec {
+  readonly kind: "http";
+  /** Declared (`services.<s>.readiness`), or derived from the healthcheck's `http(s)://localhost` URL. */
+  readonly source: "declared" | "healthcheck";
+  /** The container port probed. */
+  readonly port: number;
+  readonly scheme: "http" | "https";
+  readonly method: ReadinessMethod;
+  readonly path: string;
+  /** Sorted by name; with a multipart body its `Content-Type` (with the boundary). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: ReadinessBodySpec;
+  /** The statuses that pass; empty: any 2xx. */
+  readonly expectStatus: readonly number[];
+  readonly timeoutMs: number;
+  readonly intervalMs: number;
+  readonly passes: number;
+}
+
+/** The readiness check of a service that declares none and has no HTTP healthcheck: a TCP connect to its port. */
+export interface TcpReadinessSpec {
+  readonly kind: "tcp";
+  /** The container port probed: the first tcp port. */
+  readonly port: number;
+  readonly timeoutMs: number;
+  readonly intervalMs: number;
+  readonly passes: number;
+}
+
+export type ReadinessSpec = HttpReadinessSpec | TcpReadinessSpec;
+
+/** How the switch holds requests for a service whose copy is not ready, resolved. */
+export interface HoldSpec {
+  /** Budget of one held request, in seconds (`hold.seconds`, or the expected load time + 30, at least the switch's). */
+  readonly seconds: number;
+  /** Most requests held at once per route. */
+  readonly queue: number;
+  /** Send again a request its copy never answered. */
+  readonly replay: boolean;
+  /** The expected load time in seconds (the healthcheck's start period, else 0): what `Retry-After` counts down. */
+  readonly expectedSeconds: number;
+}
+
 /** The switch on each host of the stack (`gpu-services:switch`). */
 export interface SwitchSpec {
   /** The switch image, as a service's (`image` or `build`). */
   readonly image: ImageSpec;
-  /** Seconds the switch holds and retries a request while the upstream is away (0: off); default 10. */
+  /** The least hold budget of every service behind it, in seconds; default 10. */
   readonly holdSeconds: number;
   /** Go duration as written (e.g. "1h"): how long streams through a replaced route stay open; default "1h". */
   readonly streamCloseDelay: string;
@@ -239,6 +294,10 @@ export interface ServiceSpec {
   readonly stopGraceSeconds: number;
   /** How a new release replaces the running container, resolved (blue-green or stop-then-start) with why. */
   readonly release: ReleaseSpec;
+  /** The check a copy must pass before it gets requests; absent: nothing to probe (no tcp port, none declared). */
+  readonly readiness?: ReadinessSpec;
+  /** How the switch holds requests while the service is not ready. */
+  readonly hold: HoldSpec;
   /** Where it runs: a container on a Docker host (`hosts`) or a Deployment on a cluster (`clusters`). */
   readonly runsOn: "docker" | "kubernetes";
   /** Pods of its Deployment (`services.<s>.replicas`, clusters only); 1 on a Docker host. */

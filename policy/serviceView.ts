@@ -63,4 +63,6 @@ export const POLICY_VIEW = {
   runsOn: notCarried(MODEL),
   replicas: notCarried(TUNING),
   scheduling: notCarried(TUNING),
+  readiness: notCarried("the switch probes it (the push's plan) and a cluster's probes carry it; no rule about it"),
+  hold: notCarried("the switch holds requests as the push's plan says; the model refuses it on a cluster"),
 } satisfies EveryKey<ServiceSpec, CheckedBy>;

@@ -248,6 +248,18 @@ export const SERVICE_FIELD_DOCS = {
     meaning:
       "how a release replaces the container (see Releases): `strategy` `auto`, `blue-green` or `stop-then-start`; `auto` is blue-green only where `gpu-services:switch` is set, the service has a `healthcheck` and the declared GPU memory proves two copies of every blue-green service fit beside everything else on its GPUs (this stack's and its `sharesHostsWith` stacks'), else stop-then-start; `blue-green` is refused where that does not hold; `drainSeconds` (0-3600) the old copy finishes its requests after the switch, before it is stopped. On a cluster blue-green is a RollingUpdate (`maxSurge: 1, maxUnavailable: 0`) and stop-then-start a Recreate; `auto` rolls where the service has a healthcheck and, with GPUs, `kubernetes.spareGpus` holds one surge pod of every rolling service; `blue-green` there needs a healthcheck and, where `spareGpus` is declared, must fit in it; no switch is needed",
   },
+  readiness: {
+    type: "`{path, method?, port?, scheme?, headers?, body?, expectStatus?, timeout?, interval?, passes?}`",
+    default: "from an HTTP healthcheck URL, else a TCP connect",
+    meaning:
+      "the HTTP request that says a copy is ready: behind `gpu-services:switch` a copy gets client requests only after it has passed `passes` (default 2) times in a row, checked every `interval` (default `1s`) while it is not ready, each within `timeout` (default `10s`); `method` `GET` (default), `HEAD`, `POST`, `PUT`; `port` a tcp container port of `ports` (default the first); `scheme` default the service's; `body` exactly one of `text`, `file` (a file of the project, at most 1 MiB) or `multipart: {field, file, contentType?}` (POST or PUT only); `expectStatus` a status or a list (default any 2xx). Default: a healthcheck `curl`/`wget` of `http(s)://localhost:<port><path>` gives that GET, else a TCP connect to the first tcp port (1 pass). On a cluster the pods' readiness and startup probes (`httpGet`: GET only, no body, no `expectStatus`)",
+  },
+  hold: {
+    type: "`{seconds?, queue?, replay?}`",
+    default: "`{seconds: healthcheck startPeriod + 30, queue: 256, replay: true}`",
+    meaning:
+      "behind `gpu-services:switch`: how long (`seconds`, 0-3600; default the healthcheck's `startPeriod` + 30 s, at least `switch.holdSeconds`) and how many at once (`queue`) the switch holds requests for a copy that is not ready (a release, a restart, a crash); past either the client gets 503 with `Retry-After`. `replay: true` sends again, once ready, a request its copy never answered (a body up to 8 MiB); set `false` for requests with side effects. Refused on a cluster (no switch)",
+  },
   replicas: {
     type: "int 1-1000",
     default: "`1`",
@@ -297,7 +309,7 @@ export const SWITCH_FIELD_DOCS = {
     type: "int 0-600",
     default: "`10`",
     meaning:
-      "seconds the switch holds and retries a request while the service is away (Caddy's `lb_try_duration`; `0` off)",
+      "the least hold budget of every service: `services.<name>.hold.seconds` defaults to the healthcheck's `startPeriod` + 30 s, and at least this",
   },
   streamCloseDelay: {
     type: "Go duration",

@@ -1,6 +1,6 @@
 /** The small schemas the stack config's objects are made of: ports, durations, sizes, paths, env names, labels. */
 import { z } from "zod";
-import { DURATION_RE, ENV_NAME_RE, MIB, sizeBytes, LABEL_PREFIX } from "../formats";
+import { DURATION_RE, durationSeconds, ENV_NAME_RE, MIB, PROJECT_FILE_RE, sizeBytes, LABEL_PREFIX } from "../formats";
 import type { RelatedPathParams } from "./problems";
 
 export const port = (what: string) => {
@@ -9,6 +9,19 @@ export const port = (what: string) => {
 };
 
 export const duration = z.string().regex(DURATION_RE, { error: "must be a duration such as 30s, 1m30s or 500ms" });
+
+/** A duration above 0 (a timeout, a period between checks). */
+export const positiveDuration = z
+  .string()
+  .regex(DURATION_RE, { error: "must be a duration above 0, such as 10s or 500ms", abort: true })
+  .refine((d) => durationSeconds(d) > 0, { error: "must be a duration above 0, such as 10s or 500ms" });
+
+/** A file of the project, relative to its folder (read when the model is built). */
+export const projectFile = z.string().regex(PROJECT_FILE_RE, {
+  error:
+    "must be a file of the project, relative to its folder, such as readiness/one-second.wav (letters, digits, " +
+    "_ . - and /; no .. and not absolute)",
+});
 
 export const scalarValue = z
   .union([z.string(), z.number(), z.boolean()], { error: "must be a string, number or boolean" })

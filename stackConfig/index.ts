@@ -4,7 +4,8 @@
  * model's (model/).
  *
  * - namespace: `CONFIG_NAMESPACE`
- * - stackSchema, hostSchema, serviceSchema, switchSchema, imageSchema: the schemas (fields.ts: the small ones they share)
+ * - stackSchema, hostSchema, serviceSchema, readinessSchema, switchSchema, imageSchema: the schemas (fields.ts: the
+ *   small ones they share)
  * - problems: `StackConfigError`, zod issues as problems at key paths
  * - read: the config from the Pulumi runtime or a stack file (`StackFileError` when it is not one)
  */
@@ -13,6 +14,7 @@ export * from "./imageSchema";
 export * from "./namespace";
 export * from "./problems";
 export * from "./read";
+export * from "./readinessSchema";
 export * from "./serviceSchema";
 export * from "./stackSchema";
 export * from "./switchSchema";

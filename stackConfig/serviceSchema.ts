@@ -33,6 +33,7 @@ import {
   ulimit,
 } from "./fields";
 import { BuildSchema, ImageSchema } from "./imageSchema";
+import { checkReadinessPort, HoldSchema, ReadinessSchema } from "./readinessSchema";
 
 export const PortSchema = z.strictObject({
   host: port("the port published on the host"),
@@ -183,6 +184,8 @@ export const ServiceFields = z.strictObject({
   endpointPort: port("a container port listed in ports").optional(),
   stopGraceSeconds: z.int().min(0).max(3600).default(30),
   release: ReleaseSchema.prefault({}),
+  readiness: ReadinessSchema.optional(),
+  hold: HoldSchema.prefault({}),
   replicas: z
     .int({ error: "must be a whole number of pods from 1 to 1000" })
     .min(1, { error: "must be a whole number of pods from 1 to 1000" })
@@ -256,7 +259,14 @@ function checkEnvNames(service: ServiceFieldsOutput, ctx: z.RefinementCtx): void
 }
 
 /** The rules between the fields of one service. */
-export const SERVICE_RULES = [checkImageSource, checkMountTargets, checkPorts, checkEndpointPort, checkEnvNames];
+export const SERVICE_RULES = [
+  checkImageSource,
+  checkMountTargets,
+  checkPorts,
+  checkEndpointPort,
+  checkEnvNames,
+  checkReadinessPort,
+];
 
 export const ServiceSchema = ServiceFields.superRefine((service, ctx) => {
   for (const rule of SERVICE_RULES) rule(service, ctx);

@@ -7,9 +7,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
 import type { DeploymentModel, ReleaseSpec, ServiceSpec } from "../model";
-import { evaluateModel, type Registered, T, valueOf } from "../test/support/harness";
+import { type Evaluation, evaluateModel, type Registered, T, valueOf } from "../test/support/harness";
 import { labModel, NGINX } from "../test/support/models";
-import { planJson, pushFailure } from "./switchPush";
+import { drainJson, drainWarning } from "./switchDrain";
+import { planJson, planService, pushFailure } from "./switchPush";
 
 const SWITCH_IMAGE = { repository: "localhost:5000/gpu-switch", tag: "1", digest: `sha256:${"c".repeat(64)}` };
 const URN = "urn:pulumi:dev::gpu-services::";
@@ -183,7 +184,7 @@ describe("service containers behind a switch", () => {
     expect(stt.options.deleteBeforeReplace).toBe(true);
   });
 
-  it("logs each service's release reason on its component, in preview too", async () => {
+  it("logs each service's release reason, readiness check and hold on its component, in preview too", async () => {
     const logged: [string, string][] = [];
     const spy = vi.spyOn(pulumi.log, "info").mockImplementation(async (msg: string, resource?: pulumi.Resource) => {
       logged.push([msg, resource ? await valueOf(resource.urn) : "(stack)"]);
@@ -193,9 +194,12 @@ describe("service containers behind a switch", () => {
     } finally {
       spy.mockRestore();
     }
+    const [stt, tts] = [`${URN}gpu-services:index:GpuService::stt`, `${URN}gpu-services:index:GpuService::tts`];
     expect(logged.sort()).toEqual([
-      [stopThenStart.reason, `${URN}gpu-services:index:GpuService::stt`],
-      [blueGreen.reason, `${URN}gpu-services:index:GpuService::tts`],
+      ["stt: readiness TCP connect to 8000, 1 pass; requests held up to 30 s (queue 256)", stt],
+      [stopThenStart.reason, stt],
+      [blueGreen.reason, tts],
+      ["tts: readiness TCP connect to 8000, 1 pass; requests held up to 90 s (queue 256)", tts],
     ]);
   });
 
@@ -210,80 +214,205 @@ describe("service containers behind a switch", () => {
   });
 });
 
+/** The release key the program makes of an image ref: the ref, `+`, 12 hex of the inputs' hash. */
+const KEY = /^nginx@sha256:[0-9a-f]{64}\+[0-9a-f]{12}$/;
+const uploadOf = (e: Evaluation, name: string): string => e.get(T.container, name).inputs.uploads[0].content;
+const releasesIn = (content: string): Record<string, string> =>
+  Object.fromEntries(
+    JSON.parse(content).services.map((s: { name: string; release: string }) => [s.name, s.release] as const),
+  );
+
 describe("the push container", () => {
-  const plan = (tts: string) =>
-    planJson({
-      stack: "dev",
-      switch: { holdSeconds: 10, streamCloseDelay: "1h", tlsHost: "localhost" },
+  it("writes plan version 2 sorted, in a fixed key order: the same input, the same bytes", () => {
+    const body = {
+      kind: "multipart" as const,
+      base64: "LS1i",
+      bytes: 3,
+      what: "multipart audio=readiness/one-second.wav (audio/wav)",
+    };
+    const plan = planJson({
+      stack: "prod",
+      switch: { streamCloseDelay: "5m", tlsHost: "10.30.11.45" },
       services: [
         {
           name: "tts",
-          container: tts,
+          container: "tts-prod-1a2b3c",
+          release: "ghcr.io/x/tts@sha256:1+0123456789ab",
           strategy: "blue-green",
-          waitSeconds: 141,
+          waitSeconds: 240,
           drainSeconds: 30,
           scheme: "https",
           ports: [
             { listen: 8056, target: 8001 },
             { listen: 8055, target: 8000 },
           ],
+          readiness: { kind: "tcp", port: 8000, timeoutMs: 10000, intervalMs: 1000, passes: 1 },
+          hold: { seconds: 30, queue: 256, replay: true, expectedSeconds: 0 },
         },
         {
           name: "stt",
-          container: "stt-dev",
+          container: "stt-prod",
+          release: "gpu-services/stt:cf2f@sha256:2+ba9876543210",
           strategy: "stop-then-start",
-          waitSeconds: 0,
+          waitSeconds: 300,
           drainSeconds: 45,
           scheme: "http",
           ports: [{ listen: 8060, target: 8000 }],
+          readiness: {
+            kind: "http",
+            source: "declared",
+            port: 8000,
+            scheme: "http",
+            method: "POST",
+            path: "/transcribe",
+            headers: { "Content-Type": "multipart/form-data; boundary=b", "X-Probe": "1" },
+            body,
+            expectStatus: [200],
+            timeoutMs: 10000,
+            intervalMs: 1000,
+            passes: 2,
+          },
+          hold: { seconds: 90, queue: 64, replay: false, expectedSeconds: 60 },
+        },
+        {
+          name: "worker",
+          container: "worker-prod",
+          release: "ghcr.io/x/worker@sha256:3+000000000000",
+          strategy: "stop-then-start",
+          waitSeconds: 30,
+          drainSeconds: 30,
+          scheme: "http",
+          ports: [],
+          hold: { seconds: 30, queue: 256, replay: true, expectedSeconds: 0 },
         },
       ],
     });
-
-  it("writes the plan sorted, in a fixed key order: the same input, the same bytes", () => {
-    expect(plan("tts-dev-1a2b3c")).toBe(
-      JSON.stringify(
+    expect(plan).toBe(
+      `{
+  "version": 2,
+  "stack": "prod",
+  "switch": {
+    "streamCloseDelay": "5m",
+    "tlsHost": "10.30.11.45"
+  },
+  "services": [
+    {
+      "name": "stt",
+      "container": "stt-prod",
+      "release": "gpu-services/stt:cf2f@sha256:2+ba9876543210",
+      "strategy": "stop-then-start",
+      "waitSeconds": 300,
+      "drainSeconds": 45,
+      "scheme": "http",
+      "ports": [
         {
-          version: 1,
-          stack: "dev",
-          switch: { holdSeconds: 10, streamCloseDelay: "1h", tlsHost: "localhost" },
-          services: [
-            {
-              name: "stt",
-              container: "stt-dev",
-              strategy: "stop-then-start",
-              waitSeconds: 0,
-              drainSeconds: 45,
-              scheme: "http",
-              ports: [{ listen: 8060, target: 8000 }],
-            },
-            {
-              name: "tts",
-              container: "tts-dev-1a2b3c",
-              strategy: "blue-green",
-              waitSeconds: 141,
-              drainSeconds: 30,
-              scheme: "https",
-              ports: [
-                { listen: 8055, target: 8000 },
-                { listen: 8056, target: 8001 },
-              ],
-            },
-          ],
+          "listen": 8060,
+          "target": 8000
+        }
+      ],
+      "readiness": {
+        "kind": "http",
+        "port": 8000,
+        "scheme": "http",
+        "method": "POST",
+        "path": "/transcribe",
+        "headers": {
+          "Content-Type": "multipart/form-data; boundary=b",
+          "X-Probe": "1"
         },
-        null,
-        2,
-      ) + "\n",
+        "bodyBase64": "LS1i",
+        "expectStatus": [
+          200
+        ],
+        "timeoutMs": 10000,
+        "intervalMs": 1000,
+        "passes": 2
+      },
+      "hold": {
+        "seconds": 90,
+        "queue": 64,
+        "replay": false,
+        "expectedSeconds": 60
+      }
+    },
+    {
+      "name": "tts",
+      "container": "tts-prod-1a2b3c",
+      "release": "ghcr.io/x/tts@sha256:1+0123456789ab",
+      "strategy": "blue-green",
+      "waitSeconds": 240,
+      "drainSeconds": 30,
+      "scheme": "https",
+      "ports": [
+        {
+          "listen": 8055,
+          "target": 8000
+        },
+        {
+          "listen": 8056,
+          "target": 8001
+        }
+      ],
+      "readiness": {
+        "kind": "tcp",
+        "port": 8000,
+        "timeoutMs": 10000,
+        "intervalMs": 1000,
+        "passes": 1
+      },
+      "hold": {
+        "seconds": 30,
+        "queue": 256,
+        "replay": true,
+        "expectedSeconds": 0
+      }
+    },
+    {
+      "name": "worker",
+      "container": "worker-prod",
+      "release": "ghcr.io/x/worker@sha256:3+000000000000",
+      "strategy": "stop-then-start",
+      "waitSeconds": 30,
+      "drainSeconds": 30,
+      "scheme": "http",
+      "ports": [],
+      "readiness": null,
+      "hold": {
+        "seconds": 30,
+        "queue": 256,
+        "replay": true,
+        "expectedSeconds": 0
+      }
+    }
+  ]
+}
+`,
     );
   });
 
   it("runs gpu-switch apply once in the switch's namespace with the socket, after every container and the switch", async () => {
     const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
     const push = e.get(T.container, "lab-switch-push");
+    const model = switchedModel();
+    const releases = releasesIn(uploadOf(e, "lab-switch-push"));
+    expect(releases.stt).toMatch(KEY);
+    expect(releases.tts).toMatch(KEY);
     expect(push.inputs).toEqual({
       image: e.get(T.container, "lab-switch-container").inputs.image,
       command: ["/gpu-switch", "apply", "/push/plan.json"],
-      uploads: [{ file: "/push/plan.json", content: plan("tts-dev-1a2b3c") }],
+      uploads: [
+        {
+          file: "/push/plan.json",
+          content: planJson({
+            stack: "dev",
+            switch: { streamCloseDelay: "1h", tlsHost: "localhost" },
+            services: [
+              planService(model.services[1], "tts-dev-1a2b3c", releases.tts),
+              planService(model.services[0], "stt-dev", releases.stt),
+            ],
+          }),
+        },
+      ],
       // The switch container's id (the mock's `<name>-id`): dockerd keeps `container:<id>` and the provider reads it.
       networkMode: "container:lab-switch-container-id",
       volumes: [{ hostPath: "/run/docker.sock", containerPath: "/var/run/docker.sock" }],
@@ -293,6 +422,13 @@ describe("the push container", () => {
       rm: false,
       wait: false,
       labels: [{ label: "gpu-services.stack", value: "dev" }],
+    });
+    // What planService made of the specs: the readiness and hold the model resolved, the wait at least the hold.
+    expect(JSON.parse(uploadOf(e, "lab-switch-push")).services[0]).toMatchObject({
+      name: "stt",
+      waitSeconds: 30,
+      readiness: { kind: "tcp", port: 8000, timeoutMs: 10000, intervalMs: 1000, passes: 1 },
+      hold: { seconds: 30, queue: 256, replay: true, expectedSeconds: 0 },
     });
     expect(push.inputs.name).toBeUndefined(); // autonamed
     const stack = `${URN}gpu-services:index:GpuService$docker:index/container:Container::`;
@@ -305,9 +441,9 @@ describe("the push container", () => {
     );
   });
 
-  it("may run as long as the longest health wait plus the largest drain plus 120 s", async () => {
+  it("may run as long as the longest readiness wait plus the largest drain plus 120 s", async () => {
     const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
-    // tts waits 60 + 3 × (5 + 2) + 60 = 141 s (healthcheckSpec); the largest drain is stt's 45 s.
+    // tts waits 60 + 3 × (5 + 2) + 60 = 141 s (healthcheckSpec), above its hold of 90; the largest drain is stt's 45 s.
     expect(e.get(T.container, "lab-switch-push").options.customTimeouts).toEqual({
       create: "306s",
       update: "",
@@ -316,14 +452,36 @@ describe("the push container", () => {
     });
   });
 
-  it("gives an unchanged release an unchanged upload, and a new release a new one", async () => {
-    const upload = async (suffix: string) =>
-      (await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: () => suffix })).get(
-        T.container,
-        "lab-switch-push",
-      ).inputs.uploads[0].content;
-    expect(await upload("aaaaaa")).toBe(await upload("aaaaaa"));
-    expect(await upload("bbbbbb")).not.toBe(await upload("aaaaaa"));
+  it("gives an unchanged release unchanged uploads, and a new release new ones, with the same key in both", async () => {
+    const run = async (suffix: string, model = switchedModel()) => {
+      const e = await evaluateModel(model, { ...switchedBefore, nameSuffix: () => suffix });
+      return { plan: uploadOf(e, "lab-switch-push"), drain: uploadOf(e, "lab-switch-drain") };
+    };
+    const first = await run("aaaaaa");
+    expect(await run("aaaaaa")).toEqual(first);
+    // A blue-green copy's name suffix is no new release: the key stays (the name goes in the plan as the daemon has it).
+    const renamed = await run("bbbbbb");
+    expect(renamed.drain).toBe(first.drain);
+    expect(releasesIn(renamed.plan)).toEqual(releasesIn(first.plan));
+    // What the docker provider updates in place (the restart policy) is no new release either.
+    const restart = (m: DeploymentModel): DeploymentModel => ({
+      ...m,
+      services: m.services.map((s) => (s.name === "stt" ? { ...s, restart: "always" } : s)),
+    });
+    expect(await run("aaaaaa", restart(switchedModel()))).toEqual(first);
+    // A new image for stt: a new key for stt only, in both uploads.
+    const newImage = (m: DeploymentModel): DeploymentModel => ({
+      ...m,
+      services: m.services.map((s) =>
+        s.name === "stt" && s.image.kind === "registry" ? { ...s, image: { ...s.image, ref: "nginx:1.28" } } : s,
+      ),
+    });
+    const released = await run("aaaaaa", newImage(switchedModel()));
+    const [before, after] = [releasesIn(first.plan), releasesIn(released.plan)];
+    expect(after.stt).not.toBe(before.stt);
+    expect(after.tts).toBe(before.tts);
+    expect(releasesIn(released.drain)).toEqual({ stt: after.stt });
+    expect(releasesIn(first.drain)).toEqual({ stt: before.stt });
   });
 
   it("fails the up with a RunError carrying the logs and the way out when the agent exits 3", async () => {
@@ -360,6 +518,136 @@ describe("the push container", () => {
         "old routing keeps serving.\nload: 400\nRoll back with `npm run release -- rollback dev stt` or " +
         "`npm run release -- rollback dev tts` and `pulumi up --stack dev`, or retry with " +
         "`pulumi up --stack dev --refresh`.",
+    );
+  });
+});
+
+describe("the drain container", () => {
+  const DRAIN = `${URN}gpu-services:index:GpuSwitch$docker:index/container:Container::lab-switch-drain`;
+  const IMAGE = `${URN}gpu-services:index:GpuService$docker:index/remoteImage:RemoteImage::`;
+  const CONTAINER = `${URN}gpu-services:index:GpuService$docker:index/container:Container::`;
+
+  it("writes the drain file sorted, in a fixed key order, each service's ports once", () => {
+    expect(
+      drainJson("prod", [
+        { name: "tts", release: "r2", drainSeconds: 0, drainedSeconds: 200, ports: [8056, 8055, 8056] },
+        {
+          name: "stt",
+          release: "gpu-services/stt:cf2f@sha256:2+ba9876543210",
+          drainSeconds: 30,
+          drainedSeconds: 450,
+          ports: [8060],
+        },
+      ]),
+    ).toBe(
+      `{
+  "version": 1,
+  "stack": "prod",
+  "services": [
+    {
+      "name": "stt",
+      "release": "gpu-services/stt:cf2f@sha256:2+ba9876543210",
+      "drainSeconds": 30,
+      "drainedSeconds": 450,
+      "ports": [
+        8060
+      ]
+    },
+    {
+      "name": "tts",
+      "release": "r2",
+      "drainSeconds": 0,
+      "drainedSeconds": 200,
+      "ports": [
+        8055,
+        8056
+      ]
+    }
+  ]
+}
+`,
+    );
+  });
+
+  it("drains a stop-then-start route after its new image is there and before its old container stops", async () => {
+    const e = await evaluateModel(switchedModel(), { ...switchedBefore, nameSuffix: suffixes() });
+    const drain = e.get(T.container, "lab-switch-drain");
+    const release = releasesIn(uploadOf(e, "lab-switch-push")).stt;
+    expect(release).toMatch(KEY);
+    expect(drain.inputs).toEqual({
+      image: e.get(T.container, "lab-switch-container").inputs.image,
+      command: ["/gpu-switch", "drain", "/push/drain.json"],
+      // stt: stop grace 30 s + the push's wait (its hold, 30 s) + 120 s before its routes heal without a push.
+      uploads: [
+        {
+          file: "/push/drain.json",
+          content: drainJson("dev", [{ name: "stt", release, drainSeconds: 45, drainedSeconds: 180, ports: [8060] }]),
+        },
+      ],
+      networkMode: "container:lab-switch-container-id",
+      volumes: [{ hostPath: "/run/docker.sock", containerPath: "/var/run/docker.sock" }],
+      attach: true,
+      logs: true,
+      mustRun: false,
+      rm: false,
+      wait: false,
+      labels: [{ label: "gpu-services.stack", value: "dev" }],
+    });
+    expect(drain.options.customTimeouts).toEqual({ create: "105s", update: "", read: "", pb_delete: "" });
+    expect(drain.options.dependencies).not.toContain(`${IMAGE}tts-image`);
+    expect(drain.options.dependencies).toEqual(
+      expect.arrayContaining([
+        `${URN}gpu-services:index:GpuSwitch$docker:index/container:Container::lab-switch-container`,
+        `${IMAGE}stt-image`,
+      ]),
+    );
+    // stt's container is replaced after the drain; tts (blue-green) starts beside its old copy and waits for nothing.
+    expect(e.get(T.container, "stt-container").options.dependencies).toContain(DRAIN);
+    expect(e.get(T.container, "tts-container").options.dependencies).not.toContain(DRAIN);
+    expect(e.get(T.container, "lab-switch-push").options.dependencies).toContain(`${CONTAINER}stt-container`);
+  });
+
+  it("is not made where no stop-then-start service has a route to drain: blue-green only, no port, a new switch", async () => {
+    const blueGreenOnly = await evaluateModel(
+      switchedModel({ tts: blueGreen, stt: { ...blueGreen, reason: "stt: blue-green: no GPU" } }),
+      { ...switchedBefore, nameSuffix: suffixes() },
+    );
+    const model = switchedModel();
+    const portless = await evaluateModel(
+      { ...model, services: model.services.map((s) => (s.name === "stt" ? { ...s, ports: [] } : s)) },
+      { ...switchedBefore, nameSuffix: suffixes() },
+    );
+    const first = await evaluateModel(switchedModel(), { nameSuffix: suffixes() }); // the switch is new
+    for (const e of [blueGreenOnly, portless, first]) {
+      expect(e.ofType(T.container).map((c) => c.name)).not.toContain("lab-switch-drain");
+      expect(e.get(T.container, "stt-container").options.dependencies).not.toContain(DRAIN);
+    }
+  });
+
+  it("warns, and leaves the up to the push, when the switch did not answer it", async () => {
+    const warned: string[] = [];
+    const spy = vi.spyOn(pulumi.log, "warn").mockImplementation(async (msg: string) => void warned.push(msg));
+    try {
+      const e = await evaluateModel(switchedModel(), {
+        ...switchedBefore,
+        nameSuffix: suffixes(),
+        preview: false,
+        outputsOf: {
+          "lab-switch-drain": { exitCode: 4, containerLogs: "drain: POST /gpu-switch/drain: connection refused\n" },
+        },
+      });
+      expect(await e.push.lab).toEqual({ exitCode: undefined });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(warned).toEqual([
+      "the drain on host lab exited with code 4 (the switch did not answer): requests in flight on stt may be cut " +
+        "when the old containers stop; the switch holds the new ones, and sends again those it may replay.\n" +
+        "drain: POST /gpu-switch/drain: connection refused",
+    ]);
+    expect(drainWarning("lab", ["a", "b"], 2, "bad\n")).toBe(
+      "the drain on host lab exited with code 2 (the agent refused the drain file): requests in flight on a, b may " +
+        "be cut when the old containers stop; the switch holds the new ones, and sends again those it may replay.\nbad",
     );
   });
 });

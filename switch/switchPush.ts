@@ -1,39 +1,63 @@
 /**
  * The push container of one (stack, host): a one-shot run of `gpu-switch apply` from the switch image, in the
- * switch's network namespace (Caddy's admin API on localhost:2019) and with the Docker socket. It waits until the
- * host's new service containers are healthy, points the switch's routes at them (a route table update; a config
- * load only when services, ports or TLS change), drains, and exits 0, or 3 when a service did not switch. Its upload is `/push/plan.json`, made here; the program fails the `up` on a
- * non-zero exit, before the engine deletes any old container.
+ * switch's network namespace (Caddy's admin API on localhost:2019) and with the Docker socket. It sets each route of
+ * the host's services (its dial or next dial, its readiness check, hold and release key; a config load only when
+ * services, ports or TLS change), waits until each new copy passes its readiness check, drains, and exits 0, or 3
+ * when a service did not switch. Its upload is `/push/plan.json` (version 2), made here; the program fails the `up`
+ * on a non-zero exit, before the engine deletes any old container.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LABEL_PREFIX } from "../formats";
-import type { ServiceSpec, SwitchSpec } from "../model";
+import type { HoldSpec, ReadinessSpec, ServiceSpec, SwitchSpec } from "../model";
 import type { DockerHost } from "../docker/dockerHost";
 import type { GpuSwitch } from "./gpuSwitch";
 
-/** One service of /push/plan.json (version 1), as the agent reads it. */
+/** One service of /push/plan.json (version 2), as the agent reads it. */
 export interface PlanService {
   readonly name: string;
   /** The container's name on the daemon. */
   readonly container: string;
+  /** The container's release key (docker/releaseKey.ts): the switch records it per route, the drain names it. */
+  readonly release: string;
   readonly strategy: ServiceSpec["release"]["strategy"];
-  /** How long the agent waits for the container to turn healthy (0: no healthcheck, it is running already). */
+  /** How long the agent waits for the new copy to pass its readiness check (pushWaitSeconds). */
   readonly waitSeconds: number;
   readonly drainSeconds: number;
   readonly scheme: ServiceSpec["scheme"];
   /** `listen`: the host port the switch publishes; `target`: the container port it dials. */
   readonly ports: readonly { readonly listen: number; readonly target: number }[];
+  /** The check the switch probes a copy with; absent for a service without a tcp port (it has no route). */
+  readonly readiness?: ReadinessSpec;
+  readonly hold: HoldSpec;
 }
 
-/** /push/plan.json (version 1). */
+/** /push/plan.json (version 2). */
 export interface PushPlan {
   readonly stack: string;
-  readonly switch: { readonly holdSeconds: number; readonly streamCloseDelay: string; readonly tlsHost: string };
+  readonly switch: { readonly streamCloseDelay: string; readonly tlsHost: string };
   readonly services: readonly PlanService[];
 }
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** The readiness check as the agent reads it: a TCP check carries only what it uses; null for none. */
+export function readinessJson(readiness: ReadinessSpec | undefined) {
+  if (!readiness) return null;
+  const timing = { timeoutMs: readiness.timeoutMs, intervalMs: readiness.intervalMs, passes: readiness.passes };
+  if (readiness.kind === "tcp") return { kind: "tcp", port: readiness.port, ...timing };
+  return {
+    kind: "http",
+    port: readiness.port,
+    scheme: readiness.scheme,
+    method: readiness.method,
+    path: readiness.path,
+    headers: { ...readiness.headers },
+    bodyBase64: readiness.body?.base64 ?? "",
+    expectStatus: [...readiness.expectStatus],
+    ...timing,
+  };
+}
 
 /**
  * The plan as the agent reads it: keys in a fixed order, services sorted by name and ports by listen, so the
@@ -41,49 +65,62 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
  */
 export function planJson(plan: PushPlan): string {
   const document = {
-    version: 1,
+    version: 2,
     stack: plan.stack,
-    switch: {
-      holdSeconds: plan.switch.holdSeconds,
-      streamCloseDelay: plan.switch.streamCloseDelay,
-      tlsHost: plan.switch.tlsHost,
-    },
+    switch: { streamCloseDelay: plan.switch.streamCloseDelay, tlsHost: plan.switch.tlsHost },
     services: [...plan.services].sort(byName).map((s) => ({
       name: s.name,
       container: s.container,
+      release: s.release,
       strategy: s.strategy,
       waitSeconds: s.waitSeconds,
       drainSeconds: s.drainSeconds,
       scheme: s.scheme,
       ports: [...s.ports].sort((a, b) => a.listen - b.listen).map((p) => ({ listen: p.listen, target: p.target })),
+      readiness: readinessJson(s.readiness),
+      hold: {
+        seconds: s.hold.seconds,
+        queue: s.hold.queue,
+        replay: s.hold.replay,
+        expectedSeconds: s.hold.expectedSeconds,
+      },
     })),
   };
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
-/** A plan service of a spec, with its container's name on the daemon. */
-export function planService(service: ServiceSpec, container: string): PlanService {
+/**
+ * How long the push waits for a new copy to pass its readiness check: the healthcheck's wait (its worst case plus a
+ * minute), and at least the hold budget, which the switch holds requests for meanwhile.
+ */
+export function pushWaitSeconds(service: Pick<ServiceSpec, "healthcheck" | "hold">): number {
+  return Math.max(service.healthcheck?.waitTimeoutSeconds ?? 0, service.hold.seconds);
+}
+
+/** A plan service of a spec, with its container's name on the daemon and its release key. */
+export function planService(service: ServiceSpec, container: string, release: string): PlanService {
   return {
     name: service.name,
     container,
+    release,
     strategy: service.release.strategy,
-    waitSeconds: service.healthcheck?.waitTimeoutSeconds ?? 0,
+    waitSeconds: pushWaitSeconds(service),
     drainSeconds: service.release.drainSeconds,
     scheme: service.scheme,
     ports: service.ports.map((p) => ({ listen: p.host, target: p.container })),
+    ...(service.readiness ? { readiness: service.readiness } : {}),
+    hold: service.hold,
   };
 }
 
 /** Slack on top of the longest wait and drain for the push's create: the start, the load and its check. */
 export const PUSH_SLACK_SECONDS = 120;
 
-/** How long the push may run: the longest health wait, plus the largest drain, plus the slack. */
+/** How long the push may run: the longest readiness wait, plus the largest drain, plus the slack. */
 export function pushCreateSeconds(services: readonly ServiceSpec[]): number {
   const longest = (values: number[]) => Math.max(0, ...values);
   return (
-    longest(services.map((s) => s.healthcheck?.waitTimeoutSeconds ?? 0)) +
-    longest(services.map((s) => s.release.drainSeconds)) +
-    PUSH_SLACK_SECONDS
+    longest(services.map(pushWaitSeconds)) + longest(services.map((s) => s.release.drainSeconds)) + PUSH_SLACK_SECONDS
   );
 }
 
@@ -118,10 +155,11 @@ export function pushFailure(stack: string, host: string, services: readonly stri
   );
 }
 
-/** A service of the host and its container, which the push waits for. */
+/** A service of the host and its container, which the push waits for, with its release key. */
 export interface PushTarget {
   readonly service: ServiceSpec;
   readonly container: docker.Container;
+  readonly release: pulumi.Output<string>;
 }
 
 export interface SwitchPushArgs {
@@ -147,15 +185,17 @@ export interface SwitchPush {
 export function createSwitchPush(name: string, args: SwitchPushArgs): SwitchPush {
   const services = args.targets.map((t) => t.service);
   const content = pulumi
-    .all(args.targets.map((t) => t.container.name.apply((container) => planService(t.service, container))))
+    .all(
+      args.targets.map((t) =>
+        pulumi
+          .all([t.container.name, t.release])
+          .apply(([container, release]) => planService(t.service, container, release)),
+      ),
+    )
     .apply((planned) =>
       planJson({
         stack: args.stack,
-        switch: {
-          holdSeconds: args.spec.holdSeconds,
-          streamCloseDelay: args.spec.streamCloseDelay,
-          tlsHost: args.host.address,
-        },
+        switch: { streamCloseDelay: args.spec.streamCloseDelay, tlsHost: args.host.address },
         services: planned,
       }),
     );

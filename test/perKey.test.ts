@@ -7,7 +7,7 @@ import type * as docker from "@pulumi/docker";
 import { describe, expect, it } from "vitest";
 import { CONTAINER_INPUTS, type ContainerSource } from "../docker/containerInputs";
 import { DEPLOYMENT_INPUTS, type DeploymentPart, type KubeSource } from "../kubernetes/kubeInputs";
-import { PLAN_COLUMNS } from "../cli/plan";
+import { PLAN_COLUMNS, type PlannedService } from "../cli/plan";
 import { COMPOSE_KEYS } from "../compose/export";
 import { buildModel, type EveryKey, type PerKey, type ServiceSpec } from "../model";
 import { POLICY_VIEW, type CheckedBy } from "../policy/serviceView";
@@ -21,7 +21,7 @@ export const containerWider: PerKey<Wider, Partial<docker.ContainerArgs>, Contai
 // @ts-expect-error the Deployment's inputs say nothing about `extra`
 export const deploymentWider: PerKey<Wider, DeploymentPart, KubeSource> = DEPLOYMENT_INPUTS;
 // @ts-expect-error the plan's columns say nothing about `extra`
-export const planWider: PerKey<Wider, Readonly<Record<string, string>>> = PLAN_COLUMNS;
+export const planWider: PerKey<Wider, Readonly<Record<string, string>>, PlannedService> = PLAN_COLUMNS;
 // @ts-expect-error the compose export says nothing about `extra`
 export const composeWider: PerKey<
   Wider,

@@ -21,7 +21,6 @@ const KNOWN = [
   "function model/clusterChecks.ts checkOnCluster",
   "function model/releasePlan.ts planClusterReleases",
   "function program.ts deploy",
-  "function switch/cmd/gpu-switch/main.go apply",
   "file toolchain/pulumi/language-host/main.go",
 ];
 

@@ -140,6 +140,16 @@ describe.runIf(run)("the switch image on a real dockerd", () => {
     expect(autosave).toContain(`"dynamic_upstreams":{"route":"web-${port}","source":"gpu_switch"}`); // as Caddy saves it: keys sorted
     docker(["cp", `${names.network}:/data/config/caddy/gpu-switch-upstreams.json`, planDir]);
     const table = JSON.parse(fs.readFileSync(path.join(planDir, "gpu-switch-upstreams.json"), "utf8"));
-    expect(table).toEqual({ routes: { [`web-${port}`]: `${names.service}:8000` } });
+    // A version 1 plan's entry: the dial, a TCP check of its port, the plan's holdSeconds and no replay.
+    expect(table).toEqual({
+      version: 2,
+      routes: {
+        [`web-${port}`]: expect.objectContaining({
+          dial: `${names.service}:8000`,
+          readiness: expect.objectContaining({ kind: "tcp", port: 0, passes: 1 }), // port 0: the dial's
+          hold: { seconds: 10, queue: 256, replay: false, expectedSeconds: 0 },
+        }),
+      },
+    });
   }, 240_000);
 });

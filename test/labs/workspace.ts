@@ -90,12 +90,15 @@ export class Workspace {
     };
   }
 
-  /** A copy of the project's tracked files, with the installed node_modules, committed to a new repository. */
-  static create(): Workspace {
+  /**
+   * A copy of the project's tracked files (or of its tree at `commit`, an older program to compare with), with the
+   * installed node_modules, committed to a new repository.
+   */
+  static create(commit?: string): Workspace {
     const root = tempDir("e2e");
     const dir = path.join(root, "project");
     fs.mkdirSync(path.join(root, "state"), { recursive: true });
-    copyProject(dir, "e2e workspace");
+    copyProject(dir, "e2e workspace", { commit });
     return new Workspace(dir, root, `e2e-${process.pid}`);
   }
 

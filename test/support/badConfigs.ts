@@ -595,4 +595,37 @@ export const BAD_CASES: readonly BadCase[] = [
     paths: ["services.tts.release.strategy"],
     says: "blue-green needs a healthcheck: set services.tts.healthcheck (a rolling update moves traffic only to a ready pod)",
   },
+  {
+    name: "a readiness check on a port the service does not list",
+    mutate: (c) => (c.services.stt.readiness = { path: "/health", port: 9000 }),
+    paths: ["services.stt.readiness.port"],
+    says: "must be a container port listed in ports over tcp (listed: 8000)",
+  },
+  {
+    name: "a readiness body file that is not in the project",
+    mutate: (c) =>
+      (c.services.stt.readiness = {
+        path: "/transcribe",
+        method: "POST",
+        body: { multipart: { field: "audio", file: "readiness/missing.wav", contentType: "audio/wav" } },
+      }),
+    paths: ["services.stt.readiness.body.multipart.file"],
+    says: 'no file "readiness/missing.wav" in the project folder',
+  },
+  {
+    name: "a hold longer than an hour",
+    mutate: (c) => (c.services.tts.hold = { seconds: 7200 }),
+    paths: ["services.tts.hold.seconds"],
+    says: "must be a whole number of seconds from 0 to 3600 (got 7200)",
+  },
+  {
+    name: "a POST readiness check on a cluster",
+    mutate: (c) => {
+      c.hosts.k8s = CLUSTER;
+      c.services.tts.host = "k8s";
+      c.services.tts.readiness = { path: "/v1/audio/speech", method: "POST", body: { text: "{}" } };
+    },
+    paths: ["services.tts.readiness.method", "services.tts.readiness.body"],
+    says: 'POST has no Kubernetes probe form on cluster "k8s"; use GET (readiness.path)',
+  },
 ];

@@ -98,10 +98,30 @@ export function makeProjectRepo(files: Record<string, string>): string {
 
 /**
  * A copy of the project's files in `dir`: the tracked ones (with `untracked`, also those git does not ignore, as a
- * reader's clone with local edits has them), with the installed node_modules linked, committed to a new repository.
+ * reader's clone with local edits has them; with `commit`, its tree instead, an older program to compare with), with
+ * the installed node_modules linked, committed to a new repository.
  */
-export function copyProject(dir: string, message: string, options: { readonly untracked?: boolean } = {}): void {
-  const listed = options.untracked ? ["--cached", "--others", "--exclude-standard"] : [];
+export function copyProject(
+  dir: string,
+  message: string,
+  options: { readonly untracked?: boolean; readonly commit?: string } = {},
+): void {
+  if (options.commit) {
+    fs.mkdirSync(dir, { recursive: true });
+    const archive = execFileSync("git", ["archive", options.commit], { cwd: PROJECT_DIR, maxBuffer: 1 << 30 });
+    execFileSync("tar", ["-x", "-C", dir], { input: archive });
+  } else {
+    copyFiles(dir, options.untracked ?? false);
+  }
+  fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"));
+  git(dir, ["init", "-q", "-b", "main"]);
+  git(dir, ["add", "-A"]);
+  git(dir, ["commit", "-q", "-m", message]);
+}
+
+/** The project's tracked files (and untracked ones not ignored, where asked), copied into `dir`. */
+function copyFiles(dir: string, untracked: boolean): void {
+  const listed = untracked ? ["--cached", "--others", "--exclude-standard"] : [];
   const files = execFileSync("git", ["ls-files", "-z", ...listed], { cwd: PROJECT_DIR, encoding: "utf8" })
     .split("\0")
     .filter(
@@ -111,8 +131,4 @@ export function copyProject(dir: string, message: string, options: { readonly un
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.copyFileSync(path.join(PROJECT_DIR, file), path.join(dir, file));
   }
-  fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"));
-  git(dir, ["init", "-q", "-b", "main"]);
-  git(dir, ["add", "-A"]);
-  git(dir, ["commit", "-q", "-m", message]);
 }

@@ -202,8 +202,10 @@ func apply(t *testing.T, docker *Docker, admin string, plan Plan) result {
 	return r
 }
 
+// plan is a version 1 plan (an older program's): Docker's health gates a release, and one hold for the switch.
 func plan(services ...Service) Plan {
-	return Plan{Version: 1, Stack: "e2e", Switch: Switch{HoldSeconds: 2, StreamCloseDelay: "1h", TLSHost: "10.30.11.45"}, Services: services}
+	hold := 2
+	return Plan{Version: 1, Stack: "e2e", Switch: Switch{HoldSeconds: &hold, StreamCloseDelay: "1h", TLSHost: "10.30.11.45"}, Services: services}
 }
 
 func web(container string, strategy string, listen, target int) Service {
@@ -372,7 +374,7 @@ func TestTheLoadedConfigIsWhatWasSentAndAutosaved(t *testing.T) {
 	p := plan(web("127.0.0.2", blueGreen, listen, port))
 	expectExit(t, apply(t, client, admin, p), exitOK)
 	adminBlock, _ := json.Marshal(map[string]string{"listen": strings.TrimPrefix(admin, "http://")})
-	want, _ := json.Marshal(buildConfig(&p, adminBlock, map[string]string{routeID("web", listen): fmt.Sprintf("127.0.0.2:%d", port)}))
+	want, _ := json.Marshal(buildConfig(&p, adminBlock, map[string]bool{routeID("web", listen): true}))
 	live, _ := newCaddy(admin).Config()
 	if !sameJSON(want, live) {
 		t.Fatalf("live config\n%s\nwant\n%s", live, want)
@@ -381,7 +383,7 @@ func TestTheLoadedConfigIsWhatWasSentAndAutosaved(t *testing.T) {
 	for _, part := range []string{
 		`"@id":"web-` + fmt.Sprint(listen) + `"`,
 		`"listen":[":` + fmt.Sprint(listen) + `"]`,
-		`"load_balancing":{"try_duration":"2s","try_interval":"250ms"}`,
+		`"handle":[{"handler":"gpu_switch_hold","route":"web-` + fmt.Sprint(listen) + `"},{"handler":"reverse_proxy",`,
 		`"stream_close_delay":"1h"`,
 		`"dynamic_upstreams":{"source":"gpu_switch","route":"web-` + fmt.Sprint(listen) + `"}`,
 		`"automatic_https":{"disable":true}`,
@@ -390,16 +392,19 @@ func TestTheLoadedConfigIsWhatWasSentAndAutosaved(t *testing.T) {
 			t.Errorf("the config has no %s: %s", part, want)
 		}
 	}
-	if strings.Contains(string(want), "127.0.0.2") {
-		t.Errorf("the config names the upstream (it is the route table's): %s", want)
+	if strings.Contains(string(want), "127.0.0.2") || strings.Contains(string(want), "load_balancing") {
+		t.Errorf("the config names the upstream (it is the route table's) or has a try_duration (the hold's): %s", want)
 	}
 	autosave, err := os.ReadFile(filepath.Join(dir, "config", "caddy", "autosave.json"))
 	if err != nil || !sameJSON(autosave, want) {
 		t.Fatalf("autosave.json (%v): %s", err, autosave)
 	}
-	// The route table, beside autosave.json in the switch's volume.
+	// The route table, beside autosave.json in the switch's volume: a version 1 plan's entry checks a TCP
+	// connection and holds for the plan's holdSeconds.
 	saved, err := os.ReadFile(filepath.Join(dir, "config", "caddy", "gpu-switch-upstreams.json"))
-	wantTable := fmt.Sprintf(`{"routes":{"web-%d":"127.0.0.2:%d"}}`, listen, port)
+	wantTable := fmt.Sprintf(`{"version":2,"routes":{"web-%d":{"dial":"127.0.0.2:%d","release":"",`+
+		`"readiness":{"kind":"tcp","port":0,"scheme":"","method":"","path":"","headers":null,"bodyBase64":"","expectStatus":null,`+
+		`"timeoutMs":2000,"intervalMs":250,"passes":1},"hold":{"seconds":2,"queue":256,"replay":false,"expectedSeconds":0}}}}`, listen, port)
 	if err != nil || !sameJSON(saved, []byte(wantTable)) {
 		t.Fatalf("gpu-switch-upstreams.json (%v): %s, want %s", err, saved, wantTable)
 	}
@@ -490,7 +495,15 @@ func TestHealthAndBadArguments(t *testing.T) {
 	if code := down.run([]string{"health"}); code != 1 {
 		t.Fatalf("health with no caddy: %d", code)
 	}
-	for _, args := range [][]string{{}, {"apply"}, {"apply", "/nonexistent/plan.json"}, {"route"}} {
+	if code := down.run([]string{"upstreams"}); code != exitNotLoaded {
+		t.Fatalf("upstreams with no caddy: %d", code)
+	}
+	var out bytes.Buffer
+	up := &agent{caddy: newCaddy(admin), out: &out, log: io.Discard}
+	if code := up.run([]string{"upstreams"}); code != 0 || strings.TrimSpace(out.String()) != `{"routes":{}}` {
+		t.Fatalf("upstreams: %d %s", code, out.String())
+	}
+	for _, args := range [][]string{{}, {"apply"}, {"apply", "/nonexistent/plan.json"}, {"route"}, {"drain"}, {"drain", "/nonexistent/drain.json"}} {
 		if code := a.run(args); code != exitUsage {
 			t.Fatalf("%v: %d", args, code)
 		}
@@ -503,8 +516,9 @@ func TestHealthAndBadArguments(t *testing.T) {
 	if code := a.run([]string{"apply", file}); code != exitUsage {
 		t.Fatalf("bad plan: %d", code)
 	}
-	for _, want := range []string{"version: 2", "switch.holdSeconds: -1", `switch.streamCloseDelay: "soon"`,
-		`services[0].strategy: "green"`, "services[0].scheme: https needs switch.tlsHost"} {
+	for _, want := range []string{"switch.holdSeconds: not in version 2 (each service has its hold)", `switch.streamCloseDelay: "soon"`,
+		`services[0].strategy: "green"`, "services[0].scheme: https needs switch.tlsHost", "services[0].release: empty",
+		"services[0].readiness: missing", "services[0].hold: missing"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("no %q in:\n%s", want, log.String())
 		}
@@ -608,7 +622,7 @@ func TestAReleaseIsATableUpdateAndAServiceChangeAReload(t *testing.T) {
 	}
 	expectRelease(t, "http", listen, "green")
 	table, _ := caddy.Table()
-	equal(t, "table", table, map[string]string{routeID("web", listen): fmt.Sprintf("127.0.0.3:%d", green)})
+	equal(t, "table", dialsOf(table), map[string]string{routeID("web", listen): fmt.Sprintf("127.0.0.3:%d", green)})
 
 	// A new service: a reload, and its route serves at once; then its removal drops its entry.
 	r = apply(t, client, admin, plan(web("127.0.0.3", blueGreen, listen, green), zz))
@@ -624,7 +638,7 @@ func TestAReleaseIsATableUpdateAndAServiceChangeAReload(t *testing.T) {
 		t.Fatal("the removed service still answers")
 	}
 	table, _ = caddy.Table()
-	equal(t, "table", table, map[string]string{routeID("web", listen): fmt.Sprintf("127.0.0.3:%d", green)})
+	equal(t, "table", dialsOf(table), map[string]string{routeID("web", listen): fmt.Sprintf("127.0.0.3:%d", green)})
 }
 
 // The first push of this agent to a switch that an older agent configured (static upstreams, no table):
@@ -659,7 +673,7 @@ func TestAnOldStyleConfigIsReplacedAndAFailedReleaseKeepsItsStaticUpstream(t *te
 		t.Fatalf("the live config: %s", now)
 	}
 	table, _ := caddy.Table()
-	equal(t, "table", table, map[string]string{id: fmt.Sprintf("127.0.0.2:%d", blue)})
+	equal(t, "table", dialsOf(table), map[string]string{id: fmt.Sprintf("127.0.0.2:%d", blue)})
 }
 
 // fakeCaddy is an admin API that answers GET /config/ with a config of ours and the table as told.
@@ -685,9 +699,12 @@ func fakeCaddy(t *testing.T, tableGet func(w http.ResponseWriter), tablePost fun
 	return server.URL
 }
 
-func TestATableThatIsMissingOrRefusesOrDiffersExits4(t *testing.T) {
+func TestATableThatIsMissingOrOldOrRefusesOrDiffersExits4(t *testing.T) {
 	_, client := startDocker(t, map[string]string{"web-1": "healthy"})
 	p := plan(web("web-1", blueGreen, 8000, 8000))
+	ready := func(id string) string {
+		return `"` + id + `":{"dial":"web-1:8000","next":null,"state":"ready","release":"","inflight":0}`
+	}
 	for what, c := range map[string]struct {
 		get, post func(w http.ResponseWriter)
 		want      string
@@ -696,15 +713,23 @@ func TestATableThatIsMissingOrRefusesOrDiffersExits4(t *testing.T) {
 			get:  func(w http.ResponseWriter) { http.NotFound(w, nil) },
 			want: "this switch's caddy has no route table",
 		},
+		"a table without readiness (an older caddy)": {
+			get:  func(w http.ResponseWriter) { w.Write([]byte(`{"routes":{"web-8000":"web-1:8000"}}`)) },
+			want: `route web-8000 is "web-1:8000", not a route with a state: this switch's caddy has no readiness`,
+		},
 		"refused": {
 			get:  func(w http.ResponseWriter) { w.Write([]byte(`{"routes":{}}`)) },
 			post: func(w http.ResponseWriter) { http.Error(w, `{"error":"disk full"}`, 500) },
 			want: "the switch did not take the route table: POST /gpu-switch/upstreams: 500",
 		},
 		"answers something else": {
-			get:  func(w http.ResponseWriter) { w.Write([]byte(`{"routes":{}}`)) },
-			post: func(w http.ResponseWriter) { w.Write([]byte(`{"routes":{"web-8000":"web-1:8000"}}`)) },
-			want: "the switch's route table is not what was set",
+			get: func(w http.ResponseWriter) {
+				w.Write([]byte(`{"routes":{` + ready("web-8000") + `,` + ready("zz-1") + `}}`))
+			},
+			post: func(w http.ResponseWriter) {
+				w.Write([]byte(`{"routes":{` + ready("web-8000") + `,` + ready("zz-1") + `}}`))
+			},
+			want: "the switch's route table is not what was set: it answers web-8000 -> web-1:8000, zz-1 -> web-1:8000, want web-8000 -> web-1:8000",
 		},
 	} {
 		t.Run(what, func(t *testing.T) {

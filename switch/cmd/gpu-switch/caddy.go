@@ -7,156 +7,8 @@ import (
 	"io"
 	"net/http"
 	"reflect"
-	"strconv"
 	"time"
 )
-
-// The Caddy JSON config the agent loads (field names as Caddy v2.11.9 reads them: modules/caddyhttp,
-// modules/caddyhttp/reverseproxy, modules/caddytls, modules/caddypki). Each route's upstream is the dynamic
-// source gpu_switch (switch/gpuswitch, compiled into our caddy): the route's dial is in the switch's route
-// table, not in the config, so a release changes the table and the config stays the same.
-type caddyConfig struct {
-	Admin json.RawMessage `json:"admin,omitempty"`
-	Apps  caddyApps       `json:"apps"`
-}
-
-type caddyApps struct {
-	HTTP httpApp `json:"http"`
-	TLS  *tlsApp `json:"tls,omitempty"`
-	PKI  *pkiApp `json:"pki,omitempty"`
-}
-
-type httpApp struct {
-	Servers map[string]httpServer `json:"servers"`
-}
-
-type httpServer struct {
-	Listen                []string         `json:"listen"`
-	Routes                []route          `json:"routes"`
-	TLSConnectionPolicies []connPolicy     `json:"tls_connection_policies,omitempty"`
-	AutomaticHTTPS        automaticHTTPSCf `json:"automatic_https"`
-}
-
-// automaticHTTPSCf: off; TLS is asked for explicitly, and no port 80 is needed.
-type automaticHTTPSCf struct {
-	Disable bool `json:"disable"`
-}
-
-// connPolicy: clients that dial an IP send no SNI, and inside the switch container the local address is not the
-// host's, so the certificate of tlsHost is the default one.
-type connPolicy struct {
-	DefaultSNI string `json:"default_sni,omitempty"`
-}
-
-type route struct {
-	ID       string         `json:"@id"`
-	Handle   []reverseProxy `json:"handle"`
-	Terminal bool           `json:"terminal"`
-}
-
-type reverseProxy struct {
-	Handler string `json:"handler"`
-	// Upstreams: static upstreams, as the agent wrote them before the route table (read from a live config).
-	Upstreams        []upstream     `json:"upstreams,omitempty"`
-	DynamicUpstreams *dynamicSource `json:"dynamic_upstreams,omitempty"`
-	LoadBalancing    *loadBalancing `json:"load_balancing,omitempty"`
-	StreamCloseDelay string         `json:"stream_close_delay,omitempty"`
-	Transport        *transport     `json:"transport,omitempty"`
-}
-
-type upstream struct {
-	Dial string `json:"dial"`
-}
-
-// dynamicSource is `{"source":"gpu_switch","route":"<id>"}`: the route's dial, from the route table.
-type dynamicSource struct {
-	Source string `json:"source"`
-	Route  string `json:"route"`
-}
-
-type loadBalancing struct {
-	TryDuration string `json:"try_duration"`
-	TryInterval string `json:"try_interval"`
-}
-
-type transport struct {
-	Protocol string       `json:"protocol"`
-	TLS      transportTLS `json:"tls"`
-}
-
-type transportTLS struct {
-	InsecureSkipVerify bool `json:"insecure_skip_verify"`
-}
-
-type tlsApp struct {
-	Certificates map[string][]string `json:"certificates"`
-	Automation   automation          `json:"automation"`
-}
-
-type automation struct {
-	Policies []automationPolicy `json:"policies"`
-}
-
-type automationPolicy struct {
-	Subjects []string          `json:"subjects"`
-	Issuers  []json.RawMessage `json:"issuers"`
-}
-
-// pkiApp: the internal CA is not installed into a trust store (there is none in a FROM scratch image).
-type pkiApp struct {
-	CertificateAuthorities map[string]map[string]bool `json:"certificate_authorities"`
-}
-
-// routeID names a service's route on one port: `<service>-<listen>`.
-func routeID(service string, listen int) string { return service + "-" + strconv.Itoa(listen) }
-
-// buildConfig makes the whole config: one server per listen port, whose route takes its upstream from the route
-// table entry of its id. A route whose id has no dial in `dials` is left out, with its listener (a server
-// without routes would answer 200 to everything); the dials themselves are not in the config.
-func buildConfig(plan *Plan, admin json.RawMessage, dials map[string]string) caddyConfig {
-	cfg := caddyConfig{Admin: admin, Apps: caddyApps{HTTP: httpApp{Servers: map[string]httpServer{}}}}
-	https := false
-	for _, s := range plan.Services {
-		for _, p := range s.Ports {
-			id := routeID(s.Name, p.Listen)
-			if _, ok := dials[id]; !ok {
-				continue
-			}
-			proxy := reverseProxy{Handler: "reverse_proxy", DynamicUpstreams: &dynamicSource{Source: "gpu_switch", Route: id}}
-			if plan.Switch.HoldSeconds > 0 {
-				proxy.LoadBalancing = &loadBalancing{
-					TryDuration: fmt.Sprintf("%ds", plan.Switch.HoldSeconds),
-					TryInterval: "250ms",
-				}
-			}
-			proxy.StreamCloseDelay = plan.Switch.StreamCloseDelay
-			if s.Scheme == "https" {
-				proxy.Transport = &transport{Protocol: "http", TLS: transportTLS{InsecureSkipVerify: true}}
-			}
-			server := httpServer{
-				Listen:         []string{":" + strconv.Itoa(p.Listen)},
-				Routes:         []route{{ID: id, Handle: []reverseProxy{proxy}, Terminal: true}},
-				AutomaticHTTPS: automaticHTTPSCf{Disable: true},
-			}
-			if s.Scheme == "https" {
-				https = true
-				server.TLSConnectionPolicies = []connPolicy{{DefaultSNI: plan.Switch.TLSHost}}
-			}
-			cfg.Apps.HTTP.Servers[id] = server
-		}
-	}
-	if https {
-		cfg.Apps.TLS = &tlsApp{
-			Certificates: map[string][]string{"automate": {plan.Switch.TLSHost}},
-			Automation: automation{Policies: []automationPolicy{{
-				Subjects: []string{plan.Switch.TLSHost},
-				Issuers:  []json.RawMessage{json.RawMessage(`{"module":"internal"}`)},
-			}}},
-		}
-		cfg.Apps.PKI = &pkiApp{CertificateAuthorities: map[string]map[string]bool{"local": {"install_trust": false}}}
-	}
-	return cfg
-}
 
 // Caddy is a client of Caddy's admin API.
 type Caddy struct {
@@ -237,7 +89,7 @@ func (c *Caddy) Live() (*liveConfig, error) {
 			if r.ID == "" || len(r.Handle) == 0 {
 				continue
 			}
-			h := r.Handle[0]
+			h := r.Handle[len(r.Handle)-1] // reverse_proxy, after the hold
 			switch {
 			case h.DynamicUpstreams != nil && h.DynamicUpstreams.Source == "gpu_switch" && h.DynamicUpstreams.Route == r.ID:
 				live.routes[r.ID] = liveRoute{dynamic: true}
@@ -249,13 +101,59 @@ func (c *Caddy) Live() (*liveConfig, error) {
 	return live, nil
 }
 
-// routeTable is the body of GET and POST /gpu-switch/upstreams (admin.api.gpu_switch, switch/gpuswitch).
-type routeTable struct {
-	Routes map[string]string `json:"routes"`
+// RouteState is a route as GET /gpu-switch/upstreams answers it (switch/gpuswitch RouteView; the part the agent
+// reads).
+type RouteState struct {
+	Dial          string         `json:"dial"`
+	Next          *string        `json:"next"`
+	State         string         `json:"state"`
+	Release       string         `json:"release"`
+	Requests      map[string]int `json:"requests"`
+	InFlight      int            `json:"inflight"`
+	InflightDials map[string]int `json:"inflightDials"`
+	Holding       int            `json:"holding"`
+	Held          uint64         `json:"held"`
+	Shed          uint64         `json:"shed"`
+	Replayed      uint64         `json:"replayed"`
+	LastFailure   string         `json:"lastFailure"`
+	Readiness     Readiness      `json:"readiness"`
+	Hold          Hold           `json:"hold"`
 }
 
-// Table returns the switch's route table: route id -> dial.
-func (c *Caddy) Table() (map[string]string, error) {
+const stateReady = "ready"
+
+// Entry is a route as the agent sets it (POST /gpu-switch/upstreams): the copy that serves, the copy that
+// replaces it once ready, the release the route moves to, its readiness check and its hold.
+type Entry struct {
+	Dial      string    `json:"dial"`
+	Next      string    `json:"next,omitempty"`
+	Release   string    `json:"release"`
+	Readiness Readiness `json:"readiness"`
+	Hold      Hold      `json:"hold"`
+}
+
+// decodeTable reads the body of GET and POST /gpu-switch/upstreams; a switch without readiness answers plain
+// dials, which this agent cannot drive.
+func decodeTable(what string, body []byte) (map[string]RouteState, error) {
+	var t struct {
+		Routes map[string]json.RawMessage `json:"routes"`
+	}
+	if err := json.Unmarshal(body, &t); err != nil || t.Routes == nil {
+		return nil, fmt.Errorf("%s: not a route table: %s", what, bytes.TrimSpace(body))
+	}
+	routes := map[string]RouteState{}
+	for id, raw := range t.Routes {
+		var r RouteState
+		if err := json.Unmarshal(raw, &r); err != nil || r.State == "" {
+			return nil, fmt.Errorf("%s: route %s is %s, not a route with a state: this switch's caddy has no readiness (an older switch image?)", what, id, raw)
+		}
+		routes[id] = r
+	}
+	return routes, nil
+}
+
+// Upstreams returns the body of GET /gpu-switch/upstreams.
+func (c *Caddy) Upstreams() ([]byte, error) {
 	body, code, err := c.do("GET", "/gpu-switch/upstreams", nil)
 	if err != nil {
 		return nil, err
@@ -266,16 +164,21 @@ func (c *Caddy) Table() (map[string]string, error) {
 	if code != http.StatusOK {
 		return nil, fmt.Errorf("GET /gpu-switch/upstreams: %d %s", code, bytes.TrimSpace(body))
 	}
-	var t routeTable
-	if err := json.Unmarshal(body, &t); err != nil || t.Routes == nil {
-		return nil, fmt.Errorf("GET /gpu-switch/upstreams: not a route table: %s", bytes.TrimSpace(body))
-	}
-	return t.Routes, nil
+	return body, nil
 }
 
-// SetRoutes changes the route table in one request, all or nothing: a dial sets a route, nil removes it. It
+// Table returns the switch's route table.
+func (c *Caddy) Table() (map[string]RouteState, error) {
+	body, err := c.Upstreams()
+	if err != nil {
+		return nil, err
+	}
+	return decodeTable("GET /gpu-switch/upstreams", body)
+}
+
+// SetRoutes changes the route table in one request, all or nothing: an entry sets a route, nil removes it. It
 // returns the whole table as the switch answers it afterwards.
-func (c *Caddy) SetRoutes(changes map[string]*string) (map[string]string, error) {
+func (c *Caddy) SetRoutes(changes map[string]*Entry) (map[string]RouteState, error) {
 	sent, err := json.Marshal(map[string]any{"routes": changes})
 	if err != nil {
 		return nil, err
@@ -287,11 +190,38 @@ func (c *Caddy) SetRoutes(changes map[string]*string) (map[string]string, error)
 	if code != http.StatusOK {
 		return nil, fmt.Errorf("POST /gpu-switch/upstreams: %d %s", code, bytes.TrimSpace(body))
 	}
-	var t routeTable
-	if err := json.Unmarshal(body, &t); err != nil || t.Routes == nil {
-		return nil, fmt.Errorf("POST /gpu-switch/upstreams: not a route table: %s", bytes.TrimSpace(body))
+	return decodeTable("POST /gpu-switch/upstreams", body)
+}
+
+// DrainAnswer is what POST /gpu-switch/drain answers (switch/gpuswitch drainAnswer).
+type DrainAnswer struct {
+	Routes map[string]struct {
+		InflightBefore int `json:"inflightBefore"`
+		Inflight       int `json:"inflight"`
+	} `json:"routes"`
+	Unknown  []string `json:"unknown"`
+	WaitedMs int64    `json:"waitedMs"`
+	TimedOut bool     `json:"timedOut"`
+}
+
+// Drain drains routes: the switch holds their new requests and answers once their requests in flight are done
+// (or timeoutSeconds passed); they stay drained for drainedSeconds unless a push sets them.
+func (c *Caddy) Drain(routes []string, timeoutSeconds, drainedSeconds int) (*DrainAnswer, error) {
+	sent, _ := json.Marshal(map[string]any{"routes": routes, "timeoutSeconds": timeoutSeconds, "drainedSeconds": drainedSeconds})
+	// The switch answers after up to timeoutSeconds.
+	long := &Caddy{base: c.base, http: &http.Client{Timeout: time.Duration(timeoutSeconds+30) * time.Second}}
+	body, code, err := long.do("POST", "/gpu-switch/drain", sent)
+	if err != nil {
+		return nil, fmt.Errorf("POST /gpu-switch/drain: %v", err)
 	}
-	return t.Routes, nil
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("POST /gpu-switch/drain: %d %s", code, bytes.TrimSpace(body))
+	}
+	var answer DrainAnswer
+	if err := json.Unmarshal(body, &answer); err != nil || answer.Routes == nil {
+		return nil, fmt.Errorf("POST /gpu-switch/drain: not a drain answer: %s", bytes.TrimSpace(body))
+	}
+	return &answer, nil
 }
 
 // Load posts the config to /load (atomic: Caddy keeps the old one if the new one fails), then checks that

@@ -1,0 +1,151 @@
+/**
+ * The switch side of the program on one Docker host: the stack's GpuSwitch there, how the services behind it are
+ * placed and released, and, once their containers are registered, the drain (before a stop-then-start container is
+ * stopped) and the push (after every container is created). program.ts hands each (stack, host) with services to
+ * one HostSwitch.
+ */
+import type * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { DeploymentModel, ServiceSpec, SwitchSpec } from "../model";
+import type { DockerHost } from "../docker/dockerHost";
+import type { SwitchPlacement } from "../docker/containerInputs";
+import { GpuSwitch } from "./gpuSwitch";
+import { createSwitchDrain, type DrainTarget } from "./switchDrain";
+import { createSwitchPush, type PushTarget } from "./switchPush";
+
+/** Stack outputs of one host's switch (`pulumi stack output switches`). */
+export interface SwitchOutputs {
+  /** The switch container's name on the daemon: `gpu-switch-<stack>`. */
+  readonly container: pulumi.Output<string>;
+  /** The host ports it publishes, sorted. */
+  readonly ports: number[];
+  /** The last push's exit code: 0 (any other code fails the up). */
+  readonly pushExitCode: pulumi.Output<number>;
+}
+
+/**
+ * The hosts whose switch ran before this `up`: the keys of the stack's own `switches` output of the last
+ * update, read with a self StackReference (none for a stack never deployed).
+ */
+export async function switchedHosts(stack: string): Promise<Set<string>> {
+  const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`);
+  const previous = await self.getOutputDetails("switches");
+  const value = (previous.value ?? previous.secretValue) as Record<string, unknown> | undefined;
+  return new Set(value && typeof value === "object" ? Object.keys(value) : []);
+}
+
+/**
+ * The release of a service on a host whose switch is new: stop-then-start, since its old container publishes
+ * the ports the switch needs until it is deleted, and a blue-green one would be deleted only at the end.
+ */
+export function migrationRelease(service: ServiceSpec): ServiceSpec["release"] {
+  return {
+    ...service.release,
+    strategy: "stop-then-start",
+    reason:
+      `${service.name}: stop-then-start: the switch on ${service.host} is new in this up, and the old ` +
+      `container holds the ports it publishes until it is deleted (afterwards: ${service.release.reason})`,
+  };
+}
+
+/** What a service container behind the switch needs of it, and what it gives the drain and the push. */
+export interface SwitchedService {
+  /** The spec as deployed (the migration's release on a new switch). */
+  readonly service: ServiceSpec;
+  readonly container: docker.Container;
+  readonly image: pulumi.Resource;
+  readonly releaseKey: pulumi.Output<string>;
+}
+
+/** A stack's switch on one host, and the services behind it. */
+export class HostSwitch {
+  public readonly component: GpuSwitch;
+  private readonly services: SwitchedService[] = [];
+  private containersMade: (containers: docker.Container[]) => void = () => {};
+  private drainMade: (drain: pulumi.Resource[]) => void = () => {};
+  /** The drain, once made: what each stop-then-start container is replaced after. */
+  private readonly drained = new Promise<pulumi.Resource[]>((resolve) => (this.drainMade = resolve));
+
+  constructor(
+    private readonly hostName: string,
+    private readonly host: DockerHost,
+    private readonly stack: string,
+    private readonly spec: SwitchSpec,
+    placed: readonly ServiceSpec[],
+    /** The switch did not run before this up: it starts after the service containers, and nothing is drained. */
+    public readonly isNew: boolean,
+  ) {
+    const containers = new Promise<docker.Container[]>((resolve) => (this.containersMade = resolve));
+    this.component = new GpuSwitch(`${hostName}-switch`, {
+      host,
+      stack,
+      image: spec.image,
+      ports: placed.flatMap((s) => s.ports.map((p) => ({ listen: p.host, hostIp: p.hostIp }))),
+      // A new switch starts after the service containers: their old copies, which publish its ports, are
+      // deleted first (stop-then-start, migrationRelease).
+      ...(isNew ? { startAfter: containers } : {}),
+    });
+  }
+
+  /** The spec a service is deployed with here: the migration's stop-then-start on a new switch. */
+  deployed(service: ServiceSpec): ServiceSpec {
+    return this.isNew ? { ...service, release: migrationRelease(service) } : service;
+  }
+
+  /**
+   * Where a deployed service's container sits: on the switch's network, with a fresh name suffix for blue-green,
+   * and, stop-then-start on a switch that ran before, replaced only after the drain of its route.
+   */
+  placement(deployed: ServiceSpec, nameSuffix: () => string): SwitchPlacement {
+    const stopThenStart = deployed.release.strategy === "stop-then-start";
+    return {
+      network: this.component.network.name,
+      nameSuffix: stopThenStart ? "" : nameSuffix(),
+      ...(stopThenStart && !this.isNew ? { stopAfter: this.drained } : {}),
+    };
+  }
+
+  /** A service container made behind the switch. */
+  add(service: SwitchedService): void {
+    this.services.push(service);
+  }
+
+  /** The drain (where a container waits for it) and the push, once every service container is registered. */
+  finish(): SwitchOutputs {
+    this.containersMade(this.services.map((s) => s.container));
+    // A service without ports has no route to drain.
+    const drainTargets: DrainTarget[] = this.services
+      .filter((s) => !this.isNew && s.service.release.strategy === "stop-then-start" && s.service.ports.length > 0)
+      .map((s) => ({ service: s.service, image: s.image, release: s.releaseKey }));
+    const common = { stack: this.stack, host: this.host, hostName: this.hostName, switch: this.component };
+    this.drainMade(
+      drainTargets.length > 0
+        ? [createSwitchDrain(`${this.hostName}-switch-drain`, { ...common, spec: this.spec, targets: drainTargets })]
+        : [],
+    );
+    const pushTargets: PushTarget[] = this.services.map((s) => ({
+      service: s.service,
+      container: s.container,
+      release: s.releaseKey,
+    }));
+    const push = createSwitchPush(`${this.hostName}-switch-push`, { ...common, spec: this.spec, targets: pushTargets });
+    return { container: this.component.container.name, ports: this.component.ports, pushExitCode: push.exitCode };
+  }
+}
+
+/** One HostSwitch per Docker host of the model that has services, when the stack has a switch. */
+export async function createHostSwitches(
+  model: DeploymentModel,
+  hosts: ReadonlyMap<string, DockerHost>,
+): Promise<Map<string, HostSwitch>> {
+  const switches = new Map<string, HostSwitch>();
+  if (!model.switch) return switches;
+  const before = await switchedHosts(model.stack);
+  for (const h of model.hosts) {
+    const placed = model.services.filter((s) => s.host === h.name);
+    if (placed.length === 0) continue;
+    const host = hosts.get(h.name)!;
+    switches.set(h.name, new HostSwitch(h.name, host, model.stack, model.switch, placed, !before.has(h.name)));
+  }
+  return switches;
+}
