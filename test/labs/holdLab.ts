@@ -32,6 +32,9 @@ const RELEASE_ENV: Record<ModelTag, Record<string, string>> = {
   broken: { MODEL_RELEASE: "broken", MODEL_LOAD: "24h" },
 };
 
+/** How long a stopped copy's requests in flight may take to finish (each service's release.drainSeconds). */
+export const DRAIN_SECONDS = 10;
+
 /** The time one transcription or synthesis takes: requests are in flight on a copy when it is drained. */
 export const SERVICE_MS = 200;
 
@@ -140,7 +143,7 @@ ${s.loadSeconds === IMAGE_LOAD_SECONDS ? "" : `        MODEL_LOAD: ${s.loadSecon
         retries: 2
         startPeriod: ${s.loadSeconds}s
 ${readiness ? declared : ""}      release:
-        drainSeconds: 10
+        drainSeconds: ${DRAIN_SECONDS}
       stopGraceSeconds: 10
 `;
   }
