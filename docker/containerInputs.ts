@@ -235,7 +235,9 @@ export const CONTAINER_INPUTS = {
   ...runtimeEntries,
   stopGraceSeconds: ({ service }) => ({ destroyGraceSeconds: service.stopGraceSeconds }),
   host: notCarried("the container is registered with its host's docker provider: a resource option, not an input"),
-  shareGpu: notCarried("only the model's GPU accounting reads it (model/hostChecks.ts); Docker shares GPUs anyway"),
+  shareGpu: notCarried(
+    "only the model's GPU accounting reads it (model/docker/hostChecks.ts); Docker shares GPUs anyway",
+  ),
   scheme: notCarried(NOT_AN_INPUT),
   endpoint: notCarried(NOT_AN_INPUT),
   runsOn: notCarried("only services on a Docker host become containers (program.ts)"),

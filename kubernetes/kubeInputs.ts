@@ -68,7 +68,7 @@ export function selectorLabels(service: string, stack: string): Record<string, s
   return { "app.kubernetes.io/name": service, [INSTANCE_LABEL]: `${service}-${stack}` };
 }
 
-/** The rollout a release strategy is on a cluster (model/releasePlan.ts decides which). */
+/** The rollout a release strategy is on a cluster (model/cluster/fitRule.ts decides which). */
 export function strategyFor(strategy: ReleaseStrategy): DeploymentSpec["strategy"] {
   return strategy === "blue-green"
     ? { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }

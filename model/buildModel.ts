@@ -12,10 +12,10 @@
  */
 import { z } from "zod";
 import { createContext, type ModelContext } from "./context";
-import { checkHosts } from "./hostChecks";
-import { buildHostSpec } from "./buildHost";
-import { buildClusterSpec } from "./buildCluster";
-import { checkClusters } from "./clusterChecks";
+import { checkHosts } from "./docker/hostChecks";
+import { buildHostSpec } from "./docker/buildHost";
+import { buildClusterSpec } from "./cluster/buildCluster";
+import { checkClusters } from "./cluster/clusterChecks";
 import { resolveNeighbours } from "./neighbours";
 import { asPlainObject, isPlainObject, parsePath, secretNameFor, type PlainObject } from "../formats";
 import {
@@ -30,7 +30,9 @@ import {
 } from "../stackConfig";
 import { buildImageSpec, checkImagePins } from "./buildImage";
 import { buildServiceSpec, checkServiceInStack, type ServiceDraft } from "./buildService";
-import { checkBehindSwitch, planClusterReleases, planReleases } from "./releasePlan";
+import { checkBehindSwitch } from "./docker/behindSwitch";
+import { planReleases } from "./docker/fitRule";
+import { planClusterReleases } from "./cluster/fitRule";
 import { byName } from "./sorted";
 import type { ClusterSpec, DeploymentModel, HostSpec, ServiceSpec, SwitchSpec } from "./types";
 

@@ -8,11 +8,11 @@ import { ServiceSchema, type ServiceConfig } from "../stackConfig";
 import { durationSeconds, sizeBytes } from "../formats";
 import { definedOnly, type Complete, type EveryKey } from "./perKey";
 import { sortedRecord } from "./sorted";
-import { checkPlacement } from "./clusterChecks";
+import { checkPlacement } from "./cluster/clusterChecks";
 import { holdSpec, readinessSpec } from "./readiness";
 import type { GpuSpec, HealthcheckSpec, PortSpec, ReleaseSpec, SchedulingSpec, ServiceSpec, UlimitSpec } from "./types";
 
-/** What the config asks of a release; the strategy is resolved by the fit rule (releasePlan.ts). */
+/** What the config asks of a release; the strategy is resolved by the fit rules (docker/fitRule.ts, cluster/fitRule.ts). */
 export type ReleaseRequest = Pick<ReleaseSpec, "requested" | "drainSeconds">;
 
 /** A service's spec before the fit rule has resolved its release: what the whole-stack checks read. */

@@ -158,7 +158,7 @@ export interface UlimitSpec {
   readonly hard: number;
 }
 
-/** How a release replaces the running container, as resolved by the fit rule (model/releasePlan.ts). */
+/** How a release replaces the running container, as resolved by the fit rules (model/docker/fitRule.ts, model/cluster/fitRule.ts). */
 export type ReleaseStrategy = "blue-green" | "stop-then-start";
 
 export interface ReleaseSpec {

@@ -18,8 +18,8 @@ const MAX_FILE_LINES = 400;
 
 const KNOWN = [
   "function model/buildModel.ts buildModel",
-  "function model/clusterChecks.ts checkOnCluster",
-  "function model/releasePlan.ts planClusterReleases",
+  "function model/cluster/clusterChecks.ts checkOnCluster",
+  "function model/cluster/fitRule.ts planClusterReleases",
   "function program.ts deploy",
   "file toolchain/pulumi/language-host/main.go",
 ];

@@ -5,8 +5,8 @@
  * so they are reported even when another key of the service is invalid.
  */
 import type { z } from "zod";
-import type { ModelContext } from "./context";
-import type { ServiceDraft } from "./buildService";
+import type { ModelContext } from "../context";
+import type { ServiceDraft } from "../buildService";
 import {
   CLUSTER_RESTART_POLICIES,
   DNS1035_LABEL_RE,
@@ -15,9 +15,9 @@ import {
   NUMERIC_USER_RE,
   QUALIFIED_NAME_RE,
   type PlainObject,
-} from "../formats";
-import { ServiceFields } from "../stackConfig";
-import type { ClusterSpec } from "./types";
+} from "../../formats";
+import { ServiceFields } from "../../stackConfig";
+import type { ClusterSpec } from "../types";
 
 type Fields = typeof ServiceFields.shape;
 

@@ -3,10 +3,10 @@
  * host ports, container names, managed volume names, GPU counts and device IDs. Problems are reported on this
  * stack's keys only.
  */
-import type { ModelContext } from "./context";
-import { portsOverlap } from "../formats";
-import type { ServiceDraft } from "./buildService";
-import type { DeploymentModel, GpuSpec, HostSpec } from "./types";
+import type { ModelContext } from "../context";
+import { portsOverlap } from "../../formats";
+import type { ServiceDraft } from "../buildService";
+import type { DeploymentModel, GpuSpec, HostSpec } from "../types";
 
 /** A service as seen on a Docker daemon: this stack's, or a neighbour stack's. */
 export interface PlacedService {
