@@ -1,14 +1,14 @@
 /**
  * The switch side of the program on one Docker host: the stack's GpuSwitch there, how the services behind it are
  * placed and released, and, once their containers are registered, the drain (before a stop-then-start container is
- * stopped) and the push (after every container is created). program.ts hands each (stack, host) with services to
- * one HostSwitch.
+ * stopped) and the push (after every container is created). program.ts makes one HostSwitch per (stack, host)
+ * with services, and docker/deploy.ts places the service containers behind it.
  */
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeploymentModel, ServiceSpec, SwitchSpec } from "../model";
-import type { DockerHost } from "../docker/dockerHost";
 import type { SwitchPlacement } from "../docker/containerInputs";
+import type { DockerHost, FrontedService, ServiceFront } from "../docker";
 import { GpuSwitch } from "./gpuSwitch";
 import { createSwitchDrain, type DrainTarget } from "./switchDrain";
 import { createSwitchPush, type PushTarget } from "./switchPush";
@@ -48,19 +48,14 @@ export function migrationRelease(service: ServiceSpec): ServiceSpec["release"] {
   };
 }
 
-/** What a service container behind the switch needs of it, and what it gives the drain and the push. */
-export interface SwitchedService {
-  /** The spec as deployed (the migration's release on a new switch). */
-  readonly service: ServiceSpec;
-  readonly container: docker.Container;
-  readonly image: pulumi.Resource;
-  readonly releaseKey: pulumi.Output<string>;
-}
-
-/** A stack's switch on one host, and the services behind it. */
-export class HostSwitch {
+/**
+ * A stack's switch on one host, and the services behind it: the front of the host's services (docker/deploy.ts),
+ * which gives each container its place and hands the containers made to the drain and the push.
+ */
+export class HostSwitch implements ServiceFront {
   public readonly component: GpuSwitch;
-  private readonly services: SwitchedService[] = [];
+  /** The service containers behind it, each with its spec as deployed (the migration's release on a new switch). */
+  private readonly services: FrontedService[] = [];
   private containersMade: (containers: docker.Container[]) => void = () => {};
   private drainMade: (drain: pulumi.Resource[]) => void = () => {};
   /** The drain, once made: what each stop-then-start container is replaced after. */
@@ -106,7 +101,7 @@ export class HostSwitch {
   }
 
   /** A service container made behind the switch. */
-  add(service: SwitchedService): void {
+  add(service: FrontedService): void {
     this.services.push(service);
   }
 

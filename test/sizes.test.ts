@@ -20,7 +20,6 @@ const KNOWN = [
   "function model/buildModel.ts buildModel",
   "function model/cluster/clusterChecks.ts checkOnCluster",
   "function model/cluster/fitRule.ts planClusterReleases",
-  "function program.ts deploy",
   "file toolchain/pulumi/language-host/main.go",
 ];
 
