@@ -5,7 +5,7 @@
  */
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import type { DeploymentModel, ServiceSpec } from "../model";
+import { isOnDocker, type DeploymentModel, type DockerServiceSpec } from "../model";
 import type { SwitchPlacement } from "./containerInputs";
 import { DockerHost } from "./dockerHost";
 import { GpuService } from "./gpuService";
@@ -15,13 +15,13 @@ export interface StackSecrets {
   /** One entry, by name. */
   value(name: string): pulumi.Output<string>;
   /** A service's `secretEnv`: env name -> the value of the entry it names. */
-  env(service: ServiceSpec): Record<string, pulumi.Output<string>>;
+  env(service: Pick<DockerServiceSpec, "secretEnv">): Record<string, pulumi.Output<string>>;
 }
 
 /** A service container made behind what stands in front of its host, as that is told of it. */
 export interface FrontedService {
   /** The spec as deployed. */
-  readonly service: ServiceSpec;
+  readonly service: DockerServiceSpec;
   readonly container: docker.Container;
   readonly image: pulumi.Resource;
   readonly releaseKey: pulumi.Output<string>;
@@ -30,9 +30,9 @@ export interface FrontedService {
 /** What stands in front of a host's services (its switch): what it changes of each, and what it is told. */
 export interface ServiceFront {
   /** The spec a service is deployed with behind it. */
-  deployed(service: ServiceSpec): ServiceSpec;
+  deployed(service: DockerServiceSpec): DockerServiceSpec;
   /** Where a deployed service's container sits, named with `nameSuffix` where it needs a fresh name. */
-  placement(deployed: ServiceSpec, nameSuffix: () => string): SwitchPlacement;
+  placement(deployed: DockerServiceSpec, nameSuffix: () => string): SwitchPlacement;
   /** A service container made behind it. */
   add(service: FrontedService): void;
 }
@@ -73,8 +73,7 @@ export function createDockerServices(
   nameSuffix: () => string,
 ): Map<string, GpuService> {
   const services = new Map<string, GpuService>();
-  for (const service of model.services) {
-    if (service.runsOn === "kubernetes") continue;
+  for (const service of model.services.filter(isOnDocker)) {
     const front = fronts.get(service.host);
     const spec = front ? front.deployed(service) : service;
     const component = new GpuService(service.name, {

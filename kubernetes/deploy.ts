@@ -3,7 +3,7 @@
  * on its cluster's provider.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { DeploymentModel, ServiceSpec } from "../model";
+import { isOnCluster, type ClusterServiceSpec, type DeploymentModel } from "../model";
 import { Cluster } from "./cluster";
 import { KubeService } from "./kubeService";
 import type { Kubectl } from "./pendingPods";
@@ -13,7 +13,7 @@ export interface StackSecrets {
   /** One entry, by name (a whole kubeconfig). */
   value(name: string): pulumi.Output<string>;
   /** A service's `secretEnv`: env name -> the value of the entry it names. */
-  env(service: ServiceSpec): Record<string, pulumi.Output<string>>;
+  env(service: Pick<ClusterServiceSpec, "secretEnv">): Record<string, pulumi.Output<string>>;
 }
 
 /**
@@ -52,8 +52,7 @@ export function createClusterServices(
   secrets: StackSecrets,
 ): Map<string, KubeService> {
   const services = new Map<string, KubeService>();
-  for (const service of model.services) {
-    if (service.runsOn !== "kubernetes") continue;
+  for (const service of model.services.filter(isOnCluster)) {
     const cluster = clusters.get(service.host);
     if (!cluster)
       throw new Error(`service ${service.name} runs on cluster ${service.host}, which the model does not have`);

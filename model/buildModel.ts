@@ -34,7 +34,16 @@ import { checkBehindSwitch } from "./docker/behindSwitch";
 import { planReleases } from "./docker/fitRule";
 import { planClusterReleases } from "./cluster/fitRule";
 import { byName } from "./sorted";
-import type { ClusterSpec, DeploymentModel, HostSpec, ServiceSpec, SwitchSpec } from "./types";
+import {
+  isOnCluster,
+  isOnDocker,
+  type ClusterSpec,
+  type DeploymentModel,
+  type HostSpec,
+  type ReleaseSpec,
+  type ServiceSpec,
+  type SwitchSpec,
+} from "./types";
 
 export interface BuildModelOptions {
   readonly stack: string;
@@ -136,6 +145,17 @@ function hostKinds(rawHosts: PlainObject): Map<string, "docker" | "kubernetes"> 
 }
 
 /**
+ * A service's spec: its draft with the release the fit rule resolved. On a cluster its image is a pull: a build
+ * there is a problem (cluster/clusterChecks.ts), and the model is built only where there is none.
+ */
+function resolved(draft: ServiceDraft, release: ReleaseSpec): ServiceSpec {
+  if (isOnDocker(draft)) return { ...draft, release };
+  const { image } = draft;
+  if (image.kind !== "registry") throw new Error(`services.${draft.name}: a build on a cluster passed the checks`);
+  return { ...draft, image, release };
+}
+
+/**
  * Validate raw stack config (the object under the `gpu-services:` namespace, keys without the prefix) and turn
  * it into the deployment model. Throws `StackConfigError` listing every problem.
  */
@@ -183,21 +203,19 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
   const switchSpec = buildSwitchSpec(ctx, rawConfig, switchConfig);
   const sharesHostsWith = topLevel(rawConfig, "sharesHostsWith") ?? [];
   const neighbours = resolveNeighbours(ctx, sharesHostsWith, options.neighbours);
-  checkHosts(ctx, hosts, drafts, neighbours);
-  checkClusters(ctx, clusters, drafts);
+  const onDocker = drafts.filter(isOnDocker);
+  const onClusters = drafts.filter(isOnCluster);
+  checkHosts(ctx, hosts, onDocker, neighbours);
+  checkClusters(ctx, clusters, onClusters);
   // The switch is on Docker hosts only: a cluster's own rollout moves the traffic there.
-  if (switchSpec)
-    checkBehindSwitch(
-      ctx,
-      drafts.filter((draft) => draft.runsOn === "docker"),
-    );
+  if (switchSpec) checkBehindSwitch(ctx, onDocker);
   const releases = new Map([
-    ...planReleases(ctx, hosts, drafts, switchSpec !== undefined, neighbours),
-    ...planClusterReleases(ctx, clusters, drafts),
+    ...planReleases(ctx, hosts, onDocker, switchSpec !== undefined, neighbours),
+    ...planClusterReleases(ctx, clusters, onClusters),
   ]);
 
   if (problems.length > 0) throw new StackConfigError(options.stack, problems);
-  const services: ServiceSpec[] = drafts.map((draft) => ({ ...draft, release: releases.get(draft.name)! }));
+  const services = drafts.map((draft) => resolved(draft, releases.get(draft.name)!));
   return {
     project: ctx.project,
     stack: ctx.stack,

@@ -9,10 +9,12 @@
  *   a service may use on one and names and node ports per cluster, and holds the cluster's fit rule)
  * - load: the model of a stack from its file, checked against its neighbour stacks
  * - perKey: the per-key tables each consumer of `ServiceSpec` writes, checked complete by the compiler
+ * - CLUSTER_REFUSALS (cluster/dockerOnlyKeys): why a cluster refuses each key only a Docker host has
  * - healthcheckUrl: the GET a healthcheck makes, if it is a plain one (readiness's default, a cluster's probes)
  * - readinessText: the readiness check, the hold and what a release costs, as plan and preview print them
  */
 export * from "./buildModel";
+export { CLUSTER_REFUSALS } from "./cluster/dockerOnlyKeys";
 export * from "./healthcheckUrl";
 export * from "./load";
 export * from "./perKey";

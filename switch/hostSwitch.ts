@@ -6,7 +6,7 @@
  */
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { DeploymentModel, ServiceSpec, SwitchSpec } from "../model";
+import { isOnDocker, type DeploymentModel, type DockerServiceSpec, type SwitchSpec } from "../model";
 import type { SwitchPlacement } from "../docker/containerInputs";
 import type { DockerHost, FrontedService, ServiceFront } from "../docker";
 import { GpuSwitch } from "./gpuSwitch";
@@ -38,7 +38,7 @@ export async function switchedHosts(stack: string): Promise<Set<string>> {
  * The release of a service on a host whose switch is new: stop-then-start, since its old container publishes
  * the ports the switch needs until it is deleted, and a blue-green one would be deleted only at the end.
  */
-export function migrationRelease(service: ServiceSpec): ServiceSpec["release"] {
+export function migrationRelease(service: DockerServiceSpec): DockerServiceSpec["release"] {
   return {
     ...service.release,
     strategy: "stop-then-start",
@@ -66,7 +66,7 @@ export class HostSwitch implements ServiceFront {
     private readonly host: DockerHost,
     private readonly stack: string,
     private readonly spec: SwitchSpec,
-    placed: readonly ServiceSpec[],
+    placed: readonly DockerServiceSpec[],
     /** The switch did not run before this up: it starts after the service containers, and nothing is drained. */
     public readonly isNew: boolean,
   ) {
@@ -83,7 +83,7 @@ export class HostSwitch implements ServiceFront {
   }
 
   /** The spec a service is deployed with here: the migration's stop-then-start on a new switch. */
-  deployed(service: ServiceSpec): ServiceSpec {
+  deployed(service: DockerServiceSpec): DockerServiceSpec {
     return this.isNew ? { ...service, release: migrationRelease(service) } : service;
   }
 
@@ -91,7 +91,7 @@ export class HostSwitch implements ServiceFront {
    * Where a deployed service's container sits: on the switch's network, with a fresh name suffix for blue-green,
    * and, stop-then-start on a switch that ran before, replaced only after the drain of its route.
    */
-  placement(deployed: ServiceSpec, nameSuffix: () => string): SwitchPlacement {
+  placement(deployed: DockerServiceSpec, nameSuffix: () => string): SwitchPlacement {
     const stopThenStart = deployed.release.strategy === "stop-then-start";
     return {
       network: this.component.network.name,
@@ -137,7 +137,7 @@ export async function createHostSwitches(
   if (!model.switch) return switches;
   const before = await switchedHosts(model.stack);
   for (const h of model.hosts) {
-    const placed = model.services.filter((s) => s.host === h.name);
+    const placed = model.services.filter(isOnDocker).filter((s) => s.host === h.name);
     if (placed.length === 0) continue;
     const host = hosts.get(h.name)!;
     switches.set(h.name, new HostSwitch(h.name, host, model.stack, model.switch, placed, !before.has(h.name)));

@@ -9,13 +9,13 @@
  * Pure: reads specs, records problems for explicit `blue-green` that cannot be honoured.
  */
 import type { ModelContext } from "../context";
-import type { ServiceDraft } from "../buildService";
+import type { ClusterServiceDraft } from "../buildService";
 import { managedClaims, ONE_POD } from "./clusterChecks";
 import { byName } from "../sorted";
 import type { ClusterSpec, ReleaseSpec, ReleaseStrategy } from "../types";
 
 /** GPUs one surge pod of a cluster service asks for (a number there: deviceIds and "all" are refused). */
-function surgeGpus(service: ServiceDraft): number {
+function surgeGpus(service: ClusterServiceDraft): number {
   return typeof service.gpus?.count === "number" ? service.gpus.count : 0;
 }
 
@@ -23,8 +23,8 @@ const gpuWord = (n: number) => `GPU${n === 1 ? "" : "s"}`;
 
 /** The surge sum of a candidate beside the services counted as rolling, as the reason prints it. */
 function surgeSum(
-  candidate: ServiceDraft,
-  rolling: readonly ServiceDraft[],
+  candidate: ClusterServiceDraft,
+  rolling: readonly ClusterServiceDraft[],
   cluster: ClusterSpec,
 ): { fits: boolean; text: string } {
   const own = surgeGpus(candidate);
@@ -44,7 +44,7 @@ function surgeSum(
  * on the one node the claim is attached to, which `spareGpus` (a count over the cluster) does not say. Empty where
  * at most one pod mounts it.
  */
-function oneNodeNote(service: ServiceDraft, strategy: ReleaseStrategy, cluster: ClusterSpec): string {
+function oneNodeNote(service: ClusterServiceDraft, strategy: ReleaseStrategy, cluster: ClusterSpec): string {
   const claims = cluster.volumeAccessMode === "ReadWriteOnce" ? managedClaims(service) : [];
   const surge = strategy === "blue-green";
   const together = service.replicas + (surge ? 1 : 0);
@@ -69,13 +69,13 @@ function oneNodeNote(service: ServiceDraft, strategy: ReleaseStrategy, cluster: 
 export function planClusterReleases(
   ctx: ModelContext,
   clusters: readonly ClusterSpec[],
-  services: readonly ServiceDraft[],
+  services: readonly ClusterServiceDraft[],
 ): Map<string, ReleaseSpec> {
   const plans = new Map<string, ReleaseSpec>();
   for (const cluster of clusters) {
     const onCluster = services.filter((s) => s.host === cluster.name).sort(byName);
     const explicit = onCluster.filter((s) => s.release.requested === "blue-green");
-    const rolling: ServiceDraft[] = [...explicit];
+    const rolling: ClusterServiceDraft[] = [...explicit];
     for (const service of onCluster) {
       const { requested } = service.release;
       const at = ["services", service.name, "release", "strategy"];

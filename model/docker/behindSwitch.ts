@@ -1,9 +1,9 @@
 /** What a service behind the switch may publish. */
 import type { ModelContext } from "../context";
-import type { ServiceDraft } from "../buildService";
+import type { DockerServiceDraft } from "../buildService";
 
 /** Behind a switch every port is proxied as HTTP over tcp: a udp port cannot be. */
-export function checkBehindSwitch(ctx: ModelContext, services: readonly ServiceDraft[]): void {
+export function checkBehindSwitch(ctx: ModelContext, services: readonly DockerServiceDraft[]): void {
   for (const service of services) {
     service.ports.forEach((port, index) => {
       if (port.protocol !== "udp") return;

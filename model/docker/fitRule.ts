@@ -13,7 +13,7 @@
  * Pure: reads specs, records problems for explicit `blue-green` that cannot be honoured.
  */
 import type { ModelContext } from "../context";
-import type { ServiceDraft } from "../buildService";
+import type { DockerServiceDraft } from "../buildService";
 import { place, type PlacedService } from "./hostChecks";
 import type { DeploymentModel, GpuInventory, HostSpec, ReleaseSpec, ReleaseStrategy } from "../types";
 
@@ -205,7 +205,7 @@ const bySortKey = (a: Entry, b: Entry) =>
 export function planReleases(
   ctx: ModelContext,
   hosts: readonly HostSpec[],
-  services: readonly ServiceDraft[],
+  services: readonly DockerServiceDraft[],
   hasSwitch: boolean,
   neighbours: readonly DeploymentModel[],
 ): Map<string, ReleaseSpec> {
