@@ -155,6 +155,60 @@ function resolved(draft: ServiceDraft, release: ReleaseSpec): ServiceSpec {
   return { ...draft, image, release };
 }
 
+/** The Docker hosts and the clusters (a host with a `kubernetes` block) of `hosts`. */
+function buildHosts(ctx: ModelContext, rawConfig: PlainObject): { hosts: HostSpec[]; clusters: ClusterSpec[] } {
+  const hosts: HostSpec[] = [];
+  const clusters: ClusterSpec[] = [];
+  for (const [name, host] of parseEntries(ctx, rawConfig, "hosts", HostSchema)) {
+    if (host.kubernetes) clusters.push(buildClusterSpec(ctx, name, { ...host, kubernetes: host.kubernetes }));
+    else hosts.push(buildHostSpec(ctx, name, host));
+  }
+  return { hosts, clusters };
+}
+
+/** Every service whose config parses, its release not yet resolved; each checked in the stack first. */
+function draftServices(
+  ctx: ModelContext,
+  rawConfig: PlainObject,
+  switchConfig: SwitchConfig | undefined,
+): ServiceDraft[] {
+  for (const [name, service] of Object.entries(asPlainObject(rawConfig.services))) {
+    checkServiceInStack(ctx, name, asPlainObject(service));
+  }
+  // Without a switch the hold is what it would be with one of default settings (plan prints what a release costs).
+  const holdFloor = switchConfig?.holdSeconds ?? SwitchFields.shape.holdSeconds.parse(undefined);
+  return parseEntries(ctx, rawConfig, "services", ServiceSchema).map(([name, service]) =>
+    buildServiceSpec(ctx, name, service, holdFloor),
+  );
+}
+
+/** What the checks across the services of a stack read: its hosts, clusters, services and neighbour stacks. */
+interface StackDrafts {
+  readonly hosts: readonly HostSpec[];
+  readonly clusters: readonly ClusterSpec[];
+  readonly drafts: readonly ServiceDraft[];
+  readonly neighbours: readonly DeploymentModel[];
+  readonly hasSwitch: boolean;
+}
+
+/**
+ * The checks across the services of each kind of host, Docker hosts' and clusters' apart, and the releases their
+ * fit rules resolve, by service name.
+ */
+function checkAndPlan(ctx: ModelContext, stack: StackDrafts): Map<string, ReleaseSpec> {
+  const { hosts, clusters, drafts, neighbours, hasSwitch } = stack;
+  const onDocker = drafts.filter(isOnDocker);
+  const onClusters = drafts.filter(isOnCluster);
+  checkHosts(ctx, hosts, onDocker, neighbours);
+  checkClusters(ctx, clusters, onClusters);
+  // The switch is on Docker hosts only: a cluster's own rollout moves the traffic there.
+  if (hasSwitch) checkBehindSwitch(ctx, onDocker);
+  return new Map([
+    ...planReleases(ctx, hosts, onDocker, hasSwitch, neighbours),
+    ...planClusterReleases(ctx, clusters, onClusters),
+  ]);
+}
+
 /**
  * Validate raw stack config (the object under the `gpu-services:` namespace, keys without the prefix) and turn
  * it into the deployment model. Throws `StackConfigError` listing every problem.
@@ -185,34 +239,13 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
   }
   checkSecretsOutsideSecrets(ctx, options.secretKeys, options.secretPaths);
 
-  const hosts: HostSpec[] = [];
-  const clusters: ClusterSpec[] = [];
-  for (const [name, host] of parseEntries(ctx, rawConfig, "hosts", HostSchema)) {
-    if (host.kubernetes) clusters.push(buildClusterSpec(ctx, name, { ...host, kubernetes: host.kubernetes }));
-    else hosts.push(buildHostSpec(ctx, name, host));
-  }
-  for (const [name, service] of Object.entries(asPlainObject(rawConfig.services))) {
-    checkServiceInStack(ctx, name, asPlainObject(service));
-  }
+  const { hosts, clusters } = buildHosts(ctx, rawConfig);
   const switchConfig = topLevel(rawConfig, "switch");
-  // Without a switch the hold is what it would be with one of default settings (plan prints what a release costs).
-  const holdFloor = switchConfig?.holdSeconds ?? SwitchFields.shape.holdSeconds.parse(undefined);
-  const drafts: ServiceDraft[] = parseEntries(ctx, rawConfig, "services", ServiceSchema).map(([name, service]) =>
-    buildServiceSpec(ctx, name, service, holdFloor),
-  );
+  const drafts = draftServices(ctx, rawConfig, switchConfig);
   const switchSpec = buildSwitchSpec(ctx, rawConfig, switchConfig);
   const sharesHostsWith = topLevel(rawConfig, "sharesHostsWith") ?? [];
   const neighbours = resolveNeighbours(ctx, sharesHostsWith, options.neighbours);
-  const onDocker = drafts.filter(isOnDocker);
-  const onClusters = drafts.filter(isOnCluster);
-  checkHosts(ctx, hosts, onDocker, neighbours);
-  checkClusters(ctx, clusters, onClusters);
-  // The switch is on Docker hosts only: a cluster's own rollout moves the traffic there.
-  if (switchSpec) checkBehindSwitch(ctx, onDocker);
-  const releases = new Map([
-    ...planReleases(ctx, hosts, onDocker, switchSpec !== undefined, neighbours),
-    ...planClusterReleases(ctx, clusters, onClusters),
-  ]);
+  const releases = checkAndPlan(ctx, { hosts, clusters, drafts, neighbours, hasSwitch: switchSpec !== undefined });
 
   if (problems.length > 0) throw new StackConfigError(options.stack, problems);
   const services = drafts.map((draft) => resolved(draft, releases.get(draft.name)!));

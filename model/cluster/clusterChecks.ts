@@ -62,8 +62,8 @@ function refuseOnCluster<Key extends DockerOnlyKey>(
   if (CLUSTER_REFUSALS[key].refuses(value)) ctx.add(["services", name, key], clusterRefusal(host, key, value));
 }
 
-/** A service on a cluster: the narrower forms of what both kinds of host take, every name one the API server takes. */
-function checkOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
+/** A service on a cluster: the narrower forms a cluster takes of the image, the GPUs, ipc and the user. */
+function checkFormsOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
   const at = (...rest: PropertyKey[]) => ["services", name, ...rest];
   const onCluster = `host "${host}" is a cluster`;
   if (raw.build !== undefined) {
@@ -110,6 +110,12 @@ function checkOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host:
         `the numbers (got "${user}")`,
     );
   }
+}
+
+/** A service on a cluster: addresses the cluster decides, and every name one the API server takes. */
+function checkNamesOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
+  const at = (...rest: PropertyKey[]) => ["services", name, ...rest];
+  const onCluster = `host "${host}" is a cluster`;
   (fieldOf(raw, "ports") ?? []).forEach((port, index) => {
     if (!isAnyAddress(port.hostIp)) {
       ctx.add(
@@ -179,7 +185,8 @@ export function checkPlacement(ctx: ModelContext, name: string, raw: PlainObject
   if (kind === "docker") checkOnDockerHost(ctx, name, raw, host!);
   else if (kind === "kubernetes") {
     refuseDockerOnlyKeys(ctx, name, raw, host!);
-    checkOnCluster(ctx, name, raw, host!);
+    checkFormsOnCluster(ctx, name, raw, host!);
+    checkNamesOnCluster(ctx, name, raw, host!);
     checkReadinessOnCluster(ctx, name, raw, host!);
   }
 }

@@ -61,6 +61,81 @@ function oneNodeNote(service: ClusterServiceDraft, strategy: ReleaseStrategy, cl
 }
 
 /**
+ * An explicit `blue-green`'s reason. A claim only one pod may mount, no healthcheck, or a surge pod that does not
+ * fit the declared spare GPUs beside the other explicit ones (`explicit`) are problems.
+ */
+function explicitBlueGreen(
+  ctx: ModelContext,
+  service: ClusterServiceDraft,
+  cluster: ClusterSpec,
+  explicit: readonly ClusterServiceDraft[],
+  onePod: readonly string[],
+): string {
+  const at = ["services", service.name, "release", "strategy"];
+  const or = "or set it to auto or stop-then-start";
+  if (onePod.length > 0) {
+    ctx.add(
+      at,
+      `blue-green cannot roll: its surge pod would mount claim "${onePod[0]}" beside the old pod, and ` +
+        `hosts.${cluster.name}.kubernetes.volumeAccessMode is ${ONE_POD}; set it to auto or ` +
+        "stop-then-start, or set volumeAccessMode to ReadWriteMany (storage that provides it) or ReadWriteOnce",
+    );
+  }
+  if (!service.healthcheck) {
+    ctx.add(
+      at,
+      `blue-green needs a healthcheck: set services.${service.name}.healthcheck (a rolling update moves ` +
+        `traffic only to a ready pod), ${or}`,
+    );
+  }
+  if (!service.gpus) return "no GPU";
+  if (cluster.spareGpus === undefined) {
+    return (
+      `asked for (services.${service.name}.release.strategy); ${cluster.name}: spareGpus is not set, so the ` +
+      "surge pod waits for a GPU the scheduler finds"
+    );
+  }
+  const sum = surgeSum(service, explicit, cluster);
+  if (!sum.fits) {
+    ctx.add(
+      at,
+      `blue-green does not fit its surge pod: ${sum.text}; every blue-green service may surge one pod in the ` +
+        `same up; ask for fewer GPUs, raise hosts.${cluster.name}.kubernetes.spareGpus, ${or}`,
+    );
+  }
+  return sum.text;
+}
+
+/**
+ * What `auto` resolves to, with its reason: blue-green where the service can roll and its surge pod fits beside
+ * those counted in `rolling`, which it then joins.
+ */
+function autoRelease(
+  service: ClusterServiceDraft,
+  cluster: ClusterSpec,
+  rolling: ClusterServiceDraft[],
+  onePod: readonly string[],
+): [ReleaseStrategy, string] {
+  if (onePod.length > 0) {
+    return [
+      "stop-then-start",
+      `claim "${onePod[0]}" is ReadWriteOncePod on ${cluster.name} (one pod at a time: no surge pod)`,
+    ];
+  }
+  if (!service.healthcheck) {
+    return [
+      "stop-then-start",
+      `no healthcheck: services.${service.name}.healthcheck is not set (a rolling update waits for a ready pod)`,
+    ];
+  }
+  if (!service.gpus) return ["blue-green", "no GPU"];
+  if (cluster.spareGpus === undefined) return ["stop-then-start", `${cluster.name}: spareGpus is not set`];
+  const sum = surgeSum(service, rolling, cluster);
+  if (sum.fits) rolling.push(service);
+  return [sum.fits ? "blue-green" : "stop-then-start", sum.text];
+}
+
+/**
  * The resolved release of every service on a cluster, by name. An explicit `blue-green` needs a healthcheck (the
  * readiness probe the rollout waits for) and, where `spareGpus` is declared, must fit with every explicit
  * blue-green service's surge pod; where it is not declared, the surge pod waits for a GPU the scheduler finds
@@ -78,63 +153,14 @@ export function planClusterReleases(
     const rolling: ClusterServiceDraft[] = [...explicit];
     for (const service of onCluster) {
       const { requested } = service.release;
-      const at = ["services", service.name, "release", "strategy"];
-      const or = "or set it to auto or stop-then-start";
-      let strategy: ReleaseStrategy;
-      let why: string;
       // A surge pod would wait for the old pod's claim, which the old pod holds until the rollout ends.
       const onePod = cluster.volumeAccessMode === "ReadWriteOncePod" ? managedClaims(service) : [];
-      if (requested === "stop-then-start") {
-        [strategy, why] = [requested, `asked for (services.${service.name}.release.strategy)`];
-      } else if (requested === "blue-green") {
-        strategy = "blue-green";
-        if (onePod.length > 0) {
-          ctx.add(
-            at,
-            `blue-green cannot roll: its surge pod would mount claim "${onePod[0]}" beside the old pod, and ` +
-              `hosts.${cluster.name}.kubernetes.volumeAccessMode is ${ONE_POD}; set it to auto or ` +
-              "stop-then-start, or set volumeAccessMode to ReadWriteMany (storage that provides it) or ReadWriteOnce",
-          );
-        }
-        if (!service.healthcheck) {
-          ctx.add(
-            at,
-            `blue-green needs a healthcheck: set services.${service.name}.healthcheck (a rolling update moves ` +
-              `traffic only to a ready pod), ${or}`,
-          );
-        }
-        if (!service.gpus) why = "no GPU";
-        else if (cluster.spareGpus === undefined) {
-          why =
-            `asked for (services.${service.name}.release.strategy); ${cluster.name}: spareGpus is not set, so the ` +
-            "surge pod waits for a GPU the scheduler finds";
-        } else {
-          const sum = surgeSum(service, explicit, cluster);
-          why = sum.text;
-          if (!sum.fits) {
-            ctx.add(
-              at,
-              `blue-green does not fit its surge pod: ${sum.text}; every blue-green service may surge one pod in the ` +
-                `same up; ask for fewer GPUs, raise hosts.${cluster.name}.kubernetes.spareGpus, ${or}`,
-            );
-          }
-        }
-      } else if (onePod.length > 0) {
-        strategy = "stop-then-start";
-        why = `claim "${onePod[0]}" is ReadWriteOncePod on ${cluster.name} (one pod at a time: no surge pod)`;
-      } else if (!service.healthcheck) {
-        strategy = "stop-then-start";
-        why = `no healthcheck: services.${service.name}.healthcheck is not set (a rolling update waits for a ready pod)`;
-      } else if (!service.gpus) {
-        [strategy, why] = ["blue-green", "no GPU"];
-      } else if (cluster.spareGpus === undefined) {
-        [strategy, why] = ["stop-then-start", `${cluster.name}: spareGpus is not set`];
-      } else {
-        const sum = surgeSum(service, rolling, cluster);
-        strategy = sum.fits ? "blue-green" : "stop-then-start";
-        why = sum.text;
-        if (sum.fits) rolling.push(service);
-      }
+      const [strategy, why]: [ReleaseStrategy, string] =
+        requested === "stop-then-start"
+          ? [requested, `asked for (services.${service.name}.release.strategy)`]
+          : requested === "blue-green"
+            ? ["blue-green", explicitBlueGreen(ctx, service, cluster, explicit, onePod)]
+            : autoRelease(service, cluster, rolling, onePod);
       plans.set(service.name, {
         requested,
         strategy,
