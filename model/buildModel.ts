@@ -29,7 +29,8 @@ import {
   SwitchFields,
 } from "../stackConfig";
 import { buildImageSpec, checkImagePins } from "./buildImage";
-import { buildServiceSpec, checkServiceInStack, type ServiceDraft } from "./buildService";
+import { buildServiceSpec, checkServiceInStack } from "./buildService";
+import type { ServiceDraft } from "./serviceDraft";
 import { checkBehindSwitch } from "./docker/behindSwitch";
 import { planReleases } from "./docker/fitRule";
 import { planClusterReleases } from "./cluster/fitRule";

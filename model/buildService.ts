@@ -10,6 +10,7 @@ import { definedOnly, type Complete, type EveryKey } from "./perKey";
 import { sortedRecord } from "./sorted";
 import { checkPlacement } from "./cluster/clusterChecks";
 import { holdSpec, readinessSpec } from "./readiness";
+import type { ReleaseRequest, ServiceDraft } from "./serviceDraft";
 import type {
   ClusterOnlyKey,
   ClusterServiceSpec,
@@ -17,29 +18,12 @@ import type {
   DockerServiceSpec,
   GpuSpec,
   HealthcheckSpec,
-  ImageSpec,
   PortSpec,
-  ReleaseSpec,
   SchedulingSpec,
   ServiceBase,
   ServiceKey,
   UlimitSpec,
 } from "./types";
-
-/** What the config asks of a release; the strategy is resolved by the fit rules (docker/fitRule.ts, cluster/fitRule.ts). */
-export type ReleaseRequest = Pick<ReleaseSpec, "requested" | "drainSeconds">;
-
-/**
- * A service's spec before the fit rule has resolved its release and, on a cluster, before its image is known to be
- * a pull (a build there is refused, and its image kept until the problems are thrown): what the whole-stack
- * checks read.
- */
-type Draft<Spec> = Spec extends unknown
-  ? Omit<Spec, "release" | "image"> & { readonly release: ReleaseRequest; readonly image: ImageSpec }
-  : never;
-export type DockerServiceDraft = Draft<DockerServiceSpec>;
-export type ClusterServiceDraft = Draft<ClusterServiceSpec>;
-export type ServiceDraft = DockerServiceDraft | ClusterServiceDraft;
 
 /** The published port that is the service's endpoint: the given container port over tcp, or the first tcp port. */
 export function endpointOf(ports: readonly PortSpec[], endpointPort: number | undefined): PortSpec | undefined {

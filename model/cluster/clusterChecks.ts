@@ -6,7 +6,7 @@
  */
 import type { z } from "zod";
 import type { ModelContext } from "../context";
-import type { ClusterServiceDraft, ServiceDraft } from "../buildService";
+import type { ClusterServiceDraft, ServiceDraft } from "../serviceDraft";
 import {
   DNS1035_LABEL_RE,
   DNS1123_SUBDOMAIN_RE,

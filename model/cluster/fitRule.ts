@@ -9,7 +9,7 @@
  * Pure: reads specs, records problems for explicit `blue-green` that cannot be honoured.
  */
 import type { ModelContext } from "../context";
-import type { ClusterServiceDraft } from "../buildService";
+import type { ClusterServiceDraft } from "../serviceDraft";
 import { managedClaims, ONE_POD } from "./clusterChecks";
 import { byName } from "../sorted";
 import type { ClusterSpec, ReleaseSpec, ReleaseStrategy } from "../types";

@@ -1,6 +1,6 @@
 /** What a service behind the switch may publish. */
 import type { ModelContext } from "../context";
-import type { DockerServiceDraft } from "../buildService";
+import type { DockerServiceDraft } from "../serviceDraft";
 
 /** Behind a switch every port is proxied as HTTP over tcp: a udp port cannot be. */
 export function checkBehindSwitch(ctx: ModelContext, services: readonly DockerServiceDraft[]): void {

@@ -13,7 +13,7 @@
  * Pure: reads specs, records problems for explicit `blue-green` that cannot be honoured.
  */
 import type { ModelContext } from "../context";
-import type { DockerServiceDraft } from "../buildService";
+import type { DockerServiceDraft } from "../serviceDraft";
 import { place, type PlacedService } from "./hostChecks";
 import type { DeploymentModel, GpuInventory, HostSpec, ReleaseSpec, ReleaseStrategy } from "../types";
 

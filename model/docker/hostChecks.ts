@@ -5,7 +5,7 @@
  */
 import type { ModelContext } from "../context";
 import { portsOverlap } from "../../formats";
-import type { DockerServiceDraft, ServiceDraft } from "../buildService";
+import type { DockerServiceDraft, ServiceDraft } from "../serviceDraft";
 import { isOnDocker, type DeploymentModel, type GpuSpec, type HostSpec } from "../types";
 
 /** A service as seen on a Docker daemon: this stack's, or a neighbour stack's. */
