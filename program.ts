@@ -6,10 +6,10 @@
  */
 import { randomBytes } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { DockerHost, GpuService } from "./docker";
-import { Cluster, KubeService, type Kubectl } from "./kubernetes";
+import { createDockerHosts, createDockerServices, type GpuService, type StackSecrets } from "./docker";
+import { createClusters, createClusterServices, type KubeService, type Kubectl } from "./kubernetes";
 import { createHostSwitches, type SwitchOutputs } from "./switch";
-import { type DeploymentModel, modelFromRaw, type ServiceSpec } from "./model";
+import { type DeploymentModel, modelFromRaw } from "./model";
 import { CONFIG_NAMESPACE, readRuntimeConfig } from "./stackConfig";
 
 /** Stack outputs of one service (`pulumi stack output --json` gives `ServiceOutputValues` per service). */
@@ -54,114 +54,48 @@ export interface DeployOptions {
 
 const randomSuffix = () => randomBytes(3).toString("hex");
 
-/** A service on a cluster: its KubeService on the cluster's provider, and its stack outputs. */
-function kubeService(
-  service: ServiceSpec,
-  clusters: ReadonlyMap<string, Cluster>,
-  stack: string,
-  secretEnv: Record<string, pulumi.Output<string>>,
-): ServiceOutputs {
-  const cluster = clusters.get(service.host);
-  if (!cluster)
-    throw new Error(`service ${service.name} runs on cluster ${service.host}, which the model does not have`);
-  const component = new KubeService(service.name, {
-    ...service,
-    cluster,
-    stack,
-    secretEnv,
-  });
+/** One service's stack outputs, from its component (a GpuService or a KubeService). */
+function outputsOf(component: GpuService | KubeService, host: string): ServiceOutputs {
   return {
     endpoint: component.endpoint,
     image: component.imageRef,
     containerName: component.containerName,
-    host: service.host,
+    host,
   };
 }
 
-export async function deploy(
-  model: DeploymentModel = currentModel(),
-  options: DeployOptions = {},
-): Promise<StackOutputs> {
+/** The stack's secrets, read from config once and only where the stack has some. */
+function stackSecrets(model: DeploymentModel): StackSecrets {
   const secrets =
     model.secretNames.length > 0
       ? new pulumi.Config(CONFIG_NAMESPACE).requireSecretObject<Record<string, string>>("secrets")
       : undefined;
-  const secret = (name: string): pulumi.Output<string> => secrets!.apply((s) => s[name]);
-  const nameSuffix = options.nameSuffix ?? randomSuffix;
+  const value = (name: string): pulumi.Output<string> => secrets!.apply((s) => s[name]);
+  return {
+    value,
+    env: (service) => Object.fromEntries(Object.entries(service.secretEnv).map(([env, name]) => [env, value(name)])),
+  };
+}
 
-  const hosts = new Map<string, DockerHost>();
-  for (const h of model.hosts) {
-    hosts.set(
-      h.name,
-      new DockerHost(h.name, {
-        dockerHost: h.dockerHost,
-        address: h.address,
-        builds:
-          model.services.some((s) => s.host === h.name && s.image.kind === "build") ||
-          (model.switch?.image.kind === "build" && model.services.some((s) => s.host === h.name)),
-        sshOpts: h.sshOpts,
-        registryAuth: h.registryAuth.map((a) => ({
-          address: a.address,
-          username: a.username,
-          password: secret(a.passwordSecret),
-        })),
-      }),
-    );
-  }
-
-  const clusters = new Map<string, Cluster>();
-  for (const c of model.clusters) {
-    clusters.set(
-      c.name,
-      new Cluster(c.name, {
-        namespace: c.namespace,
-        context: c.context,
-        ...(c.kubeconfigSecret !== undefined ? { kubeconfig: secret(c.kubeconfigSecret) } : {}),
-        serviceType: c.serviceType,
-        address: c.address,
-        storageClassName: c.storageClassName,
-        volumeSize: c.volumeSize,
-        volumeAccessMode: c.volumeAccessMode,
-        ...(options.kubectl !== undefined ? { kubectl: options.kubectl } : {}),
-      }),
-    );
-  }
-
-  // One switch per host that has services: its drain and push come once the service containers are registered.
+/**
+ * The stack's resources: the Docker hosts and the clusters, the switch of each Docker host with services, the
+ * services on either, then each switch's drain and push once the containers behind it are registered.
+ */
+export async function deploy(
+  model: DeploymentModel = currentModel(),
+  options: DeployOptions = {},
+): Promise<StackOutputs> {
+  const secrets = stackSecrets(model);
+  const hosts = createDockerHosts(model, secrets);
+  const clusters = createClusters(model, secrets, options.kubectl);
   const switches = await createHostSwitches(model, hosts);
+  const onDocker = createDockerServices(model, hosts, secrets, switches, options.nameSuffix ?? randomSuffix);
+  const onClusters = createClusterServices(model, clusters, secrets);
 
   const services: Record<string, ServiceOutputs> = {};
   for (const service of model.services) {
-    const secretEnv = Object.fromEntries(
-      Object.entries(service.secretEnv).map(([env, secretName]) => [env, secret(secretName)]),
-    );
-    if (service.runsOn === "kubernetes") {
-      services[service.name] = kubeService(service, clusters, model.stack, secretEnv);
-      continue;
-    }
-    const sw = switches.get(service.host);
-    const spec = sw ? sw.deployed(service) : service;
-    const component = new GpuService(service.name, {
-      ...spec,
-      host: hosts.get(service.host)!,
-      stack: model.stack,
-      secretEnv,
-      ...(sw ? { placement: sw.placement(spec, nameSuffix) } : {}),
-    });
-    sw?.add({
-      service: spec,
-      container: component.container,
-      image: component.image,
-      releaseKey: component.releaseKey,
-    });
-    services[service.name] = {
-      endpoint: component.endpoint,
-      image: component.imageRef,
-      containerName: component.containerName,
-      host: service.host,
-    };
+    services[service.name] = outputsOf(onDocker.get(service.name) ?? onClusters.get(service.name)!, service.host);
   }
-
   const switchOutputs: Record<string, SwitchOutputs> = {};
   for (const [hostName, sw] of switches) switchOutputs[hostName] = sw.finish();
   return model.switch ? { services, switches: switchOutputs } : { services };

@@ -14,7 +14,7 @@ import type { Command } from "commander";
 import { parseDocument, type Document } from "yaml";
 import { asPlainObject } from "../formats";
 import { CONFIG_NAMESPACE, parseStackYaml } from "../stackConfig";
-import { loadStackModel, type DeploymentModel } from "../model";
+import { isOnCluster, isOnDocker, loadStackModel, type DeploymentModel } from "../model";
 import {
   adoptionCommands,
   findContainerId,
@@ -248,13 +248,13 @@ function exportComposeCommand(opts: { stack: string; out: string }, io: Io): voi
   writeAll(files);
   for (const written of files) io.out(written.path);
   // Compose runs containers on a Docker host: a cluster's services are left out, each named.
-  for (const s of model.services.filter((service) => service.runsOn === "kubernetes")) {
+  for (const s of model.services.filter(isOnCluster)) {
     io.err(
       `note: services.${s.name} runs on cluster "${s.host}" (Kubernetes objects, not a container): not exported; ` +
         "compose files are for the Docker hosts",
     );
   }
-  if (model.services.some((s) => s.runsOn === "docker" && Object.keys(s.secretEnv).length > 0)) {
+  if (model.services.filter(isOnDocker).some((s) => Object.keys(s.secretEnv).length > 0)) {
     io.err("warning: secret env values are not written; compose takes them from its environment (${NAME})");
   }
 }

@@ -10,6 +10,8 @@ import {
   type SchedulingSpec,
   type ServiceSpec,
   carriedWith,
+  isOnCluster,
+  isOnDocker,
   carry,
   notCarried,
   type PerKey,
@@ -45,8 +47,21 @@ function schedulingText(scheduling: SchedulingSpec): string {
 }
 
 /** A service as the plan reads it: its spec, and whether a switch stands in front of it (a Docker host's, in a stack with one). */
-export interface PlannedService extends ServiceSpec {
-  readonly behindSwitch: boolean;
+export type PlannedService = ServiceSpec & { readonly behindSwitch: boolean };
+
+/** A column of what only a service on a Docker host has: for a cluster service, `other`. */
+function dockerColumn(
+  column: (s: Extract<PlannedService, { runsOn: "docker" }>) => Row,
+  other: Row = {},
+): (s: PlannedService) => Row {
+  return (s) => (isOnDocker(s) ? column(s) : other);
+}
+
+/** A column of what only a service on a cluster has: none for a service on a Docker host. */
+function clusterColumn(
+  column: (s: Extract<PlannedService, { runsOn: "kubernetes" }>) => Row,
+): (s: PlannedService) => Row {
+  return (s) => (isOnCluster(s) ? column(s) : {});
 }
 
 /**
@@ -54,7 +69,7 @@ export interface PlannedService extends ServiceSpec {
  * release costs now and with the switch; on a cluster a declared check only (the pods' probe; nothing holds there).
  */
 function readinessRows(s: PlannedService): Row {
-  if (s.runsOn === "kubernetes") {
+  if (isOnCluster(s)) {
     return s.readiness?.kind === "http" && s.readiness.source === "declared" ? { readiness: probeLine(s) } : {};
   }
   if (s.behindSwitch) return { readiness: readinessLine(s) };
@@ -68,9 +83,9 @@ export const PLAN_COLUMNS = {
   name: (s) => ({ service: s.name }),
   host: (s) => ({ host: s.host }),
   // Rows a Docker service does not have: a cluster service says where it runs, how many pods, placed where.
-  runsOn: (s): Row => (s.runsOn === "kubernetes" ? { runsOn: "kubernetes" } : {}),
-  replicas: (s): Row => (s.runsOn === "kubernetes" ? { replicas: String(s.replicas) } : {}),
-  scheduling: (s): Row => (s.scheduling ? { scheduling: schedulingText(s.scheduling) } : {}),
+  runsOn: clusterColumn(() => ({ runsOn: "kubernetes" })),
+  replicas: clusterColumn((s) => ({ replicas: String(s.replicas) })),
+  scheduling: clusterColumn((s): Row => (s.scheduling ? { scheduling: schedulingText(s.scheduling) } : {})),
   containerName: (s) => ({ container: s.containerName }),
   image: (s) => ({ image: imageOf(s) }),
   ports: (s) => ({
@@ -89,13 +104,16 @@ export const PLAN_COLUMNS = {
   volumes: (s) => ({
     volumes: s.volumes.map((v) => `${v.name}:${v.target}${v.external ? " (external)" : ""}`).join(" ") || "-",
   }),
-  binds: (s) => ({ binds: s.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ":ro" : ""}`).join(" ") || "-" }),
+  binds: dockerColumn(
+    (s) => ({ binds: s.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ":ro" : ""}`).join(" ") || "-" }),
+    { binds: "-" },
+  ),
   healthcheck: (s) => ({ healthcheck: s.healthcheck ? s.healthcheck.test.join(" ") : "-" }),
   entrypoint: (s): Row => (s.entrypoint ? { entrypoint: s.entrypoint.join(" ") } : {}),
   shmSizeBytes: (s): Row => (s.shmSizeBytes !== undefined ? { shm: `${s.shmSizeBytes / MIB}m` } : {}),
   ipc: (s): Row => (s.ipc ? { ipc: s.ipc } : {}),
   cpus: (s): Row => (s.cpus !== undefined ? { cpus: String(s.cpus) } : {}),
-  ulimits: (s): Row =>
+  ulimits: dockerColumn((s): Row =>
     s.ulimits
       ? {
           ulimits: Object.entries(s.ulimits)
@@ -103,6 +121,7 @@ export const PLAN_COLUMNS = {
             .join(" "),
         }
       : {},
+  ),
   env: notCarried(`${NOT_PLACEMENT}; export-compose writes it`),
   secretEnv: notCarried(`${NOT_PLACEMENT}; export-compose writes the names`),
   shareGpu: notCarried("a rule of the GPU accounting, which buildModel has checked; the gpus column shows the request"),

@@ -5,7 +5,15 @@
  * compose runs containers on a Docker host (export-compose names each one it leaves out).
  */
 import { stringify } from "yaml";
-import { carriedWith, carry, notCarried, type PerKey, type DeploymentModel, type ServiceSpec } from "../model";
+import {
+  carriedWith,
+  carry,
+  isOnDocker,
+  notCarried,
+  type PerKey,
+  type DeploymentModel,
+  type DockerServiceSpec,
+} from "../model";
 import { addressForPort, LABEL_PREFIX, MIB } from "../formats";
 
 /** Compose volume keys are names inside the file; the Docker name is in `name:`. */
@@ -17,11 +25,11 @@ type Part = Readonly<Record<string, unknown>>;
 
 /** A service of the stack being exported. */
 interface Exported {
-  readonly service: ServiceSpec;
+  readonly service: DockerServiceSpec;
   readonly stack: string;
 }
 
-function imageOrBuild({ image }: ServiceSpec): Part {
+function imageOrBuild({ image }: DockerServiceSpec): Part {
   if (image.kind === "registry") return { image: image.ref };
   const build = {
     context: image.location,
@@ -33,7 +41,7 @@ function imageOrBuild({ image }: ServiceSpec): Part {
   return { build, image: image.extraTag ?? image.localTag };
 }
 
-function gpuDeploy(gpus: NonNullable<ServiceSpec["gpus"]>): Part {
+function gpuDeploy(gpus: NonNullable<DockerServiceSpec["gpus"]>): Part {
   const device = {
     driver: "nvidia",
     ...(gpus.deviceIds ? { device_ids: [...gpus.deviceIds] } : { count: gpus.count }),
@@ -109,13 +117,11 @@ export const COMPOSE_KEYS = {
     "compose has no switch: the exported service publishes its own ports and docker-compose stops, then starts it",
   ),
   runsOn: notCarried("only services on a Docker host are exported; compose runs containers"),
-  replicas: notCarried("always 1 on a Docker host"),
-  scheduling: notCarried("compose has no node placement"),
   readiness: notCarried("compose has no switch to route by readiness; the healthcheck is written"),
   hold: notCarried("compose has no switch to hold requests while a service loads"),
-} satisfies PerKey<ServiceSpec, Part, Exported>;
+} satisfies PerKey<DockerServiceSpec, Part, Exported>;
 
-function service(s: ServiceSpec, stack: string): Record<string, unknown> {
+function service(s: DockerServiceSpec, stack: string): Record<string, unknown> {
   return Object.assign({}, ...carry(COMPOSE_KEYS, { service: s, stack }));
 }
 
@@ -128,7 +134,7 @@ export function projectName(model: DeploymentModel): string {
 export function exportCompose(model: DeploymentModel): Map<string, string> {
   const files = new Map<string, string>();
   for (const host of model.hosts) {
-    const services = model.services.filter((s) => s.host === host.name);
+    const services = model.services.filter(isOnDocker).filter((s) => s.host === host.name);
     if (services.length === 0) continue;
     const volumes: Record<string, unknown> = {};
     for (const s of services) {

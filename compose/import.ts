@@ -13,7 +13,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import { SERVICE_NAME_RE, isPlainObject } from "../formats";
-import type { ServiceSpec } from "../model";
+import type { ServiceKey } from "../model";
 import { ComposeError } from "./errors";
 import { loadCompose, type ComposeMap, type LoadOptions } from "./load";
 import { deployMapper } from "./mappers/deploy";
@@ -111,7 +111,7 @@ export const FROM_COMPOSE = {
       "compose has no readiness check beside its healthcheck; the stack derives one from an HTTP healthcheck (readiness)",
   },
   hold: { notCarried: "compose has no switch to hold requests; the stack's default hold" },
-} as const satisfies { readonly [K in keyof ServiceSpec]-?: FilledBy };
+} as const satisfies { readonly [K in ServiceKey]-?: FilledBy };
 
 /** The mappers, each once, in the order of the fields they fill. */
 const MAPPERS: readonly Mapper[] = [

@@ -10,7 +10,7 @@ import {
   type GpuSpec,
   type HealthcheckSpec,
   type PortSpec,
-  type ServiceSpec,
+  type DockerServiceSpec,
   carriedWith,
   carry,
   notCarried,
@@ -45,7 +45,7 @@ export interface SwitchPlacement {
  * `<containerName>-<suffix>`, so that the new copy can start beside the old one.
  */
 export function daemonName(
-  service: Pick<ServiceSpec, "containerName" | "release">,
+  service: Pick<DockerServiceSpec, "containerName" | "release">,
   placement: SwitchPlacement | undefined,
 ): string {
   return placement && service.release.strategy === "blue-green"
@@ -158,22 +158,22 @@ export function endpointUrl(scheme: string, endpoint: PortSpec | undefined, host
 
 /** What GPU serving needs of the container's runtime, per key: entrypoint, /dev/shm, IPC, ulimits, CPU limit. */
 const RUNTIME_INPUTS = {
-  entrypoint: (spec: Pick<ServiceSpec, "entrypoint">): Partial<ContainerArgs> =>
+  entrypoint: (spec: Pick<DockerServiceSpec, "entrypoint">): Partial<ContainerArgs> =>
     spec.entrypoint ? { entrypoints: [...spec.entrypoint] } : {},
   // The docker provider takes Docker's --cpus as a decimal string.
-  cpus: (spec: Pick<ServiceSpec, "cpus">): Partial<ContainerArgs> =>
+  cpus: (spec: Pick<DockerServiceSpec, "cpus">): Partial<ContainerArgs> =>
     spec.cpus !== undefined ? { cpus: String(spec.cpus) } : {},
   // The docker provider takes /dev/shm in MiB; the schema allows whole MiB only.
-  shmSizeBytes: (spec: Pick<ServiceSpec, "shmSizeBytes">): Partial<ContainerArgs> =>
+  shmSizeBytes: (spec: Pick<DockerServiceSpec, "shmSizeBytes">): Partial<ContainerArgs> =>
     spec.shmSizeBytes !== undefined ? { shmSize: spec.shmSizeBytes / MIB } : {},
-  ipc: (spec: Pick<ServiceSpec, "ipc">): Partial<ContainerArgs> => (spec.ipc ? { ipcMode: spec.ipc } : {}),
-  ulimits: (spec: Pick<ServiceSpec, "ulimits">): Partial<ContainerArgs> =>
+  ipc: (spec: Pick<DockerServiceSpec, "ipc">): Partial<ContainerArgs> => (spec.ipc ? { ipcMode: spec.ipc } : {}),
+  ulimits: (spec: Pick<DockerServiceSpec, "ulimits">): Partial<ContainerArgs> =>
     spec.ulimits
       ? { ulimits: Object.entries(spec.ulimits).map(([name, limit]) => ({ name, soft: limit.soft, hard: limit.hard })) }
       : {},
 };
 
-type RuntimeSpec = Pick<ServiceSpec, keyof typeof RUNTIME_INPUTS>;
+type RuntimeSpec = Pick<DockerServiceSpec, keyof typeof RUNTIME_INPUTS>;
 
 /** The runtime options of a service's container (RUNTIME_INPUTS), and nothing for what is unset. */
 export function runtimeArgs(spec: Partial<RuntimeSpec>): Partial<ContainerArgs> {
@@ -185,7 +185,7 @@ export interface ContainerSource {
   /** The service's name (the component's). */
   readonly name: string;
   readonly stack: string;
-  readonly service: Omit<ServiceSpec, "name" | "host" | "secretEnv">;
+  readonly service: Omit<DockerServiceSpec, "name" | "host" | "secretEnv">;
   /** Env name -> value, Pulumi secrets. */
   readonly secretEnv: Readonly<Record<string, pulumi.Input<string>>>;
   readonly image: ServiceImage;
@@ -235,15 +235,15 @@ export const CONTAINER_INPUTS = {
   ...runtimeEntries,
   stopGraceSeconds: ({ service }) => ({ destroyGraceSeconds: service.stopGraceSeconds }),
   host: notCarried("the container is registered with its host's docker provider: a resource option, not an input"),
-  shareGpu: notCarried("only the model's GPU accounting reads it (model/hostChecks.ts); Docker shares GPUs anyway"),
+  shareGpu: notCarried(
+    "only the model's GPU accounting reads it (model/docker/hostChecks.ts); Docker shares GPUs anyway",
+  ),
   scheme: notCarried(NOT_AN_INPUT),
   endpoint: notCarried(NOT_AN_INPUT),
   runsOn: notCarried("only services on a Docker host become containers (program.ts)"),
-  replicas: notCarried("always 1 on a Docker host (buildModel refuses replicas there)"),
-  scheduling: notCarried("node placement exists on a cluster only (buildModel refuses it on a Docker host)"),
   readiness: notCarried("the switch probes the container as the push's plan says (switch/switchPush.ts)"),
   hold: notCarried("the switch holds requests as the push's plan says (switch/switchPush.ts)"),
-} satisfies PerKey<ServiceSpec, Partial<ContainerArgs>, ContainerSource>;
+} satisfies PerKey<DockerServiceSpec, Partial<ContainerArgs>, ContainerSource>;
 
 /** Every input of a service's `docker.Container`: one per key of its spec (CONTAINER_INPUTS), and it must run. */
 export function containerArgs(source: ContainerSource): ContainerArgs {

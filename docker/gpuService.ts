@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import type * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import { readinessLine, releaseCostLine, type ServiceSpec } from "../model";
+import { readinessLine, releaseCostLine, type DockerServiceSpec } from "../model";
 import { containerArgs, endpointUrl, type SwitchPlacement } from "./containerInputs";
 import type { DockerHost } from "./dockerHost";
 import { releaseKey } from "./releaseKey";
@@ -9,10 +9,10 @@ import { createImage } from "./serviceImage";
 import { volumeMounts } from "./serviceVolumes";
 
 /**
- * A service as the deployment model describes it (`ServiceSpec`: every field documented there, with the
+ * A service as the deployment model describes it (`DockerServiceSpec`: every field documented there, with the
  * defaults the stack schema fills in), placed on a `DockerHost`, with its secret env values.
  */
-export interface GpuServiceArgs extends Omit<ServiceSpec, "name" | "host" | "secretEnv"> {
+export interface GpuServiceArgs extends Omit<DockerServiceSpec, "name" | "host" | "secretEnv"> {
   /** The Docker host the service runs on (its providers and address). */
   readonly host: DockerHost;
   /** The stack the service belongs to, recorded in a label. */
@@ -34,7 +34,7 @@ export interface GpuServiceArgs extends Omit<ServiceSpec, "name" | "host" | "sec
  * since the docker provider itself sets delete-before-replace on containers.
  */
 export function replaceOptions(
-  release: ServiceSpec["release"],
+  release: DockerServiceSpec["release"],
   placement: SwitchPlacement | undefined,
 ): Pick<pulumi.CustomResourceOptions, "deleteBeforeReplace" | "ignoreChanges"> {
   return placement && release.strategy === "blue-green"

@@ -6,8 +6,9 @@
  *   and Service
  *
  * Their parts: kubeInputs (every Deployment input, from its per-key table), kubeProbes (healthcheck -> probes),
- * pendingPods (the Pending pods of a rollout, during an up).
+ * pendingPods (the Pending pods of a rollout, during an up). deploy makes them for a stack's model: the clusters,
+ * then the services on them.
  */
-export { Cluster } from "./cluster";
+export { createClusters, createClusterServices } from "./deploy";
 export { KubeService } from "./kubeService";
 export type { Kubectl } from "./pendingPods";

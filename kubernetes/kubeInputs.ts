@@ -11,9 +11,12 @@ import {
   type ClusterServiceType,
   type PortSpec,
   type ReleaseStrategy,
+  type ClusterServiceSpec,
+  type NotCarried,
   type ServiceSpec,
   carriedWith,
   carry,
+  CLUSTER_REFUSALS,
   notCarried,
   type PerKey,
 } from "../model";
@@ -44,7 +47,7 @@ export const GPU_RESOURCE = "nvidia.com/gpu";
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 
 /** The Deployment's `progressDeadlineSeconds`: the healthcheck's wait, as on a Docker host. */
-export function progressDeadlineSeconds(service: Pick<ServiceSpec, "healthcheck">): number {
+export function progressDeadlineSeconds(service: Pick<ClusterServiceSpec, "healthcheck">): number {
   return service.healthcheck?.waitTimeoutSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
 }
 
@@ -68,7 +71,7 @@ export function selectorLabels(service: string, stack: string): Record<string, s
   return { "app.kubernetes.io/name": service, [INSTANCE_LABEL]: `${service}-${stack}` };
 }
 
-/** The rollout a release strategy is on a cluster (model/releasePlan.ts decides which). */
+/** The rollout a release strategy is on a cluster (model/cluster/fitRule.ts decides which). */
 export function strategyFor(strategy: ReleaseStrategy): DeploymentSpec["strategy"] {
   return strategy === "blue-green"
     ? { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }
@@ -131,7 +134,7 @@ export interface KubeSource {
   /** The service's name (the component's). */
   readonly name: string;
   readonly stack: string;
-  readonly service: Omit<ServiceSpec, "name" | "host" | "secretEnv">;
+  readonly service: Omit<ClusterServiceSpec, "name" | "host" | "secretEnv">;
   /** Env names whose values come from the Secret, sorted. */
   readonly secretEnvNames: readonly string[];
   /** The service's Secret (absent: no secret env): its name and `resourceVersion` outputs. */
@@ -167,22 +170,25 @@ export function securityContext(user: string): Container["securityContext"] {
 const NOT_AN_INPUT = "part of the endpoint URL, a KubeService output (kubeEndpoint), not a Deployment input";
 const SHM_VOLUME = "dshm";
 
-/** The Deployment's inputs, per key of the spec. */
+/** The keys only a Docker host has: buildModel refuses on a cluster what asks for something there, saying why. */
+const DOCKER_ONLY = Object.fromEntries(
+  Object.entries(CLUSTER_REFUSALS).map(([key, { reason }]) => [
+    key,
+    notCarried(`buildModel refuses it where the host is a cluster, ${reason}`),
+  ]),
+) as Record<keyof typeof CLUSTER_REFUSALS, NotCarried>;
+
+/** The Deployment's inputs, per key of the spec (of a service on a cluster, and what only a Docker host has). */
 export const DEPLOYMENT_INPUTS = {
   containerName: ({ service }) => ({ name: service.containerName }),
   name: ({ name, stack }) => ({ labels: objectLabels(name, stack) }),
   release: ({ service }) => ({ deployment: { strategy: strategyFor(service.release.strategy) } }),
   replicas: ({ service }) => ({ deployment: { replicas: service.replicas } }),
-  image: ({ service }) => {
-    if (service.image.kind !== "registry") {
-      throw new Error(`${service.containerName}: a cluster pulls images; publish the build and use image:`);
-    }
-    return {
-      // A tracked tag is pulled again at every pod start; a pinned one is pulled once per node.
-      container: { image: service.image.ref, imagePullPolicy: service.image.track ? "Always" : "IfNotPresent" },
-      annotations: { [RELEASE_ANNOTATION]: service.image.ref },
-    };
-  },
+  image: ({ service }) => ({
+    // A tracked tag is pulled again at every pod start; a pinned one is pulled once per node.
+    container: { image: service.image.ref, imagePullPolicy: service.image.track ? "Always" : "IfNotPresent" },
+    annotations: { [RELEASE_ANNOTATION]: service.image.ref },
+  }),
   ports: ({ service }) => ({ container: { ports: containerPorts(service.ports) } }),
   volumes: ({ service, claims }) => ({
     volumes: service.volumes.map((volume) => ({
@@ -249,18 +255,12 @@ export const DEPLOYMENT_INPUTS = {
   },
   // Docker label values are often not valid Kubernetes label values: annotations take any string.
   labels: ({ service }) => ({ annotations: { ...service.labels } }),
-  restart: notCarried("a Deployment's pods always restart (Always); buildModel refuses other policies on a cluster"),
-  binds: notCarried("host folders are refused on a cluster (buildModel): use a volume"),
-  ulimits: notCarried("Kubernetes has no ulimits; buildModel refuses them on a cluster"),
-  shareGpu: notCarried("the model's GPU accounting on Docker hosts only; the device plugin gives pods whole GPUs"),
   host: notCarried("the objects are registered with the cluster's provider: a resource option, not an input"),
   runsOn: notCarried("only services on a cluster become Deployments (program.ts)"),
   scheme: notCarried(NOT_AN_INPUT),
   endpoint: notCarried(NOT_AN_INPUT),
   readiness: carriedWith("healthcheck"),
-  hold: notCarried(
-    "a cluster has no switch to hold requests (a Service sends them to ready pods); buildModel refuses it",
-  ),
+  ...DOCKER_ONLY,
 } satisfies PerKey<ServiceSpec, DeploymentPart, KubeSource>;
 
 /** The parts merged: sections shallow-merged, lists concatenated, in the table's order. */

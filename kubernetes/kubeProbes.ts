@@ -22,7 +22,7 @@ import {
   type HealthcheckSpec,
   type HttpReadinessSpec,
   type PortSpec,
-  type ServiceSpec,
+  type ClusterServiceSpec,
 } from "../model";
 
 type Probe = k8s.types.input.core.v1.Probe;
@@ -109,7 +109,7 @@ const KUBELET_FAILURES = 3;
 
 /** A pod's probes: from a declared readiness check, else from the healthcheck (derived checks leave it as it was). */
 export function podProbes(
-  service: Pick<ServiceSpec, "healthcheck" | "ports" | "readiness">,
+  service: Pick<ClusterServiceSpec, "healthcheck" | "ports" | "readiness">,
   boundSeconds: number,
 ): ServiceProbes | undefined {
   const { readiness, healthcheck } = service;

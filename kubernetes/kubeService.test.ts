@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import type { DeploymentModel, ServiceSpec } from "../model";
+import type { ClusterServiceSpec, DeploymentModel, ServiceSpec } from "../model";
 import { evaluateModel, SECRET_SIG, SIG_KEY, T, valueOf, type Evaluation } from "../test/support/harness";
 import { clusterModel, GPU_CLUSTER, NGINX } from "../test/support/models";
 import { plainGet, serviceProbes } from "./kubeProbes";
@@ -19,7 +19,7 @@ import {
   type DeploymentPart,
   type KubeSource,
 } from "./kubeInputs";
-import { notCarriedKeys } from "../model";
+import { CLUSTER_REFUSALS, notCarriedKeys } from "../model";
 
 const DIGEST = `sha256:${"c".repeat(64)}`;
 const STT_IMAGE = `ghcr.io/example/stt@${DIGEST}`;
@@ -59,7 +59,7 @@ const STT = {
   stopGraceSeconds: 60,
 };
 
-const STT_PLACE: Partial<ServiceSpec> = {
+const STT_PLACE: Partial<ClusterServiceSpec> = {
   replicas: 2,
   release: BLUE_GREEN,
   scheduling: {
@@ -455,6 +455,19 @@ describe("the Deployment's per-key table", () => {
       "shareGpu",
       "ulimits",
     ]);
+  });
+
+  it("gives for each key only a Docker host has the reason buildModel refuses it on a cluster with", () => {
+    const reasons = notCarriedKeys<ServiceSpec, DeploymentPart, KubeSource>(DEPLOYMENT_INPUTS);
+    expect(reasons.binds).toBe(
+      "buildModel refuses it where the host is a cluster, whose pods have no host folders to bind: use a volume " +
+        "(volumes[]: a PersistentVolumeClaim), or run the service on a Docker host",
+    );
+    for (const [key, { reason }] of Object.entries(CLUSTER_REFUSALS)) {
+      expect(reasons[key as keyof typeof CLUSTER_REFUSALS]).toBe(
+        `buildModel refuses it where the host is a cluster, ${reason}`,
+      );
+    }
   });
 });
 

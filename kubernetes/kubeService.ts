@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceSpec, VolumeSpec } from "../model";
+import type { ClusterServiceSpec, VolumeSpec } from "../model";
 import type { Cluster } from "./cluster";
 import {
   deploymentArgs,
@@ -15,10 +15,10 @@ import {
 } from "./kubeInputs";
 
 /**
- * A service as the deployment model describes it (`ServiceSpec`: every field documented there, with the defaults
+ * A service as the deployment model describes it (`ClusterServiceSpec`: every field documented there, with the defaults
  * the stack schema fills in), placed on a `Cluster`, with its secret env values.
  */
-export interface KubeServiceArgs extends Omit<ServiceSpec, "name" | "host" | "secretEnv"> {
+export interface KubeServiceArgs extends Omit<ClusterServiceSpec, "name" | "host" | "secretEnv"> {
   /** The cluster the service runs on (its provider, namespace, service type, storage). */
   readonly cluster: Cluster;
   /** The stack the service belongs to, recorded in its objects' labels. */
@@ -42,7 +42,7 @@ export const ROLLOUT_MARGIN_SECONDS = 60;
  * `[ProgressDeadlineExceeded]`. A surge pod that finds no free GPU stays Pending: the up fails at this bound.
  */
 export function rolloutTimeoutSeconds(
-  service: Pick<ServiceSpec, "replicas" | "stopGraceSeconds">,
+  service: Pick<ClusterServiceSpec, "replicas" | "stopGraceSeconds">,
   progressDeadlineSeconds: number,
 ): number {
   return service.replicas * progressDeadlineSeconds + service.stopGraceSeconds + ROLLOUT_MARGIN_SECONDS;
@@ -216,7 +216,7 @@ export class KubeService extends pulumi.ComponentResource {
       });
     }
 
-    this.imageRef = pulumi.output(args.image.kind === "registry" ? args.image.ref : args.image.localTag);
+    this.imageRef = pulumi.output(args.image.ref);
     this.containerName = this.deployment.metadata.name;
     this.endpoint = this.service
       ? pulumi.all([this.service.status, this.service.spec]).apply(([status, spec]) =>

@@ -98,7 +98,6 @@ describe("buildModel on good config", () => {
       },
       hold: { seconds: 90, queue: 256, replay: true, expectedSeconds: 60 },
       runsOn: "docker",
-      replicas: 1,
     });
     expect(model.services[0].gpus).toEqual({ count: 1, capabilities: ["gpu"], memoryGiB: 5 });
     expect(model.switch).toBeUndefined();
@@ -139,7 +138,6 @@ describe("buildModel on good config", () => {
       // No port: nothing to probe. The hold is what the switch's default would make of no start period.
       hold: { seconds: 30, queue: 256, replay: true, expectedSeconds: 0 },
       runsOn: "docker",
-      replicas: 1,
     });
   });
 

@@ -12,10 +12,10 @@
  */
 import { z } from "zod";
 import { createContext, type ModelContext } from "./context";
-import { checkHosts } from "./hostChecks";
-import { buildHostSpec } from "./buildHost";
-import { buildClusterSpec } from "./buildCluster";
-import { checkClusters } from "./clusterChecks";
+import { checkHosts } from "./docker/hostChecks";
+import { buildHostSpec } from "./docker/buildHost";
+import { buildClusterSpec } from "./cluster/buildCluster";
+import { checkClusters } from "./cluster/clusterChecks";
 import { resolveNeighbours } from "./neighbours";
 import { asPlainObject, isPlainObject, parsePath, secretNameFor, type PlainObject } from "../formats";
 import {
@@ -29,10 +29,22 @@ import {
   SwitchFields,
 } from "../stackConfig";
 import { buildImageSpec, checkImagePins } from "./buildImage";
-import { buildServiceSpec, checkServiceInStack, type ServiceDraft } from "./buildService";
-import { checkBehindSwitch, planClusterReleases, planReleases } from "./releasePlan";
+import { buildServiceSpec, checkServiceInStack } from "./buildService";
+import type { ServiceDraft } from "./serviceDraft";
+import { checkBehindSwitch } from "./docker/behindSwitch";
+import { planReleases } from "./docker/fitRule";
+import { planClusterReleases } from "./cluster/fitRule";
 import { byName } from "./sorted";
-import type { ClusterSpec, DeploymentModel, HostSpec, ServiceSpec, SwitchSpec } from "./types";
+import {
+  isOnCluster,
+  isOnDocker,
+  type ClusterSpec,
+  type DeploymentModel,
+  type HostSpec,
+  type ReleaseSpec,
+  type ServiceSpec,
+  type SwitchSpec,
+} from "./types";
 
 export interface BuildModelOptions {
   readonly stack: string;
@@ -134,6 +146,71 @@ function hostKinds(rawHosts: PlainObject): Map<string, "docker" | "kubernetes"> 
 }
 
 /**
+ * A service's spec: its draft with the release the fit rule resolved. On a cluster its image is a pull: a build
+ * there is a problem (cluster/clusterChecks.ts), and the model is built only where there is none.
+ */
+function resolved(draft: ServiceDraft, release: ReleaseSpec): ServiceSpec {
+  if (isOnDocker(draft)) return { ...draft, release };
+  const { image } = draft;
+  if (image.kind !== "registry") throw new Error(`services.${draft.name}: a build on a cluster passed the checks`);
+  return { ...draft, image, release };
+}
+
+/** The Docker hosts and the clusters (a host with a `kubernetes` block) of `hosts`. */
+function buildHosts(ctx: ModelContext, rawConfig: PlainObject): { hosts: HostSpec[]; clusters: ClusterSpec[] } {
+  const hosts: HostSpec[] = [];
+  const clusters: ClusterSpec[] = [];
+  for (const [name, host] of parseEntries(ctx, rawConfig, "hosts", HostSchema)) {
+    if (host.kubernetes) clusters.push(buildClusterSpec(ctx, name, { ...host, kubernetes: host.kubernetes }));
+    else hosts.push(buildHostSpec(ctx, name, host));
+  }
+  return { hosts, clusters };
+}
+
+/** Every service whose config parses, its release not yet resolved; each checked in the stack first. */
+function draftServices(
+  ctx: ModelContext,
+  rawConfig: PlainObject,
+  switchConfig: SwitchConfig | undefined,
+): ServiceDraft[] {
+  for (const [name, service] of Object.entries(asPlainObject(rawConfig.services))) {
+    checkServiceInStack(ctx, name, asPlainObject(service));
+  }
+  // Without a switch the hold is what it would be with one of default settings (plan prints what a release costs).
+  const holdFloor = switchConfig?.holdSeconds ?? SwitchFields.shape.holdSeconds.parse(undefined);
+  return parseEntries(ctx, rawConfig, "services", ServiceSchema).map(([name, service]) =>
+    buildServiceSpec(ctx, name, service, holdFloor),
+  );
+}
+
+/** What the checks across the services of a stack read: its hosts, clusters, services and neighbour stacks. */
+interface StackDrafts {
+  readonly hosts: readonly HostSpec[];
+  readonly clusters: readonly ClusterSpec[];
+  readonly drafts: readonly ServiceDraft[];
+  readonly neighbours: readonly DeploymentModel[];
+  readonly hasSwitch: boolean;
+}
+
+/**
+ * The checks across the services of each kind of host, Docker hosts' and clusters' apart, and the releases their
+ * fit rules resolve, by service name.
+ */
+function checkAndPlan(ctx: ModelContext, stack: StackDrafts): Map<string, ReleaseSpec> {
+  const { hosts, clusters, drafts, neighbours, hasSwitch } = stack;
+  const onDocker = drafts.filter(isOnDocker);
+  const onClusters = drafts.filter(isOnCluster);
+  checkHosts(ctx, hosts, onDocker, neighbours);
+  checkClusters(ctx, clusters, onClusters);
+  // The switch is on Docker hosts only: a cluster's own rollout moves the traffic there.
+  if (hasSwitch) checkBehindSwitch(ctx, onDocker);
+  return new Map([
+    ...planReleases(ctx, hosts, onDocker, hasSwitch, neighbours),
+    ...planClusterReleases(ctx, clusters, onClusters),
+  ]);
+}
+
+/**
  * Validate raw stack config (the object under the `gpu-services:` namespace, keys without the prefix) and turn
  * it into the deployment model. Throws `StackConfigError` listing every problem.
  */
@@ -163,39 +240,16 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
   }
   checkSecretsOutsideSecrets(ctx, options.secretKeys, options.secretPaths);
 
-  const hosts: HostSpec[] = [];
-  const clusters: ClusterSpec[] = [];
-  for (const [name, host] of parseEntries(ctx, rawConfig, "hosts", HostSchema)) {
-    if (host.kubernetes) clusters.push(buildClusterSpec(ctx, name, { ...host, kubernetes: host.kubernetes }));
-    else hosts.push(buildHostSpec(ctx, name, host));
-  }
-  for (const [name, service] of Object.entries(asPlainObject(rawConfig.services))) {
-    checkServiceInStack(ctx, name, asPlainObject(service));
-  }
+  const { hosts, clusters } = buildHosts(ctx, rawConfig);
   const switchConfig = topLevel(rawConfig, "switch");
-  // Without a switch the hold is what it would be with one of default settings (plan prints what a release costs).
-  const holdFloor = switchConfig?.holdSeconds ?? SwitchFields.shape.holdSeconds.parse(undefined);
-  const drafts: ServiceDraft[] = parseEntries(ctx, rawConfig, "services", ServiceSchema).map(([name, service]) =>
-    buildServiceSpec(ctx, name, service, holdFloor),
-  );
+  const drafts = draftServices(ctx, rawConfig, switchConfig);
   const switchSpec = buildSwitchSpec(ctx, rawConfig, switchConfig);
   const sharesHostsWith = topLevel(rawConfig, "sharesHostsWith") ?? [];
   const neighbours = resolveNeighbours(ctx, sharesHostsWith, options.neighbours);
-  checkHosts(ctx, hosts, drafts, neighbours);
-  checkClusters(ctx, clusters, drafts);
-  // The switch is on Docker hosts only: a cluster's own rollout moves the traffic there.
-  if (switchSpec)
-    checkBehindSwitch(
-      ctx,
-      drafts.filter((draft) => draft.runsOn === "docker"),
-    );
-  const releases = new Map([
-    ...planReleases(ctx, hosts, drafts, switchSpec !== undefined, neighbours),
-    ...planClusterReleases(ctx, clusters, drafts),
-  ]);
+  const releases = checkAndPlan(ctx, { hosts, clusters, drafts, neighbours, hasSwitch: switchSpec !== undefined });
 
   if (problems.length > 0) throw new StackConfigError(options.stack, problems);
-  const services: ServiceSpec[] = drafts.map((draft) => ({ ...draft, release: releases.get(draft.name)! }));
+  const services = drafts.map((draft) => resolved(draft, releases.get(draft.name)!));
   return {
     project: ctx.project,
     stack: ctx.stack,

@@ -8,15 +8,22 @@ import { ServiceSchema, type ServiceConfig } from "../stackConfig";
 import { durationSeconds, sizeBytes } from "../formats";
 import { definedOnly, type Complete, type EveryKey } from "./perKey";
 import { sortedRecord } from "./sorted";
-import { checkPlacement } from "./clusterChecks";
+import { checkPlacement } from "./cluster/clusterChecks";
 import { holdSpec, readinessSpec } from "./readiness";
-import type { GpuSpec, HealthcheckSpec, PortSpec, ReleaseSpec, SchedulingSpec, ServiceSpec, UlimitSpec } from "./types";
-
-/** What the config asks of a release; the strategy is resolved by the fit rule (releasePlan.ts). */
-export type ReleaseRequest = Pick<ReleaseSpec, "requested" | "drainSeconds">;
-
-/** A service's spec before the fit rule has resolved its release: what the whole-stack checks read. */
-export type ServiceDraft = Omit<ServiceSpec, "release"> & { readonly release: ReleaseRequest };
+import type { ReleaseRequest, ServiceDraft } from "./serviceDraft";
+import type {
+  ClusterOnlyKey,
+  ClusterServiceSpec,
+  DockerOnlyKey,
+  DockerServiceSpec,
+  GpuSpec,
+  HealthcheckSpec,
+  PortSpec,
+  SchedulingSpec,
+  ServiceBase,
+  ServiceKey,
+  UlimitSpec,
+} from "./types";
 
 /** The published port that is the service's endpoint: the given container port over tcp, or the first tcp port. */
 export function endpointOf(ports: readonly PortSpec[], endpointPort: number | undefined): PortSpec | undefined {
@@ -135,12 +142,16 @@ export const SPEC_KEY_OF = {
   hold: "hold",
   replicas: "replicas",
   scheduling: "scheduling",
-} as const satisfies EveryKey<ServiceConfig, keyof ServiceSpec>;
+} as const satisfies EveryKey<ServiceConfig, ServiceKey>;
+
+/** What both kinds of service are built from, before the release is resolved. */
+type BaseDraft = Omit<ServiceBase, "release"> & { readonly release: ReleaseRequest };
 
 /**
  * The spec of a service whose config parsed, its release not yet resolved; `holdFloorSeconds` is the least hold
  * (`gpu-services:switch.holdSeconds`). Every key of the spec is given (`undefined` where an optional one is unset,
- * then left out), so a key added to ServiceSpec is a type error here until it is built.
+ * then left out), so a key added to a ServiceSpec is a type error here until it is built: the keys of both kinds
+ * here, each kind's own in dockerPart and clusterPart.
  */
 export function buildServiceSpec(
   ctx: ModelContext,
@@ -149,19 +160,16 @@ export function buildServiceSpec(
   holdFloorSeconds: number,
 ): ServiceDraft {
   const healthcheck = service.healthcheck ? healthcheckSpec(service.healthcheck) : undefined;
-  const spec: Complete<ServiceDraft> = {
+  const spec: Complete<BaseDraft> = {
     name,
     host: service.host,
     containerName: service.containerName ?? `${name}-${ctx.stack}`,
     image: buildImageSpec(ctx, name, service),
     ports: service.ports,
     volumes: service.volumes,
-    binds: service.binds,
     env: sortedRecord(service.env),
     secretEnv: sortedRecord(service.secretEnv),
     gpus: service.gpus ? gpuSpec(service.gpus) : undefined,
-    shareGpu: service.shareGpu,
-    restart: service.restart,
     healthcheck,
     command: service.command || undefined,
     user: service.user || undefined,
@@ -169,17 +177,42 @@ export function buildServiceSpec(
     shmSizeBytes: service.shmSize !== undefined ? sizeBytes(service.shmSize)! : undefined,
     cpus: service.cpus,
     ipc: service.ipc || undefined,
-    ulimits: service.ulimits && Object.keys(service.ulimits).length > 0 ? ulimitSpecs(service.ulimits) : undefined,
     labels: sortedRecord(service.labels),
     scheme: service.scheme,
     endpoint: endpointOf(service.ports, service.endpointPort),
     stopGraceSeconds: service.stopGraceSeconds,
     release: { requested: service.release.strategy, drainSeconds: service.release.drainSeconds },
     readiness: readinessSpec(ctx, name, service, healthcheck),
+  };
+  const base = definedOnly<BaseDraft>(spec);
+  return ctx.hostKinds.get(service.host) === "kubernetes"
+    ? { ...base, ...clusterPart(service) }
+    : { ...base, ...dockerPart(service, healthcheck, holdFloorSeconds) };
+}
+
+/** The keys only a service on a Docker host has. */
+function dockerPart(
+  service: ServiceConfig,
+  healthcheck: HealthcheckSpec | undefined,
+  holdFloorSeconds: number,
+): Pick<DockerServiceSpec, "runsOn" | DockerOnlyKey> {
+  const part: Complete<Pick<DockerServiceSpec, "runsOn" | DockerOnlyKey>> = {
+    runsOn: "docker",
+    binds: service.binds,
+    shareGpu: service.shareGpu,
+    restart: service.restart,
+    ulimits: service.ulimits && Object.keys(service.ulimits).length > 0 ? ulimitSpecs(service.ulimits) : undefined,
     hold: holdSpec(service.hold, healthcheck, holdFloorSeconds),
-    runsOn: ctx.hostKinds.get(service.host) === "kubernetes" ? "kubernetes" : "docker",
+  };
+  return definedOnly<Pick<DockerServiceSpec, "runsOn" | DockerOnlyKey>>(part);
+}
+
+/** The keys only a service on a cluster has. */
+function clusterPart(service: ServiceConfig): Pick<ClusterServiceSpec, "runsOn" | ClusterOnlyKey> {
+  const part: Complete<Pick<ClusterServiceSpec, "runsOn" | ClusterOnlyKey>> = {
+    runsOn: "kubernetes",
     replicas: service.replicas ?? 1,
     scheduling: service.scheduling ? schedulingSpec(service.scheduling) : undefined,
   };
-  return definedOnly(spec);
+  return definedOnly<Pick<ClusterServiceSpec, "runsOn" | ClusterOnlyKey>>(part);
 }

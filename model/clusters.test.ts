@@ -91,7 +91,7 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
     expect(model.secretNames).toEqual(["hfToken", "kubeconfig"]);
   });
 
-  it("builds the cluster service with its replicas, node placement and every key as on a Docker host", () => {
+  it("builds the cluster service with its replicas, node placement and the keys it shares with a Docker host's", () => {
     expect(model.services.find((s) => s.name === "stt")).toEqual({
       name: "stt",
       host: "cluster-a",
@@ -122,12 +122,9 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
           readOnly: false,
         },
       ],
-      binds: [],
       env: { STT_DEVICE: "cuda" },
       secretEnv: { HF_TOKEN: "hfToken" },
       gpus: { count: 1, capabilities: ["gpu"] },
-      shareGpu: false,
-      restart: "always",
       healthcheck: {
         test: ["CMD", "curl", "-f", "http://localhost:8000/health"],
         interval: "30s",
@@ -163,7 +160,7 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
         intervalMs: 1000,
         passes: 2,
       },
-      hold: { seconds: 90, queue: 256, replay: true, expectedSeconds: 60 },
+      // What only a Docker host has (binds, shareGpu, restart, ulimits, hold) is no key of a cluster's service.
       runsOn: "kubernetes",
       replicas: 2,
       scheduling: {
@@ -175,9 +172,10 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
     });
   });
 
-  it("keeps the Docker service as it was: runsOn docker, 1 replica, no scheduling", () => {
+  it("keeps the Docker service as it was: runsOn docker, no replicas, no scheduling", () => {
     const asr = model.services.find((s) => s.name === "asr")!;
-    expect(asr).toMatchObject({ host: "gpu-box", runsOn: "docker", replicas: 1 });
+    expect(asr).toMatchObject({ host: "gpu-box", runsOn: "docker", restart: "unless-stopped" });
+    expect("replicas" in asr).toBe(false);
     expect("scheduling" in asr).toBe(false);
   });
 
@@ -218,7 +216,7 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
 });
 
 describe("refusals on a cluster service, all at once, each by key path with the way out", () => {
-  it("reads them from the stack file: build, binds, deviceIds, ulimits, ipc, user, restart", () => {
+  it("reads them from the stack file: the keys only a Docker host has (binds, ulimits, restart) first, then build, deviceIds, ipc, user", () => {
     const bad = (t: string) =>
       t
         .replace(
@@ -232,25 +230,25 @@ describe("refusals on a cluster service, all at once, each by key path with the 
           '      gpus:\n        deviceIds: ["0"]\n      healthcheck:\n        test: [CMD, curl, -f, http://localhost:8000/health]\n    web:',
         );
     expect(problems(() => loadEdited(bad))).toEqual([
+      'services.vad.binds: host "cluster-a" is a cluster, whose pods have no host folders to bind: use a volume ' +
+        "(volumes[]: a PersistentVolumeClaim), or run the service on a Docker host",
+      'services.vad.ulimits: host "cluster-a" is a cluster, and Kubernetes has no per-container ulimits: remove it ' +
+        "(the nodes' container runtime sets them), or run the service on a Docker host",
+      'services.vad.restart: host "cluster-a" is a cluster, whose pods are always restarted: use unless-stopped or ' +
+        'always (got "on-failure")',
       'services.vad.build: host "cluster-a" is a cluster, which does not build images: publish the image with ' +
         "examples/service-publish.yml (or any registry push), then give image: {repository, digest} instead of " +
         "build:, or run the service on a Docker host",
-      'services.vad.binds: host "cluster-a" is a cluster, whose pods have no host folders to bind: use a volume ' +
-        "(volumes[]: a PersistentVolumeClaim), or run the service on a Docker host",
       'services.vad.gpus.deviceIds: host "cluster-a" is a cluster, where the NVIDIA device plugin picks the GPUs: ' +
         "give gpus.count (a number) instead",
-      'services.vad.ulimits: host "cluster-a" is a cluster, and Kubernetes has no per-container ulimits: remove it ' +
-        "(the nodes' container runtime sets them), or run the service on a Docker host",
       'services.vad.ipc: host "cluster-a" is a cluster, where ipc may only be host (hostIPC); remove it for the ' +
         'pod\'s own IPC namespace (got "private")',
       'services.vad.user: host "cluster-a" is a cluster, which runs a pod as a numeric uid or uid:gid ' +
         '(securityContext.runAsUser, runAsGroup): give the numbers (got "vad")',
-      'services.vad.restart: host "cluster-a" is a cluster, whose pods are always restarted: use unless-stopped or ' +
-        'always (got "on-failure")',
     ]);
   });
 
-  it('gpus.count "all", shareGpu, hostIp, names Kubernetes does not take; the pins of a refused build are not repeated', () => {
+  it('shareGpu, gpus.count "all", hostIp, names Kubernetes does not take; the pins of a refused build are not repeated', () => {
     const raw = config({
       stt: {
         host: "k8s",
@@ -264,10 +262,10 @@ describe("refusals on a cluster service, all at once, each by key path with the 
       tts: { host: "k8s", image: undefined, build: { context: "/src/tts" } },
     });
     expect(problems(() => buildModel({ ...raw, requirePinnedImages: true }, { stack: "Dev_1" }))).toEqual([
-      'services.stt.gpus.count: host "k8s" is a cluster, where a pod gets the number of GPUs it asks for ' +
-        '(resources.limits["nvidia.com/gpu"]): give a number instead of "all"',
       'services.stt.shareGpu: host "k8s" is a cluster, where each pod gets its GPUs for itself; sharing a GPU is ' +
         "the device plugin's (time-slicing, MPS): remove it, or run the service on a Docker host",
+      'services.stt.gpus.count: host "k8s" is a cluster, where a pod gets the number of GPUs it asks for ' +
+        '(resources.limits["nvidia.com/gpu"]): give a number instead of "all"',
       'services.stt.ports[0].hostIp: host "k8s" is a cluster, whose Services listen where the cluster puts them: ' +
         'remove hostIp (got "127.0.0.1")',
       'services.stt.volumes[0].name: host "k8s" is a cluster, where a volume is a PersistentVolumeClaim of that ' +

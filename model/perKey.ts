@@ -16,22 +16,28 @@ export interface CarriedWith<Key> {
 }
 
 /**
+ * Every key of `Spec`, and where `Spec` is a union (a service on a Docker host or a cluster), every key of each of
+ * its members: what a table over the union answers for.
+ */
+export type KeyOf<Spec> = Spec extends unknown ? keyof Spec : never;
+
+/**
  * What one consumer does with one key: the part of its output the key makes (a function of the source, which
  * holds the key's value), or why it does not carry the key, or which other key's entry carries it.
  */
-export type Entry<Spec, Key extends keyof Spec, Out, Source> =
-  ((source: Source) => Out) | NotCarried | CarriedWith<Exclude<keyof Spec, Key>>;
+export type Entry<Spec, Key extends KeyOf<Spec>, Out, Source> =
+  ((source: Source) => Out) | NotCarried | CarriedWith<Exclude<KeyOf<Spec>, Key>>;
 
 /**
- * A table with an entry for every key of `Spec` (optional keys too), each making a part of `Out` from a
- * `Source`: the spec itself, or what a consumer holds in its place (GpuService's args).
+ * A table with an entry for every key of `Spec` (optional keys too, and of a union every member's), each making a
+ * part of `Out` from a `Source`: the spec itself, or what a consumer holds in its place (GpuService's args).
  */
 export type PerKey<Spec, Out, Source = Spec> = {
-  readonly [Key in keyof Spec]-?: Entry<Spec, Key, Out, Source>;
+  readonly [Key in KeyOf<Spec>]-?: Entry<Spec, Key, Out, Source>;
 };
 
 /** A table that says, for every key of `Spec`, what a reader (the policy pack) does with it, or why nothing. */
-export type EveryKey<Spec, What> = { readonly [Key in keyof Spec]-?: What | NotCarried };
+export type EveryKey<Spec, What> = { readonly [Key in KeyOf<Spec>]-?: What | NotCarried };
 
 export const notCarried = (reason: string): NotCarried => ({ notCarried: reason });
 
@@ -40,7 +46,7 @@ export const carriedWith = <Key extends string>(key: Key): CarriedWith<Key> => (
 /** The parts the table's entries make of `source`, in the table's order, for entries that carry their key. */
 export function carry<Spec, Out, Source>(table: PerKey<Spec, Out, Source>, source: Source): Out[] {
   const parts: Out[] = [];
-  for (const key of Object.keys(table) as (keyof Spec)[]) {
+  for (const key of Object.keys(table) as KeyOf<Spec>[]) {
     const entry = table[key];
     if (typeof entry === "function") parts.push(entry(source));
   }
@@ -50,9 +56,9 @@ export function carry<Spec, Out, Source>(table: PerKey<Spec, Out, Source>, sourc
 /** The keys a table says it does not carry, with the reasons. */
 export function notCarriedKeys<Spec, Out, Source>(
   table: PerKey<Spec, Out, Source>,
-): Partial<Record<keyof Spec, string>> {
-  const out: Partial<Record<keyof Spec, string>> = {};
-  for (const key of Object.keys(table) as (keyof Spec)[]) {
+): Partial<Record<KeyOf<Spec>, string>> {
+  const out: Partial<Record<KeyOf<Spec>, string>> = {};
+  for (const key of Object.keys(table) as KeyOf<Spec>[]) {
     const entry = table[key];
     if (typeof entry === "object" && "notCarried" in entry) out[key] = entry.notCarried;
   }

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { StackConfigError } from "../stackConfig";
 import { tempDir } from "../test/support/gitRepos";
 import { buildModel } from "./buildModel";
-import type { ServiceSpec } from "./types";
+import { isOnDocker, type DockerServiceSpec } from "./types";
 
 /** A project folder with a one-second-WAV stand-in, a file one byte over the limit and a link out of it. */
 function project(): string {
@@ -39,8 +39,10 @@ function config(stt: Record<string, unknown>, more: Record<string, unknown> = {}
   };
 }
 
-function stt(raw: unknown): ServiceSpec {
-  return buildModel(raw, { stack: "dev", projectDir: PROJECT }).services[0];
+function stt(raw: unknown): DockerServiceSpec {
+  const service = buildModel(raw, { stack: "dev", projectDir: PROJECT }).services[0];
+  if (!isOnDocker(service)) throw new Error("stt runs on a Docker host");
+  return service;
 }
 
 function problems(raw: unknown): string[] {

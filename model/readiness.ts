@@ -19,7 +19,7 @@ const firstTcpPort = (ports: ServiceConfig["ports"]) => ports.find((p) => p.prot
 /** The declared check, its body read; the schema has made sure it has a tcp port to probe. */
 function declaredReadiness(ctx: ModelContext, name: string, service: ServiceConfig): HttpReadinessSpec {
   const declared = service.readiness!;
-  // A cluster refuses every body (clusterChecks.ts): its file is not read for a second problem.
+  // A cluster refuses every body (cluster/clusterChecks.ts): its file is not read for a second problem.
   const onCluster = ctx.hostKinds.get(service.host) === "kubernetes";
   const body =
     declared.body && !onCluster

@@ -2,7 +2,7 @@
  * A service's readiness check and hold as `npm run plan` and the preview print them, and, for a stack without a
  * switch, what a release costs its clients now and what it would with `gpu-services:switch`.
  */
-import type { ReadinessSpec, ServiceSpec } from "./types";
+import type { DockerServiceSpec, ReadinessSpec, ServiceSpec } from "./types";
 
 const plural = (n: number, word: string, many = `${word}es`) => `${n} ${n === 1 ? word : many}`;
 
@@ -18,7 +18,7 @@ export function readinessText(readiness: ReadinessSpec | undefined): string {
 }
 
 /** Behind a switch: `stt: readiness GET /health on 8000, 2 passes; requests held up to 90 s (queue 256)`. */
-export function readinessLine(service: Pick<ServiceSpec, "name" | "readiness" | "hold">): string {
+export function readinessLine(service: Pick<DockerServiceSpec, "name" | "readiness" | "hold">): string {
   const { hold } = service;
   const replay = hold.replay ? "" : ", not replayed";
   return (
@@ -41,7 +41,7 @@ export function probeLine(service: Pick<ServiceSpec, "name" | "readiness">): str
  * Without a switch, where every release is stop-then-start: the gap the clients see now (the whole load), and what
  * the switch's hold would make of it.
  */
-export function releaseCostLine(service: Pick<ServiceSpec, "name" | "hold">): string {
+export function releaseCostLine(service: Pick<DockerServiceSpec, "name" | "hold">): string {
   const { seconds, expectedSeconds } = service.hold;
   const load =
     expectedSeconds > 0

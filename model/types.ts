@@ -158,7 +158,7 @@ export interface UlimitSpec {
   readonly hard: number;
 }
 
-/** How a release replaces the running container, as resolved by the fit rule (model/releasePlan.ts). */
+/** How a release replaces the running container, as resolved by the fit rules (model/docker/fitRule.ts, model/cluster/fitRule.ts). */
 export type ReleaseStrategy = "blue-green" | "stop-then-start";
 
 export interface ReleaseSpec {
@@ -242,13 +242,13 @@ export interface SwitchSpec {
   readonly dockerSocket: string;
 }
 
-/** One service, as the GpuService component deploys it. */
-export interface ServiceSpec {
+/** What a service is wherever it runs: the keys both kinds of host take (a cluster some in a narrower form). */
+export interface ServiceBase {
   /** The service's name: a key of `services`. */
   readonly name: string;
   /** The name of the host (a key of `hosts`) it runs on. */
   readonly host: string;
-  /** Docker container name; fixed, so the container is replaced delete-before-create. */
+  /** Docker container name; fixed, so the container is replaced delete-before-create. On a cluster, the Deployment's. */
   readonly containerName: string;
   /** Where the image comes from: a registry pull or a BuildKit build on the host. */
   readonly image: ImageSpec;
@@ -256,18 +256,12 @@ export interface ServiceSpec {
   readonly ports: readonly PortSpec[];
   /** Named volumes; managed ones are protected and kept on delete unless their spec says otherwise. */
   readonly volumes: readonly VolumeSpec[];
-  /** Host folders mounted into the container. */
-  readonly binds: readonly BindSpec[];
   /** Plain env, sorted by name. */
   readonly env: Readonly<Record<string, string>>;
   /** Env name -> name of the entry in `secrets` holding its value, sorted by env name. */
   readonly secretEnv: Readonly<Record<string, string>>;
   /** NVIDIA GPUs to request (a Docker device request with driver nvidia); absent: no GPU. */
   readonly gpus?: GpuSpec;
-  /** Shares its GPUs: not counted as exclusive use of the host's GPUs. */
-  readonly shareGpu: boolean;
-  /** Docker restart policy. */
-  readonly restart: RestartPolicy;
   /** Container healthcheck; when set, `pulumi up` waits until the container is healthy. */
   readonly healthcheck?: HealthcheckSpec;
   /** Replaces the image's ENTRYPOINT; absent: the image's. */
@@ -282,8 +276,6 @@ export interface ServiceSpec {
   readonly cpus?: number;
   /** IPC namespace; absent: Docker's default. */
   readonly ipc?: IpcMode;
-  /** Resource limits by name (memlock, stack, nofile, ...), sorted; -1 is unlimited; absent: Docker's. */
-  readonly ulimits?: Readonly<Record<string, UlimitSpec>>;
   /** User labels, sorted by key. */
   readonly labels: Readonly<Record<string, string>>;
   /** Scheme of the endpoint URL. */
@@ -296,15 +288,57 @@ export interface ServiceSpec {
   readonly release: ReleaseSpec;
   /** The check a copy must pass before it gets requests; absent: nothing to probe (no tcp port, none declared). */
   readonly readiness?: ReadinessSpec;
+}
+
+/** One service on a Docker host (`hosts.<h>.dockerHost`), as the GpuService component deploys it. */
+export interface DockerServiceSpec extends ServiceBase {
+  /** Where it runs: a container on a Docker host. */
+  readonly runsOn: "docker";
+  /** Host folders mounted into the container. */
+  readonly binds: readonly BindSpec[];
+  /** Shares its GPUs: not counted as exclusive use of the host's GPUs. */
+  readonly shareGpu: boolean;
+  /** Docker restart policy. */
+  readonly restart: RestartPolicy;
+  /** Resource limits by name (memlock, stack, nofile, ...), sorted; -1 is unlimited; absent: Docker's. */
+  readonly ulimits?: Readonly<Record<string, UlimitSpec>>;
   /** How the switch holds requests while the service is not ready. */
   readonly hold: HoldSpec;
-  /** Where it runs: a container on a Docker host (`hosts`) or a Deployment on a cluster (`clusters`). */
-  readonly runsOn: "docker" | "kubernetes";
-  /** Pods of its Deployment (`services.<s>.replicas`, clusters only); 1 on a Docker host. */
+}
+
+/** One service on a cluster (`hosts.<h>.kubernetes`), as the KubeService component deploys it. */
+export interface ClusterServiceSpec extends ServiceBase {
+  /** Where it runs: a Deployment on a cluster. */
+  readonly runsOn: "kubernetes";
+  /** A registry pull: a cluster builds no images. */
+  readonly image: RegistryImageSpec;
+  /** Pods of its Deployment (`services.<s>.replicas`). */
   readonly replicas: number;
-  /** Node placement on a cluster; absent on a Docker host, or when none is given. */
+  /** Node placement; absent when none is given. */
   readonly scheduling?: SchedulingSpec;
 }
+
+/** One service, on a Docker host or a cluster (`runsOn` tells which). */
+export type ServiceSpec = DockerServiceSpec | ClusterServiceSpec;
+
+/** The keys only a service on a Docker host has: each is refused, with its reason, on a cluster. */
+export type DockerOnlyKey = Exclude<keyof DockerServiceSpec, keyof ClusterServiceSpec>;
+
+/** The keys only a service on a cluster has: each is refused, with its reason, on a Docker host. */
+export type ClusterOnlyKey = Exclude<keyof ClusterServiceSpec, keyof DockerServiceSpec>;
+
+/** Every key a service has on one kind of host or the other. */
+export type ServiceKey = keyof DockerServiceSpec | keyof ClusterServiceSpec;
+
+/** A service on a Docker host, where a list holds both kinds. */
+export const isOnDocker = <S extends { readonly runsOn: ServiceSpec["runsOn"] }>(
+  service: S,
+): service is Extract<S, { readonly runsOn: "docker" }> => service.runsOn === "docker";
+
+/** A service on a cluster, where a list holds both kinds. */
+export const isOnCluster = <S extends { readonly runsOn: ServiceSpec["runsOn"] }>(
+  service: S,
+): service is Extract<S, { readonly runsOn: "kubernetes" }> => service.runsOn === "kubernetes";
 
 export interface DeploymentModel {
   readonly project: string;

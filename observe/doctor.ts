@@ -4,7 +4,7 @@
  * port no container holds, which runs nothing: checks/placement.ts). The JSON shape (`DoctorReport`) is
  * documented in docs/reference/json.md and pinned by test/docker/observe.test.ts.
  */
-import type { DeploymentModel, HostSpec } from "../model";
+import { isOnDocker, type DeploymentModel, type HostSpec } from "../model";
 import { bindSourcesCheck, diskSpaceCheck } from "./checks/hostFiles";
 import { buildkitCheck, registryCredentialsCheck } from "./checks/build";
 import { dockerVersionCheck, sshCheck } from "./checks/connection";
@@ -110,7 +110,7 @@ async function doctorHost(
   try {
     step(`reading ${host.dockerHost}`);
     const snapshot = await readSnapshot(cli);
-    const services = model.services.filter((s) => s.host === host.name);
+    const services = model.services.filter(isOnDocker).filter((s) => s.host === host.name);
     step("looking for nvidia-smi");
     const images = await probeImages(cli, model.stack, snapshot.containers, services);
     const gpus = await probeGpus(cli, snapshot.containers, { allowRun: true, images });

@@ -22,7 +22,8 @@ export interface CheckedBy {
 
 const checkedBy = (as: string, ...policies: ResourceValidationPolicy[]): CheckedBy => ({ checkedBy: policies, as });
 
-const MODEL = "the model checks it across the stack and its neighbours (model/hostChecks.ts); no policy repeats that";
+const MODEL =
+  "the model checks it across the stack and its neighbours (model/docker/hostChecks.ts); no policy repeats that";
 const TUNING = "a tuning choice of the service; no rule about it";
 
 export const POLICY_VIEW = {
@@ -59,7 +60,9 @@ export const POLICY_VIEW = {
   labels: notCarried("user labels are the operator's; the program's own secret-env label is read with secretEnv"),
   scheme: notCarried("part of the endpoint URL, a stack output, not a resource input"),
   endpoint: notCarried("part of the endpoint URL, a stack output, not a resource input"),
-  release: notCarried("the model resolves it and refuses what cannot be honoured (model/releasePlan.ts)"),
+  release: notCarried(
+    "the model resolves it and refuses what cannot be honoured (model/docker/fitRule.ts, model/cluster/fitRule.ts)",
+  ),
   runsOn: notCarried(MODEL),
   replicas: notCarried(TUNING),
   scheduling: notCarried(TUNING),

@@ -97,7 +97,7 @@ export const HealthcheckSchema = z
     }
   });
 
-/** How a new release replaces the running one (model/releasePlan.ts resolves `auto`). */
+/** How a new release replaces the running one (the fit rules, model/docker/fitRule.ts and model/cluster/fitRule.ts, resolve `auto`). */
 export const ReleaseSchema = z.strictObject({
   strategy: z.enum(RELEASE_STRATEGIES, { error: `must be one of ${RELEASE_STRATEGIES.join(", ")}` }).default("auto"),
   drainSeconds: z

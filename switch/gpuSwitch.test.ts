@@ -6,9 +6,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import type { DeploymentModel, ReleaseSpec, ServiceSpec } from "../model";
+import type { DockerServiceSpec, ReleaseSpec } from "../model";
 import { type Evaluation, evaluateModel, type Registered, T, valueOf } from "../test/support/harness";
-import { labModel, NGINX } from "../test/support/models";
+import { labModel, NGINX, type DockerModel } from "../test/support/models";
 import { drainJson, drainWarning } from "./switchDrain";
 import { planJson, planService, pushFailure } from "./switchPush";
 
@@ -43,7 +43,7 @@ function switchedModel(releases: Record<string, ReleaseSpec> = { tts: blueGreen,
     },
     stt: { image: NGINX, ports: [{ host: 8060, container: 8000 }] },
   });
-  const model: DeploymentModel = {
+  const model: DockerModel = {
     ...base,
     switch: {
       image: {
@@ -56,7 +56,7 @@ function switchedModel(releases: Record<string, ReleaseSpec> = { tts: blueGreen,
       streamCloseDelay: "1h",
       dockerSocket: "/run/docker.sock",
     },
-    services: base.services.map((s): ServiceSpec => ({ ...s, release: releases[s.name] ?? s.release })),
+    services: base.services.map((s): DockerServiceSpec => ({ ...s, release: releases[s.name] ?? s.release })),
   };
   return model;
 }
@@ -464,13 +464,13 @@ describe("the push container", () => {
     expect(renamed.drain).toBe(first.drain);
     expect(releasesIn(renamed.plan)).toEqual(releasesIn(first.plan));
     // What the docker provider updates in place (the restart policy) is no new release either.
-    const restart = (m: DeploymentModel): DeploymentModel => ({
+    const restart = (m: DockerModel): DockerModel => ({
       ...m,
       services: m.services.map((s) => (s.name === "stt" ? { ...s, restart: "always" } : s)),
     });
     expect(await run("aaaaaa", restart(switchedModel()))).toEqual(first);
     // A new image for stt: a new key for stt only, in both uploads.
-    const newImage = (m: DeploymentModel): DeploymentModel => ({
+    const newImage = (m: DockerModel): DockerModel => ({
       ...m,
       services: m.services.map((s) =>
         s.name === "stt" && s.image.kind === "registry" ? { ...s, image: { ...s.image, ref: "nginx:1.28" } } : s,

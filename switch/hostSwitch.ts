@@ -1,14 +1,14 @@
 /**
  * The switch side of the program on one Docker host: the stack's GpuSwitch there, how the services behind it are
  * placed and released, and, once their containers are registered, the drain (before a stop-then-start container is
- * stopped) and the push (after every container is created). program.ts hands each (stack, host) with services to
- * one HostSwitch.
+ * stopped) and the push (after every container is created). program.ts makes one HostSwitch per (stack, host)
+ * with services, and docker/deploy.ts places the service containers behind it.
  */
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { DeploymentModel, ServiceSpec, SwitchSpec } from "../model";
-import type { DockerHost } from "../docker/dockerHost";
+import { isOnDocker, type DeploymentModel, type DockerServiceSpec, type SwitchSpec } from "../model";
 import type { SwitchPlacement } from "../docker/containerInputs";
+import type { DockerHost, FrontedService, ServiceFront } from "../docker";
 import { GpuSwitch } from "./gpuSwitch";
 import { createSwitchDrain, type DrainTarget } from "./switchDrain";
 import { createSwitchPush, type PushTarget } from "./switchPush";
@@ -38,7 +38,7 @@ export async function switchedHosts(stack: string): Promise<Set<string>> {
  * The release of a service on a host whose switch is new: stop-then-start, since its old container publishes
  * the ports the switch needs until it is deleted, and a blue-green one would be deleted only at the end.
  */
-export function migrationRelease(service: ServiceSpec): ServiceSpec["release"] {
+export function migrationRelease(service: DockerServiceSpec): DockerServiceSpec["release"] {
   return {
     ...service.release,
     strategy: "stop-then-start",
@@ -48,19 +48,14 @@ export function migrationRelease(service: ServiceSpec): ServiceSpec["release"] {
   };
 }
 
-/** What a service container behind the switch needs of it, and what it gives the drain and the push. */
-export interface SwitchedService {
-  /** The spec as deployed (the migration's release on a new switch). */
-  readonly service: ServiceSpec;
-  readonly container: docker.Container;
-  readonly image: pulumi.Resource;
-  readonly releaseKey: pulumi.Output<string>;
-}
-
-/** A stack's switch on one host, and the services behind it. */
-export class HostSwitch {
+/**
+ * A stack's switch on one host, and the services behind it: the front of the host's services (docker/deploy.ts),
+ * which gives each container its place and hands the containers made to the drain and the push.
+ */
+export class HostSwitch implements ServiceFront {
   public readonly component: GpuSwitch;
-  private readonly services: SwitchedService[] = [];
+  /** The service containers behind it, each with its spec as deployed (the migration's release on a new switch). */
+  private readonly services: FrontedService[] = [];
   private containersMade: (containers: docker.Container[]) => void = () => {};
   private drainMade: (drain: pulumi.Resource[]) => void = () => {};
   /** The drain, once made: what each stop-then-start container is replaced after. */
@@ -71,7 +66,7 @@ export class HostSwitch {
     private readonly host: DockerHost,
     private readonly stack: string,
     private readonly spec: SwitchSpec,
-    placed: readonly ServiceSpec[],
+    placed: readonly DockerServiceSpec[],
     /** The switch did not run before this up: it starts after the service containers, and nothing is drained. */
     public readonly isNew: boolean,
   ) {
@@ -88,7 +83,7 @@ export class HostSwitch {
   }
 
   /** The spec a service is deployed with here: the migration's stop-then-start on a new switch. */
-  deployed(service: ServiceSpec): ServiceSpec {
+  deployed(service: DockerServiceSpec): DockerServiceSpec {
     return this.isNew ? { ...service, release: migrationRelease(service) } : service;
   }
 
@@ -96,7 +91,7 @@ export class HostSwitch {
    * Where a deployed service's container sits: on the switch's network, with a fresh name suffix for blue-green,
    * and, stop-then-start on a switch that ran before, replaced only after the drain of its route.
    */
-  placement(deployed: ServiceSpec, nameSuffix: () => string): SwitchPlacement {
+  placement(deployed: DockerServiceSpec, nameSuffix: () => string): SwitchPlacement {
     const stopThenStart = deployed.release.strategy === "stop-then-start";
     return {
       network: this.component.network.name,
@@ -106,7 +101,7 @@ export class HostSwitch {
   }
 
   /** A service container made behind the switch. */
-  add(service: SwitchedService): void {
+  add(service: FrontedService): void {
     this.services.push(service);
   }
 
@@ -142,7 +137,7 @@ export async function createHostSwitches(
   if (!model.switch) return switches;
   const before = await switchedHosts(model.stack);
   for (const h of model.hosts) {
-    const placed = model.services.filter((s) => s.host === h.name);
+    const placed = model.services.filter(isOnDocker).filter((s) => s.host === h.name);
     if (placed.length === 0) continue;
     const host = hosts.get(h.name)!;
     switches.set(h.name, new HostSwitch(h.name, host, model.stack, model.switch, placed, !before.has(h.name)));

@@ -13,7 +13,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LABEL_PREFIX } from "../formats";
-import type { ServiceSpec, SwitchSpec } from "../model";
+import type { DockerServiceSpec, SwitchSpec } from "../model";
 import type { DockerHost } from "../docker/dockerHost";
 import type { GpuSwitch } from "./gpuSwitch";
 import { PUSH_SLACK_SECONDS, pushWaitSeconds } from "./switchPush";
@@ -53,12 +53,12 @@ export function drainJson(stack: string, services: readonly DrainService[]): str
  * How long a drained route waits for the push: the old container's stop grace, then the push's wait for the new
  * copy's readiness, and the push's slack (the create, the other services of the up).
  */
-export function drainedSeconds(service: Pick<ServiceSpec, "stopGraceSeconds" | "healthcheck" | "hold">): number {
+export function drainedSeconds(service: Pick<DockerServiceSpec, "stopGraceSeconds" | "healthcheck" | "hold">): number {
   return service.stopGraceSeconds + pushWaitSeconds(service) + PUSH_SLACK_SECONDS;
 }
 
 /** A drain service of a spec, with its release key. */
-export function drainService(service: ServiceSpec, release: string): DrainService {
+export function drainService(service: DockerServiceSpec, release: string): DrainService {
   return {
     name: service.name,
     release,
@@ -73,7 +73,7 @@ export const DRAIN_SLACK_SECONDS = 60;
 
 /** A stop-then-start service of the host, its image resource and its release key. */
 export interface DrainTarget {
-  readonly service: ServiceSpec;
+  readonly service: DockerServiceSpec;
   readonly image: pulumi.Resource;
   readonly release: pulumi.Output<string>;
 }

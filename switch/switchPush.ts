@@ -9,7 +9,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LABEL_PREFIX } from "../formats";
-import type { HoldSpec, ReadinessSpec, ServiceSpec, SwitchSpec } from "../model";
+import type { HoldSpec, ReadinessSpec, DockerServiceSpec, SwitchSpec } from "../model";
 import type { DockerHost } from "../docker/dockerHost";
 import type { GpuSwitch } from "./gpuSwitch";
 
@@ -20,11 +20,11 @@ export interface PlanService {
   readonly container: string;
   /** The container's release key (docker/releaseKey.ts): the switch records it per route, the drain names it. */
   readonly release: string;
-  readonly strategy: ServiceSpec["release"]["strategy"];
+  readonly strategy: DockerServiceSpec["release"]["strategy"];
   /** How long the agent waits for the new copy to pass its readiness check (pushWaitSeconds). */
   readonly waitSeconds: number;
   readonly drainSeconds: number;
-  readonly scheme: ServiceSpec["scheme"];
+  readonly scheme: DockerServiceSpec["scheme"];
   /** `listen`: the host port the switch publishes; `target`: the container port it dials. */
   readonly ports: readonly { readonly listen: number; readonly target: number }[];
   /** The check the switch probes a copy with; absent for a service without a tcp port (it has no route). */
@@ -93,12 +93,12 @@ export function planJson(plan: PushPlan): string {
  * How long the push waits for a new copy to pass its readiness check: the healthcheck's wait (its worst case plus a
  * minute), and at least the hold budget, which the switch holds requests for meanwhile.
  */
-export function pushWaitSeconds(service: Pick<ServiceSpec, "healthcheck" | "hold">): number {
+export function pushWaitSeconds(service: Pick<DockerServiceSpec, "healthcheck" | "hold">): number {
   return Math.max(service.healthcheck?.waitTimeoutSeconds ?? 0, service.hold.seconds);
 }
 
 /** A plan service of a spec, with its container's name on the daemon and its release key. */
-export function planService(service: ServiceSpec, container: string, release: string): PlanService {
+export function planService(service: DockerServiceSpec, container: string, release: string): PlanService {
   return {
     name: service.name,
     container,
@@ -117,7 +117,7 @@ export function planService(service: ServiceSpec, container: string, release: st
 export const PUSH_SLACK_SECONDS = 120;
 
 /** How long the push may run: the longest readiness wait, plus the largest drain, plus the slack. */
-export function pushCreateSeconds(services: readonly ServiceSpec[]): number {
+export function pushCreateSeconds(services: readonly DockerServiceSpec[]): number {
   const longest = (values: number[]) => Math.max(0, ...values);
   return (
     longest(services.map(pushWaitSeconds)) + longest(services.map((s) => s.release.drainSeconds)) + PUSH_SLACK_SECONDS
@@ -157,7 +157,7 @@ export function pushFailure(stack: string, host: string, services: readonly stri
 
 /** A service of the host and its container, which the push waits for, with its release key. */
 export interface PushTarget {
-  readonly service: ServiceSpec;
+  readonly service: DockerServiceSpec;
   readonly container: docker.Container;
   readonly release: pulumi.Output<string>;
 }

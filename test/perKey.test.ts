@@ -9,32 +9,54 @@ import { CONTAINER_INPUTS, type ContainerSource } from "../docker/containerInput
 import { DEPLOYMENT_INPUTS, type DeploymentPart, type KubeSource } from "../kubernetes/kubeInputs";
 import { PLAN_COLUMNS, type PlannedService } from "../cli/plan";
 import { COMPOSE_KEYS } from "../compose/export";
-import { buildModel, type EveryKey, type PerKey, type ServiceSpec } from "../model";
+import {
+  buildModel,
+  CLUSTER_REFUSALS,
+  isOnCluster,
+  isOnDocker,
+  type ClusterServiceSpec,
+  type DockerServiceSpec,
+  type EveryKey,
+  type PerKey,
+  type ServiceSpec,
+} from "../model";
 import { POLICY_VIEW, type CheckedBy } from "../policy/serviceView";
 
-/** ServiceSpec with one more optional key, as a newcomer would add one. */
-type Wider = ServiceSpec & { readonly extra?: number };
+/** Each kind of service with one more optional key, as a newcomer would add one. */
+type DockerWider = DockerServiceSpec & { readonly extra?: number };
+type ClusterWider = ClusterServiceSpec & { readonly extra?: number };
+type Wider = DockerWider | ClusterWider;
+
+// Each table is complete for the kind it reads: one of them, or both.
+export const containerExact: PerKey<
+  DockerServiceSpec,
+  Partial<docker.ContainerArgs>,
+  ContainerSource
+> = CONTAINER_INPUTS;
+export const deploymentExact: PerKey<ServiceSpec, DeploymentPart, KubeSource> = DEPLOYMENT_INPUTS;
+export const planExact: PerKey<ServiceSpec, Readonly<Record<string, string>>, PlannedService> = PLAN_COLUMNS;
+export const composeExact: PerKey<DockerServiceSpec, Readonly<Record<string, unknown>>, ComposeSource> = COMPOSE_KEYS;
+export const policyExact: EveryKey<ServiceSpec, CheckedBy> = POLICY_VIEW;
 
 // tsc must say each of these misses `extra` (an unused @ts-expect-error is itself an error).
 // @ts-expect-error the container inputs say nothing about `extra`
-export const containerWider: PerKey<Wider, Partial<docker.ContainerArgs>, ContainerSource> = CONTAINER_INPUTS;
+export const containerWider: PerKey<DockerWider, Partial<docker.ContainerArgs>, ContainerSource> = CONTAINER_INPUTS;
 // @ts-expect-error the Deployment's inputs say nothing about `extra`
 export const deploymentWider: PerKey<Wider, DeploymentPart, KubeSource> = DEPLOYMENT_INPUTS;
 // @ts-expect-error the plan's columns say nothing about `extra`
 export const planWider: PerKey<Wider, Readonly<Record<string, string>>, PlannedService> = PLAN_COLUMNS;
 // @ts-expect-error the compose export says nothing about `extra`
-export const composeWider: PerKey<
-  Wider,
-  Readonly<Record<string, unknown>>,
-  { service: ServiceSpec; stack: string }
-> = COMPOSE_KEYS;
+export const composeWider: PerKey<DockerWider, Readonly<Record<string, unknown>>, ComposeSource> = COMPOSE_KEYS;
 // @ts-expect-error the policy pack's view says nothing about `extra`
 export const policyWider: EveryKey<Wider, CheckedBy> = POLICY_VIEW;
 
+/** What the compose export reads of a service. */
+type ComposeSource = { service: DockerServiceSpec; stack: string };
+
 /**
  * Every optional key of the spec set, over two services: one on a Docker host with every key a container takes
- * (ulimits, a non-numeric user, ...), one on a cluster with what only a cluster takes (scheduling); no one service
- * can have both.
+ * (ulimits, ...), one on a cluster with every key a Deployment takes (scheduling, ...); no one service can have
+ * both.
  */
 function fullServices(): ServiceSpec[] {
   const model = buildModel(
@@ -60,6 +82,15 @@ function fullServices(): ServiceSpec[] {
         pod: {
           host: "k8s",
           image: { repository: "nginx", tag: "1.27" },
+          ports: [{ host: 8080, container: 80 }],
+          gpus: { count: 1 },
+          healthcheck: { test: "true" },
+          entrypoint: ["e"],
+          command: ["c"],
+          user: "1000",
+          shmSize: "1g",
+          ipc: "host",
+          cpus: 1.5,
           replicas: 2,
           scheduling: { runtimeClassName: "nvidia" },
         },
@@ -71,16 +102,27 @@ function fullServices(): ServiceSpec[] {
 }
 
 describe("per-key tables", () => {
-  const keys = [...new Set(fullServices().flatMap((service) => Object.keys(service)))].sort();
-  for (const [what, table] of [
-    ["container inputs", CONTAINER_INPUTS],
-    ["Deployment inputs", DEPLOYMENT_INPUTS],
-    ["plan columns", PLAN_COLUMNS],
-    ["compose export", COMPOSE_KEYS],
-    ["policy view", POLICY_VIEW],
+  const services = fullServices();
+  const onDocker = services.find(isOnDocker)!;
+  const onCluster = services.find(isOnCluster)!;
+  const keysOf = (...services: ServiceSpec[]) => [...new Set(services.flatMap((s) => Object.keys(s)))].sort();
+  for (const [what, table, kinds, services] of [
+    ["container inputs", CONTAINER_INPUTS, "on a Docker host", [onDocker]],
+    ["Deployment inputs", DEPLOYMENT_INPUTS, "on a cluster, or refused there", [onDocker, onCluster]],
+    ["plan columns", PLAN_COLUMNS, "on a Docker host or a cluster", [onDocker, onCluster]],
+    ["compose export", COMPOSE_KEYS, "on a Docker host", [onDocker]],
+    ["policy view", POLICY_VIEW, "on a Docker host or a cluster", [onDocker, onCluster]],
   ] as const) {
-    it(`${what}: an entry for every key of a service with every key set (on a Docker host or a cluster), and no other`, () => {
-      expect(Object.keys(table).sort()).toEqual(keys);
+    it(`${what}: an entry for every key of a service with every key set (${kinds}), and no other`, () => {
+      expect(Object.keys(table).sort()).toEqual(keysOf(...services));
     });
   }
+
+  it("the two kinds share every key but their own", () => {
+    const [docker, cluster] = [keysOf(onDocker), keysOf(onCluster)];
+    expect(docker.filter((key) => !cluster.includes(key))).toEqual(["binds", "hold", "restart", "shareGpu", "ulimits"]);
+    // Each one refused on a cluster, in one table.
+    expect(Object.keys(CLUSTER_REFUSALS).sort()).toEqual(["binds", "hold", "restart", "shareGpu", "ulimits"]);
+    expect(cluster.filter((key) => !docker.includes(key))).toEqual(["replicas", "scheduling"]);
+  });
 });

@@ -16,13 +16,7 @@ import { sourceFiles } from "./support/sources";
 const MAX_FUNCTION_LINES = 60;
 const MAX_FILE_LINES = 400;
 
-const KNOWN = [
-  "function model/buildModel.ts buildModel",
-  "function model/clusterChecks.ts checkOnCluster",
-  "function model/releasePlan.ts planClusterReleases",
-  "function program.ts deploy",
-  "file toolchain/pulumi/language-host/main.go",
-];
+const KNOWN: readonly string[] = [];
 
 const lineCount = (text: string) => text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
 

@@ -62,7 +62,7 @@ export const gpusDeclaredCheck: HostCheck = ({ host, gpus }) => {
 /** Below this share of free memory a GPU is too full to start another model on it. */
 export const MIN_FREE_SHARE = 0.1;
 
-/** Copies a service holds at once during a release: two when it is released blue-green (model/releasePlan.ts). */
+/** Copies a service holds at once during a release: two when it is released blue-green (model/docker/fitRule.ts). */
 const copiesOf = (service: ServiceSpec) => (service.release.strategy === "blue-green" ? 2 : 1);
 
 /** A GPU nvidia-smi reports that the service may run on: one of its deviceIds, else any (the runtime picks). */

@@ -1,5 +1,5 @@
 /** What every host check of `doctor` takes and gives. */
-import type { DeploymentModel, HostSpec, ServiceSpec } from "../../model";
+import type { DeploymentModel, DockerServiceSpec, HostSpec } from "../../model";
 import type { DockerCli } from "../../clients";
 import type { GpuFigures } from "../gpuProbe";
 import type { HostSnapshot } from "../hostSnapshot";
@@ -36,7 +36,7 @@ export interface CheckContext {
   readonly model: DeploymentModel;
   readonly host: HostSpec;
   /** This stack's services placed on the host. */
-  readonly services: readonly ServiceSpec[];
+  readonly services: readonly DockerServiceSpec[];
   readonly cli: DockerCli;
   readonly snapshot: HostSnapshot;
   readonly gpus: GpuFigures;

@@ -12,10 +12,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { buildModel, type ServiceSpec } from "../../model";
+import { buildModel, type DockerServiceSpec } from "../../model";
 import { durationSeconds, sizeBytes, isPlainObject } from "../../formats";
 import { importCompose, splitCommand, type ImportResult } from "../../compose/import";
 import { tempDir } from "../support/gitRepos";
+import { dockerOnly } from "../support/models";
 import { PROJECT_DIR } from "../support/harness";
 
 const CORPUS = path.join(PROJECT_DIR, "test", "fixtures", "compose-corpus");
@@ -330,7 +331,7 @@ function fromOracle(
   };
 }
 
-function fromModel(spec: ServiceSpec, secretValues: Record<string, string>): Effective {
+function fromModel(spec: DockerServiceSpec, secretValues: Record<string, string>): Effective {
   return {
     ports: spec.ports.map((p) => `${p.hostIp}:${p.host}:${p.container}/${p.protocol}`).sort(),
     volumes: spec.volumes.map((v) => `${v.name}:${v.target}:${v.readOnly ? "ro" : "rw"}`).sort(),
@@ -371,9 +372,11 @@ function fromModel(spec: ServiceSpec, secretValues: Record<string, string>): Eff
 function modelOf(result: ImportResult) {
   const services = Object.fromEntries(Object.entries(result.services).map(([name, s]) => [name, s.config]));
   const secrets = Object.fromEntries(result.secrets.map((s) => [s.name, "(set by hand)"]));
-  return buildModel(
-    { hosts: { gpu: { dockerHost: "unix:///var/run/docker.sock" } }, services, secrets },
-    { stack: "corpus", secretKeys: new Set(["secrets"]) },
+  return dockerOnly(
+    buildModel(
+      { hosts: { gpu: { dockerHost: "unix:///var/run/docker.sock" } }, services, secrets },
+      { stack: "corpus", secretKeys: new Set(["secrets"]) },
+    ),
   );
 }
 

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { importCompose, type ImportOptions } from "../../compose/import";
 import { buildModel } from "../../model";
+import { dockerOnly } from "./models";
 import { tempDir } from "./gitRepos";
 
 /** A folder holding these files; the compose file is `compose.yaml`. */
@@ -23,11 +24,13 @@ export const imp = (dir: string, extra: Partial<ImportOptions> = {}) =>
 
 export const HOSTS = { gpu: { dockerHost: "unix:///var/run/docker.sock" } };
 export const modelOf = (r: ReturnType<typeof imp>) =>
-  buildModel(
-    {
-      hosts: HOSTS,
-      services: Object.fromEntries(Object.entries(r.services).map(([k, v]) => [k, v.config])),
-      secrets: Object.fromEntries(r.secrets.map((s) => [s.name, "set"])),
-    },
-    { stack: "dev", secretKeys: new Set(["secrets"]) },
+  dockerOnly(
+    buildModel(
+      {
+        hosts: HOSTS,
+        services: Object.fromEntries(Object.entries(r.services).map(([k, v]) => [k, v.config])),
+        secrets: Object.fromEntries(r.secrets.map((s) => [s.name, "set"])),
+      },
+      { stack: "dev", secretKeys: new Set(["secrets"]) },
+    ),
   );

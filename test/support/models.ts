@@ -1,15 +1,35 @@
 /** Small models for unit tests of the model's consumers: services on one local host, or on a cluster. */
-import { buildModel, type ClusterSpec, type DeploymentModel, type ServiceSpec } from "../../model";
+import {
+  buildModel,
+  isOnDocker,
+  type ClusterServiceSpec,
+  type ClusterSpec,
+  type DeploymentModel,
+  type DockerServiceSpec,
+  type ServiceSpec,
+} from "../../model";
 import { StackConfigError } from "../../stackConfig";
 
+/** A model whose services all run on Docker hosts, as its type says. */
+export type DockerModel = Omit<DeploymentModel, "services"> & { readonly services: readonly DockerServiceSpec[] };
+
+/** A model of Docker hosts only (a test's stack without a cluster), its type saying so. */
+export function dockerOnly(model: DeploymentModel): DockerModel {
+  const services = model.services.filter(isOnDocker);
+  if (services.length !== model.services.length) throw new Error(`stack "${model.stack}" has a service on a cluster`);
+  return { ...model, services };
+}
+
 /** Stack "dev" with one host, `lab` (the local daemon), and these services on it (`host: "lab"` filled in). */
-export function labModel(services: Record<string, Record<string, unknown>>): DeploymentModel {
-  return buildModel(
-    {
-      hosts: { lab: { dockerHost: "unix:///var/run/docker.sock" } },
-      services: Object.fromEntries(Object.entries(services).map(([name, s]) => [name, { host: "lab", ...s }])),
-    },
-    { stack: "dev" },
+export function labModel(services: Record<string, Record<string, unknown>>): DockerModel {
+  return dockerOnly(
+    buildModel(
+      {
+        hosts: { lab: { dockerHost: "unix:///var/run/docker.sock" } },
+        services: Object.fromEntries(Object.entries(services).map(([name, s]) => [name, { host: "lab", ...s }])),
+      },
+      { stack: "dev" },
+    ),
   );
 }
 
@@ -36,7 +56,7 @@ export const GPU_CLUSTER: ClusterSpec = {
  */
 export function clusterModel(
   onDocker: Record<string, Record<string, unknown>>,
-  onCluster: Record<string, { config: Record<string, unknown>; place?: Partial<ServiceSpec> }>,
+  onCluster: Record<string, { config: Record<string, unknown>; place?: Partial<ClusterServiceSpec> }>,
   cluster: ClusterSpec = GPU_CLUSTER,
   secrets: Record<string, string> = {},
 ): DeploymentModel {
@@ -55,11 +75,18 @@ export function clusterModel(
     ...built,
     clusters: [cluster],
     services: built.services.map((service) =>
-      service.name in onCluster
-        ? { ...service, host: cluster.name, runsOn: "kubernetes", ...onCluster[service.name].place }
-        : service,
+      service.name in onCluster ? placed(service, cluster.name, onCluster[service.name].place) : service,
     ),
   };
+}
+
+/** A service built on `lab` as it is on `cluster`: the keys of a Docker host's service left behind, a cluster's added. */
+function placed(service: ServiceSpec, cluster: string, place: Partial<ClusterServiceSpec> = {}): ClusterServiceSpec {
+  if (!isOnDocker(service) || service.image.kind !== "registry") {
+    throw new Error(`services.${service.name}: clusterModel places a service that pulls its image on lab`);
+  }
+  const { binds, shareGpu, restart, ulimits, hold, ...common } = service;
+  return { ...common, image: service.image, host: cluster, runsOn: "kubernetes", replicas: 1, ...place };
 }
 
 /** The problems buildModel finds in a stack "prod" config, as `path: message` lines; none when it builds. */

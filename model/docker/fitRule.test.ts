@@ -5,12 +5,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { StackConfigError } from "../stackConfig";
-import { buildModel } from "./buildModel";
-import { loadStackModel } from "./load";
-import type { DeploymentModel } from "./types";
-import { tempDir } from "../test/support/gitRepos";
-import { PROJECT_DIR } from "../test/support/harness";
+import { StackConfigError } from "../../stackConfig";
+import { buildModel } from "../buildModel";
+import { loadStackModel } from "../load";
+import type { DeploymentModel } from "../types";
+import { tempDir } from "../../test/support/gitRepos";
+import { PROJECT_DIR } from "../../test/support/harness";
 
 const SWITCH = { image: { repository: "127.0.0.1:5000/gpu-switch", tag: "v1" } };
 const HEALTH = { test: "true" };
@@ -262,7 +262,7 @@ describe("neighbour stacks (the real stack files, with a switch and the memory d
         /      # gpus.memoryGiB not declared[^\n]*\n      gpus:\n        count: 1\n/g,
         "      gpus:\n        count: 1\n        memoryGiB: 3\n",
       )
-      // One GPU for the three services: they share it (the GPU count check, model/hostChecks.ts).
+      // One GPU for the three services: they share it (the GPU count check, model/docker/hostChecks.ts).
       .replace(/\n      gpus:\n/g, "\n      shareGpu: true\n      gpus:\n")
       .replace(
         "      address: 10.30.11.45\n",

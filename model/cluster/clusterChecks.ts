@@ -5,19 +5,19 @@
  * so they are reported even when another key of the service is invalid.
  */
 import type { z } from "zod";
-import type { ModelContext } from "./context";
-import type { ServiceDraft } from "./buildService";
+import type { ModelContext } from "../context";
+import type { ClusterServiceDraft, ServiceDraft } from "../serviceDraft";
 import {
-  CLUSTER_RESTART_POLICIES,
   DNS1035_LABEL_RE,
   DNS1123_SUBDOMAIN_RE,
   isAnyAddress,
   NUMERIC_USER_RE,
   QUALIFIED_NAME_RE,
   type PlainObject,
-} from "../formats";
-import { ServiceFields } from "../stackConfig";
-import type { ClusterSpec } from "./types";
+} from "../../formats";
+import { ServiceFields } from "../../stackConfig";
+import type { ClusterSpec, DockerOnlyKey } from "../types";
+import { CLUSTER_REFUSALS, clusterRefusal, TO_DOCKER } from "./dockerOnlyKeys";
 
 type Fields = typeof ServiceFields.shape;
 
@@ -28,7 +28,6 @@ function fieldOf<K extends keyof Fields>(raw: PlainObject, key: K): z.output<Fie
 }
 
 const MOVE = "or move the service to a cluster (a host with a kubernetes block)";
-const TO_DOCKER = "or run the service on a Docker host";
 
 /** A service on a Docker host: no cluster-only keys. */
 function checkOnDockerHost(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
@@ -46,8 +45,25 @@ function checkOnDockerHost(ctx: ModelContext, name: string, raw: PlainObject, ho
   }
 }
 
-/** A service on a cluster: nothing Kubernetes has no form for, every name one the API server takes. */
-function checkOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
+/** A service on a cluster: none of the keys only a Docker host has (CLUSTER_REFUSALS), each where it asks for something. */
+function refuseDockerOnlyKeys(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
+  for (const key of Object.keys(CLUSTER_REFUSALS) as DockerOnlyKey[]) refuseOnCluster(ctx, name, raw, host, key);
+}
+
+function refuseOnCluster<Key extends DockerOnlyKey>(
+  ctx: ModelContext,
+  name: string,
+  raw: PlainObject,
+  host: string,
+  key: Key,
+): void {
+  if (raw[key] === undefined) return;
+  const value = fieldOf(raw, key);
+  if (CLUSTER_REFUSALS[key].refuses(value)) ctx.add(["services", name, key], clusterRefusal(host, key, value));
+}
+
+/** A service on a cluster: the narrower forms a cluster takes of the image, the GPUs, ipc and the user. */
+function checkFormsOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
   const at = (...rest: PropertyKey[]) => ["services", name, ...rest];
   const onCluster = `host "${host}" is a cluster`;
   if (raw.build !== undefined) {
@@ -65,13 +81,6 @@ function checkOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host:
         "digest (npm run release -- release <stack> <service> <tag> writes it), or run the service on a Docker host",
     );
   }
-  if ((fieldOf(raw, "binds") ?? []).length > 0) {
-    ctx.add(
-      at("binds"),
-      `${onCluster}, whose pods have no host folders to bind: use a volume (volumes[]: a PersistentVolumeClaim), ` +
-        TO_DOCKER,
-    );
-  }
   const gpus = fieldOf(raw, "gpus");
   if (gpus?.deviceIds) {
     ctx.add(
@@ -84,21 +93,6 @@ function checkOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host:
       at("gpus", "count"),
       `${onCluster}, where a pod gets the number of GPUs it asks for (resources.limits["nvidia.com/gpu"]): give a ` +
         'number instead of "all"',
-    );
-  }
-  if (fieldOf(raw, "shareGpu") === true) {
-    ctx.add(
-      at("shareGpu"),
-      `${onCluster}, where each pod gets its GPUs for itself; sharing a GPU is the device plugin's (time-slicing, ` +
-        `MPS): remove it, ${TO_DOCKER}`,
-    );
-  }
-  const ulimits = fieldOf(raw, "ulimits");
-  if (ulimits && Object.keys(ulimits).length > 0) {
-    ctx.add(
-      at("ulimits"),
-      `${onCluster}, and Kubernetes has no per-container ulimits: remove it (the nodes' container runtime sets ` +
-        `them), ${TO_DOCKER}`,
     );
   }
   const ipc = fieldOf(raw, "ipc");
@@ -116,13 +110,12 @@ function checkOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host:
         `the numbers (got "${user}")`,
     );
   }
-  const restart = fieldOf(raw, "restart");
-  if (restart !== undefined && !(CLUSTER_RESTART_POLICIES as readonly string[]).includes(restart)) {
-    ctx.add(
-      at("restart"),
-      `${onCluster}, whose pods are always restarted: use ${CLUSTER_RESTART_POLICIES.join(" or ")} (got "${restart}")`,
-    );
-  }
+}
+
+/** A service on a cluster: addresses the cluster decides, and every name one the API server takes. */
+function checkNamesOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
+  const at = (...rest: PropertyKey[]) => ["services", name, ...rest];
+  const onCluster = `host "${host}" is a cluster`;
   (fieldOf(raw, "ports") ?? []).forEach((port, index) => {
     if (!isAnyAddress(port.hostIp)) {
       ctx.add(
@@ -165,13 +158,6 @@ const EXEC_WAY_OUT = "or drop readiness and give an exec healthcheck";
 /** A declared readiness check becomes the pods' probes: an httpGet, which sends a GET without a body. */
 function checkReadinessOnCluster(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
   const at = (...rest: PropertyKey[]) => ["services", name, ...rest];
-  if (raw.hold !== undefined) {
-    ctx.add(
-      at("hold"),
-      `host "${host}" is a cluster, which has no switch to hold requests (its Service sends them to ready pods ` +
-        `only); remove it, ${TO_DOCKER}`,
-    );
-  }
   const readiness = fieldOf(raw, "readiness");
   if (!readiness) return;
   const onCluster = `has no Kubernetes probe form on cluster "${host}"`;
@@ -198,7 +184,9 @@ export function checkPlacement(ctx: ModelContext, name: string, raw: PlainObject
   const kind = host === undefined ? undefined : ctx.hostKinds.get(host);
   if (kind === "docker") checkOnDockerHost(ctx, name, raw, host!);
   else if (kind === "kubernetes") {
-    checkOnCluster(ctx, name, raw, host!);
+    refuseDockerOnlyKeys(ctx, name, raw, host!);
+    checkFormsOnCluster(ctx, name, raw, host!);
+    checkNamesOnCluster(ctx, name, raw, host!);
     checkReadinessOnCluster(ctx, name, raw, host!);
   }
 }
@@ -219,7 +207,7 @@ export const ONE_POD = "ReadWriteOncePod, which lets one pod at a time mount a c
  * On a cluster whose claims are ReadWriteOncePod, one pod per claim: a service with `replicas` above 1 would leave
  * the second pod Pending for ever, and a claim shared with another service (`external: true` there) the other's.
  */
-function checkOnePodClaims(ctx: ModelContext, cluster: ClusterSpec, services: readonly ServiceDraft[]): void {
+function checkOnePodClaims(ctx: ModelContext, cluster: ClusterSpec, services: readonly ClusterServiceDraft[]): void {
   if (cluster.volumeAccessMode !== "ReadWriteOncePod") return;
   const mode = `hosts.${cluster.name}.kubernetes.volumeAccessMode`;
   const managedBy = new Map<string, string>();
@@ -253,12 +241,12 @@ function checkOnePodClaims(ctx: ModelContext, cluster: ClusterSpec, services: re
 export function checkClusters(
   ctx: ModelContext,
   clusters: readonly ClusterSpec[],
-  services: readonly ServiceDraft[],
+  services: readonly ClusterServiceDraft[],
 ): void {
   for (const cluster of clusters) {
     const onCluster = services.filter((s) => s.host === cluster.name);
     checkOnePodClaims(ctx, cluster, onCluster);
-    const seen: ServiceDraft[] = [];
+    const seen: ClusterServiceDraft[] = [];
     for (const service of onCluster) {
       const sameName = seen.find((other) => other.containerName === service.containerName);
       if (sameName) {

@@ -3,17 +3,17 @@
  * host ports, container names, managed volume names, GPU counts and device IDs. Problems are reported on this
  * stack's keys only.
  */
-import type { ModelContext } from "./context";
-import { portsOverlap } from "../formats";
-import type { ServiceDraft } from "./buildService";
-import type { DeploymentModel, GpuSpec, HostSpec } from "./types";
+import type { ModelContext } from "../context";
+import { portsOverlap } from "../../formats";
+import type { DockerServiceDraft, ServiceDraft } from "../serviceDraft";
+import { isOnDocker, type DeploymentModel, type GpuSpec, type HostSpec } from "../types";
 
 /** A service as seen on a Docker daemon: this stack's, or a neighbour stack's. */
 export interface PlacedService {
   /** The neighbour stack it belongs to; absent for this stack's services. */
   readonly stack?: string;
   /** A neighbour's spec, or this stack's before its release is resolved. */
-  readonly service: ServiceDraft;
+  readonly service: DockerServiceDraft;
   /** The Docker host URI: two stacks share a host when they reach the same daemon. */
   readonly daemon: string;
   readonly hostName: string;
@@ -25,7 +25,7 @@ function gpusAsked(gpus: GpuSpec, hostGpus: number): number {
 }
 
 /** GPUs a service takes for itself on a host with `hostGpus` GPUs. */
-function gpusTaken(service: ServiceDraft, hostGpus: number): number {
+function gpusTaken(service: DockerServiceDraft, hostGpus: number): number {
   return !service.gpus || service.shareGpu ? 0 : gpusAsked(service.gpus, hostGpus);
 }
 
@@ -42,6 +42,7 @@ function describeHost(hostName: string, daemon: string): string {
 export function place(hosts: readonly HostSpec[], services: readonly ServiceDraft[], stack?: string): PlacedService[] {
   const daemonOf = new Map(hosts.map((host) => [host.name, host.dockerHost]));
   return services
+    .filter(isOnDocker)
     .filter((service) => daemonOf.has(service.host))
     .map((service) => ({
       ...(stack !== undefined ? { stack } : {}),
@@ -153,7 +154,7 @@ function checkGpus(ctx: ModelContext, host: HostSpec, onDaemon: readonly PlacedS
 export function checkHosts(
   ctx: ModelContext,
   hosts: readonly HostSpec[],
-  services: readonly ServiceDraft[],
+  services: readonly DockerServiceDraft[],
   neighbours: readonly DeploymentModel[],
 ): void {
   const neighbourServices = neighbours.flatMap((neighbour) =>

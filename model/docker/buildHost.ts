@@ -1,8 +1,8 @@
 /** One Docker host of the stack: its spec, and the secrets its registry credentials name. */
-import type { ModelContext } from "./context";
-import { addressOf } from "../formats";
-import type { HostConfig } from "../stackConfig";
-import type { GpuInventory, HostSpec } from "./types";
+import type { ModelContext } from "../context";
+import { addressOf } from "../../formats";
+import type { HostConfig } from "../../stackConfig";
+import type { GpuInventory, HostSpec } from "../types";
 
 function gpuInventory(gpus: NonNullable<HostConfig["gpus"]>): GpuInventory {
   if (typeof gpus === "number") return { count: gpus };

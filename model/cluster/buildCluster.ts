@@ -1,8 +1,8 @@
 /** One cluster of the stack (`hosts.<h>.kubernetes`): its spec, and the secret its kubeconfig comes from. */
-import type { ModelContext } from "./context";
-import type { HostConfig } from "../stackConfig";
-import { definedOnly, type Complete } from "./perKey";
-import type { ClusterSpec } from "./types";
+import type { ModelContext } from "../context";
+import type { HostConfig } from "../../stackConfig";
+import { definedOnly, type Complete } from "../perKey";
+import type { ClusterSpec } from "../types";
 
 /** The spec of a host whose config parsed with a `kubernetes` block. */
 export function buildClusterSpec(

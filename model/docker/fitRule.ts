@@ -1,5 +1,6 @@
 /**
- * The fit rule (docs/design/blue-green-releases.md §8): per service, blue-green or stop-then-start, and why.
+ * The fit rule on a Docker host (docs/design/blue-green-releases.md §8): per service, blue-green or
+ * stop-then-start, and why.
  *
  * Blue-green starts the new copy beside the old one, and the engine deletes replaced containers only at the very
  * end of `pulumi up`, so every blue-green service may hold two copies at once (several released in one `up`, or in
@@ -9,19 +10,12 @@
  * the invariant "the decided doubles plus everyone else once fit": the candidate at 2, decided ones at their
  * copies, undecided ones at 1.
  *
- * On a cluster (planClusterReleases) the scheduler places the pods: blue-green is a RollingUpdate with one surge pod
- * (`maxSurge: 1, maxUnavailable: 0`), stop-then-start a Recreate. What a surge pod needs is its `gpus.count`, and
- * what is known of the room for it is `kubernetes.spareGpus`: `auto` rolls a GPU service only where the surge pods
- * of every rolling service of the cluster fit in it together, decided one by one in name order as on a daemon.
- *
  * Pure: reads specs, records problems for explicit `blue-green` that cannot be honoured.
  */
-import type { ModelContext } from "./context";
-import type { ServiceDraft } from "./buildService";
-import { managedClaims, ONE_POD } from "./clusterChecks";
+import type { ModelContext } from "../context";
+import type { DockerServiceDraft } from "../serviceDraft";
 import { place, type PlacedService } from "./hostChecks";
-import { byName } from "./sorted";
-import type { ClusterSpec, DeploymentModel, GpuInventory, HostSpec, ReleaseSpec, ReleaseStrategy } from "./types";
+import type { DeploymentModel, GpuInventory, HostSpec, ReleaseSpec, ReleaseStrategy } from "../types";
 
 /** The device sums' tolerance: declared GiB are decimals (4.5), their sums floats. */
 const EPSILON = 1e-9;
@@ -211,7 +205,7 @@ const bySortKey = (a: Entry, b: Entry) =>
 export function planReleases(
   ctx: ModelContext,
   hosts: readonly HostSpec[],
-  services: readonly ServiceDraft[],
+  services: readonly DockerServiceDraft[],
   hasSwitch: boolean,
   neighbours: readonly DeploymentModel[],
 ): Map<string, ReleaseSpec> {
@@ -251,150 +245,4 @@ export function planReleases(
     }
   }
   return plans;
-}
-
-/** GPUs one surge pod of a cluster service asks for (a number there: deviceIds and "all" are refused). */
-function surgeGpus(service: ServiceDraft): number {
-  return typeof service.gpus?.count === "number" ? service.gpus.count : 0;
-}
-
-const gpuWord = (n: number) => `GPU${n === 1 ? "" : "s"}`;
-
-/** The surge sum of a candidate beside the services counted as rolling, as the reason prints it. */
-function surgeSum(
-  candidate: ServiceDraft,
-  rolling: readonly ServiceDraft[],
-  cluster: ClusterSpec,
-): { fits: boolean; text: string } {
-  const own = surgeGpus(candidate);
-  let sum = own;
-  let text = `${own} surge ${gpuWord(own)}`;
-  for (const other of [...rolling].sort(byName)) {
-    if (other === candidate || surgeGpus(other) === 0) continue;
-    sum += surgeGpus(other);
-    text += ` + ${other.name} ${surgeGpus(other)}`;
-  }
-  const fits = sum <= cluster.spareGpus!;
-  return { fits, text: `${text} = ${sum} ${fits ? "≤" : ">"} ${cluster.spareGpus} spare on ${cluster.name}` };
-}
-
-/**
- * Where the pods that mount a ReadWriteOnce claim at once (its replicas, and a surge pod under blue-green) must run:
- * on the one node the claim is attached to, which `spareGpus` (a count over the cluster) does not say. Empty where
- * at most one pod mounts it.
- */
-function oneNodeNote(service: ServiceDraft, strategy: ReleaseStrategy, cluster: ClusterSpec): string {
-  const claims = cluster.volumeAccessMode === "ReadWriteOnce" ? managedClaims(service) : [];
-  const surge = strategy === "blue-green";
-  const together = service.replicas + (surge ? 1 : 0);
-  if (claims.length === 0 || together < 2) return "";
-  const pods = [`${service.replicas} replica${service.replicas === 1 ? "" : "s"}`, ...(surge ? ["a surge pod"] : [])];
-  const gpus = surgeGpus(service);
-  const free = surge && gpus > 0 ? `, the surge pod's ${gpus} ${gpuWord(gpus)} free there` : "";
-  return (
-    `; claim "${claims[0]}" is ReadWriteOnce: its ${together} pods at once (${pods.join(" and ")}) must run on ` +
-    `the node it is attached to${free} (local-path storage, bound to a node, places them so; on a network block ` +
-    `store they fail with Multi-Attach: set hosts.${cluster.name}.kubernetes.volumeAccessMode to ReadWriteMany ` +
-    "where the storage provides it)"
-  );
-}
-
-/**
- * The resolved release of every service on a cluster, by name. An explicit `blue-green` needs a healthcheck (the
- * readiness probe the rollout waits for) and, where `spareGpus` is declared, must fit with every explicit
- * blue-green service's surge pod; where it is not declared, the surge pod waits for a GPU the scheduler finds
- * (and `pulumi up` fails within its bound if none is freed), the old pods serving meanwhile.
- */
-export function planClusterReleases(
-  ctx: ModelContext,
-  clusters: readonly ClusterSpec[],
-  services: readonly ServiceDraft[],
-): Map<string, ReleaseSpec> {
-  const plans = new Map<string, ReleaseSpec>();
-  for (const cluster of clusters) {
-    const onCluster = services.filter((s) => s.host === cluster.name).sort(byName);
-    const explicit = onCluster.filter((s) => s.release.requested === "blue-green");
-    const rolling: ServiceDraft[] = [...explicit];
-    for (const service of onCluster) {
-      const { requested } = service.release;
-      const at = ["services", service.name, "release", "strategy"];
-      const or = "or set it to auto or stop-then-start";
-      let strategy: ReleaseStrategy;
-      let why: string;
-      // A surge pod would wait for the old pod's claim, which the old pod holds until the rollout ends.
-      const onePod = cluster.volumeAccessMode === "ReadWriteOncePod" ? managedClaims(service) : [];
-      if (requested === "stop-then-start") {
-        [strategy, why] = [requested, `asked for (services.${service.name}.release.strategy)`];
-      } else if (requested === "blue-green") {
-        strategy = "blue-green";
-        if (onePod.length > 0) {
-          ctx.add(
-            at,
-            `blue-green cannot roll: its surge pod would mount claim "${onePod[0]}" beside the old pod, and ` +
-              `hosts.${cluster.name}.kubernetes.volumeAccessMode is ${ONE_POD}; set it to auto or ` +
-              "stop-then-start, or set volumeAccessMode to ReadWriteMany (storage that provides it) or ReadWriteOnce",
-          );
-        }
-        if (!service.healthcheck) {
-          ctx.add(
-            at,
-            `blue-green needs a healthcheck: set services.${service.name}.healthcheck (a rolling update moves ` +
-              `traffic only to a ready pod), ${or}`,
-          );
-        }
-        if (!service.gpus) why = "no GPU";
-        else if (cluster.spareGpus === undefined) {
-          why =
-            `asked for (services.${service.name}.release.strategy); ${cluster.name}: spareGpus is not set, so the ` +
-            "surge pod waits for a GPU the scheduler finds";
-        } else {
-          const sum = surgeSum(service, explicit, cluster);
-          why = sum.text;
-          if (!sum.fits) {
-            ctx.add(
-              at,
-              `blue-green does not fit its surge pod: ${sum.text}; every blue-green service may surge one pod in the ` +
-                `same up; ask for fewer GPUs, raise hosts.${cluster.name}.kubernetes.spareGpus, ${or}`,
-            );
-          }
-        }
-      } else if (onePod.length > 0) {
-        strategy = "stop-then-start";
-        why = `claim "${onePod[0]}" is ReadWriteOncePod on ${cluster.name} (one pod at a time: no surge pod)`;
-      } else if (!service.healthcheck) {
-        strategy = "stop-then-start";
-        why = `no healthcheck: services.${service.name}.healthcheck is not set (a rolling update waits for a ready pod)`;
-      } else if (!service.gpus) {
-        [strategy, why] = ["blue-green", "no GPU"];
-      } else if (cluster.spareGpus === undefined) {
-        [strategy, why] = ["stop-then-start", `${cluster.name}: spareGpus is not set`];
-      } else {
-        const sum = surgeSum(service, rolling, cluster);
-        strategy = sum.fits ? "blue-green" : "stop-then-start";
-        why = sum.text;
-        if (sum.fits) rolling.push(service);
-      }
-      plans.set(service.name, {
-        requested,
-        strategy,
-        reason: `${service.name}: ${strategy}: ${why}${oneNodeNote(service, strategy, cluster)}`,
-        drainSeconds: service.release.drainSeconds,
-      });
-    }
-  }
-  return plans;
-}
-
-/** Behind a switch every port is proxied as HTTP over tcp: a udp port cannot be. */
-export function checkBehindSwitch(ctx: ModelContext, services: readonly ServiceDraft[]): void {
-  for (const service of services) {
-    service.ports.forEach((port, index) => {
-      if (port.protocol !== "udp") return;
-      ctx.add(
-        ["services", service.name, "ports", index, "protocol"],
-        "udp cannot be published behind gpu-services:switch, which proxies HTTP over tcp only; use tcp, or " +
-          "deploy this service from a stack without a switch",
-      );
-    });
-  }
 }
