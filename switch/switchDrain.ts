@@ -12,11 +12,10 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { LABEL_PREFIX } from "../formats";
 import type { DockerServiceSpec, SwitchSpec } from "../model";
 import type { DockerHost } from "../docker/dockerHost";
 import type { GpuSwitch } from "./gpuSwitch";
-import { PUSH_SLACK_SECONDS, pushWaitSeconds } from "./switchPush";
+import { agentContainerArgs, PUSH_SLACK_SECONDS, pushWaitSeconds } from "./switchPush";
 
 /** One service of /push/drain.json, as the agent reads it. */
 export interface DrainService {
@@ -107,29 +106,12 @@ export function createSwitchDrain(name: string, args: SwitchDrainArgs): docker.C
     .all(args.targets.map((t) => t.release.apply((release) => drainService(t.service, release))))
     .apply((services) => drainJson(args.stack, services));
   const largestDrain = Math.max(0, ...args.targets.map((t) => t.service.release.drainSeconds));
-  const container = new docker.Container(
-    name,
-    {
-      image: args.switch.image.containerImage,
-      command: ["/gpu-switch", "drain", "/push/drain.json"],
-      uploads: [{ file: "/push/drain.json", content }],
-      // By id, as the push: dockerd stores `container:<id>` for a name, and the provider reads that back.
-      networkMode: pulumi.interpolate`container:${args.switch.container.id}`,
-      volumes: [{ hostPath: args.spec.dockerSocket, containerPath: "/var/run/docker.sock" }],
-      attach: true,
-      logs: true,
-      mustRun: false,
-      rm: false,
-      wait: false,
-      labels: [{ label: `${LABEL_PREFIX}stack`, value: args.stack }],
-    },
-    {
-      parent: args.switch,
-      provider: args.host.provider,
-      customTimeouts: { create: `${largestDrain + DRAIN_SLACK_SECONDS}s` },
-      dependsOn: [args.switch.container, ...args.targets.map((t) => t.image)],
-    },
-  );
+  const container = new docker.Container(name, agentContainerArgs(args, ["drain", "/push/drain.json"], content), {
+    parent: args.switch,
+    provider: args.host.provider,
+    customTimeouts: { create: `${largestDrain + DRAIN_SLACK_SECONDS}s` },
+    dependsOn: [args.switch.container, ...args.targets.map((t) => t.image)],
+  });
   // The drain only spares the requests in flight; the switch holds the rest, and the push still gates the up.
   pulumi.all([container.exitCode, container.containerLogs]).apply(([code, logs]) => {
     if (code !== undefined && code !== null && code !== 0) {

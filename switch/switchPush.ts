@@ -181,6 +181,32 @@ export interface SwitchPush {
   readonly exitCode: pulumi.Output<number>;
 }
 
+/**
+ * A one-shot run of the switch's agent (`/gpu-switch <command…>`, its last word the file it reads, uploaded with
+ * `content`): in the switch's network namespace, so it reaches the admin API on localhost, with the Docker socket,
+ * attached so that its exit code and logs are outputs.
+ */
+export function agentContainerArgs(
+  args: { readonly stack: string; readonly spec: SwitchSpec; readonly switch: GpuSwitch },
+  command: readonly string[],
+  content: pulumi.Input<string>,
+): docker.ContainerArgs {
+  return {
+    image: args.switch.image.containerImage,
+    command: ["/gpu-switch", ...command],
+    uploads: [{ file: command[command.length - 1], content }],
+    // By id: dockerd stores `container:<id>` for a name, and the provider reads that back (a perpetual replace).
+    networkMode: pulumi.interpolate`container:${args.switch.container.id}`,
+    volumes: [{ hostPath: args.spec.dockerSocket, containerPath: "/var/run/docker.sock" }],
+    attach: true,
+    logs: true,
+    mustRun: false,
+    rm: false,
+    wait: false,
+    labels: [{ label: `${LABEL_PREFIX}stack`, value: args.stack }],
+  };
+}
+
 /** The push container `<name>`, a child of the switch, and the check of its exit code. */
 export function createSwitchPush(name: string, args: SwitchPushArgs): SwitchPush {
   const services = args.targets.map((t) => t.service);
@@ -199,29 +225,12 @@ export function createSwitchPush(name: string, args: SwitchPushArgs): SwitchPush
         services: planned,
       }),
     );
-  const container = new docker.Container(
-    name,
-    {
-      image: args.switch.image.containerImage,
-      command: ["/gpu-switch", "apply", "/push/plan.json"],
-      uploads: [{ file: "/push/plan.json", content }],
-      // By id: dockerd stores `container:<id>` for a name, and the provider reads that back (a perpetual replace).
-      networkMode: pulumi.interpolate`container:${args.switch.container.id}`,
-      volumes: [{ hostPath: args.spec.dockerSocket, containerPath: "/var/run/docker.sock" }],
-      attach: true,
-      logs: true,
-      mustRun: false,
-      rm: false,
-      wait: false,
-      labels: [{ label: `${LABEL_PREFIX}stack`, value: args.stack }],
-    },
-    {
-      parent: args.switch,
-      provider: args.host.provider,
-      customTimeouts: { create: `${pushCreateSeconds(services)}s` },
-      dependsOn: [args.switch.container, ...args.targets.map((t) => t.container)],
-    },
-  );
+  const container = new docker.Container(name, agentContainerArgs(args, ["apply", "/push/plan.json"], content), {
+    parent: args.switch,
+    provider: args.host.provider,
+    customTimeouts: { create: `${pushCreateSeconds(services)}s` },
+    dependsOn: [args.switch.container, ...args.targets.map((t) => t.container)],
+  });
   const exitCode = pulumi.all([container.exitCode, container.containerLogs]).apply(([code, logs]) => {
     if (code !== undefined && code !== null && code !== 0) {
       const names = services.map((s) => s.name);
