@@ -15,7 +15,7 @@ import { startModelTraffic, type ModelAnswer } from "./modelTraffic";
 import { now, type Range } from "./probe";
 import type { PinnedImage } from "./releaseLab";
 import { buildSwitchImage } from "./switchImage";
-import { expectExit, Workspace, type RunResult } from "./workspace";
+import { Workspace, type RunResult } from "./workspace";
 
 export const MODEL_RELEASES = ["v1", "v2", "broken"] as const;
 export type ModelTag = (typeof MODEL_RELEASES)[number];
@@ -174,28 +174,17 @@ config:
 ${services.join("")}`;
   }
 
-  /** Write the stack file, init the stack and commit (the release CLI wants committed stack files). */
-  async init(stack: string, options: HoldStackOptions): Promise<void> {
-    this.ws.write(`Pulumi.${stack}.yaml`, this.stackText(stack, options));
-    expectExit(await this.ws.pulumi("stack", "init", stack, "--secrets-provider", "passphrase"), 0, "stack init");
-    this.ws.commit(`${stack} stack`);
+  /** Write the stack file, init the stack and commit. */
+  init(stack: string, options: HoldStackOptions): Promise<void> {
+    return this.ws.initStack(stack, this.stackText(stack, options));
   }
 
-  /** Edit the committed stack file (the release CLI's edits kept) and commit the edit. */
   edit(stack: string, what: string, change: (text: string) => string): void {
-    const file = `Pulumi.${stack}.yaml`;
-    const before = this.ws.read(file);
-    const after = change(before);
-    if (after === before) throw new Error(`${what}: the stack file did not change`);
-    this.ws.write(file, after);
-    this.ws.commit(`${stack}: ${what}`);
+    this.ws.editStack(stack, what, change);
   }
 
-  /** `npm run release -- <args>`, then commit, as an operator does before `pulumi up`. */
-  async release(...args: string[]): Promise<RunResult> {
-    const result = expectExit(await this.ws.cli("release", ...args), 0, `release ${args.join(" ")}`);
-    this.ws.commit(`release ${args.join(" ")}`);
-    return result;
+  release(...args: string[]): Promise<RunResult> {
+    return this.ws.release(...args);
   }
 
   up(stack: string): Promise<RunResult> {

@@ -12,7 +12,7 @@ import { HEALTHCHECK_TEST, HEALTHY_AFTER_ENV, RELEASE_PATH } from "./e2eFixtures
 import { buildGpuWebImage } from "./gpuImage";
 import { buildSwitchImage } from "./switchImage";
 import { now, startTraffic, type Answer, type Range } from "./probe";
-import { expectExit, Workspace, type RunResult } from "./workspace";
+import { Workspace, type RunResult } from "./workspace";
 
 export const RELEASES = ["v1", "v2", "broken"] as const;
 export type Tag = (typeof RELEASES)[number];
@@ -145,28 +145,17 @@ config:
 ${services}`;
   }
 
-  /** Write the stack file, init the stack and commit (the release CLI wants committed stack files). */
-  async init(stack: string, options: StackOptions): Promise<void> {
-    this.ws.write(`Pulumi.${stack}.yaml`, this.stackText(stack, options));
-    expectExit(await this.ws.pulumi("stack", "init", stack, "--secrets-provider", "passphrase"), 0, "stack init");
-    this.ws.commit(`${stack} stack`);
+  /** Write the stack file, init the stack and commit. */
+  init(stack: string, options: StackOptions): Promise<void> {
+    return this.ws.initStack(stack, this.stackText(stack, options));
   }
 
-  /** Edit the committed stack file and commit the edit. */
   edit(stack: string, what: string, change: (text: string) => string): void {
-    const file = `Pulumi.${stack}.yaml`;
-    const before = this.ws.read(file);
-    const after = change(before);
-    if (after === before) throw new Error(`${what}: the stack file did not change`);
-    this.ws.write(file, after);
-    this.ws.commit(`${stack}: ${what}`);
+    this.ws.editStack(stack, what, change);
   }
 
-  /** `npm run release -- <args>`, then commit, as an operator does before `pulumi up`. */
-  async release(...args: string[]): Promise<RunResult> {
-    const result = expectExit(await this.ws.cli("release", ...args), 0, `release ${args.join(" ")}`);
-    this.ws.commit(`release ${args.join(" ")}`);
-    return result;
+  release(...args: string[]): Promise<RunResult> {
+    return this.ws.release(...args);
   }
 
   up(stack: string, ...args: string[]): Promise<RunResult> {

@@ -138,6 +138,30 @@ export class Workspace {
     git(this.dir, ["commit", "-q", "--allow-empty", "-m", message]);
   }
 
+  /** Write a stack file, init the stack and commit (the release CLI wants committed stack files). */
+  async initStack(stack: string, text: string): Promise<void> {
+    this.write(`Pulumi.${stack}.yaml`, text);
+    expectExit(await this.pulumi("stack", "init", stack, "--secrets-provider", "passphrase"), 0, "stack init");
+    this.commit(`${stack} stack`);
+  }
+
+  /** Edit the committed stack file (the release CLI's edits kept) and commit the edit. */
+  editStack(stack: string, what: string, change: (text: string) => string): void {
+    const file = `Pulumi.${stack}.yaml`;
+    const before = this.read(file);
+    const after = change(before);
+    if (after === before) throw new Error(`${what}: the stack file did not change`);
+    this.write(file, after);
+    this.commit(`${stack}: ${what}`);
+  }
+
+  /** `npm run release -- <args>`, then commit, as an operator does before `pulumi up`. */
+  async release(...args: string[]): Promise<RunResult> {
+    const result = expectExit(await this.cli("release", ...args), 0, `release ${args.join(" ")}`);
+    this.commit(`release ${args.join(" ")}`);
+    return result;
+  }
+
   /** Put a file back as it is in the last commit. */
   restore(name: string): void {
     git(this.dir, ["checkout", "--", name]);
