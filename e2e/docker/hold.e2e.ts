@@ -233,6 +233,18 @@ function liveStt(): { name: string; startedAt: number; copy: string } {
   };
 }
 
+/** stt's process killed under load: held until the restarted copy is ready, 0 failed, tts not held. */
+async function expectCrashHeld(what: string): Promise<void> {
+  const { answers, window, delta: d } = await crash("stt");
+  for (const s of MODEL_SERVICES) printFigures(what, s, answers[s], window);
+  console.log(`[hold-e2e]   the switch: stt ${JSON.stringify(d.stt)}`);
+  expect.soft(failedOf(answers.stt, window)).toEqual([]);
+  expect(longestWait(answers.stt, window)).toBeGreaterThan((LOAD.stt - 2) * 1000);
+  expect(d.stt).toMatchObject({ shed: 0, "5xx": 0 });
+  expect(d.stt.held).toBeGreaterThan(100);
+  expectNotHeld("tts", answers.tts, window, d.tts.held);
+}
+
 describe("no request lost while a model loads, behind the switch, on the real engine and dockerd", () => {
   beforeAll(async () => {
     const started = Date.now();
@@ -302,16 +314,8 @@ describe("no request lost while a model loads, behind the switch, on the real en
     await expectStopThenStart("stop-then-start stt v1 -> v2, refusing while it loads", "v1", "v2");
   });
 
-  it("(c) refuse mode: stt's process killed under load: held until the restarted copy is ready, 0 failed", async () => {
-    const { answers, window, delta: d } = await crash("stt");
-    for (const s of MODEL_SERVICES) printFigures("crash of stt, refusing while it loads", s, answers[s], window);
-    console.log(`[hold-e2e]   the switch: stt ${JSON.stringify(d.stt)}`);
-    expect.soft(failedOf(answers.stt, window)).toEqual([]);
-    expect(longestWait(answers.stt, window)).toBeGreaterThan((LOAD.stt - 2) * 1000);
-    expect(d.stt).toMatchObject({ shed: 0, "5xx": 0 });
-    expect(d.stt.held).toBeGreaterThan(100);
-    expectNotHeld("tts", answers.tts, window, d.tts.held);
-  });
+  it("(c) refuse mode: stt's process killed under load: held until the restarted copy is ready, 0 failed", () =>
+    expectCrashHeld("crash of stt, refusing while it loads"));
 
   it("(a, d) 503 mode: the rollback v2 -> v1, stop-then-start to a copy that answers 503 while it loads: 0 failed", async () => {
     world.lab.edit(STACK, "stt answers 503 while it loads", stt503);
@@ -320,16 +324,8 @@ describe("no request lost while a model loads, behind the switch, on the real en
     await expectStopThenStart("rollback stt v2 -> v1, answering 503 while it loads", "v2", "v1");
   });
 
-  it("(c) 503 mode: stt's process killed under load: the restarted copy's 503s never reach a client, 0 failed", async () => {
-    const { answers, window, delta: d } = await crash("stt");
-    for (const s of MODEL_SERVICES) printFigures("crash of stt, answering 503 while it loads", s, answers[s], window);
-    console.log(`[hold-e2e]   the switch: stt ${JSON.stringify(d.stt)}`);
-    expect.soft(failedOf(answers.stt, window)).toEqual([]);
-    expect(longestWait(answers.stt, window)).toBeGreaterThan((LOAD.stt - 2) * 1000);
-    expect(d.stt).toMatchObject({ shed: 0, "5xx": 0 });
-    expect(d.stt.held).toBeGreaterThan(100);
-    expectNotHeld("tts", answers.tts, window, d.tts.held);
-  });
+  it("(c) 503 mode: stt's process killed under load: the restarted copy's 503s never reach a client, 0 failed", () =>
+    expectCrashHeld("crash of stt, answering 503 while it loads"));
 
   it("(b) the queue cap exceeded while tts loads after a crash: the excess gets 503 + Retry-After, counted; no reset; the rest answered", async () => {
     const { answers, window, delta: d } = await crash("tts");
