@@ -20,9 +20,8 @@ export const gpuMemoryHeldCheck: HostCheck = async (ctx) => {
     const figures = serviceGpu(service, ctx.gpus, await copyPids(ctx.cli, copies));
     over.push(...figures.overDeclared.map((line) => `${service.name}: ${line}`));
     const amount = figures.heldMiB === null ? `n/a (${figures.note})` : `${figures.heldMiB} MiB`;
-    held.push(
-      `${service.name} ${amount} in ${copies.length} running copies, ${figures.declaredMiB} MiB declared per GPU`,
-    );
+    const running = copies.length === 1 ? "1 running copy" : `${copies.length} running copies`;
+    held.push(`${service.name} ${amount} in ${running}, ${figures.declaredMiB} MiB declared per GPU`);
   }
   if (over.length > 0) {
     return warn(
