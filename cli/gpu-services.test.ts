@@ -87,6 +87,8 @@ describe("help", () => {
       "pins",
       "status",
       "doctor",
+      "metrics",
+      "logs",
       "summary",
       "compose",
       "compose import",
