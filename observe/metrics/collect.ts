@@ -57,10 +57,12 @@ interface HostRead {
   readonly pids: ReadonlyMap<string, ReadonlyMap<string, readonly number[]>>;
 }
 
-function switchOf(history: HistoryRead): MetricsHost["switch"] {
+function switchOf(history: HistoryRead, sinceSeconds: number): MetricsHost["switch"] {
   if (!history.available) return history;
   const h = history.history;
-  return { available: true, intervalSeconds: h.intervalSeconds, samples: h.samples.length, since: h.now.boot };
+  const from = Date.parse(h.now.t) - sinceSeconds * 1000;
+  const samples = h.samples.filter((s) => Date.parse(s.t) >= from).length;
+  return { available: true, intervalSeconds: h.intervalSeconds, samples, since: h.now.boot };
 }
 
 async function readHost(model: DeploymentModel, host: HostSpec, opts: Options): Promise<HostRead> {
@@ -79,7 +81,7 @@ async function readHost(model: DeploymentModel, host: HostSpec, opts: Options): 
     for (const s of services.filter((service) => service.gpus && gpus.available)) {
       pids.set(s.name, await copyPids(cli, serviceContainers(snapshot, model.stack, s)));
     }
-    const read = { ...base, reachable: true, seconds: seconds(), switch: switchOf(history), gpus };
+    const read = { ...base, reachable: true, seconds: seconds(), switch: switchOf(history, opts.sinceSeconds), gpus };
     return { host: read, history, snapshot, pids };
   } catch (error) {
     if (!(error instanceof HostUnreachable)) throw error;

@@ -19,7 +19,10 @@ export function sparkline(values: readonly (number | null)[]): string {
     .join("");
 }
 
-/** The points of a window in `width` equal spans of time: requests per second and error rate of each span. */
+/**
+ * The points of a window in `width` equal spans of time: requests per second and error rate of each span. A point
+ * counts for the interval it ends, shared among the spans that interval overlaps.
+ */
 export function binned(
   series: readonly SeriesPoint[],
   window: { from: string; to: string },
@@ -28,11 +31,17 @@ export function binned(
   const from = Date.parse(window.from);
   const span = Math.max(1, Date.parse(window.to) - from) / width;
   const bins = Array.from({ length: width }, () => ({ requests: 0, errors: 0, seconds: 0 }));
-  for (const p of series) {
-    const bin = bins[Math.min(width - 1, Math.max(0, Math.ceil((Date.parse(p.t) - from) / span) - 1))];
-    bin.requests += p.requests;
-    bin.errors += p.errors;
-    bin.seconds += p.seconds;
+  for (const p of series.filter((point) => point.seconds > 0)) {
+    const end = Date.parse(p.t) - from;
+    const start = end - p.seconds * 1000;
+    for (let i = Math.max(0, Math.floor(start / span)); i < width && i * span < end; i++) {
+      const overlap = Math.min(end, (i + 1) * span) - Math.max(start, i * span);
+      if (overlap <= 0) continue;
+      const share = overlap / (p.seconds * 1000);
+      bins[i].requests += p.requests * share;
+      bins[i].errors += p.errors * share;
+      bins[i].seconds += overlap / 1000;
+    }
   }
   return {
     rate: bins.map((b) => (b.seconds > 0 ? b.requests / b.seconds : null)),
