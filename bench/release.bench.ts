@@ -1,78 +1,158 @@
 /**
- * Release bench, on the real engine and the local dockerd: the same v1 -> v2 release of one GPU service behind
- * the switch, once stop-then-start and once blue/green, in one run, under the e2e's load (a GET every 20 ms
- * and a loop of 8 KiB POSTs, keep-alive, to 127.0.0.1). Prints failed requests, the longest gap, p50/p99
- * latency during the up, and the time from the start of `pulumi up` to the first answer from v2, side by side.
- * The container has its NVIDIA device request (dockerd's stand-in hook); no GPU is used.
- * Run: npm run bench:release (BENCH_RELEASE_RUNS=n for more than one release per strategy).
+ * Release bench, on the real engine and the local dockerd: the same stop-then-start releases of a model server
+ * that loads for 30 s (the model-server stand-in, FROM scratch, with an NVIDIA device request for GPU 0 through
+ * dockerd's stand-in hook; no GPU is used), in the same run, behind
+ *   - the switch with readiness and the hold (this tree's program, and its switch: switch/ or `$GPU_SWITCH_BIN`);
+ *   - the switch before them: the program and the switch binaries of OLD_COMMIT (built here from `git archive`),
+ *     with `holdSeconds` 10 (its default) and 60 (the best setting it has).
+ * Each arm releases v1 -> v2 with a copy that refuses connections while it loads, then v2 -> v1 with one that
+ * answers 503 while it loads, under the stand-in's traffic (a GET every 20 ms on new connections, open loop, and
+ * multipart and JSON POST loops on keep-alive connections, to 127.0.0.1). Printed side by side, during the up:
+ * failed requests and how they failed, the longest wait of an answered request, p50 and p99.
+ * Run: npm run bench:release (BENCH_OLD_COMMIT=<commit> to compare with another).
  */
-import { firstAnswerFrom, steadyAndDuring, type Figures } from "../test/labs/probe";
-import { freePorts, ReleaseLab, type Strategy } from "../test/labs/releaseLab";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { HoldLab, type HoldStackOptions } from "../test/labs/holdLab";
+import { figures, isGood } from "../test/labs/probe";
+import { freePorts } from "../test/labs/releaseLab";
+import { tempDir } from "../test/support/gitRepos";
+import { PROJECT_DIR } from "../test/support/harness";
 import { expectExit } from "../test/labs/workspace";
 
-const RUNS = Number(process.env.BENCH_RELEASE_RUNS ?? 1);
-const STRATEGIES = ["stop-then-start", "blue-green"] as const satisfies readonly Strategy[];
+/** The switch of main before readiness and the hold. */
+const OLD_COMMIT = process.env.BENCH_OLD_COMMIT ?? "e0825f2";
+const LOAD_SECONDS = 30;
 
-interface Row {
-  readonly during: Figures;
-  readonly getGapMs: number;
-  readonly upSeconds: number;
-  readonly toFirstV2Seconds: number;
+interface Arm {
+  readonly name: string;
+  readonly old: boolean;
+  readonly holdSeconds: number;
+}
+const ARMS: readonly Arm[] = [
+  { name: "hold (this tree)", old: false, holdSeconds: 10 },
+  { name: `${OLD_COMMIT}, holdSeconds 10`, old: true, holdSeconds: 10 },
+  { name: `${OLD_COMMIT}, holdSeconds 60`, old: true, holdSeconds: 60 },
+];
+const RELEASES = [
+  { what: "v1 -> v2, refusing while it loads", verb: ["release", "v2"], mode: "refuse" },
+  { what: "v2 -> v1, answering 503 while it loads", verb: ["rollback"], mode: "503" },
+] as const;
+
+/** The old switch's caddy and gpu-switch, built from `git archive <commit> switch` (the Go build cache reused). */
+function buildOldSwitch(commit: string): string {
+  const dir = tempDir("old-switch");
+  const archive = execFileSync("git", ["archive", commit, "switch"], { cwd: PROJECT_DIR, maxBuffer: 1 << 30 });
+  execFileSync("tar", ["-x", "-C", dir], { input: archive });
+  const bin = path.join(dir, "bin");
+  for (const [name, pkg] of [
+    ["caddy", "./cmd/caddy"],
+    ["gpu-switch", "./cmd/gpu-switch"],
+  ]) {
+    execFileSync("go", ["build", "-trimpath", "-o", path.join(bin, name), pkg], {
+      cwd: path.join(dir, "switch"),
+      env: { ...process.env, CGO_ENABLED: "0" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+  }
+  return bin;
 }
 
-async function releaseOnce(lab: ReleaseLab, strategy: (typeof STRATEGIES)[number], run: number): Promise<Row> {
-  const stack = `bench-${strategy}-${run}`;
-  const [port] = await freePorts(1);
-  const volume = `${stack}-${process.pid}-web`;
-  await lab.init(stack, {
-    gpuMemoryGiB: 4,
-    holdSeconds: 10,
-    services: { web: { tag: "v1", port, volume, strategy } },
-  });
+interface Row {
+  readonly arm: string;
+  readonly release: string;
+  readonly failed: string;
+  readonly how: string;
+  readonly longestMs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly upSeconds: number;
+}
+
+async function runArm(lab: HoldLab, arm: Arm, index: number): Promise<Row[]> {
+  const stack = `bench-hold-${index}`;
+  const [stt, tts] = await freePorts(2);
+  const options: HoldStackOptions = {
+    gpuMemoryGiB: 2,
+    holdSeconds: arm.holdSeconds,
+    readiness: !arm.old,
+    services: {
+      stt: { tag: "v1", port: stt, mode: "refuse", loadSeconds: LOAD_SECONDS, queue: 4096 },
+      tts: { tag: "v1", port: tts, mode: "503", loadSeconds: 10, queue: 4096 },
+    },
+  };
+  await lab.init(stack, options);
+  const rows: Row[] = [];
   try {
     expectExit(await lab.up(stack), 0, `${stack}: first up`);
-    await lab.release("release", stack, "web", "v2");
-    const measured = await lab.measuredUp(stack, [port]);
-    expectExit(measured.result, 0, `${stack}: up v1 -> v2`);
-    const answers = measured.answers[port];
-    const split = steadyAndDuring(answers, measured.window);
-    const first = firstAnswerFrom(answers, "v2");
-    if (!first) throw new Error(`${stack}: v2 never answered`);
-    return {
-      during: split.all.during,
-      getGapMs: split.get.during.longestGapMs,
-      upSeconds: measured.result.seconds,
-      toFirstV2Seconds: (first.ended - measured.window.from) / 1000,
-    };
+    expectExit(await lab.up(stack), 0, `${stack}: second up`);
+    for (const r of RELEASES) {
+      if (r.mode === "503") {
+        lab.edit(stack, "stt answers 503", (t) => t.replace(/(\n {4}stt:\n[\s\S]*?MODEL_MODE: )"refuse"/, '$1"503"'));
+      }
+      await lab.release(r.verb[0], stack, "stt", ...r.verb.slice(1));
+      const run = await lab.measuredUp(stack, { stt, tts });
+      expectExit(run.result, 0, `${stack}: ${r.what}`);
+      const during = run.answers.stt.filter((a) => a.sent >= run.window.from && a.sent < run.window.to);
+      const f = figures(during, [run.window]);
+      const kinds = new Map<string, number>();
+      for (const a of during.filter((x) => !isGood(x))) kinds.set(a.error!, (kinds.get(a.error!) ?? 0) + 1);
+      rows.push({
+        arm: arm.name,
+        release: r.what,
+        failed: `${f.failures}/${f.requests}`,
+        how: [...kinds].map(([k, n]) => `${k} ×${n}`).join(", ") || "-",
+        longestMs: f.maxMs,
+        p50Ms: f.p50Ms,
+        p99Ms: f.p99Ms,
+        upSeconds: run.result.seconds,
+      });
+      console.log(`[bench] ${arm.name}: ${r.what}: ${JSON.stringify(rows[rows.length - 1])}`);
+    }
   } finally {
-    await lab.destroy(stack, [volume]);
+    await lab.destroy(stack);
+  }
+  return rows;
+}
+
+function print(rows: readonly Row[]): void {
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  console.log(
+    `\nstop-then-start of stt (loads ${LOAD_SECONDS} s), figures of the requests sent during the up:\n` +
+      "release                                | switch                      | failed/requests | longest wait | p50     | p99     | up      | failures",
+  );
+  for (const r of rows) {
+    console.log(
+      `${r.release.padEnd(38)} | ${r.arm.padEnd(27)} | ${r.failed.padStart(15)} | ${s(r.longestMs).padStart(12)} | ` +
+        `${s(r.p50Ms).padStart(7)} | ${s(r.p99Ms).padStart(7)} | ${`${r.upSeconds.toFixed(1)} s`.padStart(7)} | ${r.how}`,
+    );
   }
 }
 
 async function main(): Promise<void> {
-  const lab = await ReleaseLab.start("bench-release");
+  const oldBin = buildOldSwitch(OLD_COMMIT);
+  const labs = {
+    now: await HoldLab.start("bench-hold"),
+    old: await HoldLab.start("bench-old", {
+      switchBin: oldBin,
+      commit: OLD_COMMIT,
+    }),
+  };
+  const rows: Row[] = [];
   try {
     console.log(
-      `real engine (${(await lab.ws.pulumi("version")).stdout.trim()}), local dockerd, switch ${lab.switchImage.tag}; ` +
-        `one GPU service (deviceIds ["0"], 1 GiB), v1 -> v2, ${RUNS} run(s) per strategy; figures during the up`,
+      `real engine (${(await labs.now.ws.pulumi("version")).stdout.trim()}), local dockerd; switch images ` +
+        `${labs.now.switchImage.tag} (this tree) and ${labs.old.switchImage.tag} (${OLD_COMMIT})`,
     );
-    console.log(
-      "strategy        | failed/requests | longest GET gap | p50 | p99 | worst | up | up start -> first v2 answer",
-    );
-    for (let run = 0; run < RUNS; run++) {
-      for (const strategy of STRATEGIES) {
-        const r = await releaseOnce(lab, strategy, run);
-        const ms = (x: number) => `${x.toFixed(0)} ms`;
-        console.log(
-          `${strategy.padEnd(15)} | ${`${r.during.failures}/${r.during.requests}`.padStart(15)} | ` +
-            `${ms(r.getGapMs).padStart(15)} | ${ms(r.during.p50Ms)} | ${ms(r.during.p99Ms)} | ${ms(r.during.maxMs)} | ` +
-            `${r.upSeconds.toFixed(1)} s | ${r.toFirstV2Seconds.toFixed(2)} s`,
-        );
-      }
-    }
+    for (const [i, arm] of ARMS.entries()) rows.push(...(await runArm(arm.old ? labs.old : labs.now, arm, i)));
   } finally {
-    await lab.stop();
+    await labs.now.stop();
+    await labs.old.stop();
+    fs.rmSync(path.dirname(oldBin), { recursive: true, force: true });
   }
+  rows.sort((a, b) => a.release.localeCompare(b.release));
+  print(rows);
 }
 
 main().catch((error) => {

@@ -268,7 +268,7 @@ describe("releases behind the switch, on the real engine and dockerd", () => {
     expectExit(clean, 0, "preview --expect-no-changes after the rollback");
   });
 
-  it("(d) memory that does not fit twice: plan and preview say stop-then-start, and why; the gap with holdSeconds 10 and 0", async () => {
+  it("(d) memory that does not fit twice: plan and preview say stop-then-start, and why; the gap with holdSeconds 10 and 0, held either way", async () => {
     setGpuMemory(2);
     const reason = "web: stop-then-start: 2 × 1 GiB + api 1 GiB = 3 GiB > 2 GiB on GPU 0";
     const plan = expectExit(await world.lab.ws.cli("plan", "--stack", STACK), 0, "npm run plan");
@@ -300,6 +300,8 @@ describe("releases behind the switch, on the real engine and dockerd", () => {
         `holdSeconds ${hold}: ${split.all.during.failures} failed of ${split.all.during.requests}, ` +
           `longest GET gap ${split.get.during.longestGapMs.toFixed(0)} ms, worst ${split.all.during.maxMs.toFixed(0)} ms`,
       );
+      // holdSeconds is the least hold: the budget is the start period + 30 s, so the gap is held with 0 as with 10.
+      expect.soft(failedOf(answers, run.window)).toEqual([]);
       // Stop, then start: the old container is deleted before the new one is created, under the same name.
       const deleted = run.result.output.indexOf("web-container deleted original");
       const created = run.result.output.indexOf("web-container created replacement");

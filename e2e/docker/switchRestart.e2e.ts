@@ -39,8 +39,8 @@ import {
   type Range,
 } from "../../test/labs/probe";
 import { freePorts, GPU_REQUEST, HEALTH, HEALTHY_AFTER, sleep, type PinnedImage } from "../../test/labs/releaseLab";
-import { SWITCH_BINARIES, writeSwitchSource } from "../../test/labs/switchImage";
-import { expectExit, toolchainBin, Workspace, type RunResult } from "../../test/labs/workspace";
+import { switchBin, writeSwitchSource } from "../../test/labs/switchImage";
+import { expectExit, Workspace, type RunResult } from "../../test/labs/workspace";
 
 const STACK = "switch-restart";
 const SWITCH = `gpu-switch-${STACK}`;
@@ -139,10 +139,10 @@ function buildImages(): Record<Tag, string> {
   return digests;
 }
 
-/** The switch image as test/labs/switchImage.ts makes it (the toolchain's caddy and agent), in the lab registry. */
+/** The switch image as test/labs/switchImage.ts makes it (the toolchain's caddy and agent, or `$GPU_SWITCH_BIN`'s), in the lab registry. */
 function buildSwitch(): PinnedImage {
   const dir = tempDir("restart-switch-image");
-  writeSwitchSource(dir, toolchainBin(SWITCH_BINARIES));
+  writeSwitchSource(dir, switchBin());
   classicBuild(`${LOCAL}/switch:e2e`, dir);
   const digest = world.dockerd.pushFromShared(`${LOCAL}/switch:e2e`, `${LOCAL}/switch`, "e2e");
   return { repository: `${LAB_REGISTRY}/${LOCAL}/switch`, tag: "e2e", digest };

@@ -18,8 +18,11 @@ export type LoadMode = "refuse" | "503";
 /** The stand-in's own healthcheck (FROM scratch has no curl): a GET of /health that must answer 200. */
 export const MODEL_SERVER_HEALTHCHECK = ["CMD", "/model-server", "-check", "http://localhost:8000/health"];
 
-/** Build the stand-in's image as `ref` (local to the daemon, not pushed). */
-export function buildModelServerImage(ref: string): void {
+/**
+ * Build the stand-in's image as `ref` (local to the daemon, not pushed), with `env` baked in (e.g. the release
+ * name, MODEL_RELEASE: what a new image of a real server brings, where the stack's env stays as it is).
+ */
+export function buildModelServerImage(ref: string, env: Readonly<Record<string, string>> = {}): void {
   const dir = tempDir("model-server-image");
   try {
     execFileSync("go", ["build", "-trimpath", "-o", path.join(dir, "model-server"), "."], {
@@ -27,7 +30,9 @@ export function buildModelServerImage(ref: string): void {
       env: { ...process.env, CGO_ENABLED: "0", GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod" },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    fs.copyFileSync(path.join(SOURCE, "Dockerfile"), path.join(dir, "Dockerfile"));
+    const dockerfile = fs.readFileSync(path.join(SOURCE, "Dockerfile"), "utf8");
+    const lines = Object.entries(env).map(([name, value]) => `ENV ${name}=${JSON.stringify(value)}\n`);
+    fs.writeFileSync(path.join(dir, "Dockerfile"), `${dockerfile}${lines.join("")}`);
     execFileSync("docker", ["build", "-q", "-t", ref, dir], {
       env: { ...process.env, DOCKER_BUILDKIT: "0" },
       stdio: ["ignore", "pipe", "pipe"],

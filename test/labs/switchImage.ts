@@ -51,9 +51,9 @@ export function writeSwitchSource(dir: string, bin: string): void {
 /**
  * Build the switch image with the daemon's classic builder, push it to `registry` (host:port) as
  * `<registry>/gpu-services/switch:<content hash>` and return where it is, pinned by the digest the registry gave.
+ * `bin`: the folder of its binaries (default switchBin()).
  */
-export async function buildSwitchImage(registry: string): Promise<SwitchImage> {
-  const bin = switchBin();
+export async function buildSwitchImage(registry: string, bin = switchBin()): Promise<SwitchImage> {
   const dir = tempDir("switch-image");
   try {
     writeSwitchSource(dir, bin);

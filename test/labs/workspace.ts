@@ -90,17 +90,26 @@ export class Workspace {
     };
   }
 
-  /** A copy of the project's tracked files, with the installed node_modules, committed to a new repository. */
-  static create(): Workspace {
+  /**
+   * A copy of the project's tracked files (or of its tree at `commit`, an older program to compare with), with the
+   * installed node_modules, committed to a new repository.
+   */
+  static create(commit?: string): Workspace {
     const root = tempDir("e2e");
     const dir = path.join(root, "project");
     fs.mkdirSync(path.join(root, "state"), { recursive: true });
-    const files = execFileSync("git", ["ls-files", "-z"], { cwd: PROJECT_DIR, encoding: "utf8" })
-      .split("\0")
-      .filter((f) => f && fs.existsSync(path.join(PROJECT_DIR, f)));
-    for (const file of files) {
-      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-      fs.copyFileSync(path.join(PROJECT_DIR, file), path.join(dir, file));
+    if (commit) {
+      fs.mkdirSync(dir);
+      const archive = execFileSync("git", ["archive", commit], { cwd: PROJECT_DIR, maxBuffer: 1 << 30 });
+      execFileSync("tar", ["-x", "-C", dir], { input: archive });
+    } else {
+      const files = execFileSync("git", ["ls-files", "-z"], { cwd: PROJECT_DIR, encoding: "utf8" })
+        .split("\0")
+        .filter((f) => f && fs.existsSync(path.join(PROJECT_DIR, f)));
+      for (const file of files) {
+        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        fs.copyFileSync(path.join(PROJECT_DIR, file), path.join(dir, file));
+      }
     }
     fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"));
     git(dir, ["init", "-q", "-b", "main"]);

@@ -12,7 +12,8 @@ type release struct {
 	routes []routeRelease
 	// armed: its routes were set to the new copy; ready: the switch reports every route on it, ready.
 	armed, ready bool
-	// healthy (plan version 1): the container turned healthy in Docker's eyes within waitSeconds.
+	// healthy: the container turned healthy in Docker's eyes within waitSeconds, where Docker's health gates it
+	// (dockerGated); true otherwise.
 	healthy bool
 	// gone: the container does not exist (removed after an earlier failed release); it is not waited for.
 	gone bool
@@ -29,7 +30,8 @@ type routeRelease struct {
 }
 
 // apply releases the plan's services:
-//  1. (plan version 1) wait for Docker to call each new container healthy, as the older program expects;
+//  1. wait for Docker to call each new container healthy where its health is the only check there is (a
+//     version 1 plan, as the older program expects; a TCP readiness check: dockerGated);
 //  2. prepare: routes new to the table get their entry, then the config is loaded if it differs from the live
 //     one (the set of routes, ports, TLS or streamCloseDelay changed), so that nothing that serves moves unless
 //     Caddy took the config (if it refuses, exit 4 and the old routing serves on);
@@ -54,9 +56,7 @@ func (a *agent) apply(plan *Plan) int {
 		return exitNotLoaded
 	}
 	rels := newReleases(plan, live, table)
-	if plan.Version == 1 {
-		a.waitHealthy(rels)
-	}
+	a.waitHealthy(dockerGated(plan, rels))
 	arm := armEntries(plan, rels)
 	sw := &switchState{live: live}
 	if code := a.prepare(plan, sw, table, arm); code != exitOK {
@@ -74,6 +74,21 @@ func (a *agent) apply(plan *Plan) int {
 		return exitNotSwitched
 	}
 	return exitOK
+}
+
+// dockerGated is the releases whose copy Docker's health gates before the switch's own check: every one of a
+// version 1 plan, and of version 2 those checked by a TCP connect. A TCP check is what a service gets when the
+// switch cannot run its check itself (no readiness declared, and a healthcheck that is no HTTP GET, such as an
+// exec of a script): the port accepts connections long before such a copy is ready, and one that never turns
+// healthy would be promoted. Docker's health is then the only word on readiness, as before the switch checked.
+func dockerGated(plan *Plan, rels []*release) []*release {
+	var gated []*release
+	for _, rel := range rels {
+		if plan.Version == 1 || (rel.s.Readiness != nil && rel.s.Readiness.Kind == "tcp") {
+			gated = append(gated, rel)
+		}
+	}
+	return gated
 }
 
 // newReleases pairs each route of the plan with what it serves now.

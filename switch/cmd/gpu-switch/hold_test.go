@@ -523,3 +523,58 @@ func TestARestartedSwitchHoldsUntilEachRouteIsReadyWithAV2OrAV1TableFile(t *test
 		t.Fatalf("the entry of the older file: %+v", s)
 	}
 }
+
+// A copy checked by a TCP connect (no readiness of its own, and a healthcheck that is no HTTP GET) gets no request
+// until Docker calls it healthy, though its port accepts connections at once: one that never turns healthy is
+// removed and the old dial kept; one that turns healthy is promoted.
+func TestATCPCheckedCopyWaitsForDockersHealth(t *testing.T) {
+	w := setup(t, hold5)
+	tcpChecked := func(c *fakeCopy) Service {
+		s := web2(c, blueGreen, w.listen, hold5)
+		s.Readiness = &Readiness{Kind: "tcp", Port: c.port, TimeoutMs: 1000, IntervalMs: 50, Passes: 1}
+		s.WaitSeconds = 1
+		return s
+	}
+	unhealthy := startCopy(t, "127.0.0.3", "unhealthy", 200)
+	w.docker.mu.Lock()
+	w.docker.containers["127.0.0.3"] = "unhealthy"
+	w.docker.containers["127.0.0.4"] = "starting"
+	w.docker.mu.Unlock()
+	r := apply(t, w.client, w.admin, plan2(tcpChecked(unhealthy)))
+	expectExit(t, r, exitNotSwitched)
+	equal(t, "summary", r.summary, Summary{Switched: []string{}, Failed: []string{"web"}, Kept: []string{"web"}})
+	equal(t, "removed", w.docker.removed, []string{"127.0.0.3"})
+	if got := unhealthy.requests(); len(got) != 0 {
+		t.Fatalf("a copy Docker never called healthy got %d requests", len(got))
+	}
+	if a := send("GET", w.listen, ""); !strings.HasPrefix(a.body, "release blue") {
+		t.Fatalf("after the failed release: %+v", a)
+	}
+
+	green := startCopy(t, "127.0.0.4", "green", 200)
+	healthyAt := make(chan time.Time, 1)
+	time.AfterFunc(500*time.Millisecond, func() {
+		w.docker.mu.Lock()
+		w.docker.containers["127.0.0.4"] = "healthy"
+		w.docker.mu.Unlock()
+		healthyAt <- time.Now()
+	})
+	done := make(chan result)
+	go func() { done <- apply(t, w.client, w.admin, plan2(tcpChecked(green))) }()
+	for range 20 {
+		if a := send("GET", w.listen, ""); !strings.HasPrefix(a.body, "release blue") && !strings.HasPrefix(a.body, "release green") {
+			t.Fatalf("during the release: %+v", a)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	expectExit(t, <-done, exitOK)
+	healthy := <-healthyAt
+	for _, at := range green.requests() {
+		if at.Before(healthy) {
+			t.Fatalf("green got a request at %v, before Docker called it healthy at %v", at, healthy)
+		}
+	}
+	if a := send("GET", w.listen, ""); !strings.HasPrefix(a.body, "release green") {
+		t.Fatalf("after the release: %+v", a)
+	}
+}

@@ -89,7 +89,7 @@ func describeRoute(r routeRelease, got RouteState, ok bool) (string, string) {
 	}
 }
 
-// waitHealthy (plan version 1) waits for every release's container at once, as Docker reports its health.
+// waitHealthy waits for every release's container at once, as Docker reports its health (dockerGated).
 func (a *agent) waitHealthy(rels []*release) {
 	var wg sync.WaitGroup
 	for _, rel := range rels {
