@@ -4,8 +4,7 @@
  * carried the routing to the switch, kept until the next `up` replaces it, with the logs of a copy it removed).
  */
 import type { DeploymentModel, ServiceSpec } from "../../model";
-import { LABEL_PREFIX } from "../../formats";
-import { switchName } from "../../switch/gpuSwitch";
+import { LABEL_PREFIX, switchName } from "../../formats";
 import type { ContainerView } from "../hostSnapshot";
 
 export type LogScope =

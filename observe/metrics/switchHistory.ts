@@ -4,7 +4,7 @@
  * endpoint, which listens on localhost in the switch's network namespace only).
  */
 import { HostUnreachable, connectionReason, isConnectionFailure, type DockerCli } from "../../clients";
-import { switchName } from "../../switch/gpuSwitch";
+import { switchName } from "../../formats";
 import { historySchema, type SwitchHistory } from "./historySchema";
 
 export type HistoryRead =
