@@ -351,14 +351,27 @@ describe("the switch's metrics and the CLI's logs and metrics under a release, o
     for (const release of ["v1", "v2"]) {
       expect(lines.some((l) => l.startsWith("local/tts-") && l.includes(`(release ${release},`))).toBe(true);
     }
-    // The switch's lines since the same time: stt's route was ready with v1, then held, then ready with v2.
-    const sw = await gpuServices("logs", "--switch", "--since", world.since, "--grep", "route ready");
+    // The switch's lines since the same time (all of them: it logs each admin request), stt's route ready with v1,
+    // then, after the hold, with v2.
+    const sw = await gpuServices(
+      "logs",
+      "--switch",
+      "--since",
+      world.since,
+      "--tail",
+      "10000",
+      "--grep",
+      "route ready",
+    );
     expectExit(sw, 0, "gpu-services logs --switch --since --grep");
     const ready = sw.stdout
       .split("\n")
       .filter((l) => l.startsWith(`local/${switchContainer(STACK)} `) && l.includes(`"route":"stt-${world.ports.stt}"`))
       .map((l) => /"release":"([^"]*)"/.exec(l)?.[1]);
-    console.log(`[observe-e2e] stt's route ready in the switch's log, with releases: ${ready.join(", ")}`);
+    console.log(
+      `[observe-e2e] stt's route ready in the switch's log, with releases: ${ready.join(", ")}` +
+        (ready.length ? "" : `\n--- stdout ---\n${sw.stdout.slice(-3000)}\n--- stderr ---\n${sw.stderr.slice(-2000)}`),
+    );
     expect(new Set(ready).size).toBe(2);
   });
 });
