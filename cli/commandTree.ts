@@ -1,12 +1,14 @@
 /**
  * The verbs of `gpu-services`, each declared once here (its arguments, options and help) and run by the main of
- * the per-verb CLI it names (plan.ts, release.ts, status.ts, doctor.ts, compose.ts, summary.ts), with the stack
+ * the per-verb CLI it names (plan.ts, release.ts, status.ts, doctor.ts, metrics.ts, logs.ts, compose.ts, summary.ts), with the stack
  * chosen once for all (stackChoice.ts). One word means one thing: `status` is what runs (live, from the hosts),
  * `pins` what the stack file pins, `plan` what the stack file asks for.
  */
 import { Argument, Command, Option } from "commander";
 import { main as compose, importOptions, type ComposeDeps } from "./compose";
 import { main as doctor } from "./doctor";
+import { main as logs } from "./logs";
+import { main as metrics } from "./metrics";
 import { main as plan } from "./plan";
 import { main as release, type ReleaseDeps } from "./release";
 import { main as status } from "./status";
@@ -117,6 +119,34 @@ function addObserve(root: Command, ctx: VerbContext): void {
     .option("--timeout <seconds>", "bound on each call to a host (default 15)")
     .action(async (_opts, cmd: Command) => {
       ctx.code = await doctor(["--stack", stackOf(cmd, ctx), ...forwardedOptions(cmd)], ctx.deps);
+    });
+  root
+    .command("metrics")
+    .description("how each service did over a window: requests/s, errors, p50/p99, held, shed, GPU use (reads only)")
+    .option("--since <duration>", "the window: the last 15m, 1h, 24h … (default 1h)")
+    .option("--json", JSON_OPTION)
+    .option("--timeout <seconds>", "bound on each call to a host (default 15)")
+    .action(async (_opts, cmd: Command) => {
+      ctx.code = await metrics(["--stack", stackOf(cmd, ctx), ...forwardedOptions(cmd)], ctx.deps);
+    });
+  root
+    .command("logs")
+    .description("the logs of a service, one release's copy, the switch or the last push, across hosts (reads only)")
+    .argument("[service]", "one service (default: every service of the stack)")
+    .option(
+      "--release <old|new|release>",
+      "the copy of one release: old or new during a blue-green release, or a tag, digest or commit",
+    )
+    .option("--switch", "the stack's switch on each host")
+    .option("--push", "the last push: the agent that carried the routing to the switch")
+    .option("--since <duration|time>", "lines since then: 10m, 1h, or an RFC 3339 time")
+    .option("--tail <lines>", "the last lines of each container (default 200)")
+    .option("--grep <regex>", "only the lines that match")
+    .option("--follow", "keep writing new lines until interrupted")
+    .option("--timeout <seconds>", "bound on each call to a host (default 15)")
+    .action(async (service: string | undefined, _opts, cmd: Command) => {
+      const args = ["--stack", stackOf(cmd, ctx), ...(service ? [service] : []), ...forwardedOptions(cmd)];
+      ctx.code = await logs(args, ctx.deps);
     });
   root
     .command("summary")

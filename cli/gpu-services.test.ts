@@ -87,6 +87,8 @@ describe("help", () => {
       "pins",
       "status",
       "doctor",
+      "metrics",
+      "logs",
       "summary",
       "compose",
       "compose import",
@@ -301,7 +303,7 @@ describe("completion", () => {
     const script = (await run(PROJECT_DIR, ["completion", "zsh"])).out;
     expect(script.split("\n")[0]).toBe("#compdef gpu-services");
     expect(script).toContain(
-      '    "") candidates=(plan release rollback history pins status doctor summary compose docs',
+      '    "") candidates=(plan release rollback history pins status doctor metrics logs summary compose docs',
     );
     const zsh = spawnSync("zsh", ["-n", "-c", script], { encoding: "utf8" });
     if (zsh.error) return; // zsh not installed: the tmux test in test/docker/terminal.test.ts completes with it

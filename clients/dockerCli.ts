@@ -4,7 +4,7 @@
  * CLI takes no ssh options of its own (it ignores DOCKER_SSH_OPTS), so the host's `sshOpts` reach ssh through a
  * wrapper first on the PATH that adds them, with BatchMode (never a password prompt) and a connect timeout.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -145,9 +145,7 @@ export class DockerCli {
    * when the docker CLI itself cannot be started.
    */
   call(args: readonly string[], timeoutMs = this.timeoutMs): Promise<CallResult & { timedOut: boolean }> {
-    const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: this.host.dockerHost };
-    delete env.DOCKER_CONTEXT;
-    if (this.wrapperDir) env.PATH = `${this.wrapperDir}:${process.env.PATH ?? ""}`;
+    const env = this.env();
     return new Promise((resolve, reject) => {
       execFile(
         "docker",
@@ -177,6 +175,22 @@ export class DockerCli {
       );
     }
     throw new Error(`docker ${args[0]} on host "${this.host.name}": ${lastLine(result.stderr)}`);
+  }
+
+  /**
+   * A docker command that runs until it ends or the caller kills it (`logs --follow`), its output read as it
+   * comes. An `error` event with ENOENT or EACCES means the CLI cannot be run.
+   */
+  stream(args: readonly string[]): ChildProcess {
+    return spawn("docker", [...args], { env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
+  }
+
+  /** The docker CLI's environment for this host: its DOCKER_HOST, and the ssh wrapper first on the PATH. */
+  private env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: this.host.dockerHost };
+    delete env.DOCKER_CONTEXT;
+    if (this.wrapperDir) env.PATH = `${this.wrapperDir}:${process.env.PATH ?? ""}`;
+    return env;
   }
 
   close(): void {

@@ -9,5 +9,13 @@
 export { credentialsFrom, sourcedCredentialsFrom } from "./credentials";
 export { fileHistory, localEditsRefusal, resolveRef } from "./git";
 export { DEFAULT_TIMEOUT_MS, locate, resolveDigest, type RegistryCredentials } from "./registry";
-export { DEFAULT_CALL_TIMEOUT_MS, DockerCli, DockerCliUnusable, HostUnreachable, sshWrapperDir } from "./dockerCli";
+export {
+  DEFAULT_CALL_TIMEOUT_MS,
+  DockerCli,
+  DockerCliUnusable,
+  HostUnreachable,
+  connectionReason,
+  isConnectionFailure,
+  sshWrapperDir,
+} from "./dockerCli";
 export { runOnHost, sshTarget } from "./hostShell";

@@ -272,7 +272,7 @@ describe("failure order and recovery", () => {
       expect(logged).toEqual([
         "stt: stop-then-start: no switch: gpu-services:switch is not set",
         STT_COST,
-        "if stt-prod does not turn healthy within 300s, pulumi up fails: `docker -H ssh://agnes@10.30.11.45 logs --tail 200 stt-prod` " +
+        "if stt-prod does not turn healthy within 300s, pulumi up fails: `gpu-services -s prod logs stt --tail 200` " +
           "shows why; roll back with `npm run release -- rollback prod stt` and `pulumi up --stack prod`.",
         "tts: stop-then-start: no switch: gpu-services:switch is not set",
         TTS_COST,

@@ -106,10 +106,9 @@ export class GpuService extends pulumi.ComponentResource {
       // Printed under the service in `pulumi up`. Attached to this component, not the container: a log on a
       // resource is sent once the engine has finished its step, so one on a container that never turns
       // healthy would never be printed.
-      const dockerCli = `docker -H ${args.host.dockerHost}`;
       pulumi.log.info(
         `if ${args.containerName} does not turn healthy within ${args.healthcheck.waitTimeoutSeconds}s, pulumi up ` +
-          `fails: \`${dockerCli} logs --tail 200 ${args.containerName}\` shows why; roll back with ` +
+          `fails: \`gpu-services -s ${args.stack} logs ${name} --tail 200\` shows why; roll back with ` +
           `\`npm run release -- rollback ${args.stack} ${name}\` and \`pulumi up --stack ${args.stack}\`.`,
         this,
       );

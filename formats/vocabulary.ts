@@ -1,6 +1,6 @@
 /**
  * The words the stack config and the containers share: Docker's restart policies, IPC modes and ulimit names,
- * floating tags, this program's label keys, and the secret name an env variable gets.
+ * floating tags, this program's label keys, the switch's daemon name, and the secret name an env variable gets.
  */
 
 /** Label keys this project sets on every container; user labels may not use the prefix. */
@@ -16,6 +16,14 @@ export const SECRET_ENV_LABEL = `${LABEL_PREFIX}secret-env`;
 /** The `secrets` entry for an env variable, in camelCase: HF_TOKEN -> hfToken, tts-api_HF_TOKEN -> ttsApiHfToken. */
 export function secretNameFor(env: string): string {
   return env.toLowerCase().replace(/[_-]+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * The daemon name of the switch's network and container on each host of a stack: the switch's components name
+ * them, and `logs` and `metrics` find the switch's container by it.
+ */
+export function switchName(stack: string): string {
+  return `gpu-switch-${stack}`;
 }
 
 /** Docker restart policies. */

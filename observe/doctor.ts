@@ -9,6 +9,7 @@ import { bindSourcesCheck, diskSpaceCheck } from "./checks/hostFiles";
 import { buildkitCheck, registryCredentialsCheck } from "./checks/build";
 import { dockerVersionCheck, sshCheck } from "./checks/connection";
 import { gpuMemoryCheck, gpusDeclaredCheck, nvidiaRuntimeCheck } from "./checks/gpu";
+import { gpuMemoryHeldCheck } from "./checks/gpuHeld";
 import { externalVolumesCheck, portsCheck } from "./checks/placement";
 import { CHECK_IDS, type Check, type CheckContext, type CheckId, type HostCheck } from "./checks/types";
 import { probeGpus, probeImages } from "./gpuProbe";
@@ -23,6 +24,7 @@ const CHECKS = {
   "nvidia-runtime": nvidiaRuntimeCheck,
   "gpus-declared": gpusDeclaredCheck,
   "gpu-memory": gpuMemoryCheck,
+  "gpu-memory-held": gpuMemoryHeldCheck,
   ports: portsCheck,
   "external-volumes": externalVolumesCheck,
   "bind-sources": bindSourcesCheck,

@@ -13,11 +13,14 @@ import {
   CSV_FORMAT,
   GPU_NAMES_QUERY,
   GPU_QUERY,
+  SENSORS_QUERY,
   parseComputeApps,
   parseGpus,
+  parseSensors,
   withNames,
   type ComputeApp,
   type GpuReading,
+  type GpuSensors,
 } from "./nvidiaSmi";
 
 export type GpuFigures =
@@ -25,7 +28,8 @@ export type GpuFigures =
       readonly available: true;
       /** How the figures were read, for people. */
       readonly source: string;
-      readonly gpus: readonly GpuReading[];
+      /** Each GPU; with its sensors where they were asked for (`sensors: true`) and nvidia-smi gives them. */
+      readonly gpus: readonly (GpuReading & GpuSensors)[];
       readonly processes: readonly ComputeApp[];
     }
   | { readonly available: false; readonly reason: string };
@@ -43,20 +47,45 @@ async function nvidiaSmi(cli: DockerCli, prefix: readonly string[], query: strin
   return result.stdout;
 }
 
-async function readWith(cli: DockerCli, prefix: readonly string[], source: string): Promise<GpuFigures> {
+async function readWith(
+  cli: DockerCli,
+  prefix: readonly string[],
+  source: string,
+  sensors: boolean,
+): Promise<GpuFigures> {
   const gpus = parseGpus(await nvidiaSmi(cli, prefix, GPU_QUERY));
   const processes = parseComputeApps(await nvidiaSmi(cli, prefix, APPS_QUERY));
-  return { available: true, source, gpus: await named(cli, prefix, gpus), processes };
+  const withExtras = await optional(cli, prefix, GPU_NAMES_QUERY, gpus, withNames);
+  return {
+    available: true,
+    source,
+    gpus: sensors ? await optional(cli, prefix, SENSORS_QUERY, withExtras, addSensors) : withExtras,
+    processes,
+  };
 }
 
-/** The names are for people only: where nvidia-smi cannot tell them, the GPUs go by UUID. */
-async function named(cli: DockerCli, prefix: readonly string[], gpus: GpuReading[]): Promise<GpuReading[]> {
+/**
+ * Names and sensors are extras: where nvidia-smi cannot tell them (a driver without a field, `[N/A]`), the GPUs
+ * keep the figures of the main query, and nothing is made up.
+ */
+async function optional<T extends GpuReading>(
+  cli: DockerCli,
+  prefix: readonly string[],
+  query: string,
+  gpus: T[],
+  merge: (gpus: T[], text: string) => T[],
+): Promise<T[]> {
   try {
-    return withNames(gpus, await nvidiaSmi(cli, prefix, GPU_NAMES_QUERY));
+    return merge(gpus, await nvidiaSmi(cli, prefix, query));
   } catch (error) {
     if (error instanceof HostUnreachable || error instanceof DockerCliUnusable) throw error;
     return gpus;
   }
+}
+
+function addSensors<T extends GpuReading>(gpus: T[], text: string): (T & GpuSensors)[] {
+  const sensors = parseSensors(text);
+  return gpus.map((g) => ({ ...g, ...sensors.get(g.uuid) }));
 }
 
 function runPrefix(image: string): string[] {
@@ -85,7 +114,7 @@ function runPrefix(image: string): string[] {
 export async function probeGpus(
   cli: DockerCli,
   candidates: readonly ContainerView[],
-  opts: { allowRun: boolean; images?: readonly string[] } = { allowRun: true },
+  opts: { allowRun: boolean; images?: readonly string[]; sensors?: boolean } = { allowRun: true },
 ): Promise<GpuFigures> {
   const gpuContainers = candidates.filter((c) => c.running && c.gpuRequest);
   const images = [...new Set([...gpuContainers.map((c) => c.imageId), ...(opts.images ?? [])])];
@@ -96,6 +125,7 @@ export async function probeGpus(
         cli,
         runPrefix(image),
         `nvidia-smi in a short-lived container of ${shortImage(image)} (--gpus all)`,
+        opts.sensors ?? false,
       );
     } catch (error) {
       if (error instanceof HostUnreachable || error instanceof DockerCliUnusable) throw error;
@@ -108,6 +138,7 @@ export async function probeGpus(
         cli,
         ["exec", container.name, "nvidia-smi"],
         `nvidia-smi in ${container.name} (its GPUs only)`,
+        opts.sensors ?? false,
       );
     } catch (error) {
       if (error instanceof HostUnreachable || error instanceof DockerCliUnusable) throw error;

@@ -34,6 +34,8 @@ export interface ContainerView {
   readonly ports: readonly PublishedPort[];
   /** Whether it has an NVIDIA device request (driver `nvidia`, or the `gpu` capability as `--gpus` sets it). */
   readonly gpuRequest: boolean;
+  /** Its command (`Config.Cmd`): the switch's push and drain containers run `/gpu-switch apply|drain …`. */
+  readonly command: readonly string[];
 }
 
 export interface EngineView {
@@ -53,7 +55,7 @@ interface InspectJson {
   Id: string;
   Name: string;
   Image: string;
-  Config: { Image: string; Labels: Record<string, string> | null };
+  Config: { Image: string; Labels: Record<string, string> | null; Cmd?: string[] | null };
   State: {
     Status: string;
     Running: boolean;
@@ -110,6 +112,7 @@ export function containerView(json: InspectJson): ContainerView {
     gpuRequest: (json.HostConfig.DeviceRequests ?? []).some(
       (d) => d.Driver === "nvidia" || (d.Capabilities ?? []).some((set) => set.includes("gpu")),
     ),
+    command: json.Config.Cmd ?? [],
   };
 }
 

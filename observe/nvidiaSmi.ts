@@ -11,6 +11,13 @@ export const APPS_QUERY = "--query-compute-apps=gpu_uuid,pid,process_name,used_m
 /** The GPUs' names, for people: a call of its own, whose failure leaves the names out and the figures in. */
 export const GPU_NAMES_QUERY = "--query-gpu=uuid,name";
 export const CSV_FORMAT = "--format=csv";
+/**
+ * Temperature, power and ECC counts (volatile: since the driver loaded), for `metrics`: a call of its own, whose
+ * failure (an nvidia-smi that lacks a field) leaves them out. nvidia-smi has no query field for XID errors (the
+ * kernel log has them), so none is read.
+ */
+export const SENSORS_QUERY =
+  "--query-gpu=uuid,temperature.gpu,power.draw,power.limit,ecc.errors.corrected.volatile.total,ecc.errors.uncorrected.volatile.total";
 
 export interface GpuReading {
   readonly index?: number;
@@ -20,6 +27,16 @@ export interface GpuReading {
   readonly memoryUsedMiB?: number;
   readonly memoryTotalMiB?: number;
   readonly utilizationPercent?: number;
+}
+
+/** A GPU's sensors (SENSORS_QUERY); each absent where nvidia-smi says it is not available. */
+export interface GpuSensors {
+  readonly temperatureC?: number;
+  readonly powerDrawW?: number;
+  readonly powerLimitW?: number;
+  /** ECC errors since the driver loaded, corrected and not; absent where ECC is off or not supported. */
+  readonly eccCorrected?: number;
+  readonly eccUncorrected?: number;
 }
 
 export interface ComputeApp {
@@ -108,4 +125,20 @@ export function parseComputeApps(text: string): ComputeApp[] {
 
 function defined<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
+}
+
+/** The sensors of `nvidia-smi --query-gpu=uuid,temperature.gpu,… --format=csv` (SENSORS_QUERY), by GPU UUID. */
+export function parseSensors(text: string): Map<string, GpuSensors> {
+  return new Map(
+    parseCsv(text).map((row, i) => [
+      required(row, "uuid", i + 2),
+      {
+        ...defined("temperatureC", quantity(row["temperature.gpu"], "temperature.gpu")),
+        ...defined("powerDrawW", quantity(row["power.draw"], "power.draw")),
+        ...defined("powerLimitW", quantity(row["power.limit"], "power.limit")),
+        ...defined("eccCorrected", quantity(row["ecc.errors.corrected.volatile.total"], "ecc corrected")),
+        ...defined("eccUncorrected", quantity(row["ecc.errors.uncorrected.volatile.total"], "ecc uncorrected")),
+      },
+    ]),
+  );
 }

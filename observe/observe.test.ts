@@ -98,6 +98,7 @@ describe("the release config leads to", () => {
       restartCount: 0,
       ports: [],
       gpuRequest: true,
+      command: [],
       labels: {
         "gpu-services.stack": "prod",
         "gpu-services.service": "stt",

@@ -501,6 +501,7 @@ describe("the push container", () => {
       "the switch push on host lab (stack dev) exited with code 3: tts did not turn healthy in time; the old " +
         "release keeps serving.\n" +
         logs.trimEnd() +
+        "\nSee why with `gpu-services -s dev logs tts --since 15m` and `gpu-services -s dev logs --push`." +
         "\nRoll back with `npm run release -- rollback dev tts` and `pulumi up --stack dev`, or retry with " +
         "`pulumi up --stack dev --refresh`.",
     );
@@ -515,7 +516,8 @@ describe("the push container", () => {
   it("names every service of the host when the logs have no summary (a bad plan, a switch that refused)", () => {
     expect(pushFailure("dev", "lab", ["stt", "tts"], 4, "load: 400\n")).toBe(
       "the switch push on host lab (stack dev) exited with code 4: the switch did not take the new routing; the " +
-        "old routing keeps serving.\nload: 400\nRoll back with `npm run release -- rollback dev stt` or " +
+        "old routing keeps serving.\nload: 400\nSee why with `gpu-services -s dev logs --switch --since 15m` and " +
+        "`gpu-services -s dev logs --push`.\nRoll back with `npm run release -- rollback dev stt` or " +
         "`npm run release -- rollback dev tts` and `pulumi up --stack dev`, or retry with " +
         "`pulumi up --stack dev --refresh`.",
     );

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { LABEL_PREFIX } from "../formats";
+import { LABEL_PREFIX, switchName } from "../formats";
 import type { ImageSpec } from "../model";
 import type { DockerHost } from "../docker/dockerHost";
 import { createImage, type ServiceImage } from "../docker/serviceImage";
@@ -51,11 +51,6 @@ export const SWITCH_HEALTHCHECK = {
   retries: 3,
   startPeriod: "1s",
 };
-
-/** The daemon name of the switch's network and container on each host of a stack. */
-export function switchName(stack: string): string {
-  return `gpu-switch-${stack}`;
-}
 
 /** Each port as the docker provider publishes it: the same port inside, sorted by port and address. */
 export function switchPortArgs(ports: readonly SwitchPort[]): docker.types.input.ContainerPort[] {

@@ -139,6 +139,16 @@ export function failedServices(logs: string): string[] | undefined {
   return undefined;
 }
 
+/**
+ * The `gpu-services logs` commands that show why a push failed: the copies of the services that did not switch and
+ * the push itself (it printed the logs of a copy it removed), or the switch when it did not take the routing.
+ */
+export function pushLogCommands(stack: string, failed: readonly string[], code: number): string[] {
+  const logs = (args: string) => `\`gpu-services -s ${stack} logs ${args}\``;
+  if (code !== 3) return [logs("--switch --since 15m"), logs("--push")];
+  return [...failed.map((s) => logs(`${s} --since 15m`)), logs("--push")];
+}
+
 /** What the operator reads when the push failed: the code, the agent's logs and the ways out. */
 export function pushFailure(stack: string, host: string, services: readonly string[], code: number, logs: string) {
   const failed = failedServices(logs) ?? [...services];
@@ -150,6 +160,7 @@ export function pushFailure(stack: string, host: string, services: readonly stri
   return (
     `the switch push on host ${host} (stack ${stack}) exited with code ${code}: ${what}.\n` +
     `${logs.trimEnd()}\n` +
+    `See why with ${pushLogCommands(stack, failed, code).join(" and ")}.\n` +
     `Roll back with ${rollbacks} and \`pulumi up --stack ${stack}\`, ` +
     `or retry with \`pulumi up --stack ${stack} --refresh\`.`
   );

@@ -214,6 +214,17 @@ describe("the test job of preview.yml and deploy.yml", () => {
       expect(caches.some((s) => String(s.with!.key).includes("'switch/**'"))).toBe(false);
     });
 
+    it("the observe e2e's Prometheus: the folder test/labs/prometheus.ts builds it into, keyed by that file", () => {
+      const step = caches.find((s) => String(s.with!.path) === "~/.cache/gpu-services-prometheus");
+      expect(step).toBeDefined();
+      expect(step!.with!.key).toBe(
+        `prometheus-\${{ runner.os }}-${GO_VERSION}-\${{ hashFiles('test/labs/prometheus.ts') }}`,
+      );
+      expect(read(path.join(PROJECT_DIR, "test", "labs", "prometheus.ts"))).toContain(
+        'path.join(os.homedir(), ".cache", "gpu-services-prometheus", PROMETHEUS_VERSION)',
+      );
+    });
+
     it("Go's build and module caches, kept between runs: restored from the last run when the sources change", () => {
       const go = caches.find((s) => String(s.with!.path).includes("go-build"))!;
       expect(String(go.with!.path).trim().split("\n")).toEqual(["~/.cache/go-build", "~/go/pkg/mod"]);

@@ -304,7 +304,7 @@ describe("the real engine", () => {
       `[e2e] up of an unhealthy release failed after ${result.seconds.toFixed(1)} s (bound ${WAIT_SECONDS} s + pull and start)`,
     );
     expect(result.seconds).toBeLessThan(WAIT_SECONDS + 30);
-    expect(result.output).toContain(`logs --tail 200 web-e2e`);
+    expect(result.output).toContain(`gpu-services -s ${STACK} logs web --tail 200`);
     expect(result.output).toContain(`npm run release -- rollback ${STACK} web`);
     expectExit(await world.ws.cli("release", "rollback", STACK, "web"), 0, "rollback after the broken release");
     world.ws.commit("e2e: web back from broken");

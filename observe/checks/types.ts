@@ -14,6 +14,7 @@ export const CHECK_IDS = [
   "nvidia-runtime",
   "gpus-declared",
   "gpu-memory",
+  "gpu-memory-held",
   "ports",
   "external-volumes",
   "bind-sources",

@@ -29,6 +29,8 @@ const maxBody = 16 << 20
 //	                            all or none, persisted before the answer; 200 with the whole table as GET answers
 //	                            it, 400 naming the bad entry, 500 when the file could not be written (no change)
 //	POST /gpu-switch/drain      {"routes":["<id>",...],"timeoutSeconds":30,"drainedSeconds":300}: see drain
+//	GET  /gpu-switch/metrics    the routes' state and counters in Prometheus text format (metrics.go)
+//	GET  /gpu-switch/history    the counters sampled every interval, kept in the volume (history.go)
 type Admin struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -42,6 +44,7 @@ func (Admin) CaddyModule() caddy.ModuleInfo {
 // Provision reads the table file on first use (the admin endpoint starts before the apps of a resumed config).
 func (a *Admin) Provision(ctx caddy.Context) error {
 	ensureLoaded(ctx.Logger())
+	startHistory(ctx.Logger())
 	return nil
 }
 
@@ -50,6 +53,8 @@ func (a Admin) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{
 		{Pattern: AdminPath, Handler: caddy.AdminHandlerFunc(a.handle)},
 		{Pattern: DrainPath, Handler: caddy.AdminHandlerFunc(a.handleDrain)},
+		{Pattern: MetricsPath, Handler: caddy.AdminHandlerFunc(a.handleMetrics)},
+		{Pattern: HistoryPath, Handler: caddy.AdminHandlerFunc(a.handleHistory)},
 	}
 }
 

@@ -67,6 +67,7 @@ type dialKey struct{}
 
 func (h *HoldHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	wt := &waiter{id: h.Route, started: time.Now(), ctx: r.Context()}
+	defer observeLatency(h.Route, wt.started)
 	body, err := readBody(r)
 	if err != nil {
 		return caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading the request body: %w", err))

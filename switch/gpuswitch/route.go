@@ -77,6 +77,8 @@ type route struct {
 	// inflight counts the requests at each dial now (a promotion leaves the old dial's to finish).
 	inflight map[string]int
 	counters Counters
+	// latency is the histogram of the answers' durations (metrics.go).
+	latency Latency
 	// gen changes with every change of the entry or the state, so that a check that started before it is dropped.
 	gen uint64
 	// wake asks the prober to look again now; stop ends it when the route is removed.

@@ -286,6 +286,7 @@ describe.runIf(run)("status and doctor against the real dockerd", () => {
       "nvidia-runtime",
       "gpus-declared",
       "gpu-memory",
+      "gpu-memory-held",
       "ports",
       "external-volumes",
       "bind-sources",

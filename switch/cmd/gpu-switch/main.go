@@ -7,6 +7,8 @@
 //	gpu-switch drain <drain.json>  before a stop-then-start: the switch holds the routes' new requests, and the
 //	                               agent waits until their requests in flight are done
 //	gpu-switch upstreams           print the switch's route table and its counters (GET /gpu-switch/upstreams)
+//	gpu-switch metrics             print the routes' counters in Prometheus text format (GET /gpu-switch/metrics)
+//	gpu-switch history [seconds]   print the counters the switch sampled over the last seconds (default 3600)
 //
 // apply exits 0 when every service switched, 3 when one did not, 2 for a bad plan or arguments and 4 when Caddy
 // did not take the config or the route table. drain exits 0 when drained (or its time ran out), 2 for a bad
@@ -81,8 +83,11 @@ func (a *agent) run(args []string) int {
 			return exitUsage
 		}
 		return a.drain(file)
+	case len(args) >= 1 && len(args) <= 2 && (args[0] == "metrics" || args[0] == "history"):
+		return a.observe(args)
 	default:
-		fmt.Fprintln(a.log, "usage: gpu-switch health | gpu-switch apply <plan.json> | gpu-switch drain <drain.json> | gpu-switch upstreams")
+		fmt.Fprintln(a.log, "usage: gpu-switch health | gpu-switch apply <plan.json> | gpu-switch drain <drain.json> | gpu-switch upstreams"+
+			" | gpu-switch metrics | gpu-switch history [seconds]")
 		return exitUsage
 	}
 }
