@@ -4,29 +4,12 @@
  * in one stream by time with host and container, the docker calls made, and the line for the host not reached.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "./gpu-services";
 import { EXIT } from "./errors";
-import { tempDir } from "../test/support/gitRepos";
-import { fakeDocker, type FakeDocker } from "../test/support/fakeDocker";
+import { FAKE_STACK, fakeDocker, fakeStackProject, type FakeDocker } from "../test/support/fakeDocker";
 
-const STACK = "dev";
-
-const stackFile = `config:
-  gpu-services:hosts:
-    lab:
-      dockerHost: unix:///var/run/fake.sock
-    far:
-      dockerHost: unix:///var/run/down.sock
-  gpu-services:services:
-    stt:
-      host: lab
-      image: { repository: ghcr.io/example/stt, digest: sha256:${"b".repeat(64)} }
-    tts:
-      host: far
-      image: { repository: ghcr.io/example/tts, digest: sha256:${"c".repeat(64)} }
-`;
+const STACK = FAKE_STACK;
 
 const labels = (release: string) => ({
   "gpu-services.stack": STACK,
@@ -38,8 +21,7 @@ let docker: FakeDocker;
 let dir: string;
 
 beforeAll(() => {
-  dir = tempDir("logs-cli");
-  fs.writeFileSync(path.join(dir, `Pulumi.${STACK}.yaml`), stackFile);
+  dir = fakeStackProject("logs-cli");
   docker = fakeDocker([
     {
       name: "stt-dev",

@@ -4,31 +4,14 @@
  * the series, the counters now, the table with its charts, and the line for the host not reached.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "./gpu-services";
 import { EXIT } from "./errors";
-import { tempDir } from "../test/support/gitRepos";
-import { fakeDocker, type FakeDocker } from "../test/support/fakeDocker";
+import { FAKE_STACK, fakeDocker, fakeStackProject, type FakeDocker } from "../test/support/fakeDocker";
 import { quantile } from "../observe/metrics/series";
 import { binned, sparkline } from "../observe/metrics/render";
 
-const STACK = "dev";
-
-const stackFile = `config:
-  gpu-services:hosts:
-    lab:
-      dockerHost: unix:///var/run/fake.sock
-    far:
-      dockerHost: unix:///var/run/down.sock
-  gpu-services:services:
-    stt:
-      host: lab
-      image: { repository: ghcr.io/example/stt, digest: sha256:${"b".repeat(64)} }
-    tts:
-      host: far
-      image: { repository: ghcr.io/example/tts, digest: sha256:${"c".repeat(64)} }
-`;
+const STACK = FAKE_STACK;
 
 const BOOT = "2026-07-01T09:00:00Z";
 const RESTART = "2026-07-01T09:40:00Z";
@@ -67,8 +50,7 @@ let docker: FakeDocker;
 let dir: string;
 
 beforeAll(() => {
-  dir = tempDir("metrics-cli");
-  fs.writeFileSync(path.join(dir, `Pulumi.${STACK}.yaml`), stackFile);
+  dir = fakeStackProject("metrics-cli");
   docker = fakeDocker([{ name: "gpu-switch-dev", labels: { "gpu-services.stack": STACK } }], HISTORY);
 });
 

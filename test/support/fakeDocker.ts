@@ -8,6 +8,32 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { tempDir } from "./gitRepos";
 
+/** The stack of the stand-in's project (fakeStackProject). */
+export const FAKE_STACK = "dev";
+
+/** Two hosts as the stand-in answers them, `lab` reached and `far` not (its socket names `down`), a service on each. */
+const FAKE_STACK_FILE = `config:
+  gpu-services:hosts:
+    lab:
+      dockerHost: unix:///var/run/fake.sock
+    far:
+      dockerHost: unix:///var/run/down.sock
+  gpu-services:services:
+    stt:
+      host: lab
+      image: { repository: ghcr.io/example/stt, digest: sha256:${"b".repeat(64)} }
+    tts:
+      host: far
+      image: { repository: ghcr.io/example/tts, digest: sha256:${"c".repeat(64)} }
+`;
+
+/** A new project folder (`name` in its path) holding the stand-in's stack file, `Pulumi.<FAKE_STACK>.yaml`. */
+export function fakeStackProject(name: string): string {
+  const dir = tempDir(name);
+  fs.writeFileSync(path.join(dir, `Pulumi.${FAKE_STACK}.yaml`), FAKE_STACK_FILE);
+  return dir;
+}
+
 /** A container as `docker container inspect` prints the fields the readers use. */
 export interface FakeContainer {
   readonly name: string;
