@@ -71,7 +71,7 @@ func (a *agent) apply(plan *Plan) int {
 	}
 	a.waitReady(plan, rels)
 	summary, sets, expected := a.settle(plan, rels)
-	code := exitOK
+	var code int
 	if plan.Partial {
 		code = a.routePartial(rels, sets, expected)
 	} else {
