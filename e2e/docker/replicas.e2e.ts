@@ -299,7 +299,12 @@ describe("several copies of a service behind the switch, on the real engine and 
     const m = await measured(up);
     const failed: RunResult = expectExit(m.result, "non-zero", "pulumi up of a release that never gets ready");
     printFigures(`up of broken (failed after ${failed.seconds.toFixed(1)} s)`, m);
-    console.log(`[replicas-e2e]   the up's last lines:\n${failed.output.trim().split("\n").slice(-12).join("\n")}`);
+    const out0 = outages(m.samples, member(0))[0];
+    const errors = failed.output.split("\n").filter((l) => /error|not ready|Roll back/.test(l));
+    console.log(
+      `[replicas-e2e]   copy 0 out of the pool from ${((out0.from - m.window.from) / 1000).toFixed(1)} s into the ` +
+        `up; the up's errors:\n${[...new Set(errors.map((l) => l.trim()))].join("\n")}`,
+    );
     expect(failed.output).toContain(`stt-${STACK} not ready after ${WAIT_SECONDS} s`);
     expectServed(m, COPIES - 1);
     expect(m.answers.filter((a) => a.release === "broken")).toEqual([]);
