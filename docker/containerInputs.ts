@@ -5,7 +5,7 @@
  */
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { addressForPort, isAnyAddress, LABEL_PREFIX, MIB, SECRET_ENV_LABEL } from "../formats";
+import { addressForPort, COPY_LABEL, isAnyAddress, LABEL_PREFIX, MIB, SECRET_ENV_LABEL } from "../formats";
 import {
   type GpuSpec,
   type HealthcheckSpec,
@@ -23,9 +23,6 @@ type ContainerArgs = docker.ContainerArgs;
 
 /** The label that names a container's service container name behind a switch (its daemon name may differ). */
 export const CONTAINER_NAME_LABEL = `${LABEL_PREFIX}container-name`;
-
-/** The label that names a copy's index, on the containers of copies 1 and up. */
-export const COPY_LABEL = `${LABEL_PREFIX}copy`;
 
 /**
  * Where a service's container sits when its (stack, host) has a switch (switch/gpuSwitch.ts): on the

@@ -183,6 +183,8 @@ export function buildServiceSpec(
     stopGraceSeconds: service.stopGraceSeconds,
     release: { requested: service.release.strategy, drainSeconds: service.release.drainSeconds },
     readiness: readinessSpec(ctx, name, service, healthcheck),
+    replicas: service.replicas ?? 1,
+    copies: Array.from({ length: service.replicas ?? 1 }, (_, index) => ({ index })), // TEMP
   };
   const base = definedOnly<BaseDraft>(spec);
   return ctx.hostKinds.get(service.host) === "kubernetes"
@@ -211,7 +213,6 @@ function dockerPart(
 function clusterPart(service: ServiceConfig): Pick<ClusterServiceSpec, "runsOn" | ClusterOnlyKey> {
   const part: Complete<Pick<ClusterServiceSpec, "runsOn" | ClusterOnlyKey>> = {
     runsOn: "kubernetes",
-    replicas: service.replicas ?? 1,
     scheduling: service.scheduling ? schedulingSpec(service.scheduling) : undefined,
   };
   return definedOnly<Pick<ClusterServiceSpec, "runsOn" | ClusterOnlyKey>>(part);

@@ -20,3 +20,4 @@ export * from "./load";
 export * from "./perKey";
 export * from "./readinessText";
 export * from "./types";
+export const placementText = (_s: unknown): string | undefined => undefined; // TEMP
