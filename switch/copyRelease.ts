@@ -39,6 +39,15 @@ export function releaseCopies(
   copies: readonly FrontedService[],
   release: (index: number, after: pulumi.Output<pulumi.Resource[]>) => void,
 ): pulumi.Output<pulumi.Resource[]> {
+  const service = copies[0].service;
+  const surge = service.release.strategy === "blue-green";
+  pulumi.log.info(
+    `${service.name}: its ${copies.length} copies are released one at a time, each once the one before is ready: ` +
+      (surge
+        ? `a new copy starts beside its old one, which leaves the pool once the new one is in it (all ${copies.length} serve throughout)`
+        : `a copy leaves the pool, is replaced and rejoins once ready (at least ${copies.length - 1} serve throughout)`),
+    args.switch,
+  );
   let previous: pulumi.Output<pulumi.Resource[]> | undefined;
   for (const copy of copies) {
     const name = copyName(copy.service.name, copy.copy);
