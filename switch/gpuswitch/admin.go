@@ -64,6 +64,8 @@ type RouteView struct {
 	Next    *string `json:"next"`
 	State   State   `json:"state"`
 	Release string  `json:"release"`
+	// Pool: the route whose requests this one also serves (a copy of a service beside its first copy).
+	Pool string `json:"pool,omitempty"`
 	Counters
 	// InflightDials counts the requests in flight per dial (an old dial's finish after a promotion).
 	InflightDials map[string]int `json:"inflightDials"`
@@ -91,7 +93,7 @@ func view() tableView {
 	out := tableView{Routes: make(map[string]RouteView, len(table.routes))}
 	for id, rt := range table.routes {
 		v := RouteView{
-			Dial: rt.entry.Dial, State: rt.state, Release: rt.entry.Release, Counters: rt.counters,
+			Dial: rt.entry.Dial, State: rt.state, Release: rt.entry.Release, Pool: rt.entry.Pool, Counters: rt.counters,
 			InflightDials: make(map[string]int, len(rt.inflight)), Passes: rt.passes, NextPasses: rt.nextPasses,
 			Since: rt.since, LastFailure: rt.lastFailure, Readiness: rt.entry.Readiness, Hold: rt.entry.Hold,
 		}

@@ -28,6 +28,9 @@ type Entry struct {
 	Readiness Readiness `json:"readiness"`
 	// Hold bounds the wait of requests while the route is not ready.
 	Hold HoldBudget `json:"hold"`
+	// Pool names the route whose requests this route also serves: a copy of a service beside its first copy
+	// (`stt-8060.2` in the pool `stt-8060`). Empty: the route serves only its own requests.
+	Pool string `json:"pool,omitempty"`
 	// body is Readiness.BodyBase64 decoded.
 	body []byte
 }
@@ -122,6 +125,9 @@ func (e *Entry) check(id string) error {
 	}
 	if !routeRE.MatchString(id) {
 		return fmt.Errorf("route %q: not a route id (letters, digits, '_', '.', '-')", id)
+	}
+	if e.Pool != "" && (!routeRE.MatchString(e.Pool) || e.Pool == id) {
+		return bad("pool %q is not the id of another route", e.Pool)
 	}
 	if err := checkDial(e.Dial); err != nil {
 		return bad("dial %v", err)

@@ -55,6 +55,8 @@ type RouteSnapshot struct {
 	// Release names the release the route serves or moves to; Serving the dial's ("" when not known yet).
 	Release string `json:"release"`
 	Serving string `json:"serving,omitempty"`
+	// Pool: the route whose requests this one also serves, if any.
+	Pool string `json:"pool,omitempty"`
 	// Passes and NextPasses: checks passed in a row; Needed: how many make a copy ready.
 	Passes     int       `json:"passes"`
 	NextPasses int       `json:"nextPasses"`
@@ -71,7 +73,7 @@ func snapshot() map[string]RouteSnapshot {
 	out := make(map[string]RouteSnapshot, len(table.routes))
 	for id, rt := range table.routes {
 		out[id] = RouteSnapshot{
-			State: rt.state, Dial: rt.entry.Dial, Next: rt.entry.Next, Release: rt.entry.Release, Serving: rt.serving,
+			State: rt.state, Dial: rt.entry.Dial, Next: rt.entry.Next, Release: rt.entry.Release, Serving: rt.serving, Pool: rt.entry.Pool,
 			Passes: rt.passes, NextPasses: rt.nextPasses, Needed: rt.entry.Readiness.Passes, Since: rt.since,
 			Counters: rt.counters, Latency: rt.latency,
 		}
@@ -79,8 +81,16 @@ func snapshot() map[string]RouteSnapshot {
 	return out
 }
 
-// ServiceOf is the service a route id names: the agent names routes `<service>-<listen port>`.
+// ServiceOf is the service a route id names: the agent names routes `<service>-<listen port>`, and those of a
+// service's further copies `<service>-<listen port>.<copy>`.
 func ServiceOf(id string) string {
+	if i := strings.LastIndexByte(id, '.'); i > 0 {
+		if _, err := strconv.Atoi(id[i+1:]); err == nil {
+			if head := id[:i]; ServiceOf(head) != head {
+				return ServiceOf(head)
+			}
+		}
+	}
 	i := strings.LastIndexByte(id, '-')
 	if i <= 0 {
 		return id
@@ -98,6 +108,7 @@ var (
 	descs       = struct {
 		requests, duration, inflight, holding, held, shed, replayed *prometheus.Desc
 		ready, passes, state, since, release                        *prometheus.Desc
+		poolMembers, poolReady                                      *prometheus.Desc
 	}{
 		requests: prometheus.NewDesc(ns+"_requests_total",
 			"Answers the clients got, by status class (sheds included), since the switch started.",
@@ -124,9 +135,13 @@ var (
 		release: prometheus.NewDesc(ns+"_release_info",
 			"1 for each release the route has: the one its dial serves, and the one a next copy brings.",
 			append(routeLabels, "release", "role"), nil),
+		poolMembers: prometheus.NewDesc(ns+"_pool_members",
+			"Routes that serve the requests of the route: itself and the copies of its service beside it.", routeLabels, nil),
+		poolReady: prometheus.NewDesc(ns+"_pool_members_ready",
+			"Members of the route's pool that are ready now: requests are held when it is 0.", routeLabels, nil),
 	}
 	allDescs = []*prometheus.Desc{descs.requests, descs.duration, descs.inflight, descs.holding, descs.held, descs.shed,
-		descs.replayed, descs.ready, descs.passes, descs.state, descs.since, descs.release}
+		descs.replayed, descs.ready, descs.passes, descs.state, descs.since, descs.release, descs.poolMembers, descs.poolReady}
 )
 
 // collector exposes the table, read at once at each scrape (counters and histogram of one moment).
@@ -139,8 +154,15 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (collector) Collect(ch chan<- prometheus.Metric) {
-	for id, s := range snapshot() {
+	routes := snapshot()
+	for id, s := range routes {
 		collectRoute(ch, id, s)
+	}
+	members, ready := poolCounts(routes)
+	for pool, n := range members {
+		lv := []string{ServiceOf(pool), pool}
+		ch <- prometheus.MustNewConstMetric(descs.poolMembers, prometheus.GaugeValue, float64(n), lv...)
+		ch <- prometheus.MustNewConstMetric(descs.poolReady, prometheus.GaugeValue, float64(ready[pool]), lv...)
 	}
 }
 

@@ -13,8 +13,10 @@ import (
 
 // ticket lets one try of a request go to a route's dial; release gives it back.
 type ticket struct {
+	// rt is the pool member chosen (the route itself, without copies); its counters count the try.
 	rt   *route
 	dial string
+	// hold is the budget of the route the request arrived at.
 	hold HoldBudget
 }
 
@@ -34,8 +36,10 @@ type waiter struct {
 	held bool
 }
 
-// acquire waits until the route is ready and takes a ticket, or refuses: past the hold budget (counted from
-// the request's arrival, over all its tries), the queue full, no route, or the client gone.
+// acquire waits until a member of the route's pool is ready and takes a ticket to the one with the fewest
+// requests in flight (pick), or refuses: past the hold budget (counted from the request's arrival, over all its
+// tries), the queue full, no route, or the client gone. The route's own entry and counters hold the request: its
+// budget, queue, Retry-After and Holding, whichever member serves it.
 func (wt *waiter) acquire() (ticket, *refusal) {
 	table.mu.Lock()
 	var holding *route // the route whose Holding counts this request now
@@ -50,10 +54,10 @@ func (wt *waiter) acquire() (ticket, *refusal) {
 		if rt == nil {
 			return ticket{}, &refusal{retryAfter: 1, why: "the switch's table has no such route"}
 		}
-		if rt.state == Ready {
-			rt.inflight[rt.entry.Dial]++
-			rt.counters.InFlight++
-			return ticket{rt: rt, dial: rt.entry.Dial, hold: rt.entry.Hold}, nil
+		if m := pick(rt); m != nil {
+			m.inflight[m.entry.Dial]++
+			m.counters.InFlight++
+			return ticket{rt: m, dial: m.entry.Dial, hold: rt.entry.Hold}, nil
 		}
 		if holding != rt {
 			if holding != nil {
@@ -74,11 +78,12 @@ func (wt *waiter) acquire() (ticket, *refusal) {
 		if left <= 0 {
 			return ticket{}, rt.shed(fmt.Sprintf("held for the whole budget, %d s (hold.seconds)", rt.entry.Hold.Seconds))
 		}
-		ready := rt.ready
+		ready, changed := rt.ready, poolChanged()
 		table.mu.Unlock()
 		timer := time.NewTimer(left)
 		select {
 		case <-ready:
+		case <-changed:
 		case <-timer.C:
 		case <-wt.ctx.Done():
 		}

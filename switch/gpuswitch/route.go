@@ -79,6 +79,8 @@ type route struct {
 	counters Counters
 	// latency is the histogram of the answers' durations (metrics.go).
 	latency Latency
+	// picked orders the pool's choices: the number of the last request this route was chosen for (pool.go).
+	picked uint64
 	// gen changes with every change of the entry or the state, so that a check that started before it is dropped.
 	gen uint64
 	// wake asks the prober to look again now; stop ends it when the route is removed.
@@ -125,6 +127,7 @@ func (rt *route) setState(s State, reason string) {
 	rt.state, rt.since = s, time.Now()
 	if s == Ready {
 		close(rt.ready)
+		wakePools()
 		rt.lastFailure = ""
 		logger().Info("route ready", zap.String("route", rt.id), zap.String("dial", rt.entry.Dial),
 			zap.String("release", rt.entry.Release), zap.Int("holding", rt.counters.Holding))

@@ -27,6 +27,10 @@ var table struct {
 	routes map[string]*route
 	loaded bool
 	path   string // where it is persisted; set on the first load
+	// picks counts the requests the pools gave a member; changed is closed (and forgotten) when a route becomes
+	// ready or the table changes, so that requests held for a pool look again (pool.go).
+	picks   uint64
+	changed chan struct{}
 	// write serializes the writers of the file (admin updates and promotions), so that each writes a table that
 	// holds the other's last change.
 	write sync.Mutex
@@ -157,6 +161,7 @@ func update(changes map[string]*Entry) ([]string, error) {
 			rt.set(*e)
 		}
 	}
+	wakePools()
 	return ids, nil
 }
 

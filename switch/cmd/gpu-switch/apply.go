@@ -27,6 +27,8 @@ type routeRelease struct {
 	old string
 	// prev is the route's table entry before this push, if it had one.
 	prev *RouteState
+	// pool is the pool the route is a member of (copy 0's route, for a copy i >= 1), or "".
+	pool string
 }
 
 // apply releases the plan's services:
@@ -44,6 +46,11 @@ type routeRelease struct {
 //     dial; a stop-then-start copy stays the route's dial (nothing else can serve it) and is checked on; a broken
 //     first release's listener is left out (a second load) and entries of routes no longer served removed;
 //  6. drain: wait until the old blue-green copies have no request in flight (version 1: sleep drainSeconds).
+//
+// A full plan names every copy of every service on the host: the routes of copies it no longer names (a
+// scale-down) are drained, then removed with the routes of services that are gone, before the table is checked.
+// A partial plan (copies released one at a time) names some routes: apply arms, waits for and settles those
+// only; it never loads a config, and never removes or checks a route it does not name.
 func (a *agent) apply(plan *Plan) int {
 	live, err := a.caddy.Live()
 	if err != nil {
@@ -64,7 +71,14 @@ func (a *agent) apply(plan *Plan) int {
 	}
 	a.waitReady(plan, rels)
 	summary, sets, expected := a.settle(plan, rels)
-	if code := a.route(plan, sw, sets, expected); code != exitOK {
+	var code int
+	if plan.Partial {
+		code = a.routePartial(rels, sets, expected)
+	} else {
+		a.drainRemovedCopies(plan)
+		code = a.route(plan, sw, sets, expected)
+	}
+	if code != exitOK {
 		return code
 	}
 	a.drainOld(plan, rels)
@@ -97,7 +111,7 @@ func newReleases(plan *Plan, live *liveConfig, table map[string]RouteState) []*r
 	for i, s := range plan.Services {
 		rel := &release{s: s, healthy: plan.Version != 1}
 		for _, p := range s.Ports {
-			r := routeRelease{id: routeID(s.Name, p.Listen), dial: fmt.Sprintf("%s:%d", s.Container, p.Target)}
+			r := routeRelease{id: s.routeOn(p.Listen), dial: fmt.Sprintf("%s:%d", s.Container, p.Target), pool: s.poolOn(p.Listen)}
 			if prev, ok := table[r.id]; ok {
 				r.prev, r.old = &prev, prev.Dial
 			} else if lr, ok := live.routes[r.id]; ok && !lr.dynamic {
@@ -133,7 +147,7 @@ func keptEntry(plan *Plan, s Service, r routeRelease) Entry {
 	if r.prev != nil {
 		e.Release, e.Readiness, e.Hold = r.prev.Release, r.prev.Readiness, r.prev.Hold
 	}
-	e.Dial = r.old
+	e.Dial, e.Pool = r.old, r.pool
 	return e
 }
 
@@ -149,7 +163,7 @@ func armEntries(plan *Plan, rels []*release) map[string]*Entry {
 		rel.armed = true
 		for _, r := range rel.routes {
 			e := entryFor(plan, rel.s)
-			e.Dial = r.dial
+			e.Dial, e.Pool = r.dial, r.pool
 			if rel.s.Strategy == blueGreen && r.old != "" && r.old != r.dial {
 				e.Dial, e.Next = r.old, r.dial
 			}
@@ -167,9 +181,9 @@ func (a *agent) settle(plan *Plan, rels []*release) (Summary, map[string]*Entry,
 	for _, rel := range rels {
 		s := rel.s
 		if rel.ready {
-			summary.Switched = append(summary.Switched, s.Name)
+			summary.Switched = append(summary.Switched, s.label())
 		} else {
-			summary.Failed = append(summary.Failed, s.Name)
+			summary.Failed = append(summary.Failed, s.label())
 			a.printLogs(s.Container)
 		}
 		if rel.ready || s.Strategy == stopThenStart {
@@ -182,7 +196,7 @@ func (a *agent) settle(plan *Plan, rels []*release) (Summary, map[string]*Entry,
 		if err := a.docker.Remove(s.Container); err != nil {
 			fmt.Fprintln(a.log, "gpu-switch apply:", err)
 		} else {
-			fmt.Fprintf(a.log, "gpu-switch apply: %s: removed %s\n", s.Name, s.Container)
+			fmt.Fprintf(a.log, "gpu-switch apply: %s: removed %s\n", s.label(), s.Container)
 		}
 		kept := false
 		for _, r := range rel.routes {
@@ -194,7 +208,7 @@ func (a *agent) settle(plan *Plan, rels []*release) (Summary, map[string]*Entry,
 			kept = true
 		}
 		if kept {
-			summary.Kept = append(summary.Kept, s.Name)
+			summary.Kept = append(summary.Kept, s.label())
 		}
 	}
 	return summary, sets, expected
@@ -228,7 +242,7 @@ func (a *agent) drainOld(plan *Plan, rels []*release) {
 			took := time.Since(started)
 			if err == nil && left == 0 || took >= time.Duration(rel.s.DrainSeconds)*time.Second {
 				fmt.Fprintf(a.log, "gpu-switch apply: %s: old copy drained: %d requests in flight on it after %.1f s (drainSeconds %d)\n",
-					rel.s.Name, left, took.Seconds(), rel.s.DrainSeconds)
+					rel.s.label(), left, took.Seconds(), rel.s.DrainSeconds)
 				delete(pending, rel)
 			}
 		}

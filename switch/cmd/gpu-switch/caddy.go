@@ -108,6 +108,7 @@ type RouteState struct {
 	Next          *string        `json:"next"`
 	State         string         `json:"state"`
 	Release       string         `json:"release"`
+	Pool          string         `json:"pool"`
 	Requests      map[string]int `json:"requests"`
 	InFlight      int            `json:"inflight"`
 	InflightDials map[string]int `json:"inflightDials"`
@@ -130,6 +131,8 @@ type Entry struct {
 	Release   string    `json:"release"`
 	Readiness Readiness `json:"readiness"`
 	Hold      Hold      `json:"hold"`
+	// Pool: the route whose requests this copy's route also serves (copy 0's), for a copy i >= 1.
+	Pool string `json:"pool,omitempty"`
 }
 
 // decodeTable reads the body of GET and POST /gpu-switch/upstreams; a switch without readiness answers plain

@@ -109,10 +109,42 @@ type pkiApp struct {
 // routeID names a service's route on one port: `<service>-<listen>`.
 func routeID(service string, listen int) string { return service + "-" + strconv.Itoa(listen) }
 
+// copyRouteID names the route of a service's copy on one port: copy 0's is the service's route, the pool;
+// copy i's is `<service>-<listen>.<i>`, a member of that pool (the switch sends it the pool's requests).
+func copyRouteID(service string, listen, copy int) string {
+	if copy == 0 {
+		return routeID(service, listen)
+	}
+	return routeID(service, listen) + "." + strconv.Itoa(copy)
+}
+
+// routeOn is the route of the service's copy on a listen port.
+func (s Service) routeOn(listen int) string { return copyRouteID(s.Name, listen, s.Copy) }
+
+// poolOn is the pool the copy's route on a listen port is a member of: copy 0's route ("" for copy 0 itself).
+func (s Service) poolOn(listen int) string {
+	if s.Copy == 0 {
+		return ""
+	}
+	return routeID(s.Name, listen)
+}
+
+// copyLabel names a copy in the summary and the log: the service's name for copy 0, `<service>-copy<i>` for the
+// others (as their Pulumi components are named).
+func copyLabel(service string, copy int) string {
+	if copy == 0 {
+		return service
+	}
+	return service + "-copy" + strconv.Itoa(copy)
+}
+
+func (s Service) label() string { return copyLabel(s.Name, s.Copy) }
+
 // buildConfig makes the whole config: one server per listen port, whose route holds a request until the route
-// table says the route is ready, then proxies it to the dial the hold chose. A route not in `routes` is left out,
-// with its listener (a server without routes would answer 200 to everything); dials, readiness and holds are
-// not in the config.
+// table says a member of the route's pool is ready, then proxies it to the dial the hold chose. Only a service's
+// copy 0 has listeners: its copies' routes are members of its routes' pools, in the table alone. A route not in
+// `routes` is left out, with its listener (a server without routes would answer 200 to everything); dials,
+// readiness and holds are not in the config.
 //
 // reverse_proxy gets no load_balancing (try_duration 0: one try). The hold handler owns the hold: a try that
 // fails comes back to it at once, so it marks the route not ready and the next requests wait for the prober
@@ -125,7 +157,7 @@ func buildConfig(plan *Plan, admin json.RawMessage, routes map[string]bool) cadd
 	for _, s := range plan.Services {
 		for _, p := range s.Ports {
 			id := routeID(s.Name, p.Listen)
-			if !routes[id] {
+			if s.Copy != 0 || !routes[id] {
 				continue
 			}
 			hold := handler{Handler: "gpu_switch_hold", Route: id}

@@ -18,13 +18,16 @@ type DrainFile struct {
 // DrainService is one service whose routes are drained.
 type DrainService struct {
 	Name string `json:"name"`
+	// Copy is the copy whose routes are drained: 0, the service's own routes, or i, its routes `<name>-<port>.<i>`.
+	Copy int `json:"copy,omitempty"`
 	// Release is the release about to be deployed (it makes the drain run again for each new release).
 	Release string `json:"release"`
 	// DrainSeconds bounds the wait for the requests in flight.
 	DrainSeconds int `json:"drainSeconds"`
 	// DrainedSeconds: how long the routes stay drained (held, not checked) unless a push sets them again.
 	DrainedSeconds int `json:"drainedSeconds"`
-	// Ports are the switch's listen ports of the service: its routes are `<name>-<port>`.
+	// Ports are the switch's listen ports of the service: its routes are `<name>-<port>` (copy 0) or
+	// `<name>-<port>.<copy>`.
 	Ports []int `json:"ports"`
 }
 
@@ -43,6 +46,9 @@ func readDrainFile(path string) (*DrainFile, error) {
 		at := fmt.Sprintf("services[%d]", i)
 		if !nameRE.MatchString(s.Name) {
 			bad("%s.name: %q is not a service name", at, s.Name)
+		}
+		if s.Copy < 0 || s.Copy > maxCopy {
+			bad("%s.copy: %d, allowed 0..%d", at, s.Copy, maxCopy)
 		}
 		if s.DrainSeconds < 0 || s.DrainSeconds > 3600 || s.DrainedSeconds < 0 || s.DrainedSeconds > 86400 {
 			bad("%s: drainSeconds %d (0..3600), drainedSeconds %d (0..86400)", at, s.DrainSeconds, s.DrainedSeconds)
@@ -93,7 +99,7 @@ func (a *agent) drain(f *DrainFile) int {
 	for _, s := range f.Services {
 		var routes []string
 		for _, p := range s.Ports {
-			id := routeID(s.Name, p)
+			id := copyRouteID(s.Name, p, s.Copy)
 			if r, ok := table[id]; ok && r.Release == s.Release {
 				fmt.Fprintf(a.log, "gpu-switch drain: %s: serves release %s already: not drained\n", id, s.Release)
 				summary.Unchanged = append(summary.Unchanged, id)
@@ -109,7 +115,7 @@ func (a *agent) drain(f *DrainFile) int {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				fmt.Fprintf(a.log, "gpu-switch drain: %s: the switch did not answer: %v\n", s.Name, err)
+				fmt.Fprintf(a.log, "gpu-switch drain: %s: the switch did not answer: %v\n", copyLabel(s.Name, s.Copy), err)
 				code = exitNotLoaded
 				return
 			}

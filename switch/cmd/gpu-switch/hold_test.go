@@ -20,7 +20,7 @@ import (
 )
 
 // fakeCopy is a service container's copy: GET /health answers `health`; any other request is recorded and
-// answered `answer` (200: "release <name>, METHOD, N bytes" after `delay`).
+// answered `answer` (200: "release <name>, METHOD, N bytes" after `delay`, or at once with an X-Fast header).
 type fakeCopy struct {
 	t    *testing.T
 	ip   string
@@ -114,7 +114,9 @@ func (c *fakeCopy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "loading\n")
 		return
 	}
-	time.Sleep(delay)
+	if r.Header.Get("X-Fast") == "" {
+		time.Sleep(delay)
+	}
 	fmt.Fprintf(w, "release %s, %s, %d bytes\n", c.name, r.Method, len(body))
 }
 

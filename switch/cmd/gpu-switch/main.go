@@ -3,7 +3,9 @@
 //
 //	gpu-switch health              exit 0 when Caddy's admin API answers GET /config/ with 200, else 1
 //	gpu-switch apply <plan.json>   set the plan's routes in the switch's table, wait until the switch reports
-//	                               each new copy ready (a blue-green copy promoted), drain, print a summary
+//	                               each new copy ready (a blue-green copy promoted), drain, print a summary; a
+//	                               partial plan touches only its own routes, a full one drains and removes the
+//	                               routes of copies it no longer names
 //	gpu-switch drain <drain.json>  before a stop-then-start: the switch holds the routes' new requests, and the
 //	                               agent waits until their requests in flight are done
 //	gpu-switch upstreams           print the switch's route table and its counters (GET /gpu-switch/upstreams)

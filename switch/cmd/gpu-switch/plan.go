@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -15,9 +16,12 @@ import (
 // apart, so a field changes only with the version): version 2 (per service readiness and hold, release key), or
 // version 1 (an older program: a Docker health wait, one switch-wide hold).
 type Plan struct {
-	Version  int       `json:"version"`
-	Stack    string    `json:"stack"`
-	Switch   Switch    `json:"switch"`
+	Version int    `json:"version"`
+	Stack   string `json:"stack"`
+	Switch  Switch `json:"switch"`
+	// Partial (version 2): the plan names only some routes of the host (one copy of a service released on its
+	// own): apply sets, waits for and settles those, and leaves the config and every other route alone.
+	Partial  bool      `json:"partial,omitempty"`
 	Services []Service `json:"services"`
 }
 
@@ -33,7 +37,10 @@ type Switch struct {
 
 // Service is one service on this host and the container of its new release.
 type Service struct {
-	Name      string `json:"name"`
+	Name string `json:"name"`
+	// Copy (version 2) is the index of the copy the container runs: 0, the service's first copy, owns its routes
+	// and listeners; a copy i >= 1 has routes of its own that serve copy 0's requests (its pool).
+	Copy      int    `json:"copy,omitempty"`
 	Container string `json:"container"`
 	// Release (version 2) names the release the container runs.
 	Release      string `json:"release,omitempty"`
@@ -135,18 +142,66 @@ func (p *Plan) check() []string {
 	if _, err := time.ParseDuration(p.Switch.StreamCloseDelay); err != nil {
 		bad("switch.streamCloseDelay: %q is not a Go duration", p.Switch.StreamCloseDelay)
 	}
-	listens := map[int]string{}
+	if p.Version == 1 && p.Partial {
+		bad("partial: a version 2 key")
+	}
+	listens := map[int]string{} // the copies of a service share its listen ports
 	for i, s := range p.Services {
 		at := fmt.Sprintf("services[%d]", i)
 		problems = append(problems, s.check(at, p.Version, p.Switch.TLSHost)...)
+		own := map[int]bool{}
 		for j, port := range s.Ports {
-			if other, taken := listens[port.Listen]; taken {
+			if other, taken := listens[port.Listen]; own[port.Listen] || taken && other != s.Name {
 				bad("%s.ports[%d].listen: %d is also %s's", at, j, port.Listen, other)
 			}
-			listens[port.Listen] = s.Name
+			listens[port.Listen], own[port.Listen] = s.Name, true
+		}
+	}
+	return append(problems, p.checkCopies()...)
+}
+
+// maxCopy is the highest copy index: a service has at most 1000 copies.
+const maxCopy = 999
+
+// checkCopies: each copy of a service once; in a full plan, a service's copies beside copy 0 only with copy 0
+// (their routes serve its listeners), on its listen ports.
+func (p *Plan) checkCopies() []string {
+	var problems []string
+	first, seen := map[string]int{}, map[string]int{}
+	for i, s := range p.Services {
+		key := fmt.Sprintf("%s %d", s.Name, s.Copy)
+		if j, dup := seen[key]; dup {
+			problems = append(problems, fmt.Sprintf("services[%d].copy: copy %d of %s is also services[%d]", i, s.Copy, s.Name, j))
+		}
+		seen[key] = i
+		if s.Copy == 0 {
+			first[s.Name] = i
+		}
+	}
+	for i, s := range p.Services {
+		if s.Copy == 0 {
+			continue
+		}
+		j, ok := first[s.Name]
+		switch {
+		case !ok && !p.Partial:
+			problems = append(problems, fmt.Sprintf("services[%d]: copy %d of %s, and no copy 0 of %s in a full plan", i, s.Copy, s.Name, s.Name))
+		case ok && listensOf(s) != listensOf(p.Services[j]):
+			problems = append(problems, fmt.Sprintf("services[%d].ports: copy %d of %s listens on %s, its copy 0 (services[%d]) on %s",
+				i, s.Copy, s.Name, listensOf(s), j, listensOf(p.Services[j])))
 		}
 	}
 	return problems
+}
+
+// listensOf lists a service's listen ports, sorted.
+func listensOf(s Service) string {
+	ports := make([]int, len(s.Ports))
+	for i, p := range s.Ports {
+		ports[i] = p.Listen
+	}
+	sort.Ints(ports)
+	return fmt.Sprint(ports)
 }
 
 func show(n *int) string {
@@ -164,6 +219,9 @@ func (s Service) check(at string, version int, tlsHost string) []string {
 	}
 	if !nameRE.MatchString(s.Container) {
 		bad("container: %q is not a container name", s.Container)
+	}
+	if s.Copy < 0 || s.Copy > maxCopy {
+		bad("copy: %d, allowed 0..%d", s.Copy, maxCopy)
 	}
 	if s.Strategy != blueGreen && s.Strategy != stopThenStart {
 		bad("strategy: %q, allowed %q or %q", s.Strategy, blueGreen, stopThenStart)
@@ -189,8 +247,8 @@ func (s Service) check(at string, version int, tlsHost string) []string {
 		}
 	}
 	if version == 1 {
-		if s.Readiness != nil || s.Hold != nil || s.Release != "" {
-			bad("readiness, hold and release are version 2 keys")
+		if s.Readiness != nil || s.Hold != nil || s.Release != "" || s.Copy != 0 {
+			bad("readiness, hold, release and copy are version 2 keys")
 		}
 		return problems
 	}

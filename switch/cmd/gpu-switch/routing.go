@@ -48,6 +48,9 @@ func (a *agent) load(plan *Plan, sw *switchState, include map[string]bool) int {
 // that is armed or has an entry, then arms the routes that were in the table. Nothing that serves moves before
 // Caddy took the config.
 func (a *agent) prepare(plan *Plan, sw *switchState, table map[string]RouteState, arm map[string]*Entry) int {
+	if plan.Partial {
+		return a.setRoutes(arm)
+	}
 	first, rest := map[string]*Entry{}, map[string]*Entry{}
 	include := map[string]bool{}
 	for id, e := range arm {
@@ -60,8 +63,8 @@ func (a *agent) prepare(plan *Plan, sw *switchState, table map[string]RouteState
 	}
 	for _, s := range plan.Services {
 		for _, p := range s.Ports {
-			if _, ok := table[routeID(s.Name, p.Listen)]; ok {
-				include[routeID(s.Name, p.Listen)] = true
+			if _, ok := table[s.routeOn(p.Listen)]; ok {
+				include[s.routeOn(p.Listen)] = true
 			}
 		}
 	}
