@@ -27,3 +27,8 @@ export function copySpec<S extends Pick<DockerServiceSpec, "containerName" | "gp
   const gpus = copyGpus(service.gpus, copy);
   return { ...service, containerName: copyName(service.containerName, copy.index), ...(gpus ? { gpus } : {}) };
 }
+
+/** The service a copy's name is of (copyName's inverse): `stt-copy2` is stt's, `stt` is stt's own. */
+export function serviceOfCopyName(name: string): string {
+  return new RegExp(`^(.+)${COPY_SUFFIX}\\d+$`).exec(name)?.[1] ?? name;
+}

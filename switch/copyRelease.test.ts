@@ -8,6 +8,8 @@ import { describe, expect, it } from "vitest";
 import type { DockerServiceSpec, ReleaseSpec } from "../model";
 import { collectingRejections, evaluateModel, T, type Evaluation } from "../test/support/harness";
 import { labModel, NGINX, type DockerModel } from "../test/support/models";
+import { serviceOfRoute } from "../observe/metrics/series";
+import { copyKept, pushFailure } from "./switchPush";
 
 const SWITCH_IMAGE = { repository: "localhost:5000/gpu-switch", tag: "1", digest: `sha256:${"c".repeat(64)}` };
 const URN = "urn:pulumi:dev::gpu-services::";
@@ -155,5 +157,24 @@ describe("copies of a service behind a switch", () => {
         .filter((n) => /^lab-switch-(drain|push)-/.test(n)),
     ).toEqual([]);
     expect(upload(e, "lab-switch-push").services).toHaveLength(4);
+  });
+});
+
+describe("a failed push of a copy", () => {
+  it("names the copy as the agent does, and the service in the commands that show why and roll back", () => {
+    const logs = '{"switched":[],"failed":["stt-copy1"],"kept":[]}\n';
+    const target = { service: copiedModel(blueGreen).services.find((s) => s.name === "stt")!, copy: 1 };
+    expect(pushFailure("dev", "lab", ["stt"], 3, logs, copyKept(target))).toBe(
+      "the switch push on host lab (stack dev) exited with code 3: stt-copy1 did not turn healthy in time; copy 1 " +
+        "keeps its old release, and the copies after it keep serving the old release.\n" +
+        logs.trimEnd() +
+        "\nSee why with `gpu-services -s dev logs stt --since 15m` and `gpu-services -s dev logs --push`." +
+        "\nRoll back with `npm run release -- rollback dev stt` and `pulumi up --stack dev`, or retry with " +
+        "`pulumi up --stack dev --refresh`.",
+    );
+  });
+
+  it("reads a copy's route as its service's in the switch's metrics", () => {
+    expect(["stt-8060", "stt-8060.2", "tts-api-8055.10"].map(serviceOfRoute)).toEqual(["stt", "stt", "tts-api"]);
   });
 });

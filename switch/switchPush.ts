@@ -10,6 +10,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LABEL_PREFIX } from "../formats";
 import type { HoldSpec, ReadinessSpec, DockerServiceSpec, SwitchSpec } from "../model";
+import { serviceOfCopyName } from "../docker/copies";
 import type { DockerHost } from "../docker/dockerHost";
 import type { GpuSwitch } from "./gpuSwitch";
 
@@ -158,8 +159,11 @@ export function failedServices(logs: string): string[] | undefined {
 export function pushLogCommands(stack: string, failed: readonly string[], code: number): string[] {
   const logs = (args: string) => `\`gpu-services -s ${stack} logs ${args}\``;
   if (code !== 3) return [logs("--switch --since 15m"), logs("--push")];
-  return [...failed.map((s) => logs(`${s} --since 15m`)), logs("--push")];
+  return [...servicesOf(failed).map((s) => logs(`${s} --since 15m`)), logs("--push")];
 }
+
+/** The services the agent's names are of (a copy is named `<service>-copy<i>`), each once. */
+const servicesOf = (names: readonly string[]) => [...new Set(names.map(serviceOfCopyName))];
 
 /** What serves after the failed push of one copy released alone (its later copies were left alone). */
 export function copyKept(target: Pick<PushTarget, "service" | "copy">): string {
@@ -187,7 +191,9 @@ export function pushFailure(
     code === 3
       ? `${failed.join(", ")} did not turn healthy in time; ${kept}`
       : "the switch did not take the new routing; the old routing keeps serving";
-  const rollbacks = failed.map((s) => `\`npm run release -- rollback ${stack} ${s}\``).join(" or ");
+  const rollbacks = servicesOf(failed)
+    .map((s) => `\`npm run release -- rollback ${stack} ${s}\``)
+    .join(" or ");
   return (
     `the switch push on host ${host} (stack ${stack}) exited with code ${code}: ${what}.\n` +
     `${logs.trimEnd()}\n` +
