@@ -274,10 +274,11 @@ services:
       "services.a.volumes[0]: an anonymous volume on /scratch is not carried over (its data does not outlive the container anyway)",
       "services.a.volumes[1]: tmpfs on /tmp is not carried over (its data does not outlive the container anyway)",
       "services.a.environment.FROM_SHELL: takes its value from the shell running compose, where it is not set; not carried over",
-      "services.a.deploy.replicas: not carried over",
       "services.a.deploy.resources.limits: not carried over",
       'services.a.deploy.resources.reservations.devices[0]: driver "amd" is not carried over (only nvidia)',
     ]);
+    // deploy.replicas is carried: the service's copies.
+    expect(r.services.a.config.replicas).toBe(2);
   });
 
   const bad: [string, string, object, string][] = [

@@ -243,6 +243,8 @@ export const CONTAINER_INPUTS = {
   runsOn: notCarried("only services on a Docker host become containers (program.ts)"),
   readiness: notCarried("the switch probes the container as the push's plan says (switch/switchPush.ts)"),
   hold: notCarried("the switch holds requests as the push's plan says (switch/switchPush.ts)"),
+  replicas: notCarried("one container per copy: each copy of copies is a container of its own"),
+  copies: notCarried("a copy is a container of its own, whose device request names the copy's deviceIds"),
 } satisfies PerKey<DockerServiceSpec, Partial<ContainerArgs>, ContainerSource>;
 
 /** Every input of a service's `docker.Container`: one per key of its spec (CONTAINER_INPUTS), and it must run. */

@@ -8,7 +8,7 @@ import { secretsPreservingProxy } from "@pulumi/policy/secret";
 import { describe, expect, it } from "vitest";
 import { readStackFile } from "../stackConfig";
 import { goodConfig } from "../test/support/badConfigs";
-import type { ServiceSpec } from "../model";
+import type { ClusterServiceSpec } from "../model";
 import { clusterModel } from "../test/support/models";
 import {
   evaluate,
@@ -249,7 +249,7 @@ describe("the policy pack's view of a service", () => {
 
 describe("policy pack on a cluster: the Deployment and its claims, as the containers and volumes", async () => {
   const DIGEST = `sha256:${"d".repeat(64)}`;
-  const place: Partial<ServiceSpec> = { replicas: 1 };
+  const place: Partial<ClusterServiceSpec> = { replicas: 1 };
   const stt = {
     image: { repository: "ghcr.io/example/stt", digest: DIGEST },
     ports: [{ host: 8000, container: 8000 }],
