@@ -245,6 +245,19 @@ services:
     expect(r.warnings).toEqual(["services.a.restart: the retry limit 3 is not carried over"]);
   });
 
+  it("carries deploy.replicas as the service's copies, and names 0 (not run) in a warning", () => {
+    const r = imp(`
+services:
+  a: {image: x/a:1, deploy: {replicas: 3}}
+  b: {image: x/b:1, deploy: {replicas: 0}}
+`);
+    expect(r.services.a.config.replicas).toBe(3);
+    expect("replicas" in r.services.b.config).toBe(false);
+    expect(r.warnings).toEqual([
+      "services.b.deploy.replicas: 0 (the service is not run) is not carried over; remove the service instead",
+    ]);
+  });
+
   it("names every key it cannot carry over (x- extensions are where anchors live: no warning)", () => {
     const r = imp(`
 networks: {front: {}}
