@@ -86,6 +86,36 @@ describe("automatic placement: each copy on the GPUs with the most free memory",
     ]);
   });
 
+  it("keeps the copies of a service that does not share its GPUs off a GPU another such service holds", () => {
+    const services = (shareGpu: boolean) =>
+      config([48, 24], {
+        tts: { gpus: { deviceIds: ["0"], memoryGiB: 1 } },
+        stt: { gpus: { memoryGiB: 8 }, replicas: 2, shareGpu },
+      });
+    expect(service(build(services(false)), "stt").copies.map((c) => c.deviceIds)).toEqual([["1"], ["1"]]);
+    // Sharing, they go where the memory is.
+    expect(service(build(services(true)), "stt").copies.map((c) => c.deviceIds)).toEqual([["0"], ["0"]]);
+  });
+
+  it("refuses copies that find no GPU free of services that keep theirs, naming them", () => {
+    const raw = config([24, 24], {
+      tts: { gpus: { deviceIds: ["0"], memoryGiB: 1 } },
+      asr: { gpus: { deviceIds: ["1"], memoryGiB: 1 } },
+      stt: { gpus: { memoryGiB: 8 }, replicas: 2 },
+    });
+    const count =
+      'host "gpu1" has 2 GPUs (hosts.gpu1.gpus) but tts, asr, stt ask for 4; set shareGpu: true on services that may share';
+    expect(problems(raw)).toEqual([
+      'services.stt.replicas: each copy needs 1 GPU that no other service holds for itself, and on host "gpu1" GPU 0 ' +
+        "by tts, GPU 1 by asr (none with shareGpu); set shareGpu: true on the services that may share, or pin each " +
+        "copy's GPUs with gpus.deviceIds (2 IDs, copy i taking the i-th 1)",
+      // Two GPUs each held, and two asked for by the copies: the GPU count says the same.
+      `services.tts.gpus: ${count}`,
+      `services.asr.gpus: ${count}`,
+      `services.stt.gpus: ${count}`,
+    ]);
+  });
+
   it("gives each copy gpus.count GPUs", () => {
     const stt = service(
       build(config([24, 24, 24, 24], { stt: { gpus: { count: 2, memoryGiB: 8 }, replicas: 2 } })),

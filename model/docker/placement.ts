@@ -35,7 +35,7 @@ export interface GpuLoad {
 type Counted = { readonly on: readonly { readonly id: string; readonly use: GpuUse }[] } | { readonly missing: string };
 
 /** The services of one model on Docker hosts, in a shape both drafts and built specs have. */
-type Service = Pick<DockerServiceSpec, "name" | "gpus" | "replicas" | "copies">;
+type Service = Pick<DockerServiceSpec, "name" | "gpus" | "replicas" | "copies" | "shareGpu">;
 
 const usedGiB = (load: GpuLoad) => load.uses.reduce((sum, use) => sum + use.memoryGiB, 0);
 const freeGiB = (load: GpuLoad) => load.capacityGiB - usedGiB(load);
@@ -123,6 +123,21 @@ function roomText(load: GpuLoad, rank: number): string {
   return `GPU ${load.id}, ${which}, has ${gib(freeGiB(load))} free of ${gib(load.capacityGiB)} (used by ${uses})`;
 }
 
+/**
+ * The GPUs held, by ID, by services that do not share theirs (`shareGpu` false): a copy of a service that does not
+ * share either is not placed there, as two such services on one GPU are refused (hostChecks.ts).
+ */
+function heldBy(others: Placing["others"]): Map<string, string> {
+  const held = new Map<string, string>();
+  for (const { service, stack } of others) {
+    if (!service.gpus || service.shareGpu) continue;
+    const ids = [...service.copies.flatMap((copy) => copy.deviceIds ?? []), ...(service.gpus.deviceIds ?? [])];
+    for (const id of ids)
+      if (!held.has(id)) held.set(id, stack === undefined ? service.name : `${stack}/${service.name}`);
+  }
+  return held;
+}
+
 /** What a placement problem is about: the service, its host and what sits beside it on the daemon. */
 interface Placing {
   readonly draft: DockerServiceDraft;
@@ -146,11 +161,22 @@ function placeAutomatic(ctx: ModelContext, { draft, host, others }: Placing, k: 
     return undefined;
   }
   if (k > loads.length) return undefined; // more GPUs per copy than the host has: hostChecks.ts says so
+  const held = draft.shareGpu ? new Map<string, string>() : heldBy(others);
+  if (loads.filter((load) => !held.has(load.id)).length < k) {
+    const holders = [...held].map(([id, holder]) => `GPU ${id} by ${holder}`).join(", ");
+    ctx.add(
+      ["services", name, "replicas"],
+      `each copy needs ${k} GPU${k === 1 ? "" : "s"} that no other service holds for itself, and on host ` +
+        `"${host.name}" ${holders} (none with shareGpu); set shareGpu: true on the services that may share, or ${pin}`,
+    );
+    return undefined;
+  }
   const copies: CopySpec[] = [];
   let current = loads;
   for (let index = 0; index < replicas; index++) {
     const ranked = current
       .map((load, order) => ({ load, order }))
+      .filter(({ load }) => !held.has(load.id))
       .sort((a, b) => freeGiB(b.load) - freeGiB(a.load) || a.order - b.order)
       .slice(0, k);
     const short = ranked.findIndex(({ load }) => freeGiB(load) + EPSILON < memory!);

@@ -584,7 +584,9 @@ export const BAD_CASES: readonly BadCase[] = [
         ],
       };
       c.services.tts.gpus = { deviceIds: ["0"], memoryGiB: 10 };
+      c.services.tts.shareGpu = true;
       c.services.stt.gpus = { count: 1, memoryGiB: 15 };
+      c.services.stt.shareGpu = true;
       c.services.stt.replicas = 2;
     },
     paths: ["services.stt.replicas"],
