@@ -40,6 +40,11 @@ function gpusAsked(service: Pick<DockerServiceDraft, "replicas" | "copies">, gpu
   return gpus.count === "all" ? hostGpus : (gpus.count as number) * service.replicas;
 }
 
+/** The device IDs a service's requests name: its pinned ones, and those its copies were placed on. */
+function deviceIdsOf(service: DockerServiceDraft): string[] {
+  return [...(service.gpus?.deviceIds ?? []), ...service.copies.flatMap((copy) => copy.deviceIds ?? [])];
+}
+
 /** GPUs a service takes for itself on a host with `hostGpus` GPUs. */
 function gpusTaken(service: DockerServiceDraft, hostGpus: number): number {
   return !service.gpus || service.shareGpu ? 0 : gpusAsked(service, service.gpus, hostGpus);
@@ -136,7 +141,7 @@ function checkGpus(ctx: ModelContext, host: HostSpec, onDaemon: readonly PlacedS
       if (service.shareGpu) return;
       // Reported on the later of two users: neighbours come first.
       const earlier = withGpus.slice(0, withGpus.indexOf(placed));
-      const other = earlier.find((o) => !o.service.shareGpu && o.service.gpus!.deviceIds?.includes(id));
+      const other = earlier.find((o) => !o.service.shareGpu && deviceIdsOf(o.service).includes(id));
       if (other) {
         ctx.add(
           at,

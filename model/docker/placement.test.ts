@@ -244,6 +244,18 @@ describe("copies beside the sharesHostsWith stacks", () => {
     ]);
   });
 
+  it("refuses a GPU pinned here where a neighbour's copy that keeps its GPU was placed", () => {
+    const held = build(config([24, 24, 24], { stt: { gpus: { memoryGiB: 16 }, replicas: 2 } }), "test");
+    const raw = {
+      ...config([24, 24, 24], { tts: { gpus: { deviceIds: ["1"] }, ports: [{ host: 9100, container: 8000 }] } }),
+      sharesHostsWith: ["test"],
+    };
+    expect(problems(raw, new Map([["test", held]]))).toEqual([
+      'services.tts.gpus.deviceIds[0]: GPU "1" on host "gpu1" is already used by test/stt; set shareGpu: true on ' +
+        "both to share it",
+    ]);
+  });
+
   it("refuses a copy that does not fit beside them, naming what the neighbour holds there", () => {
     expect(problems(ours(12), new Map([["test", neighbour]]))).toEqual([
       "services.asr.replicas: copy 1 of 2 does not fit: it needs 12 GiB on a GPU, and GPU 2, the one with the most " +
