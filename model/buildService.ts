@@ -14,6 +14,7 @@ import type { ReleaseRequest, ServiceDraft } from "./serviceDraft";
 import type {
   ClusterOnlyKey,
   ClusterServiceSpec,
+  CopySpec,
   DockerOnlyKey,
   DockerServiceSpec,
   GpuSpec,
@@ -53,6 +54,14 @@ export function gpuSpec(gpus: NonNullable<ServiceConfig["gpus"]>): GpuSpec {
     capabilities: gpus.capabilities,
     ...(gpus.memoryGiB !== undefined ? { memoryGiB: gpus.memoryGiB } : {}),
   };
+}
+
+/**
+ * The copies by index, naming no GPU: a single copy uses the service's `gpus` as given, pods on a cluster get the
+ * GPUs the scheduler picks, and copies on a Docker host get theirs from the placement (docker/placement.ts).
+ */
+export function copyIndexes(replicas: number): CopySpec[] {
+  return Array.from({ length: replicas }, (_, index) => ({ index }));
 }
 
 /** Limits as {soft, hard}, by name. */
@@ -184,7 +193,7 @@ export function buildServiceSpec(
     release: { requested: service.release.strategy, drainSeconds: service.release.drainSeconds },
     readiness: readinessSpec(ctx, name, service, healthcheck),
     replicas: service.replicas ?? 1,
-    copies: Array.from({ length: service.replicas ?? 1 }, (_, index) => ({ index })), // TEMP
+    copies: copyIndexes(service.replicas ?? 1),
   };
   const base = definedOnly<BaseDraft>(spec);
   return ctx.hostKinds.get(service.host) === "kubernetes"
