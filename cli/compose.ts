@@ -20,6 +20,7 @@ import {
   findContainerId,
   importFile,
   exportCompose,
+  exportNotes,
   ComposeError,
   importSteps,
   type importCompose,
@@ -254,6 +255,7 @@ function exportComposeCommand(opts: { stack: string; out: string }, io: Io): voi
         "compose files are for the Docker hosts",
     );
   }
+  for (const note of exportNotes(model)) io.err(note);
   if (model.services.filter(isOnDocker).some((s) => Object.keys(s.secretEnv).length > 0)) {
     io.err("warning: secret env values are not written; compose takes them from its environment (${NAME})");
   }

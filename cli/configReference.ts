@@ -84,9 +84,10 @@ const SECTIONS: readonly Section[] = [
       "picks the GPUs), `shareGpu`, `ulimits`, `ipc` other than `host`, a `user` that is not a numeric `uid[:gid]`,",
       "`restart` other than `unless-stopped`/`always`, `ports[].hostIp`, and names Kubernetes does not take (a",
       "`containerName` that is not a DNS-1035 label, a volume name that is not a DNS-1123 name, a label key that is not",
-      "a `[prefix/]name`). `replicas` and `scheduling` are refused on a Docker host. `kubeconfigSecret` must name an entry",
-      "of `secrets`. On a `NodePort` cluster a port number is used by one service. `gpu-services:switch` and the GPU",
-      "accounting of `sharesHostsWith` are for Docker hosts only.",
+      "a `[prefix/]name`). `scheduling` is refused on a Docker host, where `replicas` are containers (copies, see",
+      "docs/concepts/replicas.md). `kubeconfigSecret` must name an entry of `secrets`. On a `NodePort` cluster a port",
+      "number is used by one service. `gpu-services:switch` and the GPU accounting of `sharesHostsWith` are for Docker",
+      "hosts only.",
     ],
   },
   {

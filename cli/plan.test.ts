@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EXIT } from "./errors";
 import { clusterModel, labModel, NGINX } from "../test/support/models";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { PROJECT_DIR } from "../test/support/harness";
 import { main, planRows } from "./plan";
@@ -217,5 +219,72 @@ describe("plan of a stack with a cluster (test/fixtures/cluster/Pulumi.mixed.yam
     expect(out).toContain(
       "  release      vad: stop-then-start: 1 surge GPU + stt 1 + tts 1 = 3 > 2 spare on cluster-a",
     );
+  });
+});
+
+describe("plan of a service with several copies on a Docker host", () => {
+  const STACK = [
+    "config:",
+    "  gpu-services:switch:",
+    "    image: {repository: ghcr.io/x/gpu-switch, tag: '1'}",
+    "  gpu-services:hosts:",
+    "    gpu1:",
+    "      dockerHost: ssh://agnes@10.30.11.45",
+    "      gpus: {count: 3, devices: [{id: '0', memoryGiB: 24}, {id: '1', memoryGiB: 24}, {id: '2', memoryGiB: 24}]}",
+    "  gpu-services:services:",
+    "    stt:",
+    "      host: gpu1",
+    "      image: {repository: ghcr.io/x/stt, tag: '1'}",
+    "      ports: [{host: 8060, container: 8000}]",
+    "      gpus: {memoryGiB: 16}",
+    "      replicas: 2",
+    "    tts:",
+    "      host: gpu1",
+    "      image: {repository: ghcr.io/x/tts, tag: '1'}",
+    "      ports: [{host: 8055, container: 8000}]",
+    "      gpus: {deviceIds: ['0'], memoryGiB: 6}",
+    "",
+  ].join("\n");
+
+  function run(args: string[]) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-copies-"));
+    fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), STACK);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = main(args, { projectDir: dir, out: (s) => out.push(s), err: (s) => err.push(s) });
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  }
+
+  it("prints the copies' GPUs in the service's rows and each GPU's memory under its host", () => {
+    const { code, out, err } = run(["--stack", "dev"]);
+    expect([code, err]).toEqual([0, ""]);
+    expect(out.split("\n").slice(0, 5)).toEqual([
+      "stack dev",
+      "host gpu1: ssh://agnes@10.30.11.45 (clients reach it at 10.30.11.45)",
+      "  GPU 0: 6 of 24 GiB (tts 6 GiB), 18 GiB free",
+      "  GPU 1: 16 of 24 GiB (stt copy 0 16 GiB), 8 GiB free",
+      "  GPU 2: 16 of 24 GiB (stt copy 1 16 GiB), 8 GiB free",
+    ]);
+    expect(out).toContain("\n  replicas     2\n");
+    expect(out).toContain("\n  placement    stt: 2 copies: copy 0 → GPU 1, copy 1 → GPU 2\n");
+  });
+
+  it("gives the same in --json: the rows' replicas and placement, and the GPUs by host", () => {
+    const { code, out } = run(["--stack", "dev", "--json"]);
+    expect(code).toBe(0);
+    const [plan] = JSON.parse(out);
+    expect(plan.services[0]).toMatchObject({
+      service: "stt",
+      replicas: "2",
+      placement: "stt: 2 copies: copy 0 → GPU 1, copy 1 → GPU 2",
+    });
+    expect("replicas" in plan.services[1] || "placement" in plan.services[1]).toBe(false);
+    expect(plan.gpus).toEqual({
+      gpu1: [
+        "GPU 0: 6 of 24 GiB (tts 6 GiB), 18 GiB free",
+        "GPU 1: 16 of 24 GiB (stt copy 0 16 GiB), 8 GiB free",
+        "GPU 2: 16 of 24 GiB (stt copy 1 16 GiB), 8 GiB free",
+      ],
+    });
   });
 });

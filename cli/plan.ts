@@ -21,6 +21,9 @@ import {
   readinessLine,
   releaseCostLine,
   unusedReadinessLine,
+  gpuLoads,
+  gpuLoadText,
+  placementText,
 } from "../model";
 import { EXIT } from "./errors";
 import { cliProgram, failureOf, runCliSync, stackFilePath, type CliDeps } from "./common";
@@ -84,7 +87,12 @@ export const PLAN_COLUMNS = {
   host: (s) => ({ host: s.host }),
   // Rows a Docker service does not have: a cluster service says where it runs, how many pods, placed where.
   runsOn: clusterColumn(() => ({ runsOn: "kubernetes" })),
-  replicas: clusterColumn((s) => ({ replicas: String(s.replicas) })),
+  // A Docker service's copies show where there are several: one copy is what a Docker host always ran.
+  replicas: (s): Row => (isOnCluster(s) || s.replicas >= 2 ? { replicas: String(s.replicas) } : {}),
+  copies: dockerColumn((s): Row => {
+    const text = placementText(s);
+    return text ? { placement: text } : {};
+  }),
   scheduling: clusterColumn((s): Row => (s.scheduling ? { scheduling: schedulingText(s.scheduling) } : {})),
   containerName: (s) => ({ container: s.containerName }),
   image: (s) => ({ image: imageOf(s) }),
@@ -144,6 +152,25 @@ export function planRows(model: DeploymentModel): Record<string, string>[] {
   );
 }
 
+/**
+ * Each host's GPUs after placement, where a service on it has several copies on GPUs: what each GPU holds of this
+ * stack's services (the neighbour stacks' are counted by the placement, not listed here) and what is free.
+ */
+export function gpuLines(model: DeploymentModel): Record<string, string[]> {
+  const lines: Record<string, string[]> = {};
+  const docker = model.services.filter(isOnDocker);
+  for (const host of model.hosts) {
+    const here = docker.filter((s) => s.host === host.name);
+    if (!here.some((s) => s.replicas >= 2 && s.gpus)) continue;
+    const loads = gpuLoads(
+      host,
+      here.map((service) => ({ service })),
+    );
+    if (!("missing" in loads)) lines[host.name] = loads.map(gpuLoadText);
+  }
+  return lines;
+}
+
 /** A cluster's line: where its objects go, how clients reach them, what the fit rule knows. */
 function clusterLine(c: ClusterSpec): string {
   const kubeconfig = c.kubeconfigSecret
@@ -160,7 +187,11 @@ function clusterLine(c: ClusterSpec): string {
 
 export function renderPlan(model: DeploymentModel): string {
   const lines = [`stack ${model.stack}${model.requirePinnedImages ? " (pinned images required)" : ""}`];
-  for (const h of model.hosts) lines.push(`host ${h.name}: ${h.dockerHost} (clients reach it at ${h.address})`);
+  const gpus = gpuLines(model);
+  for (const h of model.hosts) {
+    lines.push(`host ${h.name}: ${h.dockerHost} (clients reach it at ${h.address})`);
+    for (const line of gpus[h.name] ?? []) lines.push(`  ${line}`);
+  }
   for (const c of model.clusters) lines.push(clusterLine(c));
   for (const row of planRows(model)) {
     lines.push("");
@@ -195,7 +226,10 @@ export function main(argv: string[], deps: CliDeps = {}): number {
       if (opts.json)
         out(
           JSON.stringify(
-            models.map((m) => ({ stack: m.stack, services: planRows(m) })),
+            models.map((m) => {
+              const gpus = gpuLines(m);
+              return { stack: m.stack, services: planRows(m), ...(Object.keys(gpus).length > 0 ? { gpus } : {}) };
+            }),
             null,
             2,
           ),

@@ -245,6 +245,19 @@ services:
     expect(r.warnings).toEqual(["services.a.restart: the retry limit 3 is not carried over"]);
   });
 
+  it("carries deploy.replicas as the service's copies, and names 0 (not run) in a warning", () => {
+    const r = imp(`
+services:
+  a: {image: x/a:1, deploy: {replicas: 3}}
+  b: {image: x/b:1, deploy: {replicas: 0}}
+`);
+    expect(r.services.a.config.replicas).toBe(3);
+    expect("replicas" in r.services.b.config).toBe(false);
+    expect(r.warnings).toEqual([
+      "services.b.deploy.replicas: 0 (the service is not run) is not carried over; remove the service instead",
+    ]);
+  });
+
   it("names every key it cannot carry over (x- extensions are where anchors live: no warning)", () => {
     const r = imp(`
 networks: {front: {}}
@@ -274,10 +287,11 @@ services:
       "services.a.volumes[0]: an anonymous volume on /scratch is not carried over (its data does not outlive the container anyway)",
       "services.a.volumes[1]: tmpfs on /tmp is not carried over (its data does not outlive the container anyway)",
       "services.a.environment.FROM_SHELL: takes its value from the shell running compose, where it is not set; not carried over",
-      "services.a.deploy.replicas: not carried over",
       "services.a.deploy.resources.limits: not carried over",
       'services.a.deploy.resources.reservations.devices[0]: driver "amd" is not carried over (only nvidia)',
     ]);
+    // deploy.replicas is carried: the service's copies.
+    expect(r.services.a.config.replicas).toBe(2);
   });
 
   const bad: [string, string, object, string][] = [

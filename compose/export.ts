@@ -15,6 +15,7 @@ import {
   type DockerServiceSpec,
 } from "../model";
 import { addressForPort, LABEL_PREFIX, MIB } from "../formats";
+import { placementText } from "../model";
 
 /** Compose volume keys are names inside the file; the Docker name is in `name:`. */
 function volumeKey(name: string): string {
@@ -41,19 +42,47 @@ function imageOrBuild({ image }: DockerServiceSpec): Part {
   return { build, image: image.extraTag ?? image.localTag };
 }
 
-function gpuDeploy(gpus: NonNullable<DockerServiceSpec["gpus"]>): Part {
-  const device = {
+/**
+ * Compose's `deploy`: the copies, and the device request. Compose gives every copy the same request, so copies
+ * ask for the GPUs of one copy by count: which GPU each copy uses is what compose cannot say (exportNotes).
+ */
+function deploy({ gpus, replicas, copies }: DockerServiceSpec): Part {
+  const perCopy = copies[0]?.deviceIds?.length;
+  const request = replicas >= 2 && perCopy !== undefined ? { count: perCopy } : undefined;
+  const device = gpus && {
     driver: "nvidia",
-    ...(gpus.deviceIds ? { device_ids: [...gpus.deviceIds] } : { count: gpus.count }),
+    ...(request ?? (gpus.deviceIds ? { device_ids: [...gpus.deviceIds] } : { count: gpus.count })),
     capabilities: [...gpus.capabilities],
   };
-  return { deploy: { resources: { reservations: { devices: [device] } } } };
+  const section = {
+    ...(replicas >= 2 ? { replicas } : {}),
+    ...(device ? { resources: { reservations: { devices: [device] } } } : {}),
+  };
+  return Object.keys(section).length > 0 ? { deploy: section } : {};
+}
+
+/**
+ * What compose cannot say of a stack's services, one line each: which GPU each copy uses, and one endpoint in
+ * front of the copies (compose's copies publish the same host ports, so only one of them can start).
+ */
+export function exportNotes(model: DeploymentModel): string[] {
+  return model.services
+    .filter(isOnDocker)
+    .filter((s) => s.replicas >= 2)
+    .map(
+      (s) =>
+        `note: services.${s.name} has ${s.replicas} copies (written as deploy.replicas): compose cannot say which ` +
+        `GPU each copy uses${s.gpus ? ` (here ${placementText(s)!.replace(/^[^:]*: [^:]*: /, "")})` : ""}, nor ` +
+        "put one endpoint in front of them (its copies publish the same host ports) or name each container " +
+        "(container_name is left out)",
+    );
 }
 
 /** The compose keys of a service, per key of the spec, in the order they are written. */
 export const COMPOSE_KEYS = {
   image: ({ service: s }) => imageOrBuild(s),
-  containerName: ({ service: s }) => ({ container_name: s.containerName }),
+  // Compose names copies itself: it refuses container_name beside deploy.replicas above 1.
+  containerName: ({ service: s }): Part => (s.replicas >= 2 ? {} : { container_name: s.containerName }),
   restart: ({ service: s }) => ({ restart: s.restart }),
   // Short syntax: the long one's host_ip is not understood by docker-compose 1.x (Debian's), this is by both.
   ports: ({ service: s }): Part =>
@@ -88,7 +117,9 @@ export const COMPOSE_KEYS = {
           },
         }
       : {},
-  gpus: ({ service: s }) => (s.gpus ? gpuDeploy(s.gpus) : {}),
+  gpus: ({ service: s }) => deploy(s),
+  replicas: carriedWith("gpus"),
+  copies: notCarried("compose gives every copy the same device request: which GPU each uses is in exportNotes"),
   command: ({ service: s }): Part => (s.command ? { command: [...s.command] } : {}),
   entrypoint: ({ service: s }): Part => (s.entrypoint ? { entrypoint: [...s.entrypoint] } : {}),
   user: ({ service: s }): Part => (s.user ? { user: s.user } : {}),

@@ -104,7 +104,10 @@ export const FROM_COMPOSE = {
     notCarried: "compose has no release strategy (docker compose up stops, then starts); the stack's default (auto)",
   },
   runsOn: { notCarried: "where the host given by --host is: a Docker host or a cluster" },
-  replicas: { notCarried: "compose's deploy.replicas is not read: one container per service, or 1 pod on a cluster" },
+  replicas: { mapper: deployMapper },
+  copies: {
+    notCarried: "compose does not say which GPU each copy uses: the stack places them (or gpus.deviceIds pins them)",
+  },
   scheduling: { notCarried: "compose has no node placement" },
   readiness: {
     notCarried:

@@ -8,5 +8,5 @@
  */
 export { adoptionCommands, findContainerId, importFile } from "./adopt";
 export { ComposeError } from "./errors";
-export { exportCompose } from "./export";
+export { exportCompose, exportNotes } from "./export";
 export { importCompose, importSteps, type ImportStep } from "./import";

@@ -116,8 +116,8 @@ describe("FROM_COMPOSE: how import-compose fills each field of the deployed serv
         "    ulimits: {memlock: -1}\n    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]}}}\n",
     });
     const spec = modelOf(imp(dir)).services[0];
-    // `replicas` and `scheduling` are built only for a service on a cluster, which cannot have this one's ulimits.
-    expect(Object.keys(FROM_COMPOSE).sort()).toEqual([...Object.keys(spec), "replicas", "scheduling"].sort());
+    // `scheduling` is built only for a service on a cluster, which cannot have this one's ulimits.
+    expect(Object.keys(FROM_COMPOSE).sort()).toEqual([...Object.keys(spec), "scheduling"].sort());
     expect([...CARRIED].sort()).toEqual(
       [
         ...["build", "command", "container_name", "cpus", "deploy", "entrypoint", "env_file", "environment"],

@@ -5,7 +5,7 @@
  */
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { addressForPort, isAnyAddress, LABEL_PREFIX, MIB, SECRET_ENV_LABEL } from "../formats";
+import { addressForPort, COPY_LABEL, isAnyAddress, LABEL_PREFIX, MIB, SECRET_ENV_LABEL } from "../formats";
 import {
   type GpuSpec,
   type HealthcheckSpec,
@@ -35,9 +35,11 @@ export interface SwitchPlacement {
   readonly nameSuffix: string;
   /**
    * Resources the container's replacement waits for, so the old copy is stopped only after them: the drain of its
-   * route (switch/switchDrain.ts), for a stop-then-start release on a switch that ran before. Default: none.
+   * route (switch/switchDrain.ts), for a stop-then-start release on a switch that ran before, and for a copy after
+   * the first, the push that found the copy before it ready (an output that fails when that push failed, so the
+   * copy is left alone). Default: none.
    */
-  readonly stopAfter?: Promise<pulumi.Resource[]>;
+  readonly stopAfter?: pulumi.Input<pulumi.Resource[]>;
 }
 
 /**
@@ -128,6 +130,8 @@ export interface OwnLabels {
   readonly secretEnvNames: readonly string[];
   /** The service's `containerName`, recorded behind a switch, where the daemon's name carries a suffix. */
   readonly containerName?: string;
+  /** The copy's index, recorded for copies 1 and up (copy 0's container is the service's, as with one copy). */
+  readonly copy?: number;
 }
 
 /** User labels and this program's own, sorted by key. */
@@ -143,6 +147,7 @@ export function labelArgs(
     [`${LABEL_PREFIX}image`]: own.image,
     ...(own.secretEnvNames.length > 0 ? { [SECRET_ENV_LABEL]: [...own.secretEnvNames].sort().join(",") } : {}),
     ...(own.containerName !== undefined ? { [CONTAINER_NAME_LABEL]: own.containerName } : {}),
+    ...(own.copy ? { [COPY_LABEL]: String(own.copy) } : {}),
   };
   return Object.keys(labels)
     .sort()
@@ -192,12 +197,16 @@ export interface ContainerSource {
   readonly mounts: ServiceMounts;
   /** The switch of its (stack, host), if the stack has one. */
   readonly placement?: SwitchPlacement;
+  /** The copy's index (docker/copies.ts), when it is not copy 0; `service` is then the copy's spec. */
+  readonly copy?: number;
 }
 
 /** Each runtime input as an entry of the container table: a function of the source's spec. */
 const runtimeEntries = Object.fromEntries(
   Object.entries(RUNTIME_INPUTS).map(([key, input]) => [key, (src: ContainerSource) => input(src.service)]),
 ) as { readonly [K in keyof typeof RUNTIME_INPUTS]: (src: ContainerSource) => Partial<ContainerArgs> };
+
+const COPIES = "each copy is a container of its own, made from the copy's spec (docker/copies.ts)";
 
 const NOT_AN_INPUT = "part of the endpoint URL, a GpuService output (endpointUrl), not a container input";
 
@@ -219,7 +228,7 @@ export const CONTAINER_INPUTS = {
     placement
       ? { ...omitWait(healthcheckArgs(service.healthcheck)), wait: false }
       : healthcheckArgs(service.healthcheck),
-  labels: ({ name, stack, service, image, secretEnv, placement }) => ({
+  labels: ({ name, stack, service, image, secretEnv, placement, copy }) => ({
     labels: labelArgs(service.labels, {
       service: name,
       stack,
@@ -227,6 +236,7 @@ export const CONTAINER_INPUTS = {
       image: image.identity,
       secretEnvNames: Object.keys(secretEnv),
       ...(placement ? { containerName: service.containerName } : {}),
+      ...(copy ? { copy } : {}),
     }),
   }),
   name: carriedWith("labels"),
@@ -243,6 +253,8 @@ export const CONTAINER_INPUTS = {
   runsOn: notCarried("only services on a Docker host become containers (program.ts)"),
   readiness: notCarried("the switch probes the container as the push's plan says (switch/switchPush.ts)"),
   hold: notCarried("the switch holds requests as the push's plan says (switch/switchPush.ts)"),
+  replicas: notCarried(COPIES),
+  copies: notCarried(COPIES),
 } satisfies PerKey<DockerServiceSpec, Partial<ContainerArgs>, ContainerSource>;
 
 /** Every input of a service's `docker.Container`: one per key of its spec (CONTAINER_INPUTS), and it must run. */

@@ -4,8 +4,8 @@
  * steps: it needs the hosts, and the services need it).
  */
 import type * as docker from "@pulumi/docker";
-import type * as pulumi from "@pulumi/pulumi";
-import { isOnDocker, type DeploymentModel, type DockerServiceSpec } from "../model";
+import * as pulumi from "@pulumi/pulumi";
+import { isOnDocker, placementText, type CopySpec, type DeploymentModel, type DockerServiceSpec } from "../model";
 import type { SwitchPlacement } from "./containerInputs";
 import { DockerHost } from "./dockerHost";
 import { GpuService } from "./gpuService";
@@ -18,10 +18,12 @@ export interface StackSecrets {
   env(service: Pick<DockerServiceSpec, "secretEnv">): Record<string, pulumi.Output<string>>;
 }
 
-/** A service container made behind what stands in front of its host, as that is told of it. */
+/** A service container (one copy's) made behind what stands in front of its host, as that is told of it. */
 export interface FrontedService {
   /** The spec as deployed. */
   readonly service: DockerServiceSpec;
+  /** The copy's index: 0 for a service's only or first container. */
+  readonly copy: number;
   readonly container: docker.Container;
   readonly image: pulumi.Resource;
   readonly releaseKey: pulumi.Output<string>;
@@ -31,8 +33,8 @@ export interface FrontedService {
 export interface ServiceFront {
   /** The spec a service is deployed with behind it. */
   deployed(service: DockerServiceSpec): DockerServiceSpec;
-  /** Where a deployed service's container sits, named with `nameSuffix` where it needs a fresh name. */
-  placement(deployed: DockerServiceSpec, nameSuffix: () => string): SwitchPlacement;
+  /** Where a copy of a deployed service sits, named with `nameSuffix` where it needs a fresh name. */
+  placement(deployed: DockerServiceSpec, copy: CopySpec, nameSuffix: () => string): SwitchPlacement;
   /** A service container made behind it. */
   add(service: FrontedService): void;
 }
@@ -81,14 +83,19 @@ export function createDockerServices(
       host: hosts.get(service.host)!,
       stack: model.stack,
       secretEnv: secrets.env(service),
-      ...(front ? { placement: front.placement(spec, nameSuffix) } : {}),
+      ...(front ? { placements: spec.copies.map((copy) => front.placement(spec, copy, nameSuffix)) } : {}),
     });
-    front?.add({
-      service: spec,
-      container: component.container,
-      image: component.image,
-      releaseKey: component.releaseKey,
-    });
+    const placed = placementText(spec);
+    if (placed) pulumi.log.info(placed, component);
+    for (const copy of component.copies) {
+      front?.add({
+        service: spec,
+        copy: copy.index,
+        container: copy.container,
+        image: component.image,
+        releaseKey: copy.releaseKey,
+      });
+    }
     services.set(service.name, component);
   }
   return services;

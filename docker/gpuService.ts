@@ -5,8 +5,9 @@ import { readinessLine, releaseCostLine, type DockerServiceSpec } from "../model
 import { containerArgs, endpointUrl, type SwitchPlacement } from "./containerInputs";
 import type { DockerHost } from "./dockerHost";
 import { releaseKey } from "./releaseKey";
-import { createImage } from "./serviceImage";
-import { volumeMounts } from "./serviceVolumes";
+import { copyName, copySpec } from "./copies";
+import { createImage, type ServiceImage } from "./serviceImage";
+import { volumeMounts, type ServiceMounts } from "./serviceVolumes";
 
 /**
  * A service as the deployment model describes it (`DockerServiceSpec`: every field documented there, with the
@@ -20,11 +21,19 @@ export interface GpuServiceArgs extends Omit<DockerServiceSpec, "name" | "host" 
   /** Env name -> value; pass Pulumi secrets, they stay secrets in the container's inputs. */
   readonly secretEnv: Readonly<Record<string, pulumi.Input<string>>>;
   /**
-   * The switch of the service's (stack, host): the container then publishes no ports, joins the switch's
-   * network and is released as `release.strategy` says. Default: none, the container publishes its ports and
-   * is replaced stop-then-start, as without a switch.
+   * The switch of the service's (stack, host), for each copy by index: the containers then publish no ports, join
+   * the switch's network and are released as `release.strategy` says. Default: none, the container publishes its
+   * ports and is replaced stop-then-start, as without a switch (one copy: the copies share the ports through it).
    */
-  readonly placement?: SwitchPlacement;
+  readonly placements?: readonly SwitchPlacement[];
+}
+
+/** One copy's container (docker/copies.ts), with what identifies its release. */
+export interface ServiceCopy {
+  readonly index: number;
+  readonly container: docker.Container;
+  /** The copy's release key (docker/releaseKey.ts). */
+  readonly releaseKey: pulumi.Output<string>;
 }
 
 /**
@@ -42,17 +51,62 @@ export function replaceOptions(
     : { deleteBeforeReplace: true };
 }
 
+/** The resources one copy's container is registered after: the image, the volumes, and what its placement says. */
+function copyDependsOn(
+  made: readonly pulumi.Resource[],
+  placement: SwitchPlacement | undefined,
+): pulumi.Input<pulumi.Resource[]> {
+  if (!placement?.stopAfter) return [...made];
+  return pulumi.output(placement.stopAfter).apply((after) => [...made, ...after]);
+}
+
+/** What every copy's container is made from: the service's args, its image and mounts. */
+interface CopySource {
+  readonly name: string;
+  readonly args: GpuServiceArgs;
+  readonly image: ServiceImage;
+  readonly mounts: ServiceMounts;
+  readonly made: readonly pulumi.Resource[];
+}
+
+/** One copy's container, a child of the service. */
+function createCopy(source: CopySource, copy: GpuServiceArgs["copies"][number], parent: GpuService): ServiceCopy {
+  const { name, args } = source;
+  const spec = copySpec(args, copy);
+  const placement = args.placements?.[copy.index];
+  const inputs = containerArgs({
+    name,
+    stack: args.stack,
+    service: spec,
+    secretEnv: args.secretEnv,
+    image: source.image,
+    mounts: source.mounts,
+    placement,
+    ...(copy.index > 0 ? { copy: copy.index } : {}),
+  });
+  const container = new docker.Container(`${copyName(name, copy.index)}-container`, inputs, {
+    parent,
+    provider: args.host.provider,
+    ...replaceOptions(args.release, placement),
+    dependsOn: copyDependsOn(source.made, placement),
+  });
+  return { index: copy.index, container, releaseKey: releaseKey(inputs, source.image.ref, spec.containerName) };
+}
+
 /**
- * One GPU inference service on one Docker host. Its container carries labels naming the service, the stack
+ * One GPU inference service on one Docker host. Its containers carry labels naming the service, the stack
  * and the release (the exact ref pulled, or the build's `url#commit`), so `docker inspect` tells what runs.
- * Children: its image (pulled or built), its managed volumes and its container.
+ * Children: its image (pulled or built), its managed volumes and a container per copy, which share them.
  */
 export class GpuService extends pulumi.ComponentResource {
   /** The image resource: a `docker.RemoteImage` or a `docker-build` `Image`. */
   public readonly image: docker.RemoteImage | dockerbuild.Image;
   /** Volumes this service manages (external volumes are referred to by name only). */
   public readonly volumes: docker.Volume[];
+  /** Copy 0's container: the service's, as with one copy. */
   public readonly container: docker.Container;
+  /** Every copy's container, by index. */
+  public readonly copies: readonly ServiceCopy[];
   /** The image actually deployed: `repository@sha256:…` for pulls, `tag@sha256:…` for builds. */
   public readonly imageRef: pulumi.Output<string>;
   /** `scheme://address:port`, when the service has an endpoint port. */
@@ -60,7 +114,7 @@ export class GpuService extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   /**
    * What identifies this release of the container (docker/releaseKey.ts): `<image ref>+<hash of its inputs>`,
-   * changed exactly when the container is replaced. Known before the container is registered.
+   * changed exactly when the container is replaced. Known before the container is registered. Copy 0's.
    */
   public readonly releaseKey: pulumi.Output<string>;
 
@@ -74,35 +128,19 @@ export class GpuService extends pulumi.ComponentResource {
     const serviceMounts = volumeMounts(name, args.stack, args.volumes, args.binds, { parent: this, provider });
     this.volumes = serviceMounts.volumes;
 
-    const inputs = containerArgs({
-      name,
-      stack: args.stack,
-      service: args,
-      secretEnv: args.secretEnv,
-      image,
-      mounts: serviceMounts,
-      placement: args.placement,
-    });
-    this.releaseKey = releaseKey(inputs, image.ref, args.containerName);
-    const made: pulumi.Input<pulumi.Resource>[] = [this.image, ...this.volumes];
-    const stopAfter = args.placement?.stopAfter;
-    const dependsOn: Promise<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource>[] = stopAfter
-      ? stopAfter.then((after) => [...made, ...after])
-      : made;
-    this.container = new docker.Container(`${name}-container`, inputs, {
-      parent: this,
-      provider,
-      ...replaceOptions(args.release, args.placement),
-      dependsOn,
-    });
+    const made: pulumi.Resource[] = [this.image, ...this.volumes];
+    const source: CopySource = { name, args, image, mounts: serviceMounts, made };
+    this.copies = args.copies.map((copy) => createCopy(source, copy, this));
+    this.container = this.copies[0].container;
+    this.releaseKey = this.copies[0].releaseKey;
 
     // How this service is released and why, in preview and up alike; behind a switch its readiness check and hold,
     // without one what a release costs its clients. Behind a switch the push container waits for its readiness and
     // fails the up (switch/switchPush.ts).
     pulumi.log.info(args.release.reason, this);
     const described = { name, readiness: args.readiness, hold: args.hold };
-    pulumi.log.info(args.placement ? readinessLine(described) : releaseCostLine(described), this);
-    if (!args.placement && args.healthcheck && !pulumi.runtime.isDryRun()) {
+    pulumi.log.info(args.placements ? readinessLine(described) : releaseCostLine(described), this);
+    if (!args.placements && args.healthcheck && !pulumi.runtime.isDryRun()) {
       // Printed under the service in `pulumi up`. Attached to this component, not the container: a log on a
       // resource is sent once the engine has finished its step, so one on a container that never turns
       // healthy would never be printed.

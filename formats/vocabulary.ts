@@ -13,6 +13,9 @@ export const LABEL_PREFIX = "gpu-services.";
  */
 export const SECRET_ENV_LABEL = `${LABEL_PREFIX}secret-env`;
 
+/** The label that names a copy's index, on the containers of copies 1 and up (copy 0's is the service's own). */
+export const COPY_LABEL = `${LABEL_PREFIX}copy`;
+
 /** The `secrets` entry for an env variable, in camelCase: HF_TOKEN -> hfToken, tts-api_HF_TOKEN -> ttsApiHfToken. */
 export function secretNameFor(env: string): string {
   return env.toLowerCase().replace(/[_-]+([a-z0-9])/g, (_, c: string) => c.toUpperCase());

@@ -184,6 +184,7 @@ export const DEPLOYMENT_INPUTS = {
   name: ({ name, stack }) => ({ labels: objectLabels(name, stack) }),
   release: ({ service }) => ({ deployment: { strategy: strategyFor(service.release.strategy) } }),
   replicas: ({ service }) => ({ deployment: { replicas: service.replicas } }),
+  copies: notCarried("the scheduler places the pods (replicas says how many): no copy names a GPU on a cluster"),
   image: ({ service }) => ({
     // A tracked tag is pulled again at every pod start; a pinned one is pulled once per node.
     container: { image: service.image.ref, imagePullPolicy: service.image.track ? "Always" : "IfNotPresent" },

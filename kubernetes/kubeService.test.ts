@@ -446,6 +446,7 @@ describe("the Deployment's per-key table", () => {
   it("says why it does not carry what a cluster has no place for", () => {
     expect(Object.keys(notCarriedKeys<ServiceSpec, DeploymentPart, KubeSource>(DEPLOYMENT_INPUTS)).sort()).toEqual([
       "binds",
+      "copies",
       "endpoint",
       "hold",
       "host",

@@ -97,6 +97,9 @@ describe("buildModel on good config", () => {
         passes: 2,
       },
       hold: { seconds: 90, queue: 256, replay: true, expectedSeconds: 60 },
+      // One copy, on the service's GPUs as given.
+      replicas: 1,
+      copies: [{ index: 0 }],
       runsOn: "docker",
     });
     expect(model.services[0].gpus).toEqual({ count: 1, capabilities: ["gpu"], memoryGiB: 5 });
@@ -137,6 +140,9 @@ describe("buildModel on good config", () => {
       },
       // No port: nothing to probe. The hold is what the switch's default would make of no start period.
       hold: { seconds: 30, queue: 256, replay: true, expectedSeconds: 0 },
+      // One copy, on the service's GPUs as given.
+      replicas: 1,
+      copies: [{ index: 0 }],
       runsOn: "docker",
     });
   });

@@ -33,6 +33,7 @@ import { buildServiceSpec, checkServiceInStack } from "./buildService";
 import type { ServiceDraft } from "./serviceDraft";
 import { checkBehindSwitch } from "./docker/behindSwitch";
 import { planReleases } from "./docker/fitRule";
+import { placeCopies } from "./docker/placement";
 import { planClusterReleases } from "./cluster/fitRule";
 import { byName } from "./sorted";
 import {
@@ -242,11 +243,13 @@ export function buildModel(raw: unknown, options: BuildModelOptions): Deployment
 
   const { hosts, clusters } = buildHosts(ctx, rawConfig);
   const switchConfig = topLevel(rawConfig, "switch");
-  const drafts = draftServices(ctx, rawConfig, switchConfig);
+  const unplaced = draftServices(ctx, rawConfig, switchConfig);
   const switchSpec = buildSwitchSpec(ctx, rawConfig, switchConfig);
   const sharesHostsWith = topLevel(rawConfig, "sharesHostsWith") ?? [];
   const neighbours = resolveNeighbours(ctx, sharesHostsWith, options.neighbours);
-  const releases = checkAndPlan(ctx, { hosts, clusters, drafts, neighbours, hasSwitch: switchSpec !== undefined });
+  const hasSwitch = switchSpec !== undefined;
+  const drafts = placeCopies(ctx, hosts, unplaced, neighbours, hasSwitch);
+  const releases = checkAndPlan(ctx, { hosts, clusters, drafts, neighbours, hasSwitch });
 
   if (problems.length > 0) throw new StackConfigError(options.stack, problems);
   const services = drafts.map((draft) => resolved(draft, releases.get(draft.name)!));

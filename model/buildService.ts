@@ -14,6 +14,7 @@ import type { ReleaseRequest, ServiceDraft } from "./serviceDraft";
 import type {
   ClusterOnlyKey,
   ClusterServiceSpec,
+  CopySpec,
   DockerOnlyKey,
   DockerServiceSpec,
   GpuSpec,
@@ -53,6 +54,14 @@ export function gpuSpec(gpus: NonNullable<ServiceConfig["gpus"]>): GpuSpec {
     capabilities: gpus.capabilities,
     ...(gpus.memoryGiB !== undefined ? { memoryGiB: gpus.memoryGiB } : {}),
   };
+}
+
+/**
+ * The copies by index, naming no GPU: a single copy uses the service's `gpus` as given, pods on a cluster get the
+ * GPUs the scheduler picks, and copies on a Docker host get theirs from the placement (docker/placement.ts).
+ */
+export function copyIndexes(replicas: number): CopySpec[] {
+  return Array.from({ length: replicas }, (_, index) => ({ index }));
 }
 
 /** Limits as {soft, hard}, by name. */
@@ -183,6 +192,8 @@ export function buildServiceSpec(
     stopGraceSeconds: service.stopGraceSeconds,
     release: { requested: service.release.strategy, drainSeconds: service.release.drainSeconds },
     readiness: readinessSpec(ctx, name, service, healthcheck),
+    replicas: service.replicas ?? 1,
+    copies: copyIndexes(service.replicas ?? 1),
   };
   const base = definedOnly<BaseDraft>(spec);
   return ctx.hostKinds.get(service.host) === "kubernetes"
@@ -211,7 +222,6 @@ function dockerPart(
 function clusterPart(service: ServiceConfig): Pick<ClusterServiceSpec, "runsOn" | ClusterOnlyKey> {
   const part: Complete<Pick<ClusterServiceSpec, "runsOn" | ClusterOnlyKey>> = {
     runsOn: "kubernetes",
-    replicas: service.replicas ?? 1,
     scheduling: service.scheduling ? schedulingSpec(service.scheduling) : undefined,
   };
   return definedOnly<Pick<ClusterServiceSpec, "runsOn" | ClusterOnlyKey>>(part);

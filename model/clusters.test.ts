@@ -161,8 +161,10 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
         passes: 2,
       },
       // What only a Docker host has (binds, shareGpu, restart, ulimits, hold) is no key of a cluster's service.
-      runsOn: "kubernetes",
       replicas: 2,
+      // The scheduler places the pods: no copy names a GPU.
+      copies: [{ index: 0 }, { index: 1 }],
+      runsOn: "kubernetes",
       scheduling: {
         // Sorted by key, as every map of the model.
         nodeSelector: { "kubernetes.io/arch": "amd64", "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3" },
@@ -172,10 +174,10 @@ describe("the fixture stack (test/fixtures/cluster/Pulumi.mixed.yaml): a Docker 
     });
   });
 
-  it("keeps the Docker service as it was: runsOn docker, no replicas, no scheduling", () => {
+  it("keeps the Docker service as it was: runsOn docker, one copy on the service's GPUs, no scheduling", () => {
     const asr = model.services.find((s) => s.name === "asr")!;
     expect(asr).toMatchObject({ host: "gpu-box", runsOn: "docker", restart: "unless-stopped" });
-    expect("replicas" in asr).toBe(false);
+    expect(asr).toMatchObject({ replicas: 1, copies: [{ index: 0 }] });
     expect("scheduling" in asr).toBe(false);
   });
 
@@ -295,14 +297,14 @@ describe("refusals on a cluster service, all at once, each by key path with the 
     ]);
   });
 
-  it("replicas and scheduling on a Docker host", () => {
+  it("scheduling on a Docker host (replicas are its copies there)", () => {
     expect(
       problems(() => dev(config({ asr: { host: "gpu1", replicas: 2, scheduling: { runtimeClassName: "nvidia" } } }))),
     ).toEqual([
-      'services.asr.replicas: is for clusters only: host "gpu1" is a Docker host, which runs one container per ' +
-        "service; remove it, or move the service to a cluster (a host with a kubernetes block)",
       'services.asr.scheduling: is for clusters only: host "gpu1" is a Docker host, which has no nodes to place ' +
         "pods on; remove it, or move the service to a cluster (a host with a kubernetes block)",
+      "services.asr.replicas: 2 copies share the service's ports through the switch, and gpu-services:switch is " +
+        "not set: set gpu-services:switch, or set replicas to 1",
     ]);
   });
 
@@ -329,7 +331,7 @@ describe("refusals on a cluster service, all at once, each by key path with the 
         ),
       ),
     ).toEqual([
-      "services.stt.replicas: must be a whole number of pods from 1 to 1000 (got 0)",
+      "services.stt.replicas: must be a whole number of copies from 1 to 1000 (got 0)",
       'services.stt.scheduling.nodeSelector["nvidia.com/gpu.product"]: must be a Kubernetes label value: empty or ' +
         'at most 63 letters, digits, - _ ., a letter or digit at each end (got "NVIDIA H100")',
       'services.stt.scheduling.nodeSelector["-bad"]: must be a Kubernetes label key: [prefix/]name, the name at ' +

@@ -11,10 +11,12 @@
  * - perKey: the per-key tables each consumer of `ServiceSpec` writes, checked complete by the compiler
  * - CLUSTER_REFUSALS (cluster/dockerOnlyKeys): why a cluster refuses each key only a Docker host has
  * - healthcheckUrl: the GET a healthcheck makes, if it is a plain one (readiness's default, a cluster's probes)
+ * - placement (docker/placement): the GPUs of each copy of a service, as plan and preview print them
  * - readinessText: the readiness check, the hold and what a release costs, as plan and preview print them
  */
 export * from "./buildModel";
 export { CLUSTER_REFUSALS } from "./cluster/dockerOnlyKeys";
+export { gpuLoads, gpuLoadText, placementText } from "./docker/placement";
 export * from "./healthcheckUrl";
 export * from "./load";
 export * from "./perKey";

@@ -143,6 +143,14 @@ export interface GpuSpec {
   readonly memoryGiB?: number;
 }
 
+/** One copy of a service: its index and, on a Docker host with GPUs, the devices its container's request names. */
+export interface CopySpec {
+  /** 0 .. replicas-1. */
+  readonly index: number;
+  /** Device IDs of the copy's GPUs; absent: the service's `gpus` as given (a single copy, or no GPU). */
+  readonly deviceIds?: readonly string[];
+}
+
 export interface HealthcheckSpec {
   readonly test: readonly string[];
   readonly interval: string;
@@ -288,6 +296,13 @@ export interface ServiceBase {
   readonly release: ReleaseSpec;
   /** The check a copy must pass before it gets requests; absent: nothing to probe (no tcp port, none declared). */
   readonly readiness?: ReadinessSpec;
+  /** Copies of the service (`services.<s>.replicas`): containers on a Docker host, pods on a cluster. */
+  readonly replicas: number;
+  /**
+   * Each copy, by index, with the GPUs its device request names: placed from the host's GPU inventory, or pinned
+   * by `gpus.deviceIds`. On a cluster the scheduler places the pods, and no copy names a GPU.
+   */
+  readonly copies: readonly CopySpec[];
 }
 
 /** One service on a Docker host (`hosts.<h>.dockerHost`), as the GpuService component deploys it. */
@@ -312,8 +327,6 @@ export interface ClusterServiceSpec extends ServiceBase {
   readonly runsOn: "kubernetes";
   /** A registry pull: a cluster builds no images. */
   readonly image: RegistryImageSpec;
-  /** Pods of its Deployment (`services.<s>.replicas`). */
-  readonly replicas: number;
   /** Node placement; absent when none is given. */
   readonly scheduling?: SchedulingSpec;
 }

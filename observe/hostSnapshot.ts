@@ -34,6 +34,8 @@ export interface ContainerView {
   readonly ports: readonly PublishedPort[];
   /** Whether it has an NVIDIA device request (driver `nvidia`, or the `gpu` capability as `--gpus` sets it). */
   readonly gpuRequest: boolean;
+  /** The GPUs its device requests name by ID (a copy's, placed by the model); empty for a count or none. */
+  readonly gpuDevices: readonly string[];
   /** Its command (`Config.Cmd`): the switch's push and drain containers run `/gpu-switch apply|drain …`. */
   readonly command: readonly string[];
 }
@@ -64,7 +66,9 @@ interface InspectJson {
   };
   RestartCount: number;
   NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
-  HostConfig: { DeviceRequests: { Driver: string; Capabilities: string[][] | null }[] | null };
+  HostConfig: {
+    DeviceRequests: { Driver: string; Capabilities: string[][] | null; DeviceIDs?: string[] | null }[] | null;
+  };
 }
 
 function healthOf(state: InspectJson["State"]): HealthView | undefined {
@@ -112,6 +116,7 @@ export function containerView(json: InspectJson): ContainerView {
     gpuRequest: (json.HostConfig.DeviceRequests ?? []).some(
       (d) => d.Driver === "nvidia" || (d.Capabilities ?? []).some((set) => set.includes("gpu")),
     ),
+    gpuDevices: (json.HostConfig.DeviceRequests ?? []).flatMap((d) => d.DeviceIDs ?? []),
     command: json.Config.Cmd ?? [],
   };
 }

@@ -10,6 +10,8 @@ import type { ServiceSpec } from "../model";
 import { connectionReason, isConnectionFailure, sshWrapperDir } from "../clients/dockerCli";
 import { sshTarget } from "../clients/hostShell";
 import { compareRelease, expectedRelease } from "./runningRelease";
+import type { ContainerView } from "./hostSnapshot";
+import { copyAttention, copyOf } from "./status";
 import { loadStackModel } from "../model";
 import { PROJECT_DIR } from "../test/support/harness";
 
@@ -98,6 +100,7 @@ describe("the release config leads to", () => {
       restartCount: 0,
       ports: [],
       gpuRequest: true,
+      gpuDevices: [],
       command: [],
       labels: {
         "gpu-services.stack": "prod",
@@ -113,5 +116,53 @@ describe("the release config leads to", () => {
         `release: runs https://github.com/jim0237/STT-API-Server.git#0000, config says ${expectedRelease(stt)}`,
       ],
     });
+  });
+});
+
+describe("the copies of a service", () => {
+  const prod = loadStackModel("prod", PROJECT_DIR);
+  const service = (name: string) => prod.services.find((s) => s.name === name) as ServiceSpec;
+  const view = (name: string, copy: number, gpus: string[], over: Partial<ContainerView> = {}): ContainerView => ({
+    id: `id-${name}`,
+    name,
+    imageId: "sha256:1",
+    imageName: "stt:v1",
+    status: "running",
+    running: true,
+    startedAt: "",
+    restartCount: 0,
+    ports: [],
+    gpuRequest: true,
+    gpuDevices: gpus,
+    command: [],
+    labels: { "gpu-services.service": "stt", ...(copy > 0 ? { "gpu-services.copy": String(copy) } : {}) },
+    health: { status: "healthy", failingStreak: 0 },
+    ...over,
+  });
+  const three = {
+    ...service("stt"),
+    replicas: 3,
+    copies: [0, 1, 2].map((index) => ({ index, deviceIds: [String(index)] })),
+  } as ServiceSpec;
+
+  it("reads a container's copy from its label (none: copy 0)", () => {
+    expect([view("stt-prod", 0, ["0"]), view("stt-prod-copy2", 2, ["2"])].map(copyOf)).toEqual([0, 2]);
+  });
+
+  it("asks for a look at each copy without a running, healthy container, naming its GPU", () => {
+    const containers = [
+      view("stt-prod", 0, ["0"]),
+      view("stt-prod-copy1", 1, ["1"], { status: "exited", running: false }),
+      view("stt-prod-copy2-x", 2, ["2"], { health: { status: "starting", failingStreak: 0 } }),
+    ];
+    expect(copyAttention(three, containers)).toEqual([
+      "copy 1 (GPU 1): not running",
+      "copy 2 (GPU 2): stt-prod-copy2-x is starting",
+    ]);
+    expect(copyAttention(three, containers.slice(0, 1))).toEqual([
+      "copy 1 (GPU 1): no container",
+      "copy 2 (GPU 2): no container",
+    ]);
+    expect(copyAttention(service("stt"), [])).toEqual([]);
   });
 });

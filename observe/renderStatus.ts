@@ -33,10 +33,25 @@ function row(s: ServiceStatus): string[] {
   ];
 }
 
+/** A service with several copies: a line per container, by copy, with its GPUs, state and health. */
+function copyLines(s: ServiceStatus): string[] {
+  const byCopy = [...s.containers].sort((a, b) => a.copy - b.copy || (a.name < b.name ? -1 : 1));
+  return [
+    `${s.name}: ${new Set(byCopy.map((c) => c.copy)).size} copies`,
+    ...byCopy.map(
+      (c) =>
+        `  copy ${c.copy}  ${c.name}  GPU ${c.gpus.join(",") || "-"}  ${c.state}` +
+        `${c.restartCount > 0 ? ` (${c.restartCount} restarts)` : ""}  ${c.health}`,
+    ),
+  ];
+}
+
 export function renderStatus(report: WithExitCode<StatusReport>): string {
   const lines = [`stack ${report.stack}, checked ${report.checkedAt}`, ...report.hosts.flatMap(hostLines), ""];
   const header = ["SERVICE", "HOST", "CONTAINER", "STATE", "HEALTH", "RELEASE", "ENDPOINT", "GPU MEMORY"];
   lines.push(...table(header, report.services.map(row)));
+  const copied = report.services.filter((s) => s.containers.some((c) => c.copy > 0));
+  if (copied.length > 0) lines.push("", ...copied.flatMap(copyLines));
   const attention = report.services.flatMap((s) => s.attention.map((a) => `  ${s.name}: ${a}`));
   if (attention.length > 0) lines.push("", "to look at:", ...attention);
   const notes = report.services.filter((s) => s.gpuMemoryMiB === null && s.gpuMemoryNote?.startsWith("not available"));

@@ -42,6 +42,7 @@ const copy = (name: string, service = "stt"): ContainerView => ({
   restartCount: 0,
   ports: [],
   gpuRequest: true,
+  gpuDevices: [],
   command: [],
 });
 

@@ -4,7 +4,7 @@
  * is documented in docs/reference/json.md and pinned by test/docker/observe.test.ts.
  */
 import type { DeploymentModel, HostSpec, ServiceSpec } from "../model";
-import { LABEL_PREFIX } from "../formats";
+import { COPY_LABEL, LABEL_PREFIX } from "../formats";
 import { DockerCli, HostUnreachable } from "../clients";
 import { probeEndpoint } from "./endpoint";
 import { probeGpus, probeImages, type GpuFigures } from "./gpuProbe";
@@ -35,6 +35,10 @@ export interface ContainerStatus {
   readonly startedAt: string;
   readonly release?: string;
   readonly imageId: string;
+  /** The copy it is (its `gpu-services.copy` label; 0: the service's own container). */
+  readonly copy: number;
+  /** The GPUs its device request names by ID; empty for a count or none. */
+  readonly gpus: readonly string[];
 }
 
 export interface ServiceStatus {
@@ -123,7 +127,33 @@ function containerStatus(c: ContainerView): ContainerStatus {
     startedAt: c.startedAt,
     ...(release !== undefined ? { release } : {}),
     imageId: c.imageId,
+    copy: copyOf(c),
+    gpus: [...c.gpuDevices],
   };
+}
+
+/** The copy a container is, by its label; a container without one is the service's own, copy 0. */
+export function copyOf(c: Pick<ContainerView, "labels">): number {
+  return Number(c.labels[COPY_LABEL] ?? "0");
+}
+
+/**
+ * What needs a person about the copies of a service with several: each copy the model has must have a running,
+ * healthy container (the switch sends it nothing until it is ready).
+ */
+export function copyAttention(service: ServiceSpec, containers: readonly ContainerView[]): string[] {
+  if (service.replicas < 2) return [];
+  const found: string[] = [];
+  for (const copy of service.copies) {
+    const where = copy.deviceIds ? ` (GPU ${copy.deviceIds.join(",")})` : "";
+    const mine = containers.filter((c) => copyOf(c) === copy.index);
+    const up = mine.find((c) => c.running);
+    if (!up) found.push(`copy ${copy.index}${where}: ${mine.length === 0 ? "no container" : "not running"}`);
+    else if (up.health && up.health.status !== "healthy") {
+      found.push(`copy ${copy.index}${where}: ${up.name} is ${up.health.status}`);
+    }
+  }
+  return found;
 }
 
 async function repoDigestsOf(cli: DockerCli, imageId: string): Promise<string[] | undefined> {
@@ -215,7 +245,7 @@ async function serviceStatus(
     release,
     ...(url && answer ? { endpoint: { url, ...answer } } : {}),
     ...gpu,
-    attention: attentionFor(service, release, primary, answer),
+    attention: [...attentionFor(service, release, primary, answer), ...copyAttention(service, containers)],
   };
 }
 

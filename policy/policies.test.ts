@@ -8,7 +8,7 @@ import { secretsPreservingProxy } from "@pulumi/policy/secret";
 import { describe, expect, it } from "vitest";
 import { readStackFile } from "../stackConfig";
 import { goodConfig } from "../test/support/badConfigs";
-import type { ServiceSpec } from "../model";
+import type { ClusterServiceSpec } from "../model";
 import { clusterModel } from "../test/support/models";
 import {
   evaluate,
@@ -245,11 +245,30 @@ describe("the policy pack's view of a service", () => {
     const named = new Set(Object.values(POLICY_VIEW).flatMap((entry) => ("checkedBy" in entry ? entry.checkedBy : [])));
     expect(POLICIES.filter((policy) => !named.has(policy)).map((policy) => policy.name)).toEqual([]);
   });
+
+  it("sees each copy as a GPU container of its own: its device request names the copy's GPUs", async () => {
+    expect(POLICY_VIEW.copies).toMatchObject({ checkedBy: [gpuContainerRestartsAndReportsHealth] });
+    // A copy's container as the deploy side registers it: its own name, the copy's device IDs, no healthcheck.
+    const copy = {
+      type: T.container,
+      name: "stt-copy1",
+      wire: JSON.stringify({
+        name: "stt-prod-copy1",
+        restart: "unless-stopped",
+        deviceRequests: [{ driver: "nvidia", deviceIds: ["1"], capabilities: [["gpu"]] }],
+      }),
+      options: { protect: false, deleteBeforeReplace: false },
+    } as unknown as Parameters<typeof violations>[1];
+    expect(await violations(gpuContainerRestartsAndReportsHealth, copy)).toEqual([
+      "GPU container stt-prod-copy1 has no healthcheck: set services.<name>.healthcheck so pulumi up waits for the " +
+        "model to load and a broken release fails the deployment.",
+    ]);
+  });
 });
 
 describe("policy pack on a cluster: the Deployment and its claims, as the containers and volumes", async () => {
   const DIGEST = `sha256:${"d".repeat(64)}`;
-  const place: Partial<ServiceSpec> = { replicas: 1 };
+  const place: Partial<ClusterServiceSpec> = { replicas: 1 };
   const stt = {
     image: { repository: "ghcr.io/example/stt", digest: DIGEST },
     ports: [{ host: 8000, container: 8000 }],

@@ -64,7 +64,17 @@ export const POLICY_VIEW = {
     "the model resolves it and refuses what cannot be honoured (model/docker/fitRule.ts, model/cluster/fitRule.ts)",
   ),
   runsOn: notCarried(MODEL),
-  replicas: notCarried(TUNING),
+  replicas: checkedBy(
+    "each copy's container (a Docker host), a Deployment's pods: each checked as the one copy is",
+    gpuContainerRestartsAndReportsHealth,
+    pinnedImages,
+    secretEnvValues,
+    nonRootUser,
+  ),
+  copies: checkedBy(
+    "each copy's container's deviceRequests (its deviceIds): which are GPU ones",
+    gpuContainerRestartsAndReportsHealth,
+  ),
   scheduling: notCarried(TUNING),
   readiness: notCarried("the switch probes it (the push's plan) and a cluster's probes carry it; no rule about it"),
   hold: notCarried("the switch holds requests as the push's plan says; the model refuses it on a cluster"),

@@ -263,7 +263,8 @@ export const SERVICE_FIELD_DOCS = {
   replicas: {
     type: "int 1-1000",
     default: "`1`",
-    meaning: "pods of the service's Deployment; clusters only (refused on a Docker host, which runs one container)",
+    meaning:
+      "copies of the service. On a Docker host: that many containers, each on its own GPUs, behind one endpoint of `gpu-services:switch` (required from 2), which sends each request to the ready copy with the fewest in flight and releases one copy at a time; copy i takes the i-th `k` of `gpus.deviceIds` (then a multiple of `replicas`), else is placed on the `gpus.count` GPUs (default 1; not `all`) with the most free memory, which needs `gpus.memoryGiB` and `hosts.<h>.gpus.devices[].memoryGiB` (see docs/concepts/replicas.md). On a cluster: pods of the service's Deployment, placed by the scheduler",
   },
   scheduling: {
     type: "`{nodeSelector?, tolerations?, runtimeClassName?}`",

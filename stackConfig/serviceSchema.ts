@@ -187,9 +187,9 @@ export const ServiceFields = z.strictObject({
   readiness: ReadinessSchema.optional(),
   hold: HoldSchema.prefault({}),
   replicas: z
-    .int({ error: "must be a whole number of pods from 1 to 1000" })
-    .min(1, { error: "must be a whole number of pods from 1 to 1000" })
-    .max(1000, { error: "must be a whole number of pods from 1 to 1000" })
+    .int({ error: "must be a whole number of copies from 1 to 1000" })
+    .min(1, { error: "must be a whole number of copies from 1 to 1000" })
+    .max(1000, { error: "must be a whole number of copies from 1 to 1000" })
     .optional(),
   scheduling: SchedulingSchema.optional(),
 });

@@ -236,6 +236,7 @@ describe("the push container", () => {
       services: [
         {
           name: "tts",
+          copy: 0,
           container: "tts-prod-1a2b3c",
           release: "ghcr.io/x/tts@sha256:1+0123456789ab",
           strategy: "blue-green",
@@ -251,6 +252,7 @@ describe("the push container", () => {
         },
         {
           name: "stt",
+          copy: 0,
           container: "stt-prod",
           release: "gpu-services/stt:cf2f@sha256:2+ba9876543210",
           strategy: "stop-then-start",
@@ -276,6 +278,7 @@ describe("the push container", () => {
         },
         {
           name: "worker",
+          copy: 0,
           container: "worker-prod",
           release: "ghcr.io/x/worker@sha256:3+000000000000",
           strategy: "stop-then-start",
@@ -532,9 +535,10 @@ describe("the drain container", () => {
   it("writes the drain file sorted, in a fixed key order, each service's ports once", () => {
     expect(
       drainJson("prod", [
-        { name: "tts", release: "r2", drainSeconds: 0, drainedSeconds: 200, ports: [8056, 8055, 8056] },
+        { name: "tts", copy: 0, release: "r2", drainSeconds: 0, drainedSeconds: 200, ports: [8056, 8055, 8056] },
         {
           name: "stt",
+          copy: 0,
           release: "gpu-services/stt:cf2f@sha256:2+ba9876543210",
           drainSeconds: 30,
           drainedSeconds: 450,
@@ -583,7 +587,9 @@ describe("the drain container", () => {
       uploads: [
         {
           file: "/push/drain.json",
-          content: drainJson("dev", [{ name: "stt", release, drainSeconds: 45, drainedSeconds: 180, ports: [8060] }]),
+          content: drainJson("dev", [
+            { name: "stt", copy: 0, release, drainSeconds: 45, drainedSeconds: 180, ports: [8060] },
+          ]),
         },
       ],
       networkMode: "container:lab-switch-container-id",

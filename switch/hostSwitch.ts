@@ -6,9 +6,10 @@
  */
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { isOnDocker, type DeploymentModel, type DockerServiceSpec, type SwitchSpec } from "../model";
+import { isOnDocker, type CopySpec, type DeploymentModel, type DockerServiceSpec, type SwitchSpec } from "../model";
 import type { SwitchPlacement } from "../docker/containerInputs";
 import type { DockerHost, FrontedService, ServiceFront } from "../docker";
+import { releaseCopies } from "./copyRelease";
 import { GpuSwitch } from "./gpuSwitch";
 import { createSwitchDrain, type DrainTarget } from "./switchDrain";
 import { createSwitchPush, type PushTarget } from "./switchPush";
@@ -60,6 +61,8 @@ export class HostSwitch implements ServiceFront {
   private drainMade: (drain: pulumi.Resource[]) => void = () => {};
   /** The drain, once made: what each stop-then-start container is replaced after. */
   private readonly drained = new Promise<pulumi.Resource[]>((resolve) => (this.drainMade = resolve));
+  /** What each copy released one at a time waits for, by `<service>/<index>`, once its turn is made. */
+  private readonly turns = new Map<string, (after: pulumi.Output<pulumi.Resource[]>) => void>();
 
   constructor(
     private readonly hostName: string,
@@ -88,16 +91,29 @@ export class HostSwitch implements ServiceFront {
   }
 
   /**
-   * Where a deployed service's container sits: on the switch's network, with a fresh name suffix for blue-green,
-   * and, stop-then-start on a switch that ran before, replaced only after the drain of its route.
+   * Released one copy at a time (switch/copyRelease.ts): a service with several copies and routes, on a switch that
+   * ran before (a new switch starts after every container, so nothing is served to keep).
    */
-  placement(deployed: DockerServiceSpec, nameSuffix: () => string): SwitchPlacement {
+  private rollsCopies(deployed: DockerServiceSpec): boolean {
+    return !this.isNew && deployed.copies.length > 1 && deployed.ports.length > 0;
+  }
+
+  /**
+   * Where a copy of a deployed service sits: on the switch's network, with a fresh name suffix for blue-green, and
+   * replaced only after what it waits for: one copy at a time, its turn (its drain, or the push of the copy before);
+   * otherwise, stop-then-start on a switch that ran before, the drain of its route.
+   */
+  placement(deployed: DockerServiceSpec, copy: CopySpec, nameSuffix: () => string): SwitchPlacement {
     const stopThenStart = deployed.release.strategy === "stop-then-start";
-    return {
-      network: this.component.network.name,
-      nameSuffix: stopThenStart ? "" : nameSuffix(),
-      ...(stopThenStart && !this.isNew ? { stopAfter: this.drained } : {}),
-    };
+    const base = { network: this.component.network.name, nameSuffix: stopThenStart ? "" : nameSuffix() };
+    if (this.rollsCopies(deployed)) {
+      if (!stopThenStart && copy.index === 0) return base;
+      const turn = new Promise<pulumi.Output<pulumi.Resource[]>>((resolve) =>
+        this.turns.set(`${deployed.name}/${copy.index}`, resolve),
+      );
+      return { ...base, stopAfter: pulumi.output(turn) };
+    }
+    return { ...base, ...(stopThenStart && !this.isNew ? { stopAfter: this.drained } : {}) };
   }
 
   /** A service container made behind the switch. */
@@ -105,14 +121,28 @@ export class HostSwitch implements ServiceFront {
     this.services.push(service);
   }
 
-  /** The drain (where a container waits for it) and the push, once every service container is registered. */
+  /**
+   * The drains (where a container waits for one) and the pushes, once every service container is registered: the
+   * copies released one at a time each get their own, in turn; the host's drain takes the other stop-then-start
+   * services, and its push, last, every copy of every service.
+   */
   finish(): SwitchOutputs {
     this.containersMade(this.services.map((s) => s.container));
+    const common = { stack: this.stack, host: this.host, hostName: this.hostName, switch: this.component };
+    const rolled = this.services.filter((s) => this.rollsCopies(s.service));
+    const lastPushes = [...new Set(rolled.map((s) => s.service.name))].map((name) =>
+      releaseCopies(
+        { ...common, spec: this.spec },
+        rolled.filter((s) => s.service.name === name).sort((a, b) => a.copy - b.copy),
+        (index, after) => this.takeTurn(`${name}/${index}`)(after),
+      ),
+    );
+    if (this.turns.size > 0) throw new Error(`copies never given their turn: ${[...this.turns.keys()].join(", ")}`);
     // A service without ports has no route to drain.
     const drainTargets: DrainTarget[] = this.services
-      .filter((s) => !this.isNew && s.service.release.strategy === "stop-then-start" && s.service.ports.length > 0)
-      .map((s) => ({ service: s.service, image: s.image, release: s.releaseKey }));
-    const common = { stack: this.stack, host: this.host, hostName: this.hostName, switch: this.component };
+      .filter((s) => !this.isNew && !this.rollsCopies(s.service))
+      .filter((s) => s.service.release.strategy === "stop-then-start" && s.service.ports.length > 0)
+      .map((s) => ({ service: s.service, copy: s.copy, image: s.image, release: s.releaseKey }));
     this.drainMade(
       drainTargets.length > 0
         ? [createSwitchDrain(`${this.hostName}-switch-drain`, { ...common, spec: this.spec, targets: drainTargets })]
@@ -120,11 +150,25 @@ export class HostSwitch implements ServiceFront {
     );
     const pushTargets: PushTarget[] = this.services.map((s) => ({
       service: s.service,
+      copy: s.copy,
       container: s.container,
       release: s.releaseKey,
     }));
-    const push = createSwitchPush(`${this.hostName}-switch-push`, { ...common, spec: this.spec, targets: pushTargets });
+    const push = createSwitchPush(`${this.hostName}-switch-push`, {
+      ...common,
+      spec: this.spec,
+      targets: pushTargets,
+      ...(lastPushes.length > 0 ? { after: pulumi.all(lastPushes).apply((all) => all.flat()) } : {}),
+    });
     return { container: this.component.container.name, ports: this.component.ports, pushExitCode: push.exitCode };
+  }
+
+  /** Lets a copy's container go once `after` resolves, and forgets the wait. */
+  private takeTurn(key: string): (after: pulumi.Output<pulumi.Resource[]>) => void {
+    const resolve = this.turns.get(key);
+    if (!resolve) throw new Error(`no copy ${key} waits for its turn`);
+    this.turns.delete(key);
+    return resolve;
   }
 }
 

@@ -15,11 +15,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DockerServiceSpec, SwitchSpec } from "../model";
 import type { DockerHost } from "../docker/dockerHost";
 import type { GpuSwitch } from "./gpuSwitch";
-import { agentContainerArgs, PUSH_SLACK_SECONDS, pushWaitSeconds } from "./switchPush";
+import { afterAll, agentContainerArgs, byCopy, PUSH_SLACK_SECONDS, pushWaitSeconds } from "./switchPush";
 
 /** One service of /push/drain.json, as the agent reads it. */
 export interface DrainService {
   readonly name: string;
+  /** The copy whose routes are drained (docker/copies.ts); 0: the service's own. */
+  readonly copy: number;
   /** The release key the push will arm the route with. */
   readonly release: string;
   /** How long the agent waits for the requests in flight. */
@@ -30,15 +32,14 @@ export interface DrainService {
   readonly ports: readonly number[];
 }
 
-const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-
 /** The drain document: keys in a fixed order, services by name, ports sorted; the same input, the same bytes. */
 export function drainJson(stack: string, services: readonly DrainService[]): string {
   const document = {
     version: 1,
     stack,
-    services: [...services].sort(byName).map((s) => ({
+    services: [...services].sort(byCopy).map((s) => ({
       name: s.name,
+      ...(s.copy > 0 ? { copy: s.copy } : {}),
       release: s.release,
       drainSeconds: s.drainSeconds,
       drainedSeconds: s.drainedSeconds,
@@ -56,10 +57,11 @@ export function drainedSeconds(service: Pick<DockerServiceSpec, "stopGraceSecond
   return service.stopGraceSeconds + pushWaitSeconds(service) + PUSH_SLACK_SECONDS;
 }
 
-/** A drain service of a spec, with its release key. */
-export function drainService(service: DockerServiceSpec, release: string): DrainService {
+/** A drain service of a spec's copy, with its release key. */
+export function drainService(service: DockerServiceSpec, release: string, copy = 0): DrainService {
   return {
     name: service.name,
+    copy,
     release,
     drainSeconds: service.release.drainSeconds,
     drainedSeconds: drainedSeconds(service),
@@ -73,6 +75,8 @@ export const DRAIN_SLACK_SECONDS = 60;
 /** A stop-then-start service of the host, its image resource and its release key. */
 export interface DrainTarget {
   readonly service: DockerServiceSpec;
+  /** The copy whose routes are drained; 0: the service's own. */
+  readonly copy: number;
   readonly image: pulumi.Resource;
   readonly release: pulumi.Output<string>;
 }
@@ -86,8 +90,10 @@ export interface SwitchDrainArgs {
   readonly switch: GpuSwitch;
   /** The stack's `gpu-services:switch`. */
   readonly spec: SwitchSpec;
-  /** The stop-then-start services of the stack on this host. */
+  /** The stop-then-start services of the stack on this host, or the one copy of a service released alone. */
   readonly targets: readonly DrainTarget[];
+  /** What the drain waits for beside the switch and the images: the push of the copy before. Default: nothing. */
+  readonly after?: pulumi.Input<pulumi.Resource[]>;
 }
 
 /** What the operator reads when a drain did not finish: the requests in flight may be cut, and why. */
@@ -103,14 +109,14 @@ export function drainWarning(host: string, services: readonly string[], code: nu
 /** The drain container `<name>`, a child of the switch; a drain that did not finish is a warning, not a failure. */
 export function createSwitchDrain(name: string, args: SwitchDrainArgs): docker.Container {
   const content = pulumi
-    .all(args.targets.map((t) => t.release.apply((release) => drainService(t.service, release))))
+    .all(args.targets.map((t) => t.release.apply((release) => drainService(t.service, release, t.copy))))
     .apply((services) => drainJson(args.stack, services));
   const largestDrain = Math.max(0, ...args.targets.map((t) => t.service.release.drainSeconds));
   const container = new docker.Container(name, agentContainerArgs(args, ["drain", "/push/drain.json"], content), {
     parent: args.switch,
     provider: args.host.provider,
     customTimeouts: { create: `${largestDrain + DRAIN_SLACK_SECONDS}s` },
-    dependsOn: [args.switch.container, ...args.targets.map((t) => t.image)],
+    dependsOn: afterAll([args.switch.container, ...args.targets.map((t) => t.image)], args.after),
   });
   // The drain only spares the requests in flight; the switch holds the rest, and the push still gates the up.
   pulumi.all([container.exitCode, container.containerLogs]).apply(([code, logs]) => {

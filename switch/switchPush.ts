@@ -10,12 +10,19 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LABEL_PREFIX } from "../formats";
 import type { HoldSpec, ReadinessSpec, DockerServiceSpec, SwitchSpec } from "../model";
+import { serviceOfCopyName } from "../docker/copies";
 import type { DockerHost } from "../docker/dockerHost";
 import type { GpuSwitch } from "./gpuSwitch";
+
+/** By name, then copy: the same services, the same order, the same bytes. */
+export const byCopy = (a: { name: string; copy: number }, b: { name: string; copy: number }) =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : a.copy - b.copy;
 
 /** One service of /push/plan.json (version 2), as the agent reads it. */
 export interface PlanService {
   readonly name: string;
+  /** The copy (docker/copies.ts): 0 is the service's own container and route; copy i's route is `<route>.<i>`. */
+  readonly copy: number;
   /** The container's name on the daemon. */
   readonly container: string;
   /** The container's release key (docker/releaseKey.ts): the switch records it per route, the drain names it. */
@@ -35,11 +42,14 @@ export interface PlanService {
 /** /push/plan.json (version 2). */
 export interface PushPlan {
   readonly stack: string;
+  /**
+   * A plan of one copy released alone: the agent sets and waits for its routes only, loads no config and leaves
+   * every other route as it is. Default: the whole host's plan.
+   */
+  readonly partial?: boolean;
   readonly switch: { readonly streamCloseDelay: string; readonly tlsHost: string };
   readonly services: readonly PlanService[];
 }
-
-const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** The readiness check as the agent reads it: a TCP check carries only what it uses; null for none. */
 export function readinessJson(readiness: ReadinessSpec | undefined) {
@@ -66,10 +76,12 @@ export function readinessJson(readiness: ReadinessSpec | undefined) {
 export function planJson(plan: PushPlan): string {
   const document = {
     version: 2,
+    ...(plan.partial ? { partial: true } : {}),
     stack: plan.stack,
     switch: { streamCloseDelay: plan.switch.streamCloseDelay, tlsHost: plan.switch.tlsHost },
-    services: [...plan.services].sort(byName).map((s) => ({
+    services: [...plan.services].sort(byCopy).map((s) => ({
       name: s.name,
+      ...(s.copy > 0 ? { copy: s.copy } : {}),
       container: s.container,
       release: s.release,
       strategy: s.strategy,
@@ -97,10 +109,11 @@ export function pushWaitSeconds(service: Pick<DockerServiceSpec, "healthcheck" |
   return Math.max(service.healthcheck?.waitTimeoutSeconds ?? 0, service.hold.seconds);
 }
 
-/** A plan service of a spec, with its container's name on the daemon and its release key. */
-export function planService(service: DockerServiceSpec, container: string, release: string): PlanService {
+/** A plan service of a spec's copy, with its container's name on the daemon and its release key. */
+export function planService(service: DockerServiceSpec, container: string, release: string, copy = 0): PlanService {
   return {
     name: service.name,
+    copy,
     container,
     release,
     strategy: service.release.strategy,
@@ -146,17 +159,41 @@ export function failedServices(logs: string): string[] | undefined {
 export function pushLogCommands(stack: string, failed: readonly string[], code: number): string[] {
   const logs = (args: string) => `\`gpu-services -s ${stack} logs ${args}\``;
   if (code !== 3) return [logs("--switch --since 15m"), logs("--push")];
-  return [...failed.map((s) => logs(`${s} --since 15m`)), logs("--push")];
+  return [...servicesOf(failed).map((s) => logs(`${s} --since 15m`)), logs("--push")];
 }
 
-/** What the operator reads when the push failed: the code, the agent's logs and the ways out. */
-export function pushFailure(stack: string, host: string, services: readonly string[], code: number, logs: string) {
+/** The services the agent's names are of (a copy is named `<service>-copy<i>`), each once. */
+const servicesOf = (names: readonly string[]) => [...new Set(names.map(serviceOfCopyName))];
+
+/** What serves after the failed push of one copy released alone (its later copies were left alone). */
+export function copyKept(target: Pick<PushTarget, "service" | "copy">): string {
+  const own =
+    target.service.release.strategy === "blue-green"
+      ? `copy ${target.copy} keeps its old release`
+      : `copy ${target.copy} is out of the pool`;
+  return `${own}, and the copies after it keep serving the old release`;
+}
+
+/**
+ * What the operator reads when the push failed: the code, the agent's logs and the ways out; `kept` says what serves
+ * (the push of one copy: copyKept).
+ */
+export function pushFailure(
+  stack: string,
+  host: string,
+  services: readonly string[],
+  code: number,
+  logs: string,
+  kept = "the old release keeps serving",
+) {
   const failed = failedServices(logs) ?? [...services];
   const what =
     code === 3
-      ? `${failed.join(", ")} did not turn healthy in time; the old release keeps serving`
+      ? `${failed.join(", ")} did not turn healthy in time; ${kept}`
       : "the switch did not take the new routing; the old routing keeps serving";
-  const rollbacks = failed.map((s) => `\`npm run release -- rollback ${stack} ${s}\``).join(" or ");
+  const rollbacks = servicesOf(failed)
+    .map((s) => `\`npm run release -- rollback ${stack} ${s}\``)
+    .join(" or ");
   return (
     `the switch push on host ${host} (stack ${stack}) exited with code ${code}: ${what}.\n` +
     `${logs.trimEnd()}\n` +
@@ -169,6 +206,8 @@ export function pushFailure(stack: string, host: string, services: readonly stri
 /** A service of the host and its container, which the push waits for, with its release key. */
 export interface PushTarget {
   readonly service: DockerServiceSpec;
+  /** The copy the container is; 0: the service's own. */
+  readonly copy: number;
   readonly container: docker.Container;
   readonly release: pulumi.Output<string>;
 }
@@ -182,8 +221,12 @@ export interface SwitchPushArgs {
   readonly switch: GpuSwitch;
   /** The stack's `gpu-services:switch`. */
   readonly spec: SwitchSpec;
-  /** Every service of the stack on this host, with its container. */
+  /** Every service of the stack on this host, with its container; or the one copy of a partial push. */
   readonly targets: readonly PushTarget[];
+  /** A push of one copy released alone (PushPlan.partial). Default: false, the whole host. */
+  readonly partial?: boolean;
+  /** What the push waits for beside the switch and the containers: the pushes of copies. Default: nothing. */
+  readonly after?: pulumi.Input<pulumi.Resource[]>;
 }
 
 export interface SwitchPush {
@@ -218,6 +261,14 @@ export function agentContainerArgs(
   };
 }
 
+/** `made`, and once `after` resolves, what it names too (an output that fails when `after` fails). */
+export function afterAll(
+  made: readonly pulumi.Resource[],
+  after: pulumi.Input<pulumi.Resource[]> | undefined,
+): pulumi.Input<pulumi.Resource[]> {
+  return after ? pulumi.output(after).apply((more) => [...made, ...more]) : [...made];
+}
+
 /** The push container `<name>`, a child of the switch, and the check of its exit code. */
 export function createSwitchPush(name: string, args: SwitchPushArgs): SwitchPush {
   const services = args.targets.map((t) => t.service);
@@ -226,12 +277,13 @@ export function createSwitchPush(name: string, args: SwitchPushArgs): SwitchPush
       args.targets.map((t) =>
         pulumi
           .all([t.container.name, t.release])
-          .apply(([container, release]) => planService(t.service, container, release)),
+          .apply(([container, release]) => planService(t.service, container, release, t.copy)),
       ),
     )
     .apply((planned) =>
       planJson({
         stack: args.stack,
+        ...(args.partial ? { partial: true } : {}),
         switch: { streamCloseDelay: args.spec.streamCloseDelay, tlsHost: args.host.address },
         services: planned,
       }),
@@ -240,12 +292,13 @@ export function createSwitchPush(name: string, args: SwitchPushArgs): SwitchPush
     parent: args.switch,
     provider: args.host.provider,
     customTimeouts: { create: `${pushCreateSeconds(services)}s` },
-    dependsOn: [args.switch.container, ...args.targets.map((t) => t.container)],
+    dependsOn: afterAll([args.switch.container, ...args.targets.map((t) => t.container)], args.after),
   });
   const exitCode = pulumi.all([container.exitCode, container.containerLogs]).apply(([code, logs]) => {
     if (code !== undefined && code !== null && code !== 0) {
       const names = services.map((s) => s.name);
-      throw new pulumi.RunError(pushFailure(args.stack, args.hostName, names, code, logs ?? ""));
+      const kept = args.partial && args.targets.length === 1 ? copyKept(args.targets[0]) : undefined;
+      throw new pulumi.RunError(pushFailure(args.stack, args.hostName, names, code, logs ?? "", kept));
     }
     return code;
   });

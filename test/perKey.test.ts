@@ -123,6 +123,6 @@ describe("per-key tables", () => {
     expect(docker.filter((key) => !cluster.includes(key))).toEqual(["binds", "hold", "restart", "shareGpu", "ulimits"]);
     // Each one refused on a cluster, in one table.
     expect(Object.keys(CLUSTER_REFUSALS).sort()).toEqual(["binds", "hold", "restart", "shareGpu", "ulimits"]);
-    expect(cluster.filter((key) => !docker.includes(key))).toEqual(["replicas", "scheduling"]);
+    expect(cluster.filter((key) => !docker.includes(key))).toEqual(["scheduling"]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * `deploy` and `gpus:`: what of compose's deploy section a single Docker host takes (the NVIDIA device request).
+ * `deploy` and `gpus:`: what of compose's deploy section a Docker host takes (the copies, the NVIDIA device request).
  */
 import { ComposeError } from "../errors";
 import type { ComposeMap } from "../read";
@@ -27,17 +27,34 @@ function gpuRequest(d: ComposeMap, where: string): Record<string, unknown> {
   };
 }
 
+/** `deploy.replicas`: the service's copies; 0 (compose's "do not run it") has no form in a stack. */
+function replicasOf(value: unknown, at: string, warnings: string[]): Record<string, unknown> {
+  if (value === undefined) return {};
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+    throw shapeError(`${at}.deploy.replicas`, "a whole number of copies", value);
+  }
+  if (n === 0) {
+    warnings.push(`${at}.deploy.replicas: 0 (the service is not run) is not carried over; remove the service instead`);
+    return {};
+  }
+  return { replicas: n };
+}
+
 /**
- * `deploy` and `gpus:`: the one NVIDIA device request, from `deploy.resources.reservations.devices` or `gpus:`;
- * every other key of `deploy` is named in a warning.
+ * `deploy` and `gpus:`: the copies (`deploy.replicas`) and the one NVIDIA device request, from
+ * `deploy.resources.reservations.devices` or `gpus:`; every other key of `deploy` is named in a warning.
  */
 function deployConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<string, unknown> {
   let gpus: Record<string, unknown> | undefined;
+  let replicas: Record<string, unknown> = {};
   if (svc.deploy !== undefined) {
     const deploy = map(svc.deploy, `${at}.deploy`);
+    replicas = replicasOf(deploy.replicas, at, warnings);
     // restart_policy is the restart mapper's (restart.ts).
     for (const k of Object.keys(deploy))
-      if (k !== "resources" && k !== "restart_policy") warnings.push(`${at}.deploy.${k}: not carried over`);
+      if (!["resources", "restart_policy", "replicas"].includes(k))
+        warnings.push(`${at}.deploy.${k}: not carried over`);
     const resources = deploy.resources === undefined ? {} : map(deploy.resources, `${at}.deploy.resources`);
     for (const k of Object.keys(resources))
       if (k !== "reservations") warnings.push(`${at}.deploy.resources.${k}: not carried over`);
@@ -70,7 +87,7 @@ function deployConfig(svc: ComposeMap, { at, warnings }: ServiceScope): Record<s
       if (requests.length > 1) warnings.push(`${at}.gpus[1]: a second device request is not carried over`);
     }
   }
-  return gpus ? { gpus } : {};
+  return { ...(gpus ? { gpus } : {}), ...replicas };
 }
 
 export const deployMapper: Mapper = { compose: ["deploy", "gpus"], map: deployConfig };

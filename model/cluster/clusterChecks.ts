@@ -1,8 +1,8 @@
 /**
- * What a service may use where it runs: the keys only a cluster takes (`replicas`, `scheduling`) refused on a
- * Docker host, the keys Kubernetes has no form for refused on a cluster, each with the way out; and the rules
- * across the services of one cluster (names in its namespace, node ports). Read from the raw values, key by key,
- * so they are reported even when another key of the service is invalid.
+ * What a service may use where it runs: the key only a cluster takes (`scheduling`) refused on a Docker host, the
+ * keys Kubernetes has no form for refused on a cluster, each with the way out; and the rules across the services
+ * of one cluster (names in its namespace, node ports). Read from the raw values, key by key, so they are reported
+ * even when another key of the service is invalid.
  */
 import type { z } from "zod";
 import type { ModelContext } from "../context";
@@ -29,14 +29,8 @@ function fieldOf<K extends keyof Fields>(raw: PlainObject, key: K): z.output<Fie
 
 const MOVE = "or move the service to a cluster (a host with a kubernetes block)";
 
-/** A service on a Docker host: no cluster-only keys. */
+/** A service on a Docker host: no node placement (`replicas` there are copies, placed by docker/placement.ts). */
 function checkOnDockerHost(ctx: ModelContext, name: string, raw: PlainObject, host: string): void {
-  if (raw.replicas !== undefined) {
-    ctx.add(
-      ["services", name, "replicas"],
-      `is for clusters only: host "${host}" is a Docker host, which runs one container per service; remove it, ${MOVE}`,
-    );
-  }
   if (raw.scheduling !== undefined) {
     ctx.add(
       ["services", name, "scheduling"],

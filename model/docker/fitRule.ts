@@ -10,11 +10,15 @@
  * the invariant "the decided doubles plus everyone else once fit": the candidate at 2, decided ones at their
  * copies, undecided ones at 1.
  *
+ * A service of several copies is summed copy by copy, each on its own GPUs (docker/placement.ts): it is blue-green
+ * only where every copy fits twice there, and its reason names the tightest copy.
+ *
  * Pure: reads specs, records problems for explicit `blue-green` that cannot be honoured.
  */
 import type { ModelContext } from "../context";
 import type { DockerServiceDraft } from "../serviceDraft";
-import { place, type PlacedService } from "./hostChecks";
+import { perCopy, place, type PlacedCopy } from "./hostChecks";
+import { copyLabel } from "./placement";
 import type { DeploymentModel, GpuInventory, HostSpec, ReleaseSpec, ReleaseStrategy } from "../types";
 
 /** The device sums' tolerance: declared GiB are decimals (4.5), their sums floats. */
@@ -23,9 +27,9 @@ const EPSILON = 1e-9;
 const NO_SWITCH = "no switch: gpu-services:switch is not set";
 const COUNT_NOTE = "gpus.count does not say which GPU; give gpus.deviceIds to prove the fit";
 
-/** A placed service with what the rule needs of its stack. */
+/** A copy of a placed service with what the rule needs of its stack. */
 interface Entry {
-  readonly placed: PlacedService;
+  readonly placed: PlacedCopy;
   /** The stack it belongs to, by name (this stack's too): the sort key every stack shares. */
   readonly stack: string;
   readonly own: boolean;
@@ -61,13 +65,16 @@ function serviceKey(entry: Entry, rest: string): string {
   return entry.own ? key : `${key} of stack "${entry.stack}"`;
 }
 
-const label = (entry: Entry) => (entry.own ? entry.placed.service.name : `${entry.stack}/${entry.placed.service.name}`);
+const label = (entry: Entry) =>
+  copyLabel(entry.placed.service, entry.placed.copy.index, entry.own ? undefined : entry.stack);
 
 function devicesOf(entry: Entry, inventory: Inventory): Devices {
   const gpus = entry.placed.service.gpus!;
   const devices = inventory.gpus?.devices;
   if (!devices) return { missing: `hosts.${inventory.host.name}.gpus.devices` };
   const all = devices.map((device) => device.id);
+  const placed = entry.placed.copy.deviceIds;
+  if (placed) return { ids: all.filter((id) => placed.includes(id)), countOnly: false };
   if (gpus.deviceIds) return { ids: all.filter((id) => gpus.deviceIds!.includes(id)), countOnly: false };
   const countOnly = gpus.count !== "all" && gpus.count !== inventory.gpus!.count;
   return { ids: all, countOnly };
@@ -169,11 +176,11 @@ function checkExplicit(ctx: ModelContext, entry: Entry, fit: Fit | undefined): v
 }
 
 /** One copy must fit on every GPU the service may use: a declared need above a device's memory is a typo or a move. */
-function checkOneCopy(ctx: ModelContext, entry: Entry, inventory: Inventory): void {
+function checkOneCopy(ctx: ModelContext, entry: Entry, inventory: Inventory): boolean {
   const memory = entry.placed.service.gpus?.memoryGiB;
-  if (memory === undefined) return;
+  if (memory === undefined) return false;
   const devices = devicesOf(entry, inventory);
-  if ("missing" in devices) return;
+  if ("missing" in devices) return false;
   for (const id of devices.ids) {
     const index = inventory.gpus!.devices!.findIndex((device) => device.id === id);
     const capacity = inventory.gpus!.devices![index].memoryGiB;
@@ -183,8 +190,9 @@ function checkOneCopy(ctx: ModelContext, entry: Entry, inventory: Inventory): vo
       `${gib(memory)} for one copy is more than GPU ${id} has (hosts.${inventory.host.name}.gpus.devices[${index}]` +
         `.memoryGiB: ${gib(capacity)}), and the service may run there; must be at most ${gib(capacity)}`,
     );
-    return;
+    return true;
   }
+  return false;
 }
 
 /** This stack's GPUs on a daemon: the first of its hosts there that declares them, else the first there. */
@@ -196,7 +204,42 @@ function inventoryOf(hosts: readonly HostSpec[], daemon: string): Inventory {
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const bySortKey = (a: Entry, b: Entry) =>
-  compare(a.stack, b.stack) || compare(a.placed.service.name, b.placed.service.name);
+  compare(a.stack, b.stack) ||
+  compare(a.placed.service.name, b.placed.service.name) ||
+  a.placed.copy.index - b.placed.copy.index;
+
+type Decision = ReturnType<typeof decide>;
+
+/** What is left of a copy's margin on its tightest GPU (the least first); none where no sum was made. */
+const margin = (d: Decision) =>
+  d.fit && !("missing" in d.fit) ? d.fit.tightest.capacity - d.fit.tightest.sum : Number.POSITIVE_INFINITY;
+
+/**
+ * A service's strategy from its copies': blue-green only where every copy is (each fits twice on its own GPUs),
+ * with the tightest copy's sum as why (a copy that does not fit before one that does).
+ */
+function combine(group: readonly Entry[], decided: readonly Decision[]): Decision {
+  if (decided.length === 1) return decided[0];
+  const fits = (d: Decision) => !d.fit || "missing" in d.fit || d.fit.fits;
+  const order = decided.map((d, i) => i).sort((a, b) => margin(decided[a]) - margin(decided[b]));
+  const tightest = order.find((i) => !fits(decided[i])) ?? order[0];
+  const chosen = decided[tightest];
+  const strategy = decided.every((d) => d.strategy === "blue-green") ? "blue-green" : "stop-then-start";
+  const why =
+    chosen.fit && !("missing" in chosen.fit) ? `copy ${group[tightest].placed.copy.index}: ${chosen.why}` : chosen.why;
+  return { ...chosen, strategy, why };
+}
+
+/** The entries of one (stack, service) together, in the sorted order. */
+function byService(entries: readonly Entry[]): Entry[][] {
+  const groups: Entry[][] = [];
+  for (const entry of entries) {
+    const last = groups[groups.length - 1];
+    if (last && last[0].stack === entry.stack && last[0].placed.service === entry.placed.service) last.push(entry);
+    else groups.push([entry]);
+  }
+  return groups;
+}
 
 /**
  * The resolved release of every service of this stack, by name. Explicit `blue-green` must pass the same proof,
@@ -210,9 +253,9 @@ export function planReleases(
   neighbours: readonly DeploymentModel[],
 ): Map<string, ReleaseSpec> {
   const entries: Entry[] = [
-    ...place(hosts, services).map((placed) => ({ placed, stack: ctx.stack, own: true, hasSwitch })),
+    ...perCopy(place(hosts, services)).map((placed) => ({ placed, stack: ctx.stack, own: true, hasSwitch })),
     ...neighbours.flatMap((neighbour) =>
-      place(neighbour.hosts, neighbour.services, neighbour.stack).map((placed) => ({
+      perCopy(place(neighbour.hosts, neighbour.services, neighbour.stack)).map((placed) => ({
         placed,
         stack: neighbour.stack,
         own: false,
@@ -228,13 +271,15 @@ export function planReleases(
     // Explicit strategies are decided from the start; `auto` ones count once until their turn.
     const initial = new Map(onDaemon.map((e) => [e, explicitCopies(e)] as const));
     const copies = new Map(initial);
-    for (const entry of onDaemon) {
+    for (const group of byService(onDaemon)) {
+      const [entry] = group;
       const explicit = entry.placed.service.release.requested === "blue-green";
-      const { strategy, why, fit } = decide(entry, onDaemon, inventory, explicit ? initial : copies);
-      copies.set(entry, strategy === "blue-green" ? 2 : 1);
+      const decided = group.map((copy) => decide(copy, onDaemon, inventory, explicit ? initial : copies));
+      const { strategy, why, fit } = combine(group, decided);
+      for (const copy of group) copies.set(copy, strategy === "blue-green" ? 2 : 1);
       if (!entry.own) continue;
       const { service } = entry.placed;
-      if (service.gpus) checkOneCopy(ctx, entry, inventory);
+      if (service.gpus) group.some((copy) => checkOneCopy(ctx, copy, inventory));
       if (explicit) checkExplicit(ctx, entry, fit);
       plans.set(service.name, {
         requested: service.release.requested,

@@ -6,7 +6,7 @@
 import type { ModelContext } from "../context";
 import { portsOverlap } from "../../formats";
 import type { DockerServiceDraft, ServiceDraft } from "../serviceDraft";
-import { isOnDocker, type DeploymentModel, type GpuSpec, type HostSpec } from "../types";
+import { isOnDocker, type CopySpec, type DeploymentModel, type GpuSpec, type HostSpec } from "../types";
 
 /** A service as seen on a Docker daemon: this stack's, or a neighbour stack's. */
 export interface PlacedService {
@@ -19,14 +19,35 @@ export interface PlacedService {
   readonly hostName: string;
 }
 
-/** GPUs a request asks for on a host with `hostGpus` GPUs. */
-function gpusAsked(gpus: GpuSpec, hostGpus: number): number {
-  return gpus.deviceIds ? gpus.deviceIds.length : gpus.count === "all" ? hostGpus : (gpus.count as number);
+/** A placed service, one entry per copy: what the fit rule sums on each GPU. */
+export interface PlacedCopy extends PlacedService {
+  readonly copy: CopySpec;
+}
+
+/** Each placed service as its copies, in index order. */
+export function perCopy(placed: readonly PlacedService[]): PlacedCopy[] {
+  return placed.flatMap((p) => p.service.copies.map((copy) => ({ ...p, copy })));
+}
+
+/**
+ * GPUs a service asks for on a host with `hostGpus` GPUs: the distinct GPUs its copies' requests name, else its
+ * request as given for each copy.
+ */
+function gpusAsked(service: Pick<DockerServiceDraft, "replicas" | "copies">, gpus: GpuSpec, hostGpus: number): number {
+  const placed = service.copies.flatMap((copy) => copy.deviceIds ?? []);
+  if (placed.length > 0) return new Set(placed).size;
+  if (gpus.deviceIds) return gpus.deviceIds.length;
+  return gpus.count === "all" ? hostGpus : (gpus.count as number) * service.replicas;
+}
+
+/** The device IDs a service's requests name: its pinned ones, and those its copies were placed on. */
+function deviceIdsOf(service: DockerServiceDraft): string[] {
+  return [...(service.gpus?.deviceIds ?? []), ...service.copies.flatMap((copy) => copy.deviceIds ?? [])];
 }
 
 /** GPUs a service takes for itself on a host with `hostGpus` GPUs. */
 function gpusTaken(service: DockerServiceDraft, hostGpus: number): number {
-  return !service.gpus || service.shareGpu ? 0 : gpusAsked(service.gpus, hostGpus);
+  return !service.gpus || service.shareGpu ? 0 : gpusAsked(service, service.gpus, hostGpus);
 }
 
 function whereIs(placed: PlacedService, rest: string): string {
@@ -120,7 +141,7 @@ function checkGpus(ctx: ModelContext, host: HostSpec, onDaemon: readonly PlacedS
       if (service.shareGpu) return;
       // Reported on the later of two users: neighbours come first.
       const earlier = withGpus.slice(0, withGpus.indexOf(placed));
-      const other = earlier.find((o) => !o.service.shareGpu && o.service.gpus!.deviceIds?.includes(id));
+      const other = earlier.find((o) => !o.service.shareGpu && deviceIdsOf(o.service).includes(id));
       if (other) {
         ctx.add(
           at,
@@ -133,7 +154,7 @@ function checkGpus(ctx: ModelContext, host: HostSpec, onDaemon: readonly PlacedS
   const hostGpus = host.gpus.count;
   const taken = withGpus.reduce((sum, placed) => sum + gpusTaken(placed.service, hostGpus), 0);
   for (const placed of own) {
-    const asked = gpusAsked(placed.service.gpus!, hostGpus);
+    const asked = gpusAsked(placed.service, placed.service.gpus!, hostGpus);
     const at = ["services", placed.service.name, "gpus"];
     if (asked > hostGpus || hostGpus === 0) {
       ctx.add(

@@ -71,3 +71,32 @@ describe("gpu-memory", () => {
     });
   });
 });
+
+describe("gpu-memory with copies", () => {
+  it("counts a blue-green service's second copy on the GPU of each copy, and only there", () => {
+    const m = model();
+    const tts = m.services.find((s) => s.name === "tts")!;
+    const copies = [0, 1].map((index) => ({ index, deviceIds: [String(index)] }));
+    const services = m.services.map((s) => (s === tts ? { ...tts, replicas: 2, copies } : s));
+    const gpu = (index: number, usedMiB: number) => ({
+      index,
+      uuid: `GPU-${index}`,
+      name: "test",
+      memoryTotalMiB: 16384,
+      memoryUsedMiB: usedMiB,
+    });
+    const gpus: GpuFigures = {
+      available: true,
+      source: "test figures",
+      gpus: [gpu(0, 8_000), gpu(1, 12_000)],
+      processes: [],
+    };
+    expect(gpuMemoryCheck({ model: m, host: m.hosts[0], services, gpus } as unknown as CheckContext)).toEqual({
+      level: "warn",
+      summary:
+        "GPU 0: 8384 of 16384 MiB free, GPU 1: 4384 of 16384 MiB free; GPU 1 has 4384 MiB free, a blue-green " +
+        "release's second copy needs 5120 MiB (tts 5 GiB)",
+      fix: "stop what holds the memory, or set release.strategy: stop-then-start on those services",
+    });
+  });
+});

@@ -65,10 +65,18 @@ export const MIN_FREE_SHARE = 0.1;
 /** Copies a service holds at once during a release: two when it is released blue-green (model/docker/fitRule.ts). */
 const copiesOf = (service: ServiceSpec) => (service.release.strategy === "blue-green" ? 2 : 1);
 
-/** A GPU nvidia-smi reports that the service may run on: one of its deviceIds, else any (the runtime picks). */
-function mayUse(service: ServiceSpec, gpu: GpuReading): boolean {
+/** Whether a device ID names the GPU nvidia-smi reports (by UUID or index). */
+const names = (gpu: GpuReading) => (id: string) => id === gpu.uuid || id === String(gpu.index);
+
+/**
+ * How many of the service's copies run on a GPU nvidia-smi reports: those placed on it (each copy names its
+ * devices), else one where its deviceIds name it, or where it has none (the runtime picks).
+ */
+function copiesOn(service: ServiceSpec, gpu: GpuReading): number {
+  const placed = service.copies.filter((c) => c.deviceIds);
+  if (placed.length > 0) return placed.filter((c) => c.deviceIds!.some(names(gpu))).length;
   const ids = service.gpus?.deviceIds;
-  return !ids || ids.some((id) => id === gpu.uuid || id === String(gpu.index));
+  return !ids || ids.some(names(gpu)) ? 1 : 0;
 }
 
 export const gpuMemoryCheck: HostCheck = (ctx) => {
@@ -84,8 +92,8 @@ export const gpuMemoryCheck: HostCheck = (ctx) => {
     .join(", ");
   // A blue-green release starts its second copy beside the running one: that copy must fit in what is free.
   const short = free.flatMap(({ g, free }) => {
-    const second = wanting.filter((s) => copiesOf(s) === 2 && s.gpus?.memoryGiB !== undefined && mayUse(s, g));
-    const needMiB = Math.ceil(second.reduce((sum, s) => sum + s.gpus!.memoryGiB! * 1024, 0));
+    const second = wanting.filter((s) => copiesOf(s) === 2 && s.gpus?.memoryGiB !== undefined && copiesOn(s, g) > 0);
+    const needMiB = Math.ceil(second.reduce((sum, s) => sum + s.gpus!.memoryGiB! * 1024 * copiesOn(s, g), 0));
     if (g.memoryTotalMiB === undefined || second.length === 0 || free >= needMiB) return [];
     const who = second.map((s) => `${s.name} ${s.gpus!.memoryGiB} GiB`).join(" + ");
     return [`GPU ${g.index} has ${free} MiB free, a blue-green release's second copy needs ${needMiB} MiB (${who})`];

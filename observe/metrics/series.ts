@@ -14,9 +14,12 @@ import {
 
 export type ClassCounts = Record<StatusClass, number>;
 
-/** The switch names a route `<service>-<listen port>` (switch/cmd/gpu-switch routeID). */
+/**
+ * The switch names a route `<service>-<listen port>`, and copy i's `<service>-<listen port>.<i>`
+ * (switch/cmd/gpu-switch copyRouteID).
+ */
 export function serviceOfRoute(route: string): string {
-  return /^(.+)-\d+$/.exec(route)?.[1] ?? route;
+  return /^(.+)-\d+(?:\.\d+)?$/.exec(route)?.[1] ?? route;
 }
 
 /** What a service's routes counted over one interval between samples (added up as it is read). */

@@ -219,6 +219,8 @@ describe.runIf(run)("status and doctor against the real dockerd", () => {
           name: "string",
           containers: [
             {
+              copy: "number",
+              gpus: [],
               health: "string",
               id: "string",
               imageId: "string",

@@ -219,6 +219,8 @@ interface Effective {
   ulimits?: Record<string, { soft: number; hard: number }>;
   /** Docker's whole seconds; compose sets none without stop_grace_period, and Docker's default is 10 s. */
   stopGraceSeconds: number;
+  /** Containers of the service: compose's deploy.replicas (1 without it), the model's copies. */
+  replicas: number;
 }
 
 /** Keys the comparison covers; any other key the oracle shows must be named in a warning. */
@@ -304,6 +306,7 @@ function fromOracle(
     ...(svc.user !== undefined ? { user: String(svc.user) } : {}),
     restart: String(svc.restart ?? "no"),
     stopGraceSeconds: svc.stop_grace_period === undefined ? 10 : Math.trunc(durationSeconds(svc.stop_grace_period)),
+    replicas: svc.deploy?.replicas === undefined ? 1 : Number(svc.deploy.replicas),
     ...(test && !hc.disable
       ? {
           // Docker's defaults where compose leaves a timing out.
@@ -351,6 +354,7 @@ function fromModel(spec: DockerServiceSpec, secretValues: Record<string, string>
     ...(spec.user ? { user: spec.user } : {}),
     restart: spec.restart,
     stopGraceSeconds: spec.stopGraceSeconds,
+    replicas: spec.copies.length,
     ...(spec.healthcheck
       ? {
           healthcheck: {

@@ -533,10 +533,66 @@ export const BAD_CASES: readonly BadCase[] = [
       "may run there; must be at most 16 GiB",
   },
   {
-    name: "replicas on a Docker host",
+    name: "two copies on a Docker host without a switch",
     mutate: (c) => (c.services.stt.replicas = 2),
     paths: ["services.stt.replicas"],
-    says: 'is for clusters only: host "gpu1" is a Docker host, which runs one container per service',
+    says:
+      "2 copies share the service's ports through the switch, and gpu-services:switch is not set: set " +
+      "gpu-services:switch, or set replicas to 1",
+  },
+  {
+    name: "copies placed on GPUs whose memory is not declared",
+    mutate: (c) => {
+      c.switch = SWITCH;
+      c.services.stt.replicas = 2;
+    },
+    paths: ["services.stt.replicas"],
+    says:
+      "2 copies are placed on the GPUs with the most free memory, and services.stt.gpus.memoryGiB is not set: " +
+      "declare it, or pin each copy's GPUs with gpus.deviceIds (2 IDs, copy i taking the i-th 1)",
+  },
+  {
+    name: "device IDs that do not split between the copies",
+    mutate: (c) => {
+      c.switch = SWITCH;
+      c.hosts.gpu1.gpus = { count: 4, devices: ["0", "1", "2", "3"].map((id) => ({ id })) };
+      c.services.stt.gpus = { deviceIds: ["0", "1", "2"] };
+      c.services.stt.replicas = 2;
+    },
+    paths: ["services.stt.gpus.deviceIds"],
+    says: "lists 3 device IDs for 2 copies (replicas): must list 2 × k of them (2, 4, 6, …), copy i taking the i-th k",
+  },
+  {
+    name: "every GPU for each of several copies",
+    mutate: (c) => {
+      c.switch = SWITCH;
+      c.services.stt.gpus = { count: "all" };
+      c.services.stt.replicas = 2;
+    },
+    paths: ["services.stt.gpus.count"],
+    says: '"all" cannot be split between 2 copies (replicas): give a number of GPUs per copy',
+  },
+  {
+    name: "a copy that does not fit on any GPU",
+    mutate: (c) => {
+      c.switch = SWITCH;
+      c.hosts.gpu1.gpus = {
+        count: 2,
+        devices: [
+          { id: "0", memoryGiB: 24 },
+          { id: "1", memoryGiB: 16 },
+        ],
+      };
+      c.services.tts.gpus = { deviceIds: ["0"], memoryGiB: 10 };
+      c.services.tts.shareGpu = true;
+      c.services.stt.gpus = { count: 1, memoryGiB: 15 };
+      c.services.stt.shareGpu = true;
+      c.services.stt.replicas = 2;
+    },
+    paths: ["services.stt.replicas"],
+    says:
+      "copy 1 of 2 does not fit: it needs 15 GiB on a GPU, and GPU 0, the one with the most room, has 14 GiB free " +
+      'of 24 GiB (used by tts 10 GiB); lower services.stt.gpus.memoryGiB or replicas, move a service off host "gpu1"',
   },
   {
     name: "scheduling on a Docker host",

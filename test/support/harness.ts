@@ -115,6 +115,30 @@ async function settle(resources: Registered[]): Promise<void> {
 }
 
 /**
+ * Runs `evaluation` (one whose program is expected to fail: a push that exits non-zero) and collects the rejections
+ * its outputs leave unhandled, as the Pulumi runtime would report them (the first fails the up), instead of letting
+ * the test runner report each as an error of its own. Every output derived from a failed one rejects too, so they
+ * are many; they are given back for the test to check that each is the expected failure.
+ */
+export async function collectingRejections<T>(
+  evaluation: () => Promise<T>,
+): Promise<{ result: T; rejections: unknown[] }> {
+  const rejections: unknown[] = [];
+  const others = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  const collect = (reason: unknown) => void rejections.push(reason);
+  process.on("unhandledRejection", collect);
+  try {
+    const result = await evaluation();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return { result, rejections };
+  } finally {
+    process.off("unhandledRejection", collect);
+    for (const listener of others) process.on("unhandledRejection", listener);
+  }
+}
+
+/**
  * Evaluate the program for a stack with the given config, as `pulumi preview` would (the providers mocked).
  * Errors thrown by the program (bad config) are rethrown; `resources` is still readable through `onResources`.
  */

@@ -8,6 +8,7 @@ import {
   type DockerServiceSpec,
   type ServiceSpec,
 } from "../../model";
+import { copyIndexes } from "../../model/buildService";
 import { StackConfigError } from "../../stackConfig";
 
 /** A model whose services all run on Docker hosts, as its type says. */
@@ -52,7 +53,7 @@ export const GPU_CLUSTER: ClusterSpec = {
 /**
  * Stack "dev" with the Docker host `lab` and the cluster `gpu-cluster` (`cluster`, GPU_CLUSTER by default).
  * Each service of `onCluster` is built on `lab` and then placed on the cluster with what a cluster service adds
- * (`runsOn`, `replicas`, `scheduling`, a resolved release): `place`.
+ * (`runsOn`, `scheduling`, a resolved release, `replicas` with as many copies, none naming a GPU): `place`.
  */
 export function clusterModel(
   onDocker: Record<string, Record<string, unknown>>,
@@ -86,7 +87,16 @@ function placed(service: ServiceSpec, cluster: string, place: Partial<ClusterSer
     throw new Error(`services.${service.name}: clusterModel places a service that pulls its image on lab`);
   }
   const { binds, shareGpu, restart, ulimits, hold, ...common } = service;
-  return { ...common, image: service.image, host: cluster, runsOn: "kubernetes", replicas: 1, ...place };
+  const replicas = place.replicas ?? 1;
+  return {
+    ...common,
+    image: service.image,
+    host: cluster,
+    runsOn: "kubernetes",
+    replicas,
+    copies: copyIndexes(replicas),
+    ...place,
+  };
 }
 
 /** The problems buildModel finds in a stack "prod" config, as `path: message` lines; none when it builds. */
