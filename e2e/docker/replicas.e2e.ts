@@ -123,6 +123,12 @@ function printFigures(what: string, m: Measured<unknown>): void {
   console.log(lines.join("\n"));
 }
 
+/** Stretches as seconds into the window: `4.5-10.4 s`. */
+const stretches = (ranges: readonly Range[], window: Range) =>
+  ranges
+    .map((r) => `${((r.from - window.from) / 1000).toFixed(1)}-${((r.to - window.from) / 1000).toFixed(1)} s`)
+    .join(", ");
+
 /** No failed request, and at least `least` copies ready at every sample of the window, sampled densely. */
 function expectServed(m: Measured<unknown>, least: number): void {
   expect.soft(failedOf(m.answers, m.window), "failed requests").toEqual([]);
@@ -238,12 +244,7 @@ describe("several copies of a service behind the switch, on the real engine and 
     // Each copy out of the pool once, copy 0 first, and never two at once.
     const out = Array.from({ length: COPIES }, (_, i) => outages(m.samples, member(i)));
     console.log(
-      `[replicas-e2e]   out of the pool: ${out
-        .map(
-          (o, i) =>
-            `copy ${i} ${o.map((r) => `${((r.from - m.window.from) / 1000).toFixed(1)}-${((r.to - m.window.from) / 1000).toFixed(1)} s`).join(", ")}`,
-        )
-        .join("; ")}`,
+      `[replicas-e2e]   out of the pool: ${out.map((o, i) => `copy ${i} ${stretches(o, m.window)}`).join("; ")}`,
     );
     for (const [i, o] of out.entries()) expect(o, `copy ${i}'s stretches out of the pool`).toHaveLength(1);
     for (let i = 1; i < COPIES; i++) expect(out[i][0].from).toBeGreaterThanOrEqual(out[i - 1][0].to);
