@@ -11,6 +11,7 @@ import { connectionReason, isConnectionFailure, sshWrapperDir } from "../clients
 import { sshTarget } from "../clients/hostShell";
 import { compareRelease, expectedRelease } from "./runningRelease";
 import type { ContainerView } from "./hostSnapshot";
+import { containerView } from "../test/support/containerViews";
 import { copyAttention, copyOf } from "./status";
 import { loadStackModel } from "../model";
 import { PROJECT_DIR } from "../test/support/harness";
@@ -89,25 +90,14 @@ describe("the release config leads to", () => {
       state: "not-deployed",
       differences: ["no container stt-prod"],
     });
-    const container = {
-      id: "c1",
-      name: "stt-prod",
-      imageId: "sha256:1",
+    const container = containerView("stt-prod", {
       imageName: "gpu-services/stt:old",
-      status: "running",
-      running: true,
-      startedAt: "",
-      restartCount: 0,
-      ports: [],
-      gpuRequest: true,
-      gpuDevices: [],
-      command: [],
       labels: {
         "gpu-services.stack": "prod",
         "gpu-services.service": "stt",
         "gpu-services.release": "https://github.com/jim0237/STT-API-Server.git#0000",
       },
-    };
+    });
     expect(compareRelease(stt, "prod", container, undefined)).toEqual({
       state: "drifted",
       expected: expectedRelease(stt),
@@ -122,23 +112,13 @@ describe("the release config leads to", () => {
 describe("the copies of a service", () => {
   const prod = loadStackModel("prod", PROJECT_DIR);
   const service = (name: string) => prod.services.find((s) => s.name === name) as ServiceSpec;
-  const view = (name: string, copy: number, gpus: string[], over: Partial<ContainerView> = {}): ContainerView => ({
-    id: `id-${name}`,
-    name,
-    imageId: "sha256:1",
-    imageName: "stt:v1",
-    status: "running",
-    running: true,
-    startedAt: "",
-    restartCount: 0,
-    ports: [],
-    gpuRequest: true,
-    gpuDevices: gpus,
-    command: [],
-    labels: { "gpu-services.service": "stt", ...(copy > 0 ? { "gpu-services.copy": String(copy) } : {}) },
-    health: { status: "healthy", failingStreak: 0 },
-    ...over,
-  });
+  const view = (name: string, copy: number, gpus: string[], over: Partial<ContainerView> = {}) =>
+    containerView(name, {
+      gpuDevices: gpus,
+      labels: { "gpu-services.service": "stt", ...(copy > 0 ? { "gpu-services.copy": String(copy) } : {}) },
+      health: { status: "healthy", failingStreak: 0 },
+      ...over,
+    });
   const three = {
     ...service("stt"),
     replicas: 3,

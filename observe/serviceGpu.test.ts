@@ -9,6 +9,7 @@ import { buildModel } from "../model";
 import type { DockerCli } from "../clients";
 import { captureAnswer, type CaptureName } from "../test/support/nvidiaSmiCaptures";
 import { probeGpus, type GpuFigures } from "./gpuProbe";
+import { containerView } from "../test/support/containerViews";
 import type { ContainerView } from "./hostSnapshot";
 import { serviceGpu } from "./serviceGpu";
 import { gpuMemoryHeldCheck } from "./checks/gpuHeld";
@@ -30,21 +31,8 @@ function fakeCli(capture: CaptureName, pids: Record<string, number[]> = {}): Doc
   } as unknown as DockerCli;
 }
 
-const copy = (name: string, service = "stt"): ContainerView => ({
-  id: name,
-  name,
-  imageId: "sha256:1",
-  imageName: "stt",
-  labels: { "gpu-services.stack": "dev", "gpu-services.service": service },
-  status: "running",
-  running: true,
-  startedAt: "",
-  restartCount: 0,
-  ports: [],
-  gpuRequest: true,
-  gpuDevices: [],
-  command: [],
-});
+const copy = (name: string, service = "stt"): ContainerView =>
+  containerView(name, { labels: { "gpu-services.stack": "dev", "gpu-services.service": service } });
 
 async function figures(capture: CaptureName): Promise<GpuFigures> {
   return probeGpus(fakeCli(capture), [copy("stt-blue")], { allowRun: false, sensors: true });

@@ -7,11 +7,10 @@
 import { describe, expect, it } from "vitest";
 import type { DockerServiceSpec, ReleaseSpec } from "../model";
 import { collectingRejections, evaluateModel, T, type Evaluation } from "../test/support/harness";
-import { labModel, NGINX, type DockerModel } from "../test/support/models";
+import { LAB_SWITCH, labModel, NGINX, type DockerModel } from "../test/support/models";
 import { serviceOfRoute } from "../observe/metrics/series";
 import { copyKept, pushFailure } from "./switchPush";
 
-const SWITCH_IMAGE = { repository: "localhost:5000/gpu-switch", tag: "1", digest: `sha256:${"c".repeat(64)}` };
 const URN = "urn:pulumi:dev::gpu-services::";
 const CONTAINER = `${URN}gpu-services:index:GpuService$docker:index/container:Container::`;
 const AGENT = `${URN}gpu-services:index:GpuSwitch$docker:index/container:Container::`;
@@ -38,17 +37,7 @@ function copiedModel(release: ReleaseSpec): DockerModel {
   const copies = [0, 1, 2].map((index) => ({ index, deviceIds: [String(index)] }));
   return {
     ...base,
-    switch: {
-      image: {
-        kind: "registry",
-        ...SWITCH_IMAGE,
-        track: false,
-        ref: `${SWITCH_IMAGE.repository}@${SWITCH_IMAGE.digest}`,
-      },
-      holdSeconds: 10,
-      streamCloseDelay: "1h",
-      dockerSocket: "/run/docker.sock",
-    },
+    switch: LAB_SWITCH,
     services: base.services.map((s): DockerServiceSpec =>
       s.name === "stt" ? { ...s, release, replicas: 3, copies } : { ...s, release },
     ),

@@ -8,11 +8,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
 import type { DockerServiceSpec, ReleaseSpec } from "../model";
 import { type Evaluation, evaluateModel, type Registered, T, valueOf } from "../test/support/harness";
-import { labModel, NGINX, type DockerModel } from "../test/support/models";
+import { LAB_SWITCH, labModel, NGINX, SWITCH_IMAGE, type DockerModel } from "../test/support/models";
 import { drainJson, drainWarning } from "./switchDrain";
 import { planJson, planService, pushFailure } from "./switchPush";
 
-const SWITCH_IMAGE = { repository: "localhost:5000/gpu-switch", tag: "1", digest: `sha256:${"c".repeat(64)}` };
 const URN = "urn:pulumi:dev::gpu-services::";
 
 const blueGreen: ReleaseSpec = {
@@ -45,17 +44,7 @@ function switchedModel(releases: Record<string, ReleaseSpec> = { tts: blueGreen,
   });
   const model: DockerModel = {
     ...base,
-    switch: {
-      image: {
-        kind: "registry",
-        ...SWITCH_IMAGE,
-        track: false,
-        ref: `${SWITCH_IMAGE.repository}@${SWITCH_IMAGE.digest}`,
-      },
-      holdSeconds: 10,
-      streamCloseDelay: "1h",
-      dockerSocket: "/run/docker.sock",
-    },
+    switch: LAB_SWITCH,
     services: base.services.map((s): DockerServiceSpec => ({ ...s, release: releases[s.name] ?? s.release })),
   };
   return model;

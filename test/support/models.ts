@@ -7,6 +7,7 @@ import {
   type DeploymentModel,
   type DockerServiceSpec,
   type ServiceSpec,
+  type SwitchSpec,
 } from "../../model";
 import { copyIndexes } from "../../model/buildService";
 import { StackConfigError } from "../../stackConfig";
@@ -36,6 +37,17 @@ export function labModel(services: Record<string, Record<string, unknown>>): Doc
 
 /** The image most of those services pull. */
 export const NGINX = { repository: "nginx", tag: "1.27" } as const;
+
+/** The switch image of the lab's stacks with a switch: a local registry's, pinned. */
+export const SWITCH_IMAGE = { repository: "localhost:5000/gpu-switch", tag: "1", digest: `sha256:${"c".repeat(64)}` };
+
+/** `gpu-services:switch` of the lab's stacks with a switch (SWITCH_IMAGE, a 10 s hold, a 1 h stream close). */
+export const LAB_SWITCH: SwitchSpec = {
+  image: { kind: "registry", ...SWITCH_IMAGE, track: false, ref: `${SWITCH_IMAGE.repository}@${SWITCH_IMAGE.digest}` },
+  holdSeconds: 10,
+  streamCloseDelay: "1h",
+  dockerSocket: "/run/docker.sock",
+};
 
 /** The cluster `gpu-cluster` of clusterModel, as its stack config would make it. */
 export const GPU_CLUSTER: ClusterSpec = {
