@@ -22,15 +22,17 @@ export type ModelTag = (typeof MODEL_RELEASES)[number];
 export const MODEL_SERVICES = ["stt", "tts"] as const;
 export type ModelService = (typeof MODEL_SERVICES)[number];
 
-/** The load time the images bake in; a service's env may say another. */
+/** The load time the images bake in by default; a service's env may say another. */
 export const IMAGE_LOAD_SECONDS = 30;
 
-/** What each release bakes in: its name and load time; broken's load never ends (its readiness never passes). */
-const RELEASE_ENV: Record<ModelTag, Record<string, string>> = {
-  v1: { MODEL_RELEASE: "v1", MODEL_LOAD: `${IMAGE_LOAD_SECONDS}s` },
-  v2: { MODEL_RELEASE: "v2", MODEL_LOAD: `${IMAGE_LOAD_SECONDS}s` },
-  broken: { MODEL_RELEASE: "broken", MODEL_LOAD: "24h" },
-};
+/**
+ * What each release bakes in: its name and load time (`loadSeconds`); broken's load never ends (its readiness
+ * never passes).
+ */
+const releaseEnv = (tag: ModelTag, loadSeconds: number): Record<string, string> => ({
+  MODEL_RELEASE: tag,
+  MODEL_LOAD: tag === "broken" ? "24h" : `${loadSeconds}s`,
+});
 
 /** How long a stopped copy's requests in flight may take to finish (each service's release.drainSeconds). */
 export const DRAIN_SECONDS = 10;
@@ -43,21 +45,42 @@ export interface ModelServiceOptions {
   readonly port: number;
   readonly mode: LoadMode;
   /**
-   * The load time: the image's (IMAGE_LOAD_SECONDS, so that a release of broken never loads), or another in the
-   * env; the healthcheck's start period says it too (the hold's expected time).
+   * The load time: the image's (the lab's `imageLoadSeconds`, so that a release of broken never loads), or
+   * another in the env; the healthcheck's start period says it too (the hold's expected time).
    */
   readonly loadSeconds: number;
   /** `hold.queue`. */
   readonly queue: number;
+  /** `hold.seconds`; default: left out (the expected load time and the slack). */
+  readonly holdSeconds?: number;
+  /**
+   * Declare the stand-in's own healthcheck (default true). Without it, the push waits for readiness only up to
+   * the hold's budget, not the healthcheck's worst case plus a minute: a copy that never gets ready fails sooner.
+   */
+  readonly healthcheck?: boolean;
+  /** `replicas`; default: left out (one copy). */
+  readonly replicas?: number;
+  /**
+   * `gpus.memoryGiB` of a copy placed on any one GPU of the host's inventory (`count: 1`); default: pinned to
+   * GPU 0 (`deviceIds: ["0"]`) with 1 GiB.
+   */
+  readonly placedGpuMemoryGiB?: number;
+  /** MODEL_SERVICE, the time one request takes (default SERVICE_MS). */
+  readonly serviceMs?: number;
+  /** MODEL_ONE_AT_A_TIME: one request at a time per copy, as a GPU runs one inference (default: left out, no). */
+  readonly oneAtATime?: boolean;
 }
 
 export interface HoldStackOptions {
-  /** `hosts.local.gpus.devices[0].memoryGiB`: with two services of 1 GiB, 2 holds one copy of each, 3 a third. */
+  /** `hosts.local.gpus.devices[*].memoryGiB`: with two services of 1 GiB, 2 holds one copy of each, 3 a third. */
   readonly gpuMemoryGiB: number;
+  /** The host's GPUs, `"0"` .. `"<n-1>"`, each of `gpuMemoryGiB` (default 1). */
+  readonly gpuCount?: number;
   readonly holdSeconds: number;
   /** Declare `readiness` and `hold` (a program from before them refuses the keys). */
   readonly readiness: boolean;
-  readonly services: Readonly<Record<ModelService, ModelServiceOptions>>;
+  /** The services of the stack, of stt and tts. */
+  readonly services: Readonly<Partial<Record<ModelService, ModelServiceOptions>>>;
 }
 
 export interface MeasuredModelUp {
@@ -83,25 +106,32 @@ export class HoldLab {
     readonly repo: string,
     readonly digests: Record<ModelTag, string>,
     readonly switchImage: PinnedImage,
+    /** The load time v1 and v2 bake in. */
+    readonly imageLoadSeconds: number,
   ) {}
 
   /**
    * Build and push the images; `name` keeps the repositories of several runs apart. `switchBin`: the folder of
-   * the switch's binaries (default switchImage.ts's); `commit`: the program's tree to run (default this one).
+   * the switch's binaries (default switchImage.ts's); `commit`: the program's tree to run (default this one);
+   * `imageLoadSeconds`: the load time v1 and v2 bake in (default IMAGE_LOAD_SECONDS).
    */
-  static async start(name: string, opts: { switchBin?: string; commit?: string } = {}): Promise<HoldLab> {
+  static async start(
+    name: string,
+    opts: { switchBin?: string; commit?: string; imageLoadSeconds?: number } = {},
+  ): Promise<HoldLab> {
+    const imageLoadSeconds = opts.imageLoadSeconds ?? IMAGE_LOAD_SECONDS;
     const ws = Workspace.create(opts.commit);
     const registry = await Registry.start();
     const repo = `${registry.address}/${name}/model-server`;
     const digests = {} as Record<ModelTag, string>;
     for (const tag of MODEL_RELEASES) {
-      buildModelServerImage(`${repo}:${tag}`, RELEASE_ENV[tag]);
+      buildModelServerImage(`${repo}:${tag}`, releaseEnv(tag, imageLoadSeconds));
       digests[tag] = pushAndDigest(`${repo}:${tag}`);
     }
     // Only the registry has them now: every pull of the stack really goes to it.
     docker(["image", "rm", ...MODEL_RELEASES.map((tag) => `${repo}:${tag}`)]);
     const switchImage = await buildSwitchImage(registry.address, opts.switchBin);
-    return new HoldLab(ws, registry, repo, digests, switchImage);
+    return new HoldLab(ws, registry, repo, digests, switchImage, imageLoadSeconds);
   }
 
   ref(tag: ModelTag): string {
@@ -109,18 +139,17 @@ export class HoldLab {
   }
 
   private serviceText(name: ModelService, s: ModelServiceOptions, readiness: boolean): string {
-    const test = `[${MODEL_SERVER_HEALTHCHECK.map((t) => JSON.stringify(t)).join(", ")}]`;
     // The stand-in's healthcheck is its own binary (FROM scratch has no curl): no GET the switch could take from
     // it, so the readiness check is declared, as an operator of such an image would.
     const declared = `      readiness:
         path: /health
         passes: 2
       hold:
-        queue: ${s.queue}
+${s.holdSeconds === undefined ? "" : `        seconds: ${s.holdSeconds}\n`}        queue: ${s.queue}
 `;
     return `    ${name}:
       host: local
-      image:
+${s.replicas === undefined ? "" : `      replicas: ${s.replicas}\n`}      image:
         repository: ${this.repo}
         tag: ${s.tag}
         digest: ${this.digests[s.tag]}
@@ -128,28 +157,32 @@ export class HoldLab {
         - host: ${s.port}
           container: 8000
           hostIp: 127.0.0.1
-      env:
-        MODEL_MODE: "${s.mode}"
-        MODEL_SERVICE: ${SERVICE_MS}ms
-${s.loadSeconds === IMAGE_LOAD_SECONDS ? "" : `        MODEL_LOAD: ${s.loadSeconds}s\n`}      gpus:
-        deviceIds: ["0"]
-        memoryGiB: 1
-      shareGpu: true
+${this.envText(s)}${gpusText(s)}      shareGpu: true
       restart: unless-stopped
-      healthcheck:
-        test: ${test}
-        interval: 1s
-        timeout: 1s
-        retries: 2
-        startPeriod: ${s.loadSeconds}s
-${readiness ? declared : ""}      release:
+${s.healthcheck === false ? "" : healthcheckText(s)}${readiness ? declared : ""}      release:
         drainSeconds: ${DRAIN_SECONDS}
       stopGraceSeconds: 10
 `;
   }
 
+  private envText(s: ModelServiceOptions): string {
+    return `      env:
+        MODEL_MODE: "${s.mode}"
+        MODEL_SERVICE: ${s.serviceMs ?? SERVICE_MS}ms
+${s.oneAtATime === undefined ? "" : `        MODEL_ONE_AT_A_TIME: "${s.oneAtATime}"\n`}${
+      s.loadSeconds === this.imageLoadSeconds ? "" : `        MODEL_LOAD: ${s.loadSeconds}s\n`
+    }`;
+  }
+
   stackText(stack: string, options: HoldStackOptions): string {
-    const services = MODEL_SERVICES.map((name) => this.serviceText(name, options.services[name], options.readiness));
+    const services = MODEL_SERVICES.flatMap((name) => {
+      const service = options.services[name];
+      return service ? [this.serviceText(name, service, options.readiness)] : [];
+    });
+    const devices = Array.from(
+      { length: options.gpuCount ?? 1 },
+      (_, i) => `          - id: "${i}"\n            memoryGiB: ${options.gpuMemoryGiB}\n`,
+    );
     return `# ${stack}: model-server stand-ins behind a switch on the local dockerd (NVIDIA stand-in hook; no GPU is used).
 config:
   gpu-services:requirePinnedImages: true
@@ -158,11 +191,9 @@ config:
       dockerHost: unix:///var/run/docker.sock
       address: 127.0.0.1
       gpus:
-        count: 1
+        count: ${devices.length}
         devices:
-          - id: "0"
-            memoryGiB: ${options.gpuMemoryGiB}
-  gpu-services:switch:
+${devices.join("")}  gpu-services:switch:
     image:
       repository: ${this.switchImage.repository}
       tag: ${this.switchImage.tag}
@@ -222,6 +253,27 @@ ${services.join("")}`;
     await this.registry.remove();
     this.ws.remove();
   }
+}
+
+/** A service's `gpus`: pinned to GPU 0 with 1 GiB, or one GPU placed from the inventory with the memory given. */
+function gpusText(s: ModelServiceOptions): string {
+  const which =
+    s.placedGpuMemoryGiB === undefined
+      ? `        deviceIds: ["0"]\n        memoryGiB: 1\n`
+      : `        count: 1\n        memoryGiB: ${s.placedGpuMemoryGiB}\n`;
+  return `      gpus:\n${which}`;
+}
+
+/** The stand-in's own healthcheck, its start period the load. */
+function healthcheckText(s: ModelServiceOptions): string {
+  const test = `[${MODEL_SERVER_HEALTHCHECK.map((t) => JSON.stringify(t)).join(", ")}]`;
+  return `      healthcheck:
+        test: ${test}
+        interval: 1s
+        timeout: 1s
+        retries: 2
+        startPeriod: ${s.loadSeconds}s
+`;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,8 +3,10 @@
  * clients send it: a GET of /v1/models every 20 ms, each on a new connection and sent on schedule whether the
  * earlier ones were answered or not (open loop: requests held by the switch pile up as a real client's would),
  * and two loops of POSTs, each on one keep-alive connection: a multipart upload of a one-second WAV to
- * /transcribe (STT) and a JSON synthesis request to /v1/audio/speech (TTS). Every request is recorded as probe.ts
- * records them (so its figures apply), with the copy and release that answered and a 503's Retry-After.
+ * /transcribe (STT) and a JSON synthesis request to /v1/audio/speech (TTS); or, for throughput, only POST loops
+ * (closed loop: each sends its next request when its last was answered), as many as asked. Every request is
+ * recorded as probe.ts records them (so its figures apply), with the copy and release that answered and a 503's
+ * Retry-After.
  */
 import * as http from "node:http";
 import { now, type Answer } from "./probe";
@@ -25,6 +27,10 @@ export interface ModelTrafficOptions {
   readonly getIntervalMs?: number;
   /** A request gets this long to answer (default 150 s: more than any hold of the e2e). */
   readonly timeoutMs?: number;
+  /** Send the GETs (default true); without them, only the POST loops run (closed loop, e.g. for throughput). */
+  readonly gets?: boolean;
+  /** The POST loops, one keep-alive connection each (default one to /transcribe and one to /v1/audio/speech). */
+  readonly posts?: readonly ModelPath[];
 }
 
 /** The audio of /transcribe: one second of 16 kHz mono 16-bit silence, as a WAV. */
@@ -123,7 +129,8 @@ export interface ModelTraffic {
 
 /** Start the traffic to the switch's port on 127.0.0.1. */
 export function startModelTraffic(port: number, options: ModelTrafficOptions = {}): ModelTraffic {
-  const { getIntervalMs = 20, timeoutMs = 150_000 } = options;
+  const { getIntervalMs = 20, timeoutMs = 150_000, gets = true } = options;
+  const postPaths = options.posts ?? ["/transcribe", "/v1/audio/speech"];
   const answers: ModelAnswer[] = [];
   const pending: Promise<void>[] = [];
   let running = true;
@@ -133,7 +140,7 @@ export function startModelTraffic(port: number, options: ModelTrafficOptions = {
   const getLoop = (async () => {
     // On a fixed schedule, with no burst to catch up when a timer fires late.
     let next = now();
-    while (running) {
+    while (running && gets) {
       pending.push(record(send(port, "/v1/models", false, timeoutMs)));
       next = Math.max(next + getIntervalMs, now());
       await sleep(Math.max(0, next - now()));
@@ -150,7 +157,7 @@ export function startModelTraffic(port: number, options: ModelTrafficOptions = {
       if (answer.error !== undefined) await sleep(getIntervalMs);
     }
   };
-  const posts = [postLoop("/transcribe"), postLoop("/v1/audio/speech")];
+  const posts = postPaths.map(postLoop);
   return {
     answers,
     async stop() {
