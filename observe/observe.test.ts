@@ -13,6 +13,7 @@ import { compareRelease, expectedRelease } from "./runningRelease";
 import type { ContainerView } from "./hostSnapshot";
 import { containerView } from "../test/support/containerViews";
 import { copyAttention, copyOf } from "./status";
+import { renderStatus } from "./renderStatus";
 import { loadStackModel } from "../model";
 import { PROJECT_DIR } from "../test/support/harness";
 
@@ -144,5 +145,54 @@ describe("the copies of a service", () => {
       "copy 2 (GPU 2): no container",
     ]);
     expect(copyAttention(service("stt"), [])).toEqual([]);
+  });
+});
+
+describe("status for people, with copies", () => {
+  it("lists each copy's container with its GPU, state, health and release, where a release stopped part way", () => {
+    const container = (name: string, copy: number, release: string, health = "healthy") => ({
+      name,
+      id: name,
+      state: "running",
+      health,
+      restartCount: 0,
+      startedAt: "",
+      release,
+      imageId: "sha256:1",
+      copy,
+      gpus: [String(copy)],
+    });
+    const report = {
+      stack: "dev",
+      checkedAt: "2026-12-07T21:00:00Z",
+      result: "attention" as const,
+      exitCode: 1,
+      hosts: [],
+      services: [
+        {
+          name: "stt",
+          host: "lab",
+          containerName: "stt-dev",
+          containers: [
+            container("stt-dev-copy2", 2, "stt:v1"),
+            container("stt-dev", 0, "stt:broken", "starting"),
+            container("stt-dev-copy1", 1, "stt:v1"),
+          ],
+          release: { state: "in-sync" as const, expected: "stt:broken", differences: [] },
+          gpuMemoryMiB: null,
+          gpuMemoryNote: "no GPU requested",
+          attention: ["copy 0 (GPU 0): stt-dev is starting"],
+        },
+      ],
+    };
+    expect(renderStatus(report).split("\n")).toEqual(
+      expect.arrayContaining([
+        "stt: 3 copies",
+        "  copy 0  stt-dev  GPU 0  running  starting  stt:broken",
+        "  copy 1  stt-dev-copy1  GPU 1  running  healthy  stt:v1",
+        "  copy 2  stt-dev-copy2  GPU 2  running  healthy  stt:v1",
+        "  stt: copy 0 (GPU 0): stt-dev is starting",
+      ]),
+    );
   });
 });

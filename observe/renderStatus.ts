@@ -33,7 +33,10 @@ function row(s: ServiceStatus): string[] {
   ];
 }
 
-/** A service with several copies: a line per container, by copy, with its GPUs, state and health. */
+/**
+ * A service with several copies: a line per container, by copy, with its GPUs, state, health and the release it
+ * runs (after a release that stopped at a copy that never got ready, the copies after it still run the old one).
+ */
 function copyLines(s: ServiceStatus): string[] {
   const byCopy = [...s.containers].sort((a, b) => a.copy - b.copy || (a.name < b.name ? -1 : 1));
   return [
@@ -41,7 +44,7 @@ function copyLines(s: ServiceStatus): string[] {
     ...byCopy.map(
       (c) =>
         `  copy ${c.copy}  ${c.name}  GPU ${c.gpus.join(",") || "-"}  ${c.state}` +
-        `${c.restartCount > 0 ? ` (${c.restartCount} restarts)` : ""}  ${c.health}`,
+        `${c.restartCount > 0 ? ` (${c.restartCount} restarts)` : ""}  ${c.health}  ${c.release ?? "-"}`,
     ),
   ];
 }
