@@ -9,11 +9,11 @@
  * by side: answers per second against the ideal (copies × 1000 / SERVICE_MS), p50 and p99 latency, and the
  * answers per copy. Run: npm run bench:replicas (BENCH_REPLICAS_SECONDS, BENCH_REPLICAS_CLIENTS to change them).
  */
-import { HoldLab, routeTable, sleep, type HoldStackOptions } from "../test/labs/holdLab";
+import { HoldLab, routeTable, sleep } from "../test/labs/holdLab";
 import { startModelTraffic, type ModelAnswer } from "../test/labs/modelTraffic";
 import { figures, isGood, now } from "../test/labs/probe";
 import { freePorts } from "../test/labs/releaseLab";
-import { poolStates, runningCopies } from "../test/labs/replicasLab";
+import { copiesStack, poolStates, runningCopies } from "../test/labs/replicasLab";
 import { expectExit } from "../test/labs/workspace";
 
 const STACK = "bench-replicas";
@@ -32,30 +32,6 @@ interface Row {
   readonly p99Ms: number;
   readonly perCopy: readonly number[];
   readonly upSeconds: number;
-}
-
-function stackOptions(port: number): HoldStackOptions {
-  return {
-    gpuMemoryGiB: 24,
-    gpuCount: 4,
-    holdSeconds: 10,
-    readiness: true,
-    services: {
-      stt: {
-        tag: "v1",
-        port,
-        mode: "refuse",
-        loadSeconds: LOAD_SECONDS,
-        queue: 4096,
-        holdSeconds: 20,
-        healthcheck: false,
-        replicas: 1,
-        placedGpuMemoryGiB: 16,
-        serviceMs: SERVICE_MS,
-        oneAtATime: true,
-      },
-    },
-  };
 }
 
 /** Wait until every copy's route in the switch is ready (the up returns once the last push saw it ready). */
@@ -131,7 +107,10 @@ async function main(): Promise<void> {
     console.log(
       `real engine (${(await lab.ws.pulumi("version")).stdout.trim()}), local dockerd; switch image ${lab.switchImage.tag}`,
     );
-    await lab.init(STACK, stackOptions(port));
+    await lab.init(
+      STACK,
+      copiesStack({ port, replicas: 1, loadSeconds: LOAD_SECONDS, holdSeconds: 20, serviceMs: SERVICE_MS }),
+    );
     for (const copies of SIZES) rows.push(await runSize(lab, port, copies));
   } finally {
     await lab.destroy(STACK);

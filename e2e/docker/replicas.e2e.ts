@@ -16,11 +16,12 @@
  * (e) 3 -> 2 -> 3 copies. Each prints its figures and its duration.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { HoldLab, routeTable, sleep, type HoldStackOptions, type ModelTag } from "../../test/labs/holdLab";
+import { HoldLab, routeTable, sleep, type ModelTag } from "../../test/labs/holdLab";
 import { startModelTraffic, type ModelAnswer } from "../../test/labs/modelTraffic";
 import { figures, formatFigures, isGood, now, releasesSeen, type Range } from "../../test/labs/probe";
 import { freePorts } from "../../test/labs/releaseLab";
 import {
+  copiesStack,
   outages,
   poolFigures,
   runningCopies,
@@ -154,26 +155,12 @@ describe("several copies of a service behind the switch, on the real engine and 
     world.lab = await HoldLab.start("replicas-e2e", { imageLoadSeconds: LOAD_SECONDS });
     [world.port] = await freePorts(1);
     world.durations = [];
-    const options: HoldStackOptions = {
-      gpuMemoryGiB: 24,
-      gpuCount: 4,
-      holdSeconds: 10,
-      readiness: true,
-      services: {
-        stt: {
-          tag: "v1",
-          port: world.port,
-          mode: "refuse",
-          loadSeconds: LOAD_SECONDS,
-          queue: 4096,
-          holdSeconds: WAIT_SECONDS,
-          healthcheck: false,
-          replicas: COPIES,
-          placedGpuMemoryGiB: 16,
-          oneAtATime: true,
-        },
-      },
-    };
+    const options = copiesStack({
+      port: world.port,
+      replicas: COPIES,
+      loadSeconds: LOAD_SECONDS,
+      holdSeconds: WAIT_SECONDS,
+    });
     await world.lab.init(STACK, options);
     world.durations.push(`images, registry and workspace ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }, 600_000);

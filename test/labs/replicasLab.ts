@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { docker } from "./docker";
-import { switchContainer } from "./holdLab";
+import { switchContainer, type HoldStackOptions } from "./holdLab";
 import { now, type Range } from "./probe";
 import { tempDir } from "../support/gitRepos";
 
@@ -212,4 +212,40 @@ export function stateTrail(samples: readonly PoolSample[], member: string): stri
     if (trail[trail.length - 1] !== state) trail.push(state);
   }
   return trail.join(" → ");
+}
+
+/**
+ * The stack the replicas e2e and bench:replicas deploy: `stt`, the stand-in refusing connections while it loads,
+ * serving one request at a time, as `replicas` copies of 16 GiB each on a host declaring 4 GPUs of 24 GiB (no GPU
+ * holds two copies), its readiness declared and no Docker healthcheck, holding requests up to `holdSeconds`.
+ */
+export function copiesStack(opts: {
+  readonly port: number;
+  readonly replicas: number;
+  readonly loadSeconds: number;
+  readonly holdSeconds: number;
+  /** The time one request takes; default the lab's. */
+  readonly serviceMs?: number;
+}): HoldStackOptions {
+  return {
+    gpuMemoryGiB: 24,
+    gpuCount: 4,
+    holdSeconds: 10,
+    readiness: true,
+    services: {
+      stt: {
+        tag: "v1",
+        port: opts.port,
+        mode: "refuse",
+        loadSeconds: opts.loadSeconds,
+        queue: 4096,
+        holdSeconds: opts.holdSeconds,
+        healthcheck: false,
+        replicas: opts.replicas,
+        placedGpuMemoryGiB: 16,
+        ...(opts.serviceMs !== undefined ? { serviceMs: opts.serviceMs } : {}),
+        oneAtATime: true,
+      },
+    },
+  };
 }
